@@ -1,0 +1,310 @@
+"""Base class for configs: dataclasses validated on construction, round-tripping to JSON/YAML.
+
+Every object of the library that is saved or built from a file (datasets, models, trainers, runs)
+is described by a subclass of :class:`Config`. Construction checks each field's type (from its
+annotation), its range and allowed values (from :func:`field` metadata), and names that must be in
+a registry; a failure raises :class:`~latentatlas.errors.ConfigError` naming the field and what was
+expected. ``to_dict``/``from_dict`` are exact inverses, so a run folder's ``config.json`` rebuilds
+the same objects.
+
+Example::
+
+    @dataclass(frozen=True)
+    class MLPConfig(Config):
+        hidden: tuple[int, ...] = field((8, 8), ge=1, doc="units per hidden layer")
+        activation: str = field("relu", registry=ACTIVATIONS)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+import yaml
+
+from .errors import ConfigError, LatentAtlasError
+
+C = TypeVar("C", bound="Config")
+_MISSING = dataclasses.MISSING
+
+
+def field(
+    default: Any = _MISSING,
+    *,
+    default_factory: Any = _MISSING,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: Sequence[Any] | None = None,
+    registry: Any = None,
+    spec: bool = False,
+    doc: str = "",
+) -> Any:
+    """A dataclass field with validation metadata.
+
+    ``ge``/``gt``/``le``/``lt`` bound numbers (and each element of a tuple of numbers);
+    ``choices`` lists allowed values; ``registry`` is a :class:`~latentatlas.registry.Registry`
+    whose names the (string) value must be one of; ``spec`` marks a component spec
+    ``{"name": ..., **params}`` whose name, when left out, comes from the default (so that
+    ``--set model.encoder.hidden=[8]`` keeps the default encoder); ``doc`` is shown by
+    ``latent-atlas list``.
+    """
+    meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "registry": registry}
+    meta.update(spec=spec, doc=doc)
+    if default_factory is not _MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _describe(tp: Any) -> str:
+    origin = get_origin(tp)
+    if tp is type(None):
+        return "null"
+    if isinstance(tp, type):
+        return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(
+            tp, tp.__name__
+        )
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in get_args(tp))
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if origin in (tuple, list):
+        args = get_args(tp)
+        return f"a list of {_describe(args[0])}" if args else "a list"
+    if origin is dict:
+        return "a mapping"
+    return str(tp)
+
+
+def _coerce(value: Any, tp: Any, name: str) -> Any:
+    """Check ``value`` against annotation ``tp``; return it in canonical form (tuples, configs)."""
+    origin = get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        errors = []
+        for arg in get_args(tp):
+            try:
+                return _coerce(value, arg, name)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise ConfigError(f"{name}: expected {_describe(tp)}, got {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{name}: expected null, got {value!r}")
+    if origin is Literal:
+        if value in get_args(tp):
+            return value
+        raise ConfigError(f"{name}: expected {_describe(tp)}, got {value!r}")
+    if isinstance(tp, type) and issubclass(tp, Config):
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, Mapping):
+            return tp.from_dict(value, path=name)
+        raise ConfigError(f"{name}: expected a mapping of {tp.__name__} fields, got {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif origin in (tuple, list) or tp in (tuple, list):
+        if isinstance(value, (list, tuple)):
+            args = get_args(tp)
+            if args and args[-1] is not Ellipsis and origin is tuple:
+                if len(args) != len(value):
+                    raise ConfigError(f"{name}: expected {len(args)} values, got {value!r}")
+                items = [_coerce(v, a, f"{name}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+            else:
+                elem = args[0] if args else Any
+                items = [_coerce(v, elem, f"{name}[{i}]") for i, v in enumerate(value)]
+            return tuple(items) if (origin is tuple or tp is tuple) else list(items)
+    elif origin is dict or tp is dict:
+        if isinstance(value, Mapping):
+            return dict(value)
+    else:  # an annotation we do not check (e.g. a callable); accept as is
+        return value
+    raise ConfigError(f"{name}: expected {_describe(tp)}, got {value!r}")
+
+
+def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
+    if value is None:
+        return
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    for v in values:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            for key, ok, word in (
+                ("ge", lambda a, b: a >= b, ">="),
+                ("gt", lambda a, b: a > b, ">"),
+                ("le", lambda a, b: a <= b, "<="),
+                ("lt", lambda a, b: a < b, "<"),
+            ):
+                bound = meta.get(key)
+                if bound is not None and not ok(v, bound):
+                    raise ConfigError(f"{name}: expected a value {word} {bound}, got {value!r}")
+    choices = meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    registry = meta.get("registry")
+    if registry is not None and value not in registry:
+        raise ConfigError(
+            f"{name}: unknown {registry.kind} {value!r}; valid names: {', '.join(registry.names())}"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Convert a config value to JSON-compatible plain data."""
+    if isinstance(value, Config):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Base of all configs: validated on construction, immutable, serialisable.
+
+    Subclasses are ``@dataclass(frozen=True)`` and may override :meth:`validate` for checks that
+    involve several fields (raise :class:`ConfigError`).
+    """
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            if not f.init:
+                continue
+            value = _coerce(getattr(self, f.name), hints.get(f.name, Any), f.name)
+            if f.metadata.get("spec") and isinstance(value, dict) and "name" not in value:
+                default = f.default_factory() if f.default_factory is not _MISSING else f.default
+                if isinstance(default, dict):
+                    value = {**default, **value}
+            _check_meta(value, f.metadata, f.name)
+            object.__setattr__(self, f.name, value)
+        self.validate()
+
+    def validate(self) -> None:
+        """Cross-field checks; override in subclasses."""
+
+    # -- round trips -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (lists for tuples), the inverse of :meth:`from_dict`."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.init}
+
+    @classmethod
+    def from_dict(cls: type[C], data: Mapping[str, Any], path: str = "") -> C:
+        """Build from a mapping; unknown keys and bad values raise :class:`ConfigError`."""
+        if not isinstance(data, Mapping):
+            where = path or cls.__name__
+            raise ConfigError(f"{where}: expected a mapping of fields, got {data!r}")
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        unknown = sorted(set(data) - set(names))
+        prefix = f"{path}." if path else ""
+        if unknown:
+            raise ConfigError(
+                f"{prefix}{unknown[0]}: unknown field of {cls.__name__}; "
+                f"valid fields: {', '.join(names)}"
+            )
+        try:
+            return cls(**dict(data))
+        except ConfigError as exc:
+            if prefix and not str(exc).startswith(prefix):
+                raise ConfigError(f"{prefix}{exc}") from None
+            raise
+        except TypeError as exc:  # a required field is missing
+            raise ConfigError(f"{path or cls.__name__}: {exc}") from None
+
+    def to_json(self, indent: int = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_json(cls: type[C], text: str) -> C:
+        return cls.from_dict(json.loads(text))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls: type[C], text: str) -> C:
+        return cls.from_dict(yaml.safe_load(text) or {})
+
+    def replace(self: C, **changes: Any) -> C:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def field_docs(cls) -> dict[str, str]:
+        """Field name → documentation string, for help output."""
+        return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(cls) if f.init}
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON file into a dict, with a clear error for missing or malformed files."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())  # YAML is a superset of JSON
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML/JSON: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}"
+        )
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a nested dict, in place.
+
+    >>> apply_overrides({"model": {"name": "vae"}}, ["model.latent_dim=2"])
+    {'model': {'name': 'vae', 'latent_dim': 2}}
+    """
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected key=value, e.g. train.steps=1000")
+        key, raw = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ConfigError(f"override {item!r}: empty key")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: cannot parse value: {exc}") from None
+        node = data
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {item!r}: {p!r} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "LatentAtlasError",
+    "apply_overrides",
+    "field",
+    "read_config_file",
+]

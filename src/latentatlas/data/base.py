@@ -1,0 +1,172 @@
+"""Datasets with (optional) ground-truth factors.
+
+Two ways to read a dataset:
+
+* as a ``torch.utils.data.Dataset`` (``len``, ``ds[i] -> (x, factors)``) for DataLoader users;
+* by batches, ``ds.get_batch(indices)``, vectorised and without DataLoader overhead — what the
+  :class:`~latentatlas.train.Trainer` uses for in-memory and procedural data.
+
+Subclasses implement :meth:`FactorDataset.get_batch` (and :meth:`render` when observations are a
+deterministic function of the factors). :class:`InMemoryDataset` holds a tensor of observations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from ..config import Config
+from ..errors import DataError
+from .factors import FactorSpace
+
+
+@dataclass
+class Batch:
+    """Observations ``x`` (float32, ``(n, *observation_shape)``) and their factor values or None."""
+
+    x: torch.Tensor
+    factors: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(self.x.to(device), None if self.factors is None else self.factors.to(device))
+
+
+def check_observations(x: torch.Tensor, what: str = "data") -> torch.Tensor:
+    """Refuse observations that are not a floating tensor of finite values (NaN/inf)."""
+    if not isinstance(x, torch.Tensor):
+        raise DataError(f"{what}: expected a tensor, got {type(x).__name__}")
+    if x.ndim < 2:
+        raise DataError(f"{what}: expected shape (n, ...) with n samples, got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.float()
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        rows = bad.reshape(x.shape[0], -1).any(1).nonzero().reshape(-1)
+        raise DataError(
+            f"{what} contains NaN or inf values in {len(rows)} of {x.shape[0]} samples "
+            f"(first bad index {int(rows[0])}); clean the data before training"
+        )
+    return x
+
+
+class FactorDataset(torch.utils.data.Dataset):
+    """Base class of all datasets. Registered subclasses define a nested ``Config`` class."""
+
+    Config: ClassVar[type[Config]]
+    registry_name: ClassVar[str] = ""
+    factor_space: FactorSpace | None = None
+
+    # -- to implement ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def get_batch(self, indices: torch.Tensor) -> Batch:
+        """Observations (and factors) for a 1-D tensor of indices, vectorised."""
+        raise NotImplementedError
+
+    def render(self, factors: torch.Tensor) -> torch.Tensor:
+        """Deterministic (noiseless) observations for factor values ``(n, k)``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot render from factors")
+
+    # -- provided --------------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, config: Config) -> FactorDataset:
+        return cls(config)  # type: ignore[call-arg]
+
+    @property
+    def has_factors(self) -> bool:
+        return self.factor_space is not None
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} out of range for dataset of size {n}")
+        batch = self.get_batch(torch.tensor([index % n]))
+        factors = batch.factors[0] if batch.factors is not None else torch.empty(0)
+        return batch.x[0], factors
+
+    def check_indices(self, indices: torch.Tensor | Any) -> torch.Tensor:
+        idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+        n = len(self)
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise DataError(f"indices out of range [0, {n})")
+        return idx
+
+    def sample_batch(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
+        """A uniformly random batch (with replacement), seeded by ``generator``."""
+        return self.get_batch(torch.randint(len(self), (batch_size,), generator=generator))
+
+    def evaluation_set(self) -> Batch:
+        """The set on which evaluation numbers are reported (default: up to 1000 fixed samples)."""
+        n = min(len(self), 1000)
+        g = torch.Generator().manual_seed(0)
+        return self.get_batch(torch.randperm(len(self), generator=g)[:n])
+
+    def fingerprint(self) -> str:
+        """A short hash identifying the data (recorded in a run's metadata)."""
+        h = hashlib.sha256(type(self).__name__.encode())
+        cfg = getattr(self, "config", None)
+        if cfg is not None:
+            h.update(cfg.to_json().encode())
+        g = torch.Generator().manual_seed(1234)
+        probe = self.get_batch(torch.randint(len(self), (min(len(self), 64),), generator=g))
+        h.update(probe.x.contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    def check_finite(self, chunk: int = 4096) -> None:
+        """Raise :class:`DataError` if any observation is NaN or inf (scans in chunks)."""
+        for start in range(0, len(self), chunk):
+            idx = torch.arange(start, min(start + chunk, len(self)))
+            check_observations(self.get_batch(idx).x, f"{type(self).__name__} samples {start}+")
+
+
+class InMemoryDataset(FactorDataset):
+    """Observations held in one tensor, with optional factor values and a :class:`FactorSpace`."""
+
+    def __init__(
+        self,
+        x: torch.Tensor,
+        factors: torch.Tensor | None = None,
+        factor_space: FactorSpace | None = None,
+    ):
+        self.x = check_observations(torch.as_tensor(x), "observations").float().contiguous()
+        if factors is not None:
+            factors = torch.as_tensor(factors, dtype=torch.float64)
+            if factors.ndim == 1:
+                factors = factors[:, None]
+            if factors.shape[0] != self.x.shape[0]:
+                raise DataError(
+                    f"factors have {factors.shape[0]} rows but there are "
+                    f"{self.x.shape[0]} observations"
+                )
+            if factor_space is not None:
+                factors = factor_space.check_values(factors)
+        self.factors = factors
+        self.factor_space = factor_space
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def observation_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    def get_batch(self, indices: torch.Tensor) -> Batch:
+        idx = self.check_indices(indices)
+        return Batch(self.x[idx], None if self.factors is None else self.factors[idx])
+
+    def check_finite(self, chunk: int = 4096) -> None:
+        check_observations(self.x, type(self).__name__)
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(self.x.numpy().tobytes())
+        if self.factors is not None:
+            h.update(self.factors.numpy().tobytes())
+        return h.hexdigest()[:16]

@@ -1,0 +1,268 @@
+"""Users' own data from local files: NumPy arrays (``array``) and image folders (``image_folder``).
+
+Both load everything into memory once (:class:`~latentatlas.data.base.InMemoryDataset`) and refuse
+what they cannot use with a :class:`~latentatlas.errors.DataError` that names the file: a missing
+path, a file that is not ``.npy``/``.npz``, pickled object arrays (never unpickled:
+``allow_pickle=False``), wrong shapes, NaN/inf, unreadable images, images of different sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import Config, ConfigError, field
+from ..errors import DataError
+from ..registry import DATASETS
+from .base import InMemoryDataset, check_observations
+from .factors import Factor, FactorSpace
+
+MAX_DISCRETE_VALUES = 32
+"""An integer-valued factor column with at most this many distinct values becomes discrete."""
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+# -- arrays ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArrayConfig(Config):
+    path: str = field(doc="a .npy file (observations) or .npz file (observations and factors)")
+    key: str = field("x", doc="name of the observations array in a .npz file")
+    factors_key: str | None = field(None, doc="name of the factor array (n, k) in a .npz file")
+    factor_names: tuple[str, ...] | None = field(None, doc="names of the k factors")
+
+    def validate(self) -> None:
+        if self.factor_names is not None and self.factors_key is None:
+            raise ConfigError("factor_names: given without factors_key (no factors to name)")
+
+
+def _open_arrays(path: Path) -> tuple[str, np.lib.npyio.NpzFile | np.ndarray]:
+    """Open a .npy or .npz file without unpickling; the kind is read from the file's magic bytes."""
+    if not path.exists():
+        raise DataError(f"array file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise DataError(f"array file {str(path)!r} is not a file")
+    with path.open("rb") as f:
+        magic = f.read(6)
+    try:
+        if magic.startswith(_ZIP_MAGIC):
+            return "npz", np.load(path, allow_pickle=False)
+        if magic == _NPY_MAGIC:
+            return "npy", np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise DataError(
+                f"array file {str(path)!r} holds pickled Python objects, which are never loaded "
+                "(unsafe); save plain numeric arrays with numpy.save / numpy.savez"
+            ) from None
+        raise DataError(f"array file {str(path)!r} is corrupt: {exc}") from None
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, ...
+        raise DataError(f"array file {str(path)!r} is corrupt: {exc}") from None
+    raise DataError(
+        f"array file {str(path)!r} is neither a .npy nor a .npz file (written by numpy.save / "
+        "numpy.savez)"
+    )
+
+
+def _npz_member(npz: np.lib.npyio.NpzFile, key: str, path: Path, role: str) -> np.ndarray:
+    if key not in npz.files:
+        raise DataError(
+            f"array file {str(path)!r} has no array {key!r} ({role}); it holds: "
+            f"{', '.join(npz.files) or 'nothing'}"
+        )
+    try:
+        return npz[key]
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise DataError(
+                f"array {key!r} of {str(path)!r} holds pickled Python objects, which are never "
+                "loaded (unsafe); save plain numeric arrays"
+            ) from None
+        raise DataError(f"array {key!r} of {str(path)!r} cannot be read: {exc}") from None
+    except Exception as exc:
+        raise DataError(f"array {key!r} of {str(path)!r} is corrupt: {exc}") from None
+
+
+def _numeric(a: np.ndarray, what: str) -> np.ndarray:
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"{what} has dtype {a.dtype}; expected numbers (bool, integer or float)")
+    return a
+
+
+def factor_space_from_values(values: torch.Tensor, names: tuple[str, ...]) -> FactorSpace:
+    """A factor space describing the columns of ``values`` ``(n, k)``.
+
+    A column of integers with at most :data:`MAX_DISCRETE_VALUES` distinct values is a discrete
+    factor on those values; any other column is continuous on ``[min, max]``. No column is
+    periodic (nothing in an array says so).
+    """
+    factors = []
+    for name, col in zip(names, values.T):
+        unique = torch.unique(col)
+        low, high = float(col.min()), float(col.max())
+        integer = bool((col == col.round()).all())
+        if integer and len(unique) <= MAX_DISCRETE_VALUES:
+            factors.append(Factor(name, low, high, values=tuple(unique.tolist())))
+        else:
+            factors.append(Factor(name, low, high))
+    return FactorSpace(factors)
+
+
+@DATASETS.register("array")
+class ArrayDataset(InMemoryDataset):
+    """Observations (and optional factors) from a NumPy file.
+
+    Observations: ``(n, D)`` vectors, ``(n, H, W)`` grayscale images (a channel axis is added) or
+    ``(n, C, H, W)`` images, converted to float32. Factors: ``(n,)`` or ``(n, k)`` numbers from the
+    array ``factors_key`` of a .npz file, described by :func:`factor_space_from_values`.
+    """
+
+    Config = ArrayConfig
+
+    def __init__(self, config: ArrayConfig):
+        self.config = config
+        self.path = Path(config.path).expanduser()
+        where = f"array file {str(self.path)!r}"
+        kind, data = _open_arrays(self.path)
+        factors = None
+        if kind == "npy":
+            if config.factors_key is not None:
+                raise DataError(
+                    f"{where} is a .npy file, which holds a single array, so it has no factors "
+                    f"{config.factors_key!r}; save observations and factors with numpy.savez"
+                )
+            x, what = data, where
+        else:
+            with data:  # type: ignore[union-attr]
+                x = _npz_member(data, config.key, self.path, "observations")  # type: ignore[arg-type]
+                if config.factors_key is not None:
+                    factors = _npz_member(data, config.factors_key, self.path, "factors")  # type: ignore[arg-type]
+            what = f"array {config.key!r} of {str(self.path)!r}"
+        x = _numeric(np.asarray(x), what)
+        if x.ndim not in (2, 3, 4) or x.shape[0] < 1:
+            raise DataError(
+                f"{what} has shape {x.shape}; expected (n, D) vectors, (n, H, W) or (n, C, H, W) "
+                "images, with n >= 1"
+            )
+        if x.ndim == 3:
+            x = x[:, None]
+        obs = check_observations(torch.from_numpy(x.astype(np.float32)), what)
+
+        values, space = None, None
+        if factors is not None:
+            fwhat = f"array {config.factors_key!r} of {str(self.path)!r}"
+            f = _numeric(np.asarray(factors), fwhat)
+            if f.ndim == 1:
+                f = f[:, None]
+            if f.ndim != 2 or f.shape[0] != obs.shape[0]:
+                raise DataError(
+                    f"{fwhat} has shape {f.shape}; expected ({obs.shape[0]}, k), one row per "
+                    "observation"
+                )
+            values = torch.from_numpy(f.astype(np.float64))
+            if not torch.isfinite(values).all():
+                raise DataError(f"{fwhat} contains NaN or inf values")
+            k = values.shape[1]
+            names = config.factor_names or tuple(f"factor_{j}" for j in range(k))
+            if len(names) != k:
+                raise DataError(f"factor_names has {len(names)} names for {k} factor columns")
+            space = factor_space_from_values(values, names)
+        super().__init__(obs, values, space)
+
+
+# -- image folders --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageFolderConfig(Config):
+    path: str = field(doc="folder of image files")
+    size: tuple[int, int] | None = field(None, ge=1, doc="resize every image to (height, width)")
+    grayscale: bool = field(False, doc="one channel (luminance) instead of three (RGB)")
+    extensions: tuple[str, ...] = field(
+        IMAGE_EXTENSIONS, doc="file name endings of the images (case-insensitive)"
+    )
+    recursive: bool = field(False, doc="also read images in subfolders")
+
+
+def _image_files(folder: Path, extensions: tuple[str, ...], recursive: bool) -> list[Path]:
+    """Image files of ``folder`` sorted by relative path; hidden files (``.name``) are skipped."""
+    ends = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    files = [
+        p
+        for p in candidates
+        if p.is_file()
+        and p.name.lower().endswith(ends)
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def _read_image(path: Path, grayscale: bool) -> np.ndarray:
+    """One image as float32 ``(C, H, W)`` in [0, 1] (8-bit and 16-bit images)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # 16-bit grayscale
+                a = np.clip(np.asarray(img, dtype=np.float32) / 65535.0, 0.0, 1.0)[None]
+                return a if grayscale else np.repeat(a, 3, axis=0)
+            if img.mode == "F":
+                raise DataError(
+                    f"image {str(path)!r} has 32-bit float pixels (mode F), which have no fixed "
+                    "range; save it as an 8-bit or 16-bit image"
+                )
+            a = np.asarray(img.convert("L" if grayscale else "RGB"), dtype=np.float32) / 255.0
+    except DataError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"image {str(path)!r} cannot be read: {exc}") from None
+    return a[None] if grayscale else a.transpose(2, 0, 1)
+
+
+@DATASETS.register("image_folder")
+class ImageFolder(InMemoryDataset):
+    """All images of a folder as float32 ``(n, C, H, W)`` in [0, 1], sorted by file name.
+
+    ``C`` is 1 with ``grayscale`` and 3 otherwise (alpha is dropped, palette and grayscale images
+    are converted). Without ``size`` all images must have the same size; with it each is resized
+    (bilinear, antialiased). No factors. :attr:`files` lists the files in dataset order.
+    """
+
+    Config = ImageFolderConfig
+
+    def __init__(self, config: ImageFolderConfig):
+        self.config = config
+        self.path = Path(config.path).expanduser()
+        if not self.path.exists():
+            raise DataError(f"image folder {str(self.path)!r} does not exist")
+        if not self.path.is_dir():
+            raise DataError(f"image folder {str(self.path)!r} is not a folder")
+        self.files = _image_files(self.path, config.extensions, config.recursive)
+        if not self.files:
+            where = "or its subfolders " if config.recursive else ""
+            raise DataError(
+                f"image folder {str(self.path)!r} {where}holds no image files ending in "
+                f"{', '.join(config.extensions)}"
+            )
+        images = []
+        for file in self.files:
+            a = torch.from_numpy(_read_image(file, config.grayscale))
+            if config.size is not None and tuple(a.shape[1:]) != config.size:
+                a = torch.nn.functional.interpolate(
+                    a[None], size=config.size, mode="bilinear", antialias=True, align_corners=False
+                )[0].clamp(0.0, 1.0)
+            elif images and a.shape != images[0].shape:
+                h0, w0 = images[0].shape[1:]
+                h, w = a.shape[1:]
+                raise DataError(
+                    f"images differ in size: {str(self.files[0])!r} is {w0}×{h0} but {str(file)!r} "
+                    f"is {w}×{h} (width×height); set size: [height, width] to resize them all"
+                )
+            images.append(a)
+        super().__init__(torch.stack(images), None, None)

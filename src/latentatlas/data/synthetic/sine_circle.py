@@ -1,0 +1,59 @@
+"""The sine benchmark of the thesis (ch. 5): noisy sine vectors whose phase lies on a circle.
+
+x_j = sin(2πj/D + φ) + ε_j for j = 1..D (thesis eq. 5.1), φ ~ U[−π, π), ε ~ N(0, σ²). The
+evaluation set X_Vis is the noiseless images of the 100 phases φ_i = −π + 2πi/100 (eq. 5.4-5.5).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ...config import Config, field
+from ...registry import DATASETS
+from ..base import Batch, InMemoryDataset
+from ..factors import Factor, FactorSpace
+
+
+@dataclass(frozen=True)
+class SineCircleConfig(Config):
+    n: int = field(10_000, ge=1, doc="number of samples N")
+    dim: int = field(25, ge=2, doc="vector length D")
+    sigma: float = field(0.1, ge=0.0, doc="standard deviation of the added Gaussian noise")
+    n_vis: int = field(100, ge=1, doc="number of evenly spaced noiseless phases in X_Vis")
+    seed: int = field(0, doc="seed of the phases and the noise")
+
+
+@DATASETS.register("sine_circle")
+class SineCircle(InMemoryDataset):
+    """Thesis ch. 5 benchmark: ``N`` noisy D-vectors sin(2πj/D + φ), φ periodic on [−π, π)."""
+
+    Config = SineCircleConfig
+
+    def __init__(self, config: SineCircleConfig | None = None):
+        self.config = config or SineCircleConfig()
+        space = FactorSpace([Factor("phase", -math.pi, math.pi, periodic=True)])
+        g = torch.Generator().manual_seed(self.config.seed)
+        phases = space.sample(self.config.n, generator=g)
+        x = self.render(phases)
+        if self.config.sigma > 0:
+            x = x + self.config.sigma * torch.randn(x.shape, generator=g, dtype=torch.float64)
+        super().__init__(x.float(), phases, space)
+
+    def render(self, factors: torch.Tensor) -> torch.Tensor:
+        """F(φ) of eq. 5.1 for phases ``(n, 1)`` (float64)."""
+        dim = self.config.dim
+        phases = torch.as_tensor(factors, dtype=torch.float64).reshape(-1, 1)
+        j = torch.arange(1, dim + 1, dtype=torch.float64)
+        return torch.sin(2 * math.pi * j / dim + phases)
+
+    def visualisation_phases(self) -> torch.Tensor:
+        """Φ_Vis of eq. 5.4: ``n_vis`` phases −π + 2πi/n_vis, shape ``(n_vis, 1)``."""
+        return self.factor_space.factors[0].linspace(self.config.n_vis)[:, None]  # type: ignore[union-attr]
+
+    def evaluation_set(self) -> Batch:
+        """X_Vis (eq. 5.5): noiseless observations of the visualisation phases."""
+        phases = self.visualisation_phases()
+        return Batch(self.render(phases).float(), phases)

@@ -1,0 +1,43 @@
+"""Errors raised for bad user input and failed runs.
+
+Every error a user can cause derives from :class:`LatentAtlasError`; the CLI turns these into a
+one-line message and exit status 2 (no traceback unless ``--debug``). Internal invariants use
+``assert`` and are bugs, not user errors.
+"""
+
+from __future__ import annotations
+
+
+class LatentAtlasError(Exception):
+    """Base class of all errors caused by user input, files on disk or a failed run."""
+
+
+class ConfigError(LatentAtlasError, ValueError):
+    """A config field has the wrong type, is out of range, or is unknown."""
+
+
+class UnknownNameError(ConfigError, KeyError):
+    """A name (dataset, model, optimiser, ...) is not in its registry."""
+
+    def __init__(self, kind: str, name: str, valid: list[str]):
+        self.kind, self.name, self.valid = kind, name, list(valid)
+        super().__init__(f"unknown {kind} {name!r}; valid {kind} names: {', '.join(self.valid)}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class DataError(LatentAtlasError, ValueError):
+    """Data has the wrong shape, non-finite values, or a file is missing or malformed."""
+
+
+class RunFolderError(LatentAtlasError):
+    """A run folder is missing, incomplete or corrupt."""
+
+
+class TrainingDiverged(LatentAtlasError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(LatentAtlasError):
+    """Training was interrupted (Ctrl-C) after a checkpoint was saved."""

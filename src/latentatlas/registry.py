@@ -1,0 +1,105 @@
+"""Decorator registries: names → classes for datasets, models, latent spaces, networks, ...
+
+A registry replaces if/elif ladders: a class registers itself with ``@DATASETS.register("name")``
+and is built with ``DATASETS.get("name")``. Unknown names raise :class:`UnknownNameError`, which
+lists the valid names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from .errors import ConfigError, UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named mapping from string keys to objects, filled by a decorator."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator registering an object under ``name`` (names are unique per registry)."""
+
+        def decorator(obj: T) -> T:
+            if name in self._items and self._items[name] is not obj:
+                raise ConfigError(f"{self.kind} {name!r} is registered twice")
+            self._items[name] = obj
+            try:
+                obj.registry_name = name  # type: ignore[attr-defined]
+            except (AttributeError, TypeError):
+                pass
+            return obj
+
+        return decorator
+
+    def get(self, name: str) -> T:
+        """The object registered under ``name``; raises :class:`UnknownNameError` otherwise."""
+        _load_builtins()
+        if not isinstance(name, str) or name not in self._items:
+            raise UnknownNameError(self.kind, str(name), self.names())
+        return self._items[name]
+
+    def names(self) -> list[str]:
+        """Registered names, sorted."""
+        _load_builtins()
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        _load_builtins()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def items(self) -> list[tuple[str, T]]:
+        return [(n, self._items[n]) for n in self.names()]
+
+
+DATASETS: Registry = Registry("dataset")
+MODELS: Registry = Registry("model")
+LATENT_SPACES: Registry = Registry("latent space")
+NETWORKS: Registry = Registry("network")
+LIKELIHOODS: Registry = Registry("likelihood")
+ACTIVATIONS: Registry = Registry("activation")
+OPTIMIZERS: Registry = Registry("optimizer")
+SCHEDULES: Registry = Registry("schedule")
+
+_loaded = False
+
+
+def _load_builtins() -> None:
+    """Import the modules that register the built-in entries (once, lazily, avoiding cycles)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from . import data, latent, models, nets, train  # noqa: F401
+
+
+def build(registry: Registry, spec: dict, path: str = "", **extra):
+    """Build a registered component from ``{"name": ..., **params}``.
+
+    The class registered under ``name`` must define a nested ``Config`` and a
+    ``from_config(config, **extra)`` classmethod; ``params`` are validated by that config.
+    """
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError(
+            f"{path or registry.kind}: expected a mapping with a 'name' key, got {spec!r}"
+        )
+    params = {k: v for k, v in spec.items() if k != "name"}
+    cls = registry.get(spec["name"])
+    config = cls.Config.from_dict(params, path=path)
+    return cls.from_config(config, **extra)
+
+
+def check_spec(registry: Registry, spec: dict, path: str) -> None:
+    """Validate ``{"name": ..., **params}`` against the registered class's ``Config``."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError(f"{path}: expected a mapping with a 'name' key, got {spec!r}")
+    cls = registry.get(spec["name"])
+    cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}, path=path)

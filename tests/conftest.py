@@ -1,0 +1,27 @@
+"""Shared fixtures: tiny run configs that train in well under a second."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+
+def tiny_run_dict(steps: int = 20, **train) -> dict:
+    """A sine-circle VAE small enough to train in a fraction of a second."""
+    return {
+        "dataset": {"name": "sine_circle", "n": 256, "dim": 12, "sigma": 0.1},
+        "model": {
+            "name": "vae",
+            "encoder": {"name": "mlp", "hidden": [8]},
+            "decoder": {"name": "mlp", "hidden": [8]},
+        },
+        "train": {"steps": steps, "batch_size": 32, "progress": False, "log_every": 5, **train},
+        "seed": 3,
+    }
+
+
+@pytest.fixture
+def tiny_run():
+    return tiny_run_dict
