@@ -1,0 +1,71 @@
+"""The LatentSpace contract: prior, posterior family, KL, embed/chart, geodesics, traversals.
+
+A latent space turns the raw output of an encoder into a posterior distribution. Models ask it
+how many raw numbers the encoder must produce (:attr:`LatentSpace.param_size`), build the posterior
+with :meth:`LatentSpace.posterior`, and regularise with :meth:`LatentSpace.kl`. The decoder reads
+:meth:`LatentSpace.embed` of a sample (the identity in R^d; cos/sin on a circle).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import distributions as D
+
+from ..config import Config
+
+
+class LatentSpace(torch.nn.Module):
+    """Base class; subclasses register with ``@LATENT_SPACES.register(name)``."""
+
+    Config: ClassVar[type[Config]]
+    registry_name: ClassVar[str] = ""
+
+    #: number of intrinsic coordinates (the dimension of the manifold)
+    dim: int
+    #: number of ambient coordinates the decoder reads (:meth:`embed` output size)
+    embed_dim: int
+    #: number of raw encoder outputs per sample needed by :meth:`posterior`
+    param_size: int
+    #: whether the space has a prior (and so a KL term); plain autoencoders have none
+    has_prior: bool = True
+
+    @classmethod
+    def from_config(cls, config: Config) -> LatentSpace:
+        return cls(config)  # type: ignore[call-arg]
+
+    def prior(self) -> D.Distribution:
+        raise NotImplementedError
+
+    def posterior(self, params: torch.Tensor) -> D.Distribution:
+        """Posterior distribution from raw encoder outputs ``(n, param_size)``."""
+        raise NotImplementedError
+
+    def kl(self, posterior: D.Distribution) -> torch.Tensor:
+        """KL(posterior ‖ prior) per sample, shape ``(n,)``."""
+        raise NotImplementedError
+
+    def kl_per_dim(self, posterior: D.Distribution) -> torch.Tensor:
+        """KL split over latent coordinates ``(n, dim)``, where the KL factorises."""
+        raise NotImplementedError
+
+    def mean(self, posterior: D.Distribution) -> torch.Tensor:
+        """Point representation of a posterior (its location), shape ``(n, dim)``."""
+        raise NotImplementedError
+
+    def embed(self, z: torch.Tensor) -> torch.Tensor:
+        """Intrinsic coordinates ``(..., dim)`` → ambient coordinates ``(..., embed_dim)``."""
+        return z
+
+    def chart(self, e: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`embed` on the image of the embedding."""
+        return e
+
+    def geodesic(self, z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+        """``steps`` points on the shortest path from ``z0`` to ``z1`` (ends included)."""
+        raise NotImplementedError
+
+    def traversal_values(self, steps: int, center: float = 0.0, scale: float = 1.0) -> torch.Tensor:
+        """Values of one coordinate for a traversal plot."""
+        raise NotImplementedError

@@ -1,0 +1,18 @@
+"""Models: the Autoencoder contract, likelihoods, and the registered autoencoder variants."""
+
+from .base import Autoencoder, AutoencoderConfig, Output
+from .likelihoods import Bernoulli, FixedGaussian, Likelihood
+from .vae import VAE, BetaVAE, BetaVAEConfig, VAEConfig
+
+__all__ = [
+    "VAE",
+    "Autoencoder",
+    "AutoencoderConfig",
+    "Bernoulli",
+    "BetaVAE",
+    "BetaVAEConfig",
+    "FixedGaussian",
+    "Likelihood",
+    "Output",
+    "VAEConfig",
+]

@@ -1,0 +1,196 @@
+"""The Autoencoder contract and its base implementation.
+
+``encode(x) -> posterior``, ``decode(z) -> likelihood params``, ``forward(x) -> Output``. The
+training step is written once, in :meth:`Autoencoder.forward`; variants override small hooks:
+
+* :meth:`Autoencoder.regularizer` — the terms added to the reconstruction (none for a plain AE,
+  β·KL for a β-VAE, ...);
+* :meth:`Autoencoder.reconstruction_nll` — the reconstruction term (the likelihood's NLL).
+
+The loss is the mean over the batch of reconstruction + regulariser, with the reconstruction
+averaged over ``n_samples`` (L) posterior samples (thesis eq. 4.11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import distributions as D
+from torch import nn
+
+from ..config import Config, field
+from ..errors import ConfigError, DataError
+from ..registry import LATENT_SPACES, LIKELIHOODS, NETWORKS, build, check_spec
+
+
+@dataclass
+class Output:
+    """What ``forward`` returns: the loss to minimise and its named terms (batch means)."""
+
+    loss: torch.Tensor
+    terms: dict[str, torch.Tensor]
+    posterior: D.Distribution | None = None
+    params: torch.Tensor | None = None
+
+    def scalars(self) -> dict[str, float]:
+        """Loss and terms as Python floats (for logging)."""
+        return {
+            "loss": float(self.loss.detach()),
+            **{k: float(v.detach()) for k, v in self.terms.items()},
+        }
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig(Config):
+    input_shape: tuple[int, ...] = field((), ge=1, doc="observation shape; filled from the dataset")
+    latent: dict = field(
+        default_factory=lambda: {"name": "point", "dim": 2},
+        spec=True,
+        doc="latent space {name, ...}",
+    )
+    encoder: dict = field(
+        default_factory=lambda: {"name": "mlp"}, spec=True, doc="encoder network {name, ...}"
+    )
+    decoder: dict = field(
+        default_factory=lambda: {"name": "mlp"}, spec=True, doc="decoder network {name, ...}"
+    )
+    likelihood: dict = field(
+        default_factory=lambda: {"name": "gaussian", "sigma": 0.1},
+        spec=True,
+        doc="p(x|z) {name, ...}",
+    )
+    n_samples: int = field(1, ge=1, doc="posterior samples L per data point in the loss")
+
+    def validate(self) -> None:
+        check_spec(LATENT_SPACES, self.latent, "latent")
+        check_spec(NETWORKS, self.encoder, "encoder")
+        check_spec(NETWORKS, self.decoder, "decoder")
+        check_spec(LIKELIHOODS, self.likelihood, "likelihood")
+
+
+class Autoencoder(nn.Module):
+    """Encoder → posterior on a latent space → decoder → likelihood. Registered as ``ae``."""
+
+    Config: ClassVar[type[Config]] = AutoencoderConfig
+    registry_name: ClassVar[str] = ""
+
+    def __init__(self, config: AutoencoderConfig):
+        super().__init__()
+        if not config.input_shape:
+            raise ConfigError(
+                "input_shape: must be set (it is filled from the dataset when training)"
+            )
+        self.config = config
+        self.latent = build(LATENT_SPACES, dict(config.latent), "latent")
+        self.likelihood = build(LIKELIHOODS, dict(config.likelihood), "likelihood")
+        shape = tuple(config.input_shape)
+        self.encoder = build(
+            NETWORKS,
+            dict(config.encoder),
+            "encoder",
+            in_shape=shape,
+            out_shape=(self.latent.param_size,),
+        )
+        self.decoder = build(
+            NETWORKS,
+            dict(config.decoder),
+            "decoder",
+            in_shape=(self.latent.embed_dim,),
+            out_shape=shape,
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> Autoencoder:
+        return cls(config)  # type: ignore[arg-type]
+
+    # -- the contract --------------------------------------------------------------------------
+    def check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Refuse inputs whose shape is not ``(n, *input_shape)``."""
+        shape = tuple(self.config.input_shape)
+        if (
+            not isinstance(x, torch.Tensor)
+            or tuple(x.shape[1:]) != shape
+            or x.ndim != len(shape) + 1
+        ):
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise DataError(f"expected input of shape (n, {', '.join(map(str, shape))}), got {got}")
+        return x
+
+    def encode(self, x: torch.Tensor) -> D.Distribution:
+        """The posterior q(z | x) for a batch."""
+        return self.latent.posterior(self.encoder(x))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Likelihood parameters for latent samples ``(..., dim)`` (extra leading axes allowed)."""
+        lead = z.shape[:-1]
+        out = self.decoder(self.latent.embed(z).reshape(-1, self.latent.embed_dim))
+        return out.reshape(*lead, *out.shape[1:])
+
+    def representation(self, x: torch.Tensor) -> torch.Tensor:
+        """The point representation used for evaluation: the posterior location ``(n, dim)``."""
+        return self.latent.mean(self.encode(x))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean reconstruction from the posterior location, μX(μZ(x)) (thesis eq. 5.7)."""
+        return self.likelihood.mean(self.decode(self.representation(x)))
+
+    def generate(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Mean observations decoded from ``n`` prior samples."""
+        if not self.latent.has_prior:
+            raise TypeError(f"{type(self).__name__} has no prior to sample from")
+        prior = self.latent.prior()
+        z = prior.sample((n,)) if generator is None else _sample_with(prior, n, generator)
+        return self.likelihood.mean(self.decode(z))
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def reconstruction_nll(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """Reconstruction term per sample; ``params`` has a leading axis of L samples."""
+        return self.likelihood.nll(x, params).mean(0)
+
+    def regularizer(self, posterior: D.Distribution, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Named, unweighted regularisation terms per sample ``(n,)`` (none for a plain AE).
+
+        The loss adds each term times its weight from :meth:`term_weights`.
+        """
+        return {}
+
+    def term_weights(self) -> dict[str, float]:
+        """Weight of each regulariser term in the loss (1 where not listed)."""
+        return {}
+
+    # -- the step, written once ------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, n_samples: int | None = None) -> Output:
+        x = self.check_input(x)
+        posterior = self.encode(x)
+        z = posterior.rsample((n_samples or self.config.n_samples,))
+        params = self.decode(z)
+        recon = self.reconstruction_nll(x, params)
+        reg = self.regularizer(posterior, z)
+        weights = self.term_weights()
+        total = recon
+        for name, value in reg.items():
+            total = total + weights.get(name, 1.0) * value
+        terms = {"reconstruction": recon.mean(), **{k: v.mean() for k, v in reg.items()}}
+        if "kl" in reg:  # the negative ELBO, whatever the weights (thesis eq. 5.9 + 5.10)
+            terms["neg_elbo"] = (recon + reg["kl"]).mean()
+        return Output(total.mean(), terms, posterior, params)
+
+    def describe(self) -> dict[str, Any]:
+        """Name, parameter count and latent layout (for reports)."""
+        return {
+            "model": self.registry_name or type(self).__name__,
+            "parameters": sum(p.numel() for p in self.parameters()),
+            "latent": self.latent.registry_name,
+            "latent_dim": self.latent.dim,
+        }
+
+
+def _sample_with(dist: D.Distribution, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Sample a (standard-normal based) prior with an explicit generator."""
+    if isinstance(dist, D.Independent) and isinstance(dist.base_dist, D.Normal):
+        base = dist.base_dist
+        eps = torch.randn((n, *base.loc.shape), generator=generator, dtype=base.loc.dtype)
+        return base.loc + base.scale * eps
+    raise TypeError(f"cannot sample {type(dist).__name__} with an explicit generator")

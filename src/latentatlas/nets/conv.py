@@ -1,0 +1,155 @@
+"""Configurable strided convolutional encoder and decoder for C×H×W images.
+
+Defaults reproduce the 64×64 β-VAE of the directions paper (appendix B, table 1): four 4×4
+convolutions of 32 channels with stride 2 and ReLU, dense 256-256, and the mirrored decoder with
+transposed convolutions. The decoder table reshapes 256 units to 4×4×32 = 512, which cannot work;
+as noted in the papers README we add a 512-unit dense layer before the reshape (as in the decoder
+of Burgess et al.), so the decoder's dense layers are 256-256-512 (``dense`` lists the hidden ones;
+the last layer always maps to the size of the first feature map).
+
+Padding is ⌊(k−1)/2⌋, which gives the same output sizes as TensorFlow's SAME padding for the
+kernels used here (e.g. 64→32 for k = 4, s = 2). The last layer has no activation unless
+``out_activation`` says so: likelihoods read logits or means from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import Config, field
+from ..errors import ConfigError
+from ..registry import NETWORKS
+from .base import Network
+from .blocks import activation, check_activation, numel
+
+
+def _check_image_shape(shape: tuple[int, ...], role: str) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise ConfigError(f"{role}: expected an image shape (C, H, W), got {shape}")
+    return shape  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class ConvEncoderConfig(Config):
+    channels: tuple[int, ...] = field((32, 32, 32, 32), ge=1, doc="channels of each conv layer")
+    kernel: int = field(4, ge=1, doc="kernel size")
+    stride: int = field(2, ge=1, doc="stride of every conv layer")
+    bias: bool = field(True, doc="use biases")
+    activation: str = field("relu", doc="activation name, e.g. relu or leaky_relu:0.2")
+    dense: tuple[int, ...] = field((256, 256), ge=1, doc="dense layers after the convolutions")
+
+    def validate(self) -> None:
+        check_activation("activation", self.activation)
+
+
+@NETWORKS.register("conv_encoder")
+class ConvEncoder(Network):
+    """Strided convs → flatten → dense layers → ``out_shape`` (e.g. the posterior parameters)."""
+
+    Config = ConvEncoderConfig
+
+    def __init__(self, config: ConvEncoderConfig, in_shape, out_shape):
+        super().__init__(config, in_shape, out_shape)
+        c = _check_image_shape(self.in_shape, "conv_encoder input")[0]
+        layers: list[nn.Module] = []
+        pad = (config.kernel - 1) // 2
+        for ch in config.channels:
+            layers += [
+                nn.Conv2d(c, ch, config.kernel, config.stride, pad, bias=config.bias),
+                activation(config.activation),
+            ]
+            c = ch
+        self.conv = nn.Sequential(*layers)
+        with torch.no_grad():
+            conv_out = self.conv(torch.zeros(1, *self.in_shape)).shape[1:]
+        if numel(conv_out) == 0:
+            raise ConfigError(f"conv_encoder: input {self.in_shape} is too small for the layers")
+        dense: list[nn.Module] = [nn.Flatten()]
+        width = numel(conv_out)
+        for units in config.dense:
+            dense += [nn.Linear(width, units, bias=config.bias), activation(config.activation)]
+            width = units
+        dense += [nn.Linear(width, numel(self.out_shape), bias=config.bias)]
+        self.head = nn.Sequential(*dense)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.conv(x)).reshape(x.shape[0], *self.out_shape)
+
+
+@dataclass(frozen=True)
+class ConvDecoderConfig(Config):
+    dense: tuple[int, ...] = field(
+        (256, 256), ge=1, doc="hidden dense layers; one more maps to the reshaped map's size"
+    )
+    channels: tuple[int, ...] = field(
+        (32, 32, 32, 32), ge=1, doc="channels of the reshaped map and of each upsampling stage"
+    )
+    kernel: int = field(4, ge=1, doc="kernel size")
+    stride: int = field(2, ge=2, doc="upsampling factor of each stage")
+    bias: bool = field(True, doc="use biases")
+    activation: str = field("relu", doc="activation name")
+    upsampling: str = field(
+        "transposed", choices=("transposed", "nearest"), doc="transposed conv, or nearest + conv"
+    )
+    out_activation: str = field("identity", doc="activation of the output (identity: logits)")
+
+    def validate(self) -> None:
+        check_activation("activation", self.activation)
+        check_activation("out_activation", self.out_activation)
+
+
+@NETWORKS.register("conv_decoder")
+class ConvDecoder(Network):
+    """Dense layers → reshape to (channels[0], H/sⁿ, W/sⁿ) → n upsampling stages → C×H×W.
+
+    With n = len(channels) stages; the last stage outputs the image's C channels.
+    """
+
+    Config = ConvDecoderConfig
+
+    def __init__(self, config: ConvDecoderConfig, in_shape, out_shape):
+        super().__init__(config, in_shape, out_shape)
+        c_out, h, w = _check_image_shape(self.out_shape, "conv_decoder output")
+        factor = config.stride ** len(config.channels)
+        if h % factor or w % factor:
+            raise ConfigError(
+                f"conv_decoder: output {h}×{w} is not divisible by stride^stages = {factor}; "
+                "change channels (the number of stages) or stride"
+            )
+        self.start = (config.channels[0], h // factor, w // factor)
+        dense: list[nn.Module] = [nn.Flatten()]
+        width = numel(self.in_shape)
+        for units in config.dense:
+            dense += [nn.Linear(width, units, bias=config.bias), activation(config.activation)]
+            width = units
+        dense += [nn.Linear(width, numel(self.start), bias=config.bias)]
+        dense += [activation(config.activation)]
+        self.head = nn.Sequential(*dense)
+        outs = [*config.channels[1:], c_out]
+        layers: list[nn.Module] = []
+        c = config.channels[0]
+        k, s = config.kernel, config.stride
+        for i, ch in enumerate(outs):
+            if config.upsampling == "transposed":
+                # out = (in − 1)s − 2p + k + extra = s·in exactly
+                pad = max((k - s + 1) // 2, 0)
+                extra = 2 * pad - (k - s)
+                layers.append(
+                    nn.ConvTranspose2d(c, ch, k, s, pad, output_padding=extra, bias=config.bias)
+                )
+            else:
+                layers += [
+                    nn.Upsample(scale_factor=s, mode="nearest"),
+                    nn.Conv2d(c, ch, k, 1, "same", bias=config.bias),
+                ]
+            last = i == len(outs) - 1
+            layers.append(activation(config.out_activation if last else config.activation))
+            c = ch
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.head(z).reshape(z.shape[0], *self.start)
+        return self.conv(h)
