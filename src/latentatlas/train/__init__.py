@@ -1,0 +1,32 @@
+"""Training: the Trainer loop, callbacks, checkpoints and run folders."""
+
+from . import optim  # noqa: F401  (registers optimisers and schedules)
+from .callbacks import Callback, PeriodicCallback, StopAt
+from .run import (
+    RunConfig,
+    build_dataset,
+    build_model,
+    load,
+    load_config,
+    load_dataset,
+    resume_run,
+    train_run,
+)
+from .trainer import FitResult, Trainer, TrainerConfig
+
+__all__ = [
+    "Callback",
+    "FitResult",
+    "PeriodicCallback",
+    "RunConfig",
+    "StopAt",
+    "Trainer",
+    "TrainerConfig",
+    "build_dataset",
+    "build_model",
+    "load",
+    "load_config",
+    "load_dataset",
+    "resume_run",
+    "train_run",
+]

@@ -1,0 +1,63 @@
+"""Training callbacks: hooks called by the :class:`~latentatlas.train.Trainer`.
+
+The trainer knows nothing of evaluation or plotting; higher layers pass callbacks in.
+:class:`PeriodicCallback` runs a function every N steps and logs what it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+
+class Callback:
+    """Base class; override what you need. ``step`` counts completed optimiser steps."""
+
+    def on_train_start(self, trainer: Trainer) -> None: ...
+
+    def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
+        """After each step; ``scalars`` is the logged record on logging steps, else None."""
+
+    def on_checkpoint(self, trainer: Trainer, step: int) -> None: ...
+
+    def on_train_end(self, trainer: Trainer, step: int) -> None: ...
+
+
+class PeriodicCallback(Callback):
+    """Call ``fn(model) -> dict`` every ``every`` steps and at the end; log it as ``split``.
+
+    Runs in ``torch.no_grad`` with the model in eval mode, then restores train mode. The returned
+    numbers go to ``metrics.jsonl`` as one record ``{"step", "split", **values}``.
+    """
+
+    def __init__(self, fn: Callable[[Any], dict[str, float]], every: int, split: str = "eval"):
+        self.fn, self.every, self.split = fn, every, split
+        self.last_step = -1
+
+    def _run(self, trainer: Trainer, step: int) -> None:
+        if step == self.last_step:
+            return
+        self.last_step = step
+        values = trainer.run_on_model(self.fn)
+        trainer.log({"split": self.split, **values}, step)
+
+    def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
+        if self.every and step % self.every == 0:
+            self._run(trainer, step)
+
+    def on_train_end(self, trainer: Trainer, step: int) -> None:
+        self._run(trainer, step)
+
+
+class StopAt(Callback):
+    """Request a clean stop after ``step`` steps, as Ctrl-C would (used by tests and demos)."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
+        if step >= self.step:
+            trainer.request_stop()

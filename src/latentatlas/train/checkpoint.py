@@ -1,0 +1,158 @@
+"""Run folders on disk: atomic writes, checkpoints, and :func:`load`.
+
+A run folder holds
+
+* ``config.json``      the full :class:`~latentatlas.train.run.RunConfig` (rebuilds everything);
+* ``model.safetensors`` the latest model weights (safetensors: no pickle), step in its metadata;
+* ``trainer_state.pt`` the resume state — model, optimiser, schedule, RNG states, step — saved
+  with ``torch.save`` and loadable with ``torch.load(..., weights_only=True)``;
+* ``metrics.jsonl``    one JSON object per logged step or evaluation;
+* ``metadata.json``    library/torch versions, seed, data fingerprint, status, timings.
+
+Every file is written to a temporary name in the same folder, flushed to disk and renamed over the
+old one, so a crash never leaves a half-written checkpoint: readers see the old file or the new.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..errors import RunFolderError
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+STATE = "trainer_state.pt"
+METRICS = "metrics.jsonl"
+METADATA = "metadata.json"
+
+
+def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
+    """Call ``write(tmp_path)`` then atomically rename ``tmp_path`` to ``path``.
+
+    The temporary file lives in the destination folder (same file system, so the rename is
+    atomic); it is fsync'ed before the rename and removed if ``write`` fails.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; use the usual mode
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    atomic_write(path, write)
+
+
+def atomic_write_json(path: str | Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if isinstance(obj, (Path, torch.device)):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def save_weights(path: str | Path, model: torch.nn.Module, metadata: dict[str, str]) -> None:
+    """Model state dict to safetensors, atomically (shared tensors are cloned apart)."""
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda tmp: save_file(state, tmp, metadata=metadata))
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise RunFolderError(f"{path.parent}: no {path.name} (is this a finished run folder?)")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RunFolderError(f"{path}: corrupt or unreadable weights file ({exc})") from None
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> None:
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_state(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise RunFolderError(f"{path.parent}: no {path.name}; nothing to resume from")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise RunFolderError(f"{path}: corrupt or unreadable trainer state ({exc})") from None
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise RunFolderError(f"{path.parent}: missing {path.name} (not a latent-atlas run folder?)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path}: corrupt JSON ({exc})") from None
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """All records of ``metrics.jsonl`` (a torn last line, from a crash, is skipped)."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def truncate_metrics(run_dir: str | Path, step: int) -> None:
+    """Drop records after ``step`` (used when resuming from a checkpoint at ``step``)."""
+    path = Path(run_dir) / METRICS
+    if not path.is_file():
+        return
+    kept = [r for r in read_metrics(run_dir) if int(r.get("step", 0)) <= step]
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    """The run folder as a Path, or a :class:`RunFolderError` saying what is wrong with it."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunFolderError(f"run folder {str(run_dir)!r} does not exist")
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{str(run_dir)!r} is not a folder")
+    if not (run_dir / CONFIG).is_file():
+        raise RunFolderError(f"{str(run_dir)!r} is not a latent-atlas run folder (no {CONFIG})")
+    return run_dir

@@ -1,0 +1,61 @@
+"""torchrun support: detect the launcher's environment and set up DistributedDataParallel.
+
+Launched with ``torchrun --nproc_per_node=N``, the environment holds ``WORLD_SIZE``, ``RANK``
+and ``LOCAL_RANK``; :func:`setup` then starts a process group (gloo on CPU, nccl on GPUs) and the
+trainer wraps the model in DDP, shards each batch over ranks, and lets only rank 0 write files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def from_env() -> DistInfo:
+    """The torchrun environment, or a single-process DistInfo."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return DistInfo(world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def setup(device: torch.device) -> DistInfo:
+    """Start the process group if launched by torchrun (idempotent)."""
+    info = from_env()
+    if info.enabled and not dist.is_initialized():
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend)
+    return info
+
+
+def device_for(device: torch.device, info: DistInfo) -> torch.device:
+    """One accelerator per process: ``cuda`` becomes ``cuda:LOCAL_RANK`` under torchrun."""
+    if info.enabled and device.type != "cpu" and device.index is None:
+        return torch.device(device.type, info.local_rank)
+    return device
+
+
+def barrier() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def teardown() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

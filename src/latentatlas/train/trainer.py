@@ -1,0 +1,358 @@
+"""The training engine: a plain PyTorch loop with checkpoints, logging and clean stops.
+
+What it does per step: take a batch (a seeded permutation per epoch, no DataLoader), run the
+model's ``forward`` (the loss and its named terms), refuse a non-finite loss before touching the
+parameters, back-propagate, clip, step the optimiser and the schedule. Every ``log_every`` steps it
+appends a record to ``metrics.jsonl``; every ``checkpoint_every`` steps and at the end it saves a
+checkpoint atomically. Ctrl-C finishes the current step, saves a checkpoint and returns with status
+``"interrupted"``; a NaN/inf loss raises :class:`~latentatlas.errors.TrainingDiverged` and keeps
+the last good checkpoint.
+
+The batch order is a pure function of (seed, step) and the RNG states are checkpointed, so a
+resumed run gives the same numbers as an uninterrupted one. Under ``torchrun`` the model is
+wrapped in DistributedDataParallel and each rank reads its own slice of every global batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config, field
+from ..data.base import Batch, FactorDataset
+from ..errors import ConfigError, TrainingDiverged
+from ..registry import OPTIMIZERS, SCHEDULES
+from . import checkpoint as ckpt
+from . import distributed
+from .callbacks import Callback
+from .optim import make_optimizer, make_schedule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainerConfig(Config):
+    steps: int | None = field(1000, ge=1, doc="optimiser steps (or give epochs)")
+    epochs: int | None = field(None, ge=1, doc="passes over the data; overrides steps when set")
+    batch_size: int = field(64, ge=1, doc="samples per step (per process under torchrun)")
+    optimizer: str = field("adam", registry=OPTIMIZERS, doc="optimiser name")
+    lr: float = field(1e-3, gt=0.0, doc="learning rate")
+    betas: tuple[float, float] = field((0.9, 0.999), ge=0.0, lt=1.0, doc="Adam betas")
+    weight_decay: float = field(0.0, ge=0.0, doc="weight decay")
+    momentum: float = field(0.0, ge=0.0, doc="momentum (sgd, rmsprop)")
+    schedule: str = field("constant", registry=SCHEDULES, doc="learning-rate schedule")
+    warmup_steps: int = field(0, ge=0, doc="linear warm-up steps")
+    min_lr_ratio: float = field(0.0, ge=0.0, le=1.0, doc="final lr / lr for cosine and linear")
+    step_size: int = field(1000, ge=1, doc="steps between decays for the step schedule")
+    gamma: float = field(0.1, gt=0.0, doc="decay factor for the step schedule")
+    grad_clip: float | None = field(None, gt=0.0, doc="clip the gradient norm to this value")
+    log_every: int = field(10, ge=1, doc="steps between metrics records")
+    eval_every: int = field(0, ge=0, doc="steps between evaluations (0: only at the end)")
+    checkpoint_every: int = field(1000, ge=0, doc="steps between checkpoints (0: only at the end)")
+    device: str = field("cpu", doc="torch device, e.g. cpu, cuda, cuda:1, mps")
+    progress: bool = field(True, doc="show a progress bar")
+
+    def validate(self) -> None:
+        try:
+            torch.device(self.device)
+        except (RuntimeError, ValueError):
+            raise ConfigError(
+                f"device: expected a torch device like 'cpu' or 'cuda:0', got {self.device!r}"
+            ) from None
+        if self.steps is None and self.epochs is None:
+            raise ConfigError("steps: give steps or epochs")
+
+
+@dataclass
+class FitResult:
+    """How :meth:`Trainer.fit` ended: the step reached, ``"finished"`` or ``"interrupted"``."""
+
+    step: int
+    status: str
+    last: dict[str, float]
+
+
+class Trainer:
+    """Train ``model`` on ``dataset``; write a run folder if ``run_dir`` is given.
+
+    Args:
+        model: an :class:`~latentatlas.models.Autoencoder` (anything whose ``forward(x)`` returns
+            an object with ``loss`` and ``scalars()``).
+        dataset: a :class:`~latentatlas.data.FactorDataset`.
+        config: the :class:`TrainerConfig`.
+        run_dir: where checkpoints and metrics go (None: train in memory only).
+        seed: seeds the batch order and the sampling noise.
+        callbacks: :class:`~latentatlas.train.callbacks.Callback` objects.
+        metadata: extra entries for ``metadata.json`` (versions, fingerprint, ...).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        dataset: FactorDataset,
+        config: TrainerConfig | None = None,
+        run_dir: str | Path | None = None,
+        seed: int = 0,
+        callbacks: Sequence[Callback] = (),
+        metadata: dict[str, Any] | None = None,
+    ):
+        self.config = config or TrainerConfig()
+        self.dataset = dataset
+        self.seed = seed
+        self.callbacks = list(callbacks)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.dist = distributed.setup(torch.device(self.config.device))
+        self.device = distributed.device_for(torch.device(self.config.device), self.dist)
+        self.model = model.to(self.device)
+        self.net = self._wrap(self.model)
+        cfg = self.config
+        self.optimizer = make_optimizer(
+            cfg.optimizer,
+            self.model.parameters(),
+            cfg.lr,
+            cfg.betas,
+            cfg.weight_decay,
+            cfg.momentum,
+        )
+        self.scheduler = make_schedule(
+            self.optimizer,
+            cfg.schedule,
+            self.total_steps,
+            cfg.warmup_steps,
+            min_ratio=cfg.min_lr_ratio,
+            step_size=cfg.step_size,
+            gamma=cfg.gamma,
+        )
+        self.step = 0
+        self.last_checkpoint = 0
+        self.metadata = dict(metadata or {})
+        self._stop = False
+        self._perm_cache: tuple[int, torch.Tensor] | None = None
+        self._rng_seeded = False
+
+    def _wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        if not self.dist.enabled:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    # -- schedule of batches -------------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(len(self.dataset) // (self.config.batch_size * self.dist.world_size), 1)
+
+    @property
+    def total_steps(self) -> int:
+        if self.config.epochs is not None:
+            return self.config.epochs * self.steps_per_epoch
+        return int(self.config.steps)  # type: ignore[arg-type]
+
+    def batch_indices(self, step: int) -> torch.Tensor:
+        """Indices of this rank's batch at ``step`` (0-based): a pure function of seed and step."""
+        epoch, pos = divmod(step, self.steps_per_epoch)
+        if self._perm_cache is None or self._perm_cache[0] != epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._perm_cache = (epoch, torch.randperm(len(self.dataset), generator=g))
+        perm = self._perm_cache[1]
+        b = self.config.batch_size
+        start = (pos * self.dist.world_size + self.dist.rank) * b
+        return perm[torch.arange(start, start + b) % len(perm)]
+
+    def batch(self, step: int) -> Batch:
+        return self.dataset.get_batch(self.batch_indices(step)).to(self.device)
+
+    # -- state ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: loadable with ``torch.load(weights_only=True)``."""
+        state = {
+            "step": self.step,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "seed": self.seed,
+        }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        if "cuda_rng" in state and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        self.step = self.last_checkpoint = int(state["step"])
+        self._rng_seeded = True
+
+    def resume(self) -> int:
+        """Load ``trainer_state.pt`` from the run folder and drop metrics logged after it."""
+        assert self.run_dir is not None, "resume needs a run folder"
+        self.load_state_dict(ckpt.load_state(self.run_dir / ckpt.STATE))
+        if self.dist.is_main:
+            ckpt.truncate_metrics(self.run_dir, self.step)
+        return self.step
+
+    def save_checkpoint(self) -> None:
+        """Write trainer state, then weights, then metadata; each file atomically."""
+        if self.run_dir is None or not self.dist.is_main:
+            return
+        ckpt.save_state(self.run_dir / ckpt.STATE, self.state_dict())
+        ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, {"step": str(self.step)})
+        self.last_checkpoint = self.step
+        self.update_metadata(step=self.step)
+        for cb in self.callbacks:
+            cb.on_checkpoint(self, self.step)
+
+    def update_metadata(self, **entries: Any) -> None:
+        self.metadata.update(entries)
+        if self.run_dir is not None and self.dist.is_main:
+            ckpt.atomic_write_json(self.run_dir / ckpt.METADATA, self.metadata)
+
+    def log(self, record: dict[str, Any], step: int | None = None) -> None:
+        """Append one record to ``metrics.jsonl`` (main rank only)."""
+        if self.run_dir is None or not self.dist.is_main:
+            return
+        line = json.dumps({"step": self.step if step is None else step, **record})
+        with open(self.run_dir / ckpt.METRICS, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def run_on_model(self, fn: Callable[[torch.nn.Module], dict[str, float]]) -> dict[str, float]:
+        """Call ``fn(model)`` in eval mode without gradients (for evaluation callbacks)."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return fn(self.model)
+        finally:
+            self.model.train(was_training)
+
+    def request_stop(self) -> None:
+        """Stop cleanly after the current step (what Ctrl-C does)."""
+        self._stop = True
+
+    # -- the loop ------------------------------------------------------------------------------
+    def train_step(self, batch: Batch) -> Any:
+        """One optimiser step on ``batch``; returns the model output (loss and terms)."""
+        out = self.net(batch.x)
+        if not torch.isfinite(out.loss):
+            raise TrainingDiverged(
+                f"the loss became {float(out.loss.detach())} at step {self.step + 1}; "
+                "training stopped before updating the parameters."
+                f" Last good checkpoint: step {self.last_checkpoint}"
+                + (f" in {self.run_dir}" if self.run_dir else "")
+                + ". Try a smaller learning rate or gradient clipping (train.grad_clip)."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        return out
+
+    def fit(self) -> FitResult:
+        """Train until ``total_steps`` (or a stop request); returns how it ended."""
+        cfg = self.config
+        total = self.total_steps
+        if not self._rng_seeded:
+            torch.manual_seed(self.seed + self.dist.rank)
+            self._rng_seeded = True
+        if self.run_dir is not None and self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.update_metadata(status="running", total_steps=total)
+        self.model.train()
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        bar = self._progress_bar(total)
+        last: dict[str, float] = {}
+        status = "finished"
+        t0, s0 = time.perf_counter(), self.step
+        previous_handler = self._install_sigint()
+        try:
+            while self.step < total:
+                out = self.train_step(self.batch(self.step))
+                self.step += 1
+                record = None
+                if self.step % cfg.log_every == 0 or self.step == total:
+                    elapsed = time.perf_counter() - t0
+                    rate = (
+                        (self.step - s0)
+                        * cfg.batch_size
+                        * self.dist.world_size
+                        / max(elapsed, 1e-9)
+                    )
+                    last = out.scalars()
+                    record = {
+                        "split": "train",
+                        **last,
+                        "lr": self.scheduler.get_last_lr()[0],
+                        "samples_per_s": rate,
+                    }
+                    self.log(record)
+                    if bar is not None:
+                        bar.set_postfix(loss=f"{last['loss']:.4g}", samples_s=f"{rate:.0f}")
+                if bar is not None:
+                    bar.update(1)
+                for cb in self.callbacks:
+                    cb.on_step_end(self, self.step, record)
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if self._stop:
+                    status = "interrupted"
+                    break
+        except TrainingDiverged:
+            self.update_metadata(status="diverged", diverged_at=self.step + 1)
+            raise
+        finally:
+            self._restore_sigint(previous_handler)
+            if bar is not None:
+                bar.close()
+        if status == "finished":
+            for cb in self.callbacks:
+                cb.on_train_end(self, self.step)
+        self.save_checkpoint()
+        self.update_metadata(
+            status=status,
+            step=self.step,
+            train_seconds=self.metadata.get("train_seconds", 0.0) + time.perf_counter() - t0,
+        )
+        distributed.barrier()
+        return FitResult(self.step, status, last)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _progress_bar(self, total: int):
+        if not (self.config.progress and self.dist.is_main):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True, leave=False)
+
+    def _install_sigint(self):
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def handler(signum, frame):
+            if self._stop:  # a second Ctrl-C: stop now
+                raise KeyboardInterrupt
+            log.warning("interrupt received: finishing the step and saving a checkpoint")
+            self._stop = True
+
+        return signal.signal(signal.SIGINT, handler)
+
+    @staticmethod
+    def _restore_sigint(previous) -> None:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from latentatlas.data import InMemoryDataset
+from latentatlas.errors import ConfigError, DataError, RunFolderError, TrainingDiverged
+from latentatlas.train import (
+    RunConfig,
+    StopAt,
+    Trainer,
+    TrainerConfig,
+    load,
+    resume_run,
+    train_run,
+)
+from latentatlas.train import checkpoint as ckpt
+from latentatlas.train.callbacks import Callback
+from tests.conftest import tiny_run_dict
+
+
+def params_of(model) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_run_folder_contents(tmp_path):
+    model, fit = train_run(RunConfig.from_dict(tiny_run_dict(12)), tmp_path / "run")
+    run = tmp_path / "run"
+    assert fit.status == "finished" and fit.step == 12
+    for name in (ckpt.CONFIG, ckpt.WEIGHTS, ckpt.STATE, ckpt.METRICS, ckpt.METADATA):
+        assert (run / name).is_file(), name
+    assert not list(run.glob(".*.tmp")), "temporary files left behind"
+    meta = json.loads((run / ckpt.METADATA).read_text())
+    assert meta["status"] == "finished" and meta["step"] == 12 and meta["seed"] == 3
+    assert meta["torch"] == torch.__version__ and len(meta["data_fingerprint"]) == 16
+    config = json.loads((run / ckpt.CONFIG).read_text())
+    assert config["model"]["input_shape"] == [12]
+    steps = [r["step"] for r in ckpt.read_metrics(run) if r["split"] == "train"]
+    assert steps == [5, 10, 12]
+    state = torch.load(run / ckpt.STATE, weights_only=True)  # no pickle needed
+    assert state["step"] == 12
+    loaded = load(run)
+    x = torch.randn(4, 12)
+    assert torch.equal(loaded.representation(x), model.eval().representation(x))
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    cfg = RunConfig.from_dict(tiny_run_dict(30, checkpoint_every=7))
+    full, _ = train_run(cfg, tmp_path / "full")
+    _, fit = train_run(cfg, tmp_path / "part", callbacks=[StopAt(12)])
+    assert fit.status == "interrupted" and fit.step == 12
+    meta = json.loads((tmp_path / "part" / ckpt.METADATA).read_text())
+    assert meta["status"] == "interrupted"
+    resumed, fit2 = resume_run(tmp_path / "part")
+    assert fit2.step == 30 and fit2.status == "finished"
+    a, b = params_of(full), params_of(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # the metrics log has no duplicated steps after resuming
+    steps = [r["step"] for r in ckpt.read_metrics(tmp_path / "part") if r["split"] == "train"]
+    assert steps == sorted(set(steps))
+    full_steps = [r["step"] for r in ckpt.read_metrics(tmp_path / "full") if r["split"] == "train"]
+    assert steps == full_steps
+
+
+def test_resume_can_extend_training_but_not_change_the_model(tmp_path):
+    cfg = RunConfig.from_dict(tiny_run_dict(10))
+    train_run(cfg, tmp_path / "run")
+    _, fit = resume_run(tmp_path / "run", {"train": {"steps": 15}})
+    assert fit.step == 15
+    with pytest.raises(ConfigError, match="only train settings"):
+        resume_run(tmp_path / "run", {"model": {"beta": 2}})
+
+
+class PoisonAt(Callback):
+    """Sets a weight to NaN after ``step`` so that the next loss is NaN."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, trainer, step, scalars):
+        if step == self.step:
+            with torch.no_grad():
+                next(trainer.model.parameters()).fill_(float("nan"))
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    cfg = RunConfig.from_dict(tiny_run_dict(40, checkpoint_every=10))
+    run = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match="at step 26.*Last good checkpoint: step 20"):
+        train_run(cfg, run, callbacks=[PoisonAt(25)])
+    weights = ckpt.load_weights(run / ckpt.WEIGHTS)
+    assert all(torch.isfinite(v).all() for v in weights.values())
+    assert torch.load(run / ckpt.STATE, weights_only=True)["step"] == 20
+    assert json.loads((run / ckpt.METADATA).read_text())["status"] == "diverged"
+
+
+def test_data_with_nan_is_refused_before_training(tmp_path):
+    x = torch.randn(20, 4)
+    x[7, 2] = float("inf")
+    with pytest.raises(DataError, match="NaN or inf.*first bad index 7"):
+        InMemoryDataset(x)
+
+
+def test_existing_run_is_never_overwritten(tmp_path):
+    cfg = RunConfig.from_dict(tiny_run_dict(5))
+    train_run(cfg, tmp_path / "run")
+    before = (tmp_path / "run" / ckpt.WEIGHTS).read_bytes()
+    with pytest.raises(RunFolderError, match="already holds a run"):
+        train_run(cfg, tmp_path / "run")
+    assert (tmp_path / "run" / ckpt.WEIGHTS).read_bytes() == before
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "file.json"
+    ckpt.atomic_write_json(target, {"a": 1})
+
+    def failing(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            fh.write("{half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.atomic_write(target, failing)
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["file.json"]
+
+
+def test_corrupt_and_missing_run_folders(tmp_path):
+    with pytest.raises(RunFolderError, match="does not exist"):
+        load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunFolderError, match="not a latent-atlas run folder"):
+        load(tmp_path / "empty")
+    train_run(RunConfig.from_dict(tiny_run_dict(5)), tmp_path / "run")
+    (tmp_path / "run" / ckpt.WEIGHTS).write_bytes(b"garbage")
+    with pytest.raises(RunFolderError, match="corrupt"):
+        load(tmp_path / "run")
+    (tmp_path / "run" / ckpt.CONFIG).write_text("{not json")
+    with pytest.raises(RunFolderError, match="corrupt JSON"):
+        load(tmp_path / "run")
+
+
+def test_trainer_without_run_folder_and_epochs():
+    from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig
+    from latentatlas.registry import MODELS, build
+
+    ds = SineCircle(SineCircleConfig(n=100, dim=6))
+    model = build(MODELS, {"name": "vae", "input_shape": [6]})
+    trainer = Trainer(model, ds, TrainerConfig(epochs=3, batch_size=32, progress=False))
+    assert trainer.total_steps == 9
+    fit = trainer.fit()
+    assert fit.step == 9 and fit.status == "finished"
+    # every epoch is a permutation: within one epoch no index repeats
+    seen = torch.cat([trainer.batch_indices(s) for s in range(3)])
+    assert len(set(seen.tolist())) == 96
+
+
+def test_learning_rate_schedules():
+    from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig
+    from latentatlas.registry import MODELS, build
+
+    ds = SineCircle(SineCircleConfig(n=64, dim=6))
+    cfg = TrainerConfig(steps=10, lr=1.0, schedule="cosine", warmup_steps=2, progress=False)
+    trainer = Trainer(build(MODELS, {"name": "ae", "input_shape": [6]}), ds, cfg)
+    lrs = []
+    for _ in range(10):
+        lrs.append(trainer.scheduler.get_last_lr()[0])
+        trainer.optimizer.step()
+        trainer.scheduler.step()
+    assert lrs[0] == pytest.approx(0.5 * (1 + 1) / 2)  # warm-up ramp 1/2 × cosine(0) = 1
+    assert lrs[1] > lrs[0] and lrs[-1] < lrs[2]
+
+
+@pytest.mark.parametrize(
+    "train, message",
+    [
+        ({"optimizer": "adamm"}, "unknown optimizer 'adamm'"),
+        ({"schedule": "exp"}, "unknown schedule 'exp'"),
+        ({"device": "gpu0"}, "device: expected a torch device"),
+        ({"lr": 0}, "train.lr: expected a value > 0.0"),
+        ({"batch_size": 2.5}, "train.batch_size: expected an integer"),
+    ],
+)
+def test_bad_trainer_settings(train, message):
+    with pytest.raises(ConfigError, match=message):
+        RunConfig.from_dict({"train": train})
