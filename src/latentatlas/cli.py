@@ -1,0 +1,242 @@
+"""The ``latent-atlas`` command line: a thin face over the library.
+
+Commands: ``train``, ``evaluate``, ``report``, ``list``, ``demo``. Errors caused by the user
+(unknown names, bad config values, missing or corrupt run folders, data with NaN) print one
+line and exit with status 2, without a traceback (``--debug`` shows it). A diverged training
+exits 1; an interrupted one (Ctrl-C) saves a checkpoint and exits 130.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import LatentAtlasError, TrainingDiverged
+
+log = logging.getLogger("latentatlas")
+
+LISTABLE = {
+    "datasets": "DATASETS",
+    "models": "MODELS",
+    "latents": "LATENT_SPACES",
+    "networks": "NETWORKS",
+    "likelihoods": "LIKELIHOODS",
+    "optimizers": "OPTIMIZERS",
+    "schedules": "SCHEDULES",
+}
+
+
+class AtlasGroup(click.Group):
+    """Turns library errors into one-line messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LatentAtlasError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1 if isinstance(exc, TrainingDiverged) else 2)
+
+
+@click.group(cls=AtlasGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-v", "--verbose", is_flag=True, help="More log output.")
+@click.version_option(package_name="latent-atlas")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """latent-atlas: train, inspect and organise the latent spaces of generative models."""
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+
+
+# -- train ------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--dataset", "dataset_name", help="Dataset name (see `latent-atlas list datasets`).")
+@click.option("--model", "model_name", help="Model name (see `latent-atlas list models`).")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set train.steps=500 --set model.beta=4.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Run folder (default runs/NAME-TIME)."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option(
+    "--eval-samples",
+    default=10,
+    show_default=True,
+    help="Posterior samples L for the periodic evaluation during training.",
+)
+def train(config_file, dataset_name, model_name, overrides, out, resume, eval_samples) -> None:
+    """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
+    from .config import apply_overrides, read_config_file
+    from .train import RunConfig, build_dataset, resume_run, train_run
+
+    if resume:
+        if not out:
+            raise click.UsageError("--resume needs --out RUN_DIR")
+        if config_file or dataset_name or model_name:
+            raise click.UsageError(
+                "--resume takes the run's own config; only --set train.* applies"
+            )
+        changes = apply_overrides({}, overrides)
+        _, fit = resume_run(out, changes, _eval_callbacks(out, None, eval_samples))
+        _finish_training(out, fit)
+        return
+    data: dict[str, Any] = read_config_file(config_file) if config_file else {}
+    if dataset_name:
+        data["dataset"] = {**_section(data, "dataset"), "name": dataset_name}
+    if model_name:
+        data["model"] = {**_section(data, "model"), "name": model_name}
+    apply_overrides(data, overrides)
+    config = RunConfig.from_dict(data)
+    if not out:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
+    dataset = build_dataset(config)
+    callbacks = _eval_callbacks(out, dataset, eval_samples, config.train.eval_every)
+    click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
+    _, fit = train_run(config, out, callbacks, dataset=dataset)
+    _finish_training(out, fit)
+
+
+def _section(data: dict, key: str) -> dict:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        from .errors import ConfigError
+
+        raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+    return value
+
+
+def _eval_callbacks(run_dir, dataset, samples: int, every: int | None = None) -> list:
+    from .analysis.evaluation import evaluate
+    from .train import PeriodicCallback, load_config, load_dataset
+
+    if dataset is None:
+        dataset = load_dataset(run_dir)
+        every = load_config(run_dir).train.eval_every
+    x = dataset.evaluation_set().x
+
+    def fn(model) -> dict[str, float]:
+        values = evaluate(model, x, n_samples=samples).to_dict()
+        return {k: v for k, v in values.items() if isinstance(v, float)}
+
+    return [PeriodicCallback(fn, every or 0)]
+
+
+def _finish_training(out: str, fit) -> None:
+    if fit.status == "interrupted":
+        click.echo(
+            f"interrupted at step {fit.step}; checkpoint saved in {out}. "
+            f"Resume with: latent-atlas train --resume --out {out}",
+            err=True,
+        )
+        sys.exit(130)
+    click.echo(f"finished {fit.step} steps; run folder: {out}", err=True)
+    click.echo(out)
+
+
+# -- evaluate / report --------------------------------------------------------------------------
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--samples", default=100, show_default=True, help="Posterior samples L (eq. 5.9).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the sampling noise.")
+def evaluate(run_dir: str, samples: int, seed: int) -> None:
+    """Evaluate a run on its evaluation set (thesis eq. 5.7-5.10); writes evaluation.json."""
+    from .analysis.evaluation import evaluate as run_evaluation
+    from .train import load, load_dataset
+    from .train.checkpoint import atomic_write_json
+
+    model = load(run_dir)
+    result = run_evaluation(model, load_dataset(run_dir).evaluation_set().x, samples, seed)
+    atomic_write_json(Path(run_dir) / "evaluation.json", result.to_dict())
+    click.echo(json.dumps(result.to_dict(), indent=2))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path())
+def report(run_dir: str) -> None:
+    """Write RUN_DIR/report.html (self-contained: config, metrics, figures)."""
+    from .train.checkpoint import check_run_dir
+    from .viz.report import write_report
+
+    check_run_dir(run_dir)
+    click.echo(str(write_report(run_dir)))
+
+
+# -- list ---------------------------------------------------------------------------------------
+@cli.command("list")
+@click.argument("what", type=click.Choice(sorted(LISTABLE)))
+@click.option("--fields", is_flag=True, help="Also show each entry's config fields.")
+def list_entries(what: str, fields: bool) -> None:
+    """List registered datasets, models, latent spaces, networks, ..."""
+    from . import registry
+
+    reg = getattr(registry, LISTABLE[what])
+    for name, obj in reg.items():
+        doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
+        click.echo(f"{name:<16} {doc[0] if doc else ''}")
+        config_cls = getattr(obj, "Config", None)
+        if fields and config_cls is not None:
+            import dataclasses
+
+            for f in dataclasses.fields(config_cls):
+                if f.default is not dataclasses.MISSING:
+                    default = f.default
+                elif f.default_factory is not dataclasses.MISSING:
+                    default = f.default_factory()
+                else:
+                    default = "required"
+                click.echo(f"    {f.name} = {default!r}  {f.metadata.get('doc', '')}")
+
+
+# -- demo ---------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--steps", default=20_000, show_default=True, help="Training steps.")
+@click.option("--quick", is_flag=True, help="A few hundred steps only (for tests).")
+@click.option("--force", is_flag=True, help="Replace an existing demo folder.")
+def demo(out: str, steps: int, quick: bool, force: bool) -> None:
+    """The main job: VAE on the sine circle (thesis ch. 5), evaluated, with a report."""
+    import shutil
+
+    from .experiments.demo import REFERENCE_NAME, THESIS_TABLE_5_1_X01_SX01, run_demo
+
+    if quick:
+        steps = min(steps, 300)
+    target = Path(out)
+    if target.exists() and any(target.iterdir()):
+        if not force:
+            from .errors import RunFolderError
+
+            raise RunFolderError(
+                f"{out!r} is not empty; pass --force to replace it or choose --out"
+            )
+        shutil.rmtree(target)
+    result = run_demo(out, steps=steps, progress=sys.stderr.isatty())
+    ev = result.evaluation.to_dict()
+    click.echo(f"\n{'metric':<16}{'latent-atlas':>14}   {REFERENCE_NAME}", err=True)
+    for key, (mean, std) in THESIS_TABLE_5_1_X01_SX01.items():
+        click.echo(f"{key:<16}{ev[key]:>14.4g}   {mean:.4g} ± {std:.2g}", err=True)
+    click.echo(f"\nreport: {result.report}", err=True)
+    click.echo(str(result.report))
+
+
+def main() -> None:
+    cli(prog_name="latent-atlas")
+
+
+if __name__ == "__main__":
+    main()

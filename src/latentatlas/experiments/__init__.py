@@ -1,0 +1,1 @@
+"""Named jobs and reproductions of published results, each with a quick mode."""

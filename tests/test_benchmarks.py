@@ -1,0 +1,15 @@
+"""The benchmarks run (quick mode); their timings are printed, never asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_engine_overhead_quick():
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/engine_overhead.py", "--quick"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "ratio trainer/bare:" in proc.stdout and "images/s" in proc.stdout

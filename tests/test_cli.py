@@ -1,0 +1,149 @@
+"""The command line end to end, in subprocesses: the demo, bad input, Ctrl-C, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentatlas.train import checkpoint as ckpt
+
+CLI = [sys.executable, "-m", "latentatlas.cli"]
+TINY = [
+    "--set=dataset.n=256", "--set=dataset.dim=12", "--set=model.encoder.hidden=[8]",
+    "--set=model.decoder.hidden=[8]", "--set=train.batch_size=32", "--set=train.progress=false",
+]  # fmt: skip
+
+
+def run(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_quick_writes_a_report(tmp_path):
+    out = tmp_path / "demo"
+    proc = run("demo", "--quick", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = Path(proc.stdout.strip().splitlines()[-1])
+    assert report == out / "report.html" and report.is_file()
+    html = report.read_text()
+    assert "thesis table 5.1" in html and "data:image/png;base64," in html
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["n_points"] == 100 and evaluation["n_samples"] == 100
+    assert "neg_elbo" in proc.stderr  # the side-by-side table is printed
+    # running it again without --force refuses and keeps the folder
+    again = run("demo", "--quick", "--out", str(out))
+    assert_clean_error(again, "not empty")
+    assert report.is_file()
+
+
+def test_train_evaluate_report_list(tmp_path):
+    out = tmp_path / "run"
+    proc = run("train", "--dataset", "sine_circle", "--model", "vae", *TINY,
+               "--set=train.steps=30", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(out)
+    proc = run("evaluate", str(out), "--samples", "5")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n_samples"] == 5
+    assert json.loads((out / "evaluation.json").read_text())["n_points"] == 100
+    listing = run("list", "models")
+    assert listing.returncode == 0 and "beta_vae" in listing.stdout and "vae" in listing.stdout
+
+
+def test_train_from_a_yaml_file(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("dataset: {name: sine_circle, n: 64, dim: 6}\nmodel: {name: ae}\n"
+                   "train: {steps: 3, batch_size: 16, progress: false}\n")  # fmt: skip
+    proc = run("train", str(cfg), "--out", str(tmp_path / "run"))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "run" / ckpt.CONFIG).read_text())["model"]["name"] == "ae"
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["train", "--dataset", "mnist3d"], ["unknown dataset 'mnist3d'", "sine_circle"]),
+        (["train", "--model", "gan"], ["unknown model 'gan'", "beta_vae", "vae"]),
+        (["train", "--set", "train.lr=-1"], ["train.lr: expected a value > 0.0"]),
+        (["train", "--set", "train.steps=many"], ["train.steps: expected an integer"]),
+        (["train", "--set", "model.beta=high"], ["model.beta: expected a number"]),
+        (["train", "--set", "model.latent.dim=0"], ["latent.dim: expected a value >= 1"]),
+        (["train", "--set", "nonsense"], ["expected key=value"]),
+        (["train", "no-such-file.yaml"], ["does not exist"]),
+        (["evaluate", "no/such/run"], ["does not exist"]),
+        (["report", "no/such/run"], ["does not exist"]),
+        (["list", "gizmos"], ["Invalid value"]),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(args, fragments, tmp_path):
+    proc = run(*args, "--out", str(tmp_path / "x")) if args[0] == "train" else run(*args)
+    assert_clean_error(proc, *fragments)
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+
+
+def test_nan_data_is_refused_before_training(tmp_path):
+    x = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
+    x[3, 1] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "run"
+    proc = run("train", "--dataset", "array", f"--set=dataset.path={tmp_path / 'x.npy'}",
+               "--set=train.steps=2", "--out", str(out))  # fmt: skip
+    assert_clean_error(proc, "NaN")
+    assert not (out / ckpt.WEIGHTS).exists()
+
+
+def test_corrupt_run_folder(tmp_path):
+    out = tmp_path / "run"
+    assert run("train", *TINY, "--set=train.steps=3", "--out", str(out)).returncode == 0
+    (out / ckpt.WEIGHTS).write_bytes(b"\x00" * 10)
+    assert_clean_error(run("evaluate", str(out)), "corrupt")
+    again = run("train", *TINY, "--set=train.steps=3", "--out", str(out))
+    assert_clean_error(again, "already holds a run")
+
+
+def test_debug_shows_the_traceback():
+    proc = run("--debug", "train", "--model", "gan")
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    out = tmp_path / "run"
+    args = [*CLI, "train", *TINY, "--set=train.steps=200000", "--set=train.log_every=1",
+            "--set=train.checkpoint_every=0", "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(ckpt.read_metrics(out)) < 20:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stderr
+    state_step = int(json.loads((out / ckpt.METADATA).read_text())["step"])
+    assert 20 <= state_step < 200000
+    assert json.loads((out / ckpt.METADATA).read_text())["status"] == "interrupted"
+    resumed = run("train", "--resume", "--out", str(out), f"--set=train.steps={state_step + 10}")
+    assert resumed.returncode == 0, resumed.stderr
+    meta = json.loads((out / ckpt.METADATA).read_text())
+    assert meta["status"] == "finished" and meta["step"] == state_step + 10
+
+
+def test_environment_is_not_required(tmp_path):
+    """The CLI runs with a minimal environment (no HOME, no display)."""
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    proc = run("list", "datasets", env=env)
+    assert proc.returncode == 0, proc.stderr
