@@ -5,7 +5,7 @@ Both train the same 64×64 β-VAE (the directions paper's appendix B network, Be
 loops so that machine noise hits both alike. Prints seconds per step, images/s, and the ratio
 Trainer / bare (goal: ≤ 1.05).
 
-    python benchmarks/engine_overhead.py            # 3 rounds of 30 steps
+    python benchmarks/engine_overhead.py            # 5 rounds of 50 steps
     python benchmarks/engine_overhead.py --quick    # a smoke run (used by the tests)
 """
 
@@ -62,8 +62,8 @@ def trainer_loop(model: torch.nn.Module, data: torch.Tensor, steps: int, batch: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30, help="steps per round")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=50, help="steps per round")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="2 rounds of 3 steps at batch 8")
     args = parser.parse_args()

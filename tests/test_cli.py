@@ -45,6 +45,10 @@ def test_demo_quick_writes_a_report(tmp_path):
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["n_points"] == 100 and evaluation["n_samples"] == 100
     assert "neg_elbo" in proc.stderr  # the side-by-side table is printed
+    # `report` re-renders the page and keeps the thesis column (read from references.json)
+    report.unlink()
+    assert run("report", str(out)).returncode == 0
+    assert "−28.74 ± 0.16" in report.read_text()
     # running it again without --force refuses and keeps the folder
     again = run("demo", "--quick", "--out", str(out))
     assert_clean_error(again, "not empty")

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+import latentatlas
 from latentatlas.data import InMemoryDataset
 from latentatlas.errors import ConfigError, DataError, RunFolderError, TrainingDiverged
 from latentatlas.train import (
@@ -44,6 +45,10 @@ def test_run_folder_contents(tmp_path):
     loaded = load(run)
     x = torch.randn(4, 12)
     assert torch.equal(loaded.representation(x), model.eval().representation(x))
+    top_level = latentatlas.load(run)  # the package-level entry point of the README
+    assert torch.equal(top_level.representation(x), loaded.representation(x))
+    with pytest.raises(AttributeError, match="no attribute 'lod'"):
+        latentatlas.lod  # noqa: B018
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):

@@ -43,6 +43,10 @@ class AtlasGroup(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1 if isinstance(exc, TrainingDiverged) else 2)
+        finally:
+            from .train import distributed
+
+            distributed.teardown()  # under torchrun: leave the process group cleanly
 
 
 @click.group(cls=AtlasGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -167,13 +171,24 @@ def evaluate(run_dir: str, samples: int, seed: int) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path())
-def report(run_dir: str) -> None:
+@click.option(
+    "--png",
+    is_flag=True,
+    help="Also screenshot the report to RUN_DIR/report.png with headless Chromium "
+    "(Debian package `chromium`), to look at it without a browser.",
+)
+def report(run_dir: str, png: bool) -> None:
     """Write RUN_DIR/report.html (self-contained: config, metrics, figures)."""
     from .train.checkpoint import check_run_dir
     from .viz.report import write_report
 
     check_run_dir(run_dir)
-    click.echo(str(write_report(run_dir)))
+    page = write_report(run_dir)
+    click.echo(str(page))
+    if png:
+        from .viz.snapshot import render_html_to_png
+
+        click.echo(str(render_html_to_png(page, page.with_suffix(".png"), width=1280)))
 
 
 # -- list ---------------------------------------------------------------------------------------

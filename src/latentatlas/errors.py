@@ -37,7 +37,3 @@ class RunFolderError(LatentAtlasError):
 
 class TrainingDiverged(LatentAtlasError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class TrainingInterrupted(LatentAtlasError):
-    """Training was interrupted (Ctrl-C) after a checkpoint was saved."""

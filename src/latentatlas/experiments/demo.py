@@ -57,7 +57,10 @@ def demo_config(steps: int = 20_000, seed: int = 0) -> RunConfig:
 def reference_rows() -> dict[str, dict[str, str]]:
     """Table 5.1's row formatted for the report."""
     return {
-        REFERENCE_NAME: {k: f"{m:.4g} ± {s:.2g}" for k, (m, s) in THESIS_TABLE_5_1_X01_SX01.items()}
+        REFERENCE_NAME: {
+            k: f"{m:.4g} ± {s:.2g}".replace("-", "−")  # a true minus sign, as in the tables
+            for k, (m, s) in THESIS_TABLE_5_1_X01_SX01.items()
+        }
     }
 
 
@@ -81,7 +84,7 @@ def run_demo(
     out: str | Path, steps: int = 20_000, seed: int = 0, progress: bool = True
 ) -> DemoResult:
     """Train, evaluate (L = 100 on X_Vis) and write ``report.html`` into ``out``."""
-    from ..viz.report import write_report
+    from ..viz.report import EVALUATION, REFERENCES, write_report
 
     config = demo_config(steps, seed)
     config = config.replace(train=config.train.replace(progress=progress))
@@ -100,6 +103,7 @@ def run_demo(
     callbacks = [PeriodicCallback(fast_eval, config.train.eval_every)]
     model, fit = train_run(config, out, callbacks, dataset=dataset)
     result = evaluate(model, x_vis, n_samples=100, seed=seed)
-    atomic_write_json(Path(out) / "evaluation.json", result.to_dict())
-    report = write_report(out, evaluation=result.to_dict(), references=reference_rows())
+    atomic_write_json(Path(out) / EVALUATION, result.to_dict())
+    atomic_write_json(Path(out) / REFERENCES, reference_rows())  # `latent-atlas report` reuses it
+    report = write_report(out, evaluation=result.to_dict())
     return DemoResult(Path(out), Path(report), result, fit.status)

@@ -55,6 +55,8 @@ from .latent_plots import plot_latent_pairs, plot_latent_scatter
 REPORT = "report.html"
 FIGURES = "figures"
 EVALUATION = "evaluation.json"
+#: optional run-folder file of published numbers to compare with (written e.g. by the demo)
+REFERENCES = "references.json"
 DPI = 144
 #: CSS pixels per inch: figures are shown at their natural size (10 pt text ≈ the page's text)
 CSS_PX_PER_INCH = 96
@@ -471,7 +473,8 @@ def write_report(
         evaluation: metric name → value (e.g. ``evaluate(...).to_dict()``; an object with
             ``to_dict()`` is accepted too); None reads ``run_dir/evaluation.json`` if present.
         references: column name → {metric: value or text such as ``"−28.74 ± 0.16"``}, shown
-            next to this run's numbers (e.g. the thesis table 5.1 row of the same setting).
+            next to this run's numbers (e.g. the thesis table 5.1 row of the same setting);
+            None reads ``run_dir/references.json`` if present.
         model: the trained model (default: ``load(run_dir)``).
         dataset: the dataset (default: ``load_dataset(run_dir)``; pass it for data given to
             ``train_run`` directly, which the run folder cannot rebuild).
@@ -489,6 +492,12 @@ def write_report(
     if evaluation is not None and not isinstance(evaluation, Mapping):
         raise TypeError(
             f"evaluation: expected a mapping of metrics, got {type(evaluation).__name__}"
+        )
+    if references is None:
+        references = _read_optional_json(run_dir / REFERENCES)
+    if references is not None and not isinstance(references, Mapping):
+        raise TypeError(
+            f"references: expected column name → {{metric: value}}, got {type(references).__name__}"
         )
     references = references or {}
     model = model if model is not None else load(run_dir)
