@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -94,3 +96,16 @@ def test_registry_refuses_duplicates():
     reg.register("a")(int)
     with pytest.raises(ConfigError, match="registered twice"):
         reg.register("a")(float)
+
+
+def test_registry_loads_only_its_own_builtins():
+    """Looking up datasets registers the built-in datasets without importing models or training."""
+    code = (
+        "import sys\n"
+        "from latentatlas.registry import DATASETS\n"
+        "assert 'sine_circle' in DATASETS.names(), DATASETS.names()\n"
+        "assert 'latentatlas.models' not in sys.modules\n"
+        "assert 'latentatlas.train' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

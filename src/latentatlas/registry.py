@@ -3,10 +3,17 @@
 A registry replaces if/elif ladders: a class registers itself with ``@DATASETS.register("name")``
 and is built with ``DATASETS.get("name")``. Unknown names raise :class:`UnknownNameError`, which
 lists the valid names.
+
+This module sits below everything else: it imports no part of the library statically. Each
+registry knows the *name* of the package whose import registers its built-in entries (e.g.
+``latentatlas.data`` for datasets) and imports it on the first lookup, so ``DATASETS.names()``
+is complete even when only the registry was imported, and looking up a dataset never imports the
+models or the trainer.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -18,9 +25,18 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A named mapping from string keys to objects, filled by a decorator."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, builtins: str | None = None):
+        """``kind`` names the entries in messages; ``builtins`` is the module that registers the
+        built-in entries when imported (imported lazily, on the first lookup)."""
         self.kind = kind
+        self.builtins = builtins
+        self._builtins_loaded = builtins is None
         self._items: dict[str, T] = {}
+
+    def _load_builtins(self) -> None:
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            importlib.import_module(self.builtins)  # type: ignore[arg-type]
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator registering an object under ``name`` (names are unique per registry)."""
@@ -39,18 +55,18 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The object registered under ``name``; raises :class:`UnknownNameError` otherwise."""
-        _load_builtins()
+        self._load_builtins()
         if not isinstance(name, str) or name not in self._items:
             raise UnknownNameError(self.kind, str(name), self.names())
         return self._items[name]
 
     def names(self) -> list[str]:
         """Registered names, sorted."""
-        _load_builtins()
+        self._load_builtins()
         return sorted(self._items)
 
     def __contains__(self, name: object) -> bool:
-        _load_builtins()
+        self._load_builtins()
         return name in self._items
 
     def __iter__(self) -> Iterator[str]:
@@ -60,25 +76,14 @@ class Registry(Generic[T]):
         return [(n, self._items[n]) for n in self.names()]
 
 
-DATASETS: Registry = Registry("dataset")
-MODELS: Registry = Registry("model")
-LATENT_SPACES: Registry = Registry("latent space")
-NETWORKS: Registry = Registry("network")
-LIKELIHOODS: Registry = Registry("likelihood")
-ACTIVATIONS: Registry = Registry("activation")
-OPTIMIZERS: Registry = Registry("optimizer")
-SCHEDULES: Registry = Registry("schedule")
-
-_loaded = False
-
-
-def _load_builtins() -> None:
-    """Import the modules that register the built-in entries (once, lazily, avoiding cycles)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from . import data, latent, models, nets, train  # noqa: F401
+DATASETS: Registry = Registry("dataset", "latentatlas.data")
+MODELS: Registry = Registry("model", "latentatlas.models")
+LATENT_SPACES: Registry = Registry("latent space", "latentatlas.latent")
+NETWORKS: Registry = Registry("network", "latentatlas.nets")
+LIKELIHOODS: Registry = Registry("likelihood", "latentatlas.models.likelihoods")
+ACTIVATIONS: Registry = Registry("activation", "latentatlas.nets.blocks")
+OPTIMIZERS: Registry = Registry("optimizer", "latentatlas.train.optim")
+SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
 
 
 def build(registry: Registry, spec: dict, path: str = "", **extra):
