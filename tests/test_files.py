@@ -1,0 +1,131 @@
+"""Users' own data: the ``array`` (.npy/.npz) and ``image_folder`` datasets and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from latentatlas.errors import ConfigError, DataError
+from latentatlas.registry import DATASETS, build
+
+
+def array_dataset(path, **params):
+    return build(DATASETS, {"name": "array", "path": str(path), **params})
+
+
+def image_folder(path, **params):
+    return build(DATASETS, {"name": "image_folder", "path": str(path), **params})
+
+
+# -- arrays ----------------------------------------------------------------------------------------
+def test_npy_vectors_and_grayscale_images(tmp_path):
+    x = np.random.default_rng(0).normal(size=(7, 5))
+    np.save(tmp_path / "v.npy", x)
+    ds = array_dataset(tmp_path / "v.npy")
+    assert len(ds) == 7 and ds.x.dtype == torch.float32 and not ds.has_factors
+    assert torch.allclose(ds.get_batch(torch.tensor([2, 0])).x, torch.tensor(x[[2, 0]]).float())
+
+    np.save(tmp_path / "img.npy", np.zeros((4, 6, 8), dtype=np.uint8))
+    assert tuple(array_dataset(tmp_path / "img.npy").x.shape) == (4, 1, 6, 8)  # channel added
+
+
+def test_npz_with_factors_builds_a_factor_space(tmp_path):
+    n = 12
+    shape = np.arange(n) % 3  # 3 integer values: discrete
+    angle = np.linspace(0.0, 1.0, n)  # not integers: continuous
+    np.savez(tmp_path / "d.npz", images=np.ones((n, 1, 4, 4)), f=np.stack([shape, angle], 1))
+    ds = array_dataset(tmp_path / "d.npz", key="images", factors_key="f",
+                       factor_names=["shape", "angle"])  # fmt: skip
+    space = ds.factor_space
+    assert list(space.names) == ["shape", "angle"]
+    assert space.factors[0].values == (0.0, 1.0, 2.0)
+    assert space.factors[1].values is None and space.factors[1].high == 1.0
+    batch = ds.get_batch(torch.tensor([4]))
+    assert batch.factors.tolist() == [[1.0, angle[4]]]
+    unnamed = array_dataset(tmp_path / "d.npz", key="images", factors_key="f")
+    assert list(unnamed.factor_space.names) == ["factor_0", "factor_1"]
+
+
+@pytest.mark.parametrize(
+    ("write", "params", "message"),
+    [
+        (None, {}, "does not exist"),
+        (lambda p: p.write_text("hello"), {}, "neither a .npy nor a .npz"),
+        (lambda p: p.write_bytes(b"PK\x03\x04broken"), {}, "corrupt"),
+        (lambda p: np.save(p, np.array([{"a": 1}], dtype=object)), {}, "pickled"),
+        (lambda p: np.save(p, np.zeros(5)), {}, "expected (n, D)"),
+        (lambda p: np.save(p, np.array([["a", "b"]])), {}, "expected numbers"),
+        (lambda p: np.save(p, np.array([[1.0, np.inf]])), {}, "NaN or inf"),
+        (lambda p: np.save(p, np.zeros((3, 2))), {"factors_key": "f"}, "single array"),
+    ],
+)
+def test_bad_array_files_are_refused_with_the_file_named(tmp_path, write, params, message):
+    path = tmp_path / "data.npy"
+    if write is not None:
+        write(path)
+    with pytest.raises(DataError) as info:
+        array_dataset(path, **params)
+    assert message in str(info.value)
+    assert "data.npy" in str(info.value) or message == "expected numbers"
+
+
+def test_bad_npz_members(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((4, 3)), f=np.zeros((5, 2)))
+    with pytest.raises(DataError, match=r"no array 'imgs'.*it holds: x, f"):
+        array_dataset(path, key="imgs")
+    with pytest.raises(DataError, match=r"expected \(4, k\), one row per observation"):
+        array_dataset(path, factors_key="f")
+    with pytest.raises(DataError, match="1 names for 2 factor columns"):
+        np.savez(path, x=np.zeros((5, 3)), f=np.zeros((5, 2)))
+        array_dataset(path, factors_key="f", factor_names=["a"])
+    with pytest.raises(ConfigError, match="factor_names"):
+        array_dataset(path, factor_names=["a"])
+
+
+# -- image folders ---------------------------------------------------------------------------------
+def write_png(path, array, mode=None):
+    Image.fromarray(array, mode=mode).save(path)
+
+
+def test_image_folder_reads_sorted_rgb_and_grayscale(tmp_path):
+    rng = np.random.default_rng(0)
+    pixels = [rng.integers(0, 256, size=(6, 5, 3), dtype=np.uint8) for _ in range(3)]
+    for name, a in zip(("b.png", "a.png", "c.png"), pixels):
+        write_png(tmp_path / name, a)
+    (tmp_path / ".hidden.png").write_bytes(b"not an image")  # hidden files are skipped
+    (tmp_path / "notes.txt").write_text("not an image either")
+    ds = image_folder(tmp_path)
+    assert [p.name for p in ds.files] == ["a.png", "b.png", "c.png"]
+    assert tuple(ds.x.shape) == (3, 3, 6, 5)
+    expected = torch.from_numpy(pixels[1]).permute(2, 0, 1).float() / 255  # a.png
+    assert torch.allclose(ds.x[0], expected)
+    gray = image_folder(tmp_path, grayscale=True)
+    assert tuple(gray.x.shape) == (3, 1, 6, 5) and float(gray.x.max()) <= 1.0
+
+
+def test_image_folder_16_bit_and_resize(tmp_path):
+    a = np.full((4, 4), 65535, dtype=np.uint16)
+    Image.fromarray(a).save(tmp_path / "deep.png")
+    write_png(tmp_path / "small.png", np.zeros((2, 2), dtype=np.uint8))
+    with pytest.raises(DataError, match="images differ in size.*set size"):
+        image_folder(tmp_path, grayscale=True)
+    ds = image_folder(tmp_path, grayscale=True, size=[8, 8])
+    assert tuple(ds.x.shape) == (2, 1, 8, 8)
+    assert torch.allclose(ds.x[0], torch.ones(1, 8, 8))  # 16-bit white stays 1.0
+
+
+def test_image_folder_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        image_folder(tmp_path / "nowhere")
+    (tmp_path / "file.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(DataError, match="is not a folder"):
+        image_folder(tmp_path / "file.png")
+    with pytest.raises(DataError, match=r"file.png' cannot be read"):
+        image_folder(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="holds no image files"):
+        image_folder(empty)
