@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -63,6 +64,18 @@ def test_grid_shape(space):
         FactorSpace([Factor("t", 0, 1)]).grid()
 
 
+def test_grid_steps_apply_to_continuous_factors_only():
+    mixed = FactorSpace([Factor("shape", 1, 3, size=3), Factor("t", 0, 1)])
+    grid = mixed.grid(5)  # the discrete factor keeps its 3 values
+    assert grid.shape == (15, 2)
+    assert sorted(set(grid[:, 0].tolist())) == [1.0, 2.0, 3.0]
+    assert torch.allclose(grid[:5, 1], torch.linspace(0, 1, 5, dtype=torch.float64))
+    coarse = mixed.grid([2, 3])  # explicit counts resample the discrete factor too
+    assert coarse.shape == (6, 2) and sorted(set(coarse[:, 0].tolist())) == [1.0, 3.0]
+    with pytest.raises(DataError, match="expected 2 step counts"):
+        mixed.grid([2])
+
+
 def test_errors(space):
     with pytest.raises(DataError, match="out of range"):
         space.index_to_classes([space.num_combinations])
@@ -74,3 +87,14 @@ def test_errors(space):
         space.index_of("colour")
     with pytest.raises(DataError, match="unique"):
         FactorSpace([Factor("a"), Factor("a")])
+
+
+def test_dict_round_trip_keeps_explicit_values_and_labels(space):
+    odd = FactorSpace(
+        [Factor("shape", 1, 3, values=(1, 2, 3), labels=("a", "b", "c")), Factor("t", 0, 1)]
+    )
+    for original in (space, odd):
+        data = json.loads(json.dumps(original.to_dict()))
+        assert FactorSpace.from_dict(data).factors == original.factors
+    with pytest.raises(DataError, match="not a factor-space description"):
+        FactorSpace.from_dict({"factor": []})

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig
+from latentatlas.errors import DataError
 from latentatlas.registry import DATASETS, build
 
 
@@ -42,3 +44,12 @@ def test_torch_dataset_protocol():
     loader = torch.utils.data.DataLoader(ds, batch_size=8)
     xb, fb = next(iter(loader))
     assert xb.shape == (8, 25) and fb.shape == (8, 1)
+
+
+def test_render_refuses_bad_phases():
+    ds = SineCircle(SineCircleConfig(n=10))
+    assert ds.render(torch.zeros(3)).shape == (3, 25)  # (n,) is read as (n, 1)
+    with pytest.raises(DataError, match=r"shape \(n, 1\)"):
+        ds.render(torch.zeros(3, 2))
+    with pytest.raises(DataError, match="NaN"):
+        ds.render(torch.tensor([[float("nan")]]))

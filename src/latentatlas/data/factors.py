@@ -131,6 +131,7 @@ class FactorSpace:
             raise DataError(f"unknown factor {name!r}; factors: {', '.join(self.names)}") from None
 
     def to_dict(self) -> dict:
+        """A JSON-ready description; :meth:`from_dict` rebuilds an equal space."""
         return {
             "factors": [
                 {
@@ -139,11 +140,30 @@ class FactorSpace:
                     "high": f.high,
                     "size": f.size,
                     "periodic": f.periodic,
+                    **({"values": list(f.values)} if f.values is not None else {}),
                     **({"labels": list(f.labels)} if f.labels else {}),
                 }
                 for f in self.factors
             ]
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FactorSpace:
+        """Inverse of :meth:`to_dict`."""
+        try:
+            factors = [
+                Factor(
+                    **{
+                        **f,
+                        "values": tuple(f["values"]) if f.get("values") is not None else None,
+                        "labels": tuple(f["labels"]) if f.get("labels") else None,
+                    }
+                )
+                for f in data["factors"]
+            ]
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"not a factor-space description ({exc}): {data!r}") from None
+        return cls(factors)
 
     def __repr__(self) -> str:
         parts = []
@@ -248,9 +268,22 @@ class FactorSpace:
                 cols.append(f.low + (f.high - f.low) * u)
         return torch.stack(cols, dim=1)
 
-    def grid(self, steps: int | Sequence[int] | None = None) -> torch.Tensor:
-        """Cartesian grid of values: a discrete factor's own grid, else ``steps`` values."""
-        per = [steps] * len(self) if steps is None or isinstance(steps, int) else list(steps)
+    def grid(self, steps: int | Sequence[int | None] | None = None) -> torch.Tensor:
+        """Cartesian grid of factor values, one row per combination (first factor slowest).
+
+        ``steps`` None: every factor's own grid (discrete factors only). An int: discrete
+        factors keep their own grid, continuous ones get ``steps`` evenly spaced values (a
+        periodic one without repeating its start). A sequence: one entry per factor, where None
+        means the factor's own grid and a number that many evenly spaced values.
+        """
+        if steps is None or isinstance(steps, int):
+            per = [None if g is not None else steps for g in self._grids]
+        else:
+            per = list(steps)
+            if len(per) != len(self):
+                raise DataError(
+                    f"grid: expected {len(self)} step counts for factors {self.names}, got {per}"
+                )
         axes = []
         for f, grid, s in zip(self.factors, self._grids, per):
             if s is None:

@@ -40,10 +40,11 @@ class EuclideanLatent(LatentSpace):
         self.config = config or EuclideanConfig()
         self.dim = self.embed_dim = self.config.dim
         self.param_size = 2 * self.config.dim
+        # follows the module's device (model.to(device)); not saved with the weights
+        self.register_buffer("_origin", torch.zeros(self.dim), persistent=False)
 
     def prior(self) -> D.Distribution:
-        zeros = torch.zeros(self.dim)
-        return D.Independent(D.Normal(zeros, torch.ones(self.dim)), 1)
+        return D.Independent(D.Normal(self._origin, torch.ones_like(self._origin)), 1)
 
     def posterior(self, params: torch.Tensor) -> D.Distribution:
         mu, s = params.split(self.dim, dim=-1)

@@ -28,11 +28,12 @@ What is known about the official generation, and what this module does:
   angles are the same angle (issue #7). ``dsprites`` uses the periodic grid 2πk/40 by default
   (40 distinct angles, a proper periodic factor); ``orientation_grid="official"`` selects the
   file's grid, so that factor values at the same index agree with the file.
-* Not published, so chosen here: a square of side 0.2 × the image width at scale 1 (12.8 px); an
-  ellipse with the same width and half its height; a heart from the implicit curve
-  (x² + y² − 1)³ − x²y³ ≤ 0, scaled to the same width, lobes up at orientation 0; the centre of a
-  sprite at ``0.15 + 0.7·pos`` of the image, so that every sprite stays inside the image at any
-  orientation (one position step ≈ 1.45 px). Pixel counts and positions therefore differ from the
+* Not published, so chosen here: a square of side 0.32 × the image width at scale 1 (about
+  20 px, :data:`SPRITE_HALF_WIDTH`); an ellipse with the same width and half its height; a heart
+  from the implicit curve (x² + y² − 1)³ − x²y³ ≤ 0, scaled to the same width, lobes up at
+  orientation 0; the centre of a sprite at ``0.23 + 0.54·pos`` of the image
+  (:data:`POSITION_MARGIN`), so that every sprite stays inside the image at any orientation (one
+  position step ≈ 1.1 px). Pixel counts and positions therefore differ from the
   official images; the factor structure and directions do not.
 
 Rasterisation: each pixel is sampled at its centre (``supersample=1``, what an OpenGL rasteriser

@@ -35,6 +35,7 @@ class SineCircle(InMemoryDataset):
     def __init__(self, config: SineCircleConfig | None = None):
         self.config = config or SineCircleConfig()
         space = FactorSpace([Factor("phase", -math.pi, math.pi, periodic=True)])
+        self.factor_space = space
         g = torch.Generator().manual_seed(self.config.seed)
         phases = space.sample(self.config.n, generator=g)
         x = self.render(phases)
@@ -43,9 +44,9 @@ class SineCircle(InMemoryDataset):
         super().__init__(x.float(), phases, space)
 
     def render(self, factors: torch.Tensor) -> torch.Tensor:
-        """F(φ) of eq. 5.1 for phases ``(n, 1)`` (float64)."""
+        """F(φ) of eq. 5.1 for phases ``(n, 1)`` or ``(n,)`` (float64); refuses NaN/inf."""
         dim = self.config.dim
-        phases = torch.as_tensor(factors, dtype=torch.float64).reshape(-1, 1)
+        phases = self.factor_space.check_values(factors)  # type: ignore[union-attr]
         j = torch.arange(1, dim + 1, dtype=torch.float64)
         return torch.sin(2 * math.pi * j / dim + phases)
 
