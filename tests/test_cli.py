@@ -65,6 +65,9 @@ def test_train_evaluate_report_list(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["n_samples"] == 5
     assert json.loads((out / "evaluation.json").read_text())["n_points"] == 100
+    proc = run("report", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(out / "report.html") and (out / "report.html").is_file()
     listing = run("list", "models")
     assert listing.returncode == 0 and "beta_vae" in listing.stdout and "vae" in listing.stdout
 

@@ -208,6 +208,11 @@ def test_training_curves(tmp_path):
     assert len(recon_ax.lines) == 1  # no eval record of this term
     assert loss_ax.get_legend() is not None
     _check_png(fig, tmp_path / "curves.png")
+    # evaluate() records carry neg_elbo but no loss: the shared panel still shows them
+    no_loss = [r for r in _records() if r["split"] == "train"]
+    no_loss.append({"step": 200, "split": "eval", "neg_elbo": -22.0, "kl": 6.0})
+    loss_ax = next(ax for ax in plot_training_curves(no_loss).axes if ax.get_visible())
+    assert [len(line.get_xdata()) for line in loss_ax.lines] == [20, 1]
     with_lr = plot_training_curves([{**r, "lr": r["step"] * 1e-5} for r in _records()])
     assert [ax for ax in with_lr.axes if ax.get_title(loc="left") == "learning rate"]
     with pytest.raises(DataError):

@@ -136,7 +136,10 @@ def plot_training_curves(
         few = steps.size <= 3
         ax.plot(steps, vals, "-o" if few else "-", color=TRAIN_COLOR, lw=1.5, ms=3, label="train")
         all_vals = list(vals)
-        es, ev = _series(evals, group[0])
+        # evaluation records may carry any name of the group (e.g. neg_elbo but no loss)
+        es, ev = next(
+            (se for se in (_series(evals, t) for t in group) if se[0].size), _series(evals, "")
+        )
         if es.size:
             ax.plot(es, ev, "o", color=EVAL_COLOR, ms=4.5, mec="white", mew=0.6, label="eval")
             all_vals += list(ev)

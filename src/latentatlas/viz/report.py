@@ -205,9 +205,14 @@ def _make_figures(
         )
     else:
         ellipses = " The encoder is deterministic, so there are no posterior ellipses."
-    if summary.dim == 2:
+    draw_latent: Callable[[], Figure]
+    if summary.dim == 1:
+        title = "Latent space: posterior means"
+        draw_latent = lambda: plot_latent_pairs(summary, hue, max_dims=4)  # noqa: E731
+        where = "the single latent coordinate"
+    elif summary.dim == 2:
         title = "Latent space: posterior means and ellipses"
-        draw_latent: Callable[[], Figure] = lambda: plot_latent_scatter(summary, hue, (0, 1))  # noqa: E731
+        draw_latent = lambda: plot_latent_scatter(summary, hue, (0, 1))  # noqa: E731
         where = "both latent coordinates"
     else:
         title = "Latent space: pairs of the most active coordinates"
