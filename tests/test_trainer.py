@@ -33,11 +33,17 @@ def test_run_folder_contents(tmp_path):
     for name in (ckpt.CONFIG, ckpt.WEIGHTS, ckpt.STATE, ckpt.METRICS, ckpt.METADATA):
         assert (run / name).is_file(), name
     assert not list(run.glob(".*.tmp")), "temporary files left behind"
+    modes = {(run / n).stat().st_mode & 0o777 for n in (ckpt.CONFIG, ckpt.WEIGHTS, ckpt.STATE)}
+    assert modes == {0o666 & ~ckpt._UMASK}, [oct(m) for m in modes]  # not mkstemp's 0600
     meta = json.loads((run / ckpt.METADATA).read_text())
     assert meta["status"] == "finished" and meta["step"] == 12 and meta["seed"] == 3
     assert meta["torch"] == torch.__version__ and len(meta["data_fingerprint"]) == 16
     config = json.loads((run / ckpt.CONFIG).read_text())
     assert config["model"]["input_shape"] == [12]
+    # every default is written out, nested specs too: a later default change cannot alter the run
+    assert config["model"]["encoder"]["activation"] == "relu" and config["model"]["beta"] == 1.0
+    assert config["model"]["latent"]["scale_param"] == "log_var"
+    assert config["dataset"]["n_vis"] == 100 and config["train"]["optimizer"] == "adam"
     steps = [r["step"] for r in ckpt.read_metrics(run) if r["split"] == "train"]
     assert steps == [5, 10, 12]
     state = torch.load(run / ckpt.STATE, weights_only=True)  # no pickle needed
@@ -191,3 +197,38 @@ def test_learning_rate_schedules():
 def test_bad_trainer_settings(train, message):
     with pytest.raises(ConfigError, match=message):
         RunConfig.from_dict({"train": train})
+
+
+def test_resume_applies_a_new_learning_rate_and_refuses_another_optimizer(tmp_path):
+    train_run(RunConfig.from_dict(tiny_run_dict(10, lr=1e-3)), tmp_path / "run")
+    _, fit = resume_run(tmp_path / "run", {"train": {"steps": 15, "lr": 1e-4}})
+    assert fit.step == 15
+    lrs = [r["lr"] for r in ckpt.read_metrics(tmp_path / "run") if r["split"] == "train"]
+    assert lrs[:2] == [1e-3, 1e-3] and lrs[-1] == pytest.approx(1e-4)
+    state = torch.load(tmp_path / "run" / ckpt.STATE, weights_only=True)
+    assert state["optimizer"]["param_groups"][0]["lr"] == pytest.approx(1e-4)
+    with pytest.raises(ConfigError, match="optimiser cannot change"):
+        resume_run(tmp_path / "run", {"train": {"steps": 20, "optimizer": "sgd"}})
+
+
+def test_nan_parameters_are_never_checkpointed(tmp_path):
+    # the poison lands right before a checkpoint: the loss of that step was still finite
+    cfg = RunConfig.from_dict(tiny_run_dict(40, checkpoint_every=10))
+    run = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match="parameters became NaN.*checkpoint: step 10"):
+        train_run(cfg, run, callbacks=[PoisonAt(20)])
+    assert torch.load(run / ckpt.STATE, weights_only=True)["step"] == 10
+    weights = ckpt.load_weights(run / ckpt.WEIGHTS)
+    assert all(torch.isfinite(v).all() for v in weights.values())
+
+
+def test_divergence_before_the_first_checkpoint_says_so(tmp_path):
+    cfg = RunConfig.from_dict(tiny_run_dict(40, checkpoint_every=10))
+    with pytest.raises(TrainingDiverged, match="No checkpoint was written yet.*delete it"):
+        train_run(cfg, tmp_path / "run", callbacks=[PoisonAt(3)])
+
+
+def test_device_may_be_a_torch_device():
+    assert TrainerConfig(device=torch.device("cpu")).device == "cpu"
+    with pytest.raises(ConfigError, match="device: expected a string"):
+        TrainerConfig(device=3)

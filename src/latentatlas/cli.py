@@ -209,12 +209,12 @@ def list_entries(what: str, fields: bool) -> None:
 
             for f in dataclasses.fields(config_cls):
                 if f.default is not dataclasses.MISSING:
-                    default = f.default
+                    value = f"= {f.default!r}"
                 elif f.default_factory is not dataclasses.MISSING:
-                    default = f.default_factory()
+                    value = f"= {f.default_factory()!r}"
                 else:
-                    default = "required"
-                click.echo(f"    {f.name} = {default!r}  {f.metadata.get('doc', '')}")
+                    value = "(required)"
+                click.echo(f"    {f.name} {value}  {f.metadata.get('doc', '')}")
 
 
 # -- demo ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,32 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 import yaml
 
 from .errors import ConfigError, LatentAtlasError
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: ``1e-4`` is a number, not the string "1e-4".
+
+    (YAML 1.1, which PyYAML implements, requires a dot in the mantissa: ``1.0e-4``.)
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def _yaml_load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)
+
 
 C = TypeVar("C", bound="Config")
 _MISSING = dataclasses.MISSING
@@ -43,20 +70,23 @@ def field(
     lt: float | None = None,
     choices: Sequence[Any] | None = None,
     registry: Any = None,
-    spec: bool = False,
+    spec: Any = None,
+    convert: Any = None,
     doc: str = "",
 ) -> Any:
     """A dataclass field with validation metadata.
 
     ``ge``/``gt``/``le``/``lt`` bound numbers (and each element of a tuple of numbers);
     ``choices`` lists allowed values; ``registry`` is a :class:`~latentatlas.registry.Registry`
-    whose names the (string) value must be one of; ``spec`` marks a component spec
-    ``{"name": ..., **params}`` whose name, when left out, comes from the default (so that
-    ``--set model.encoder.hidden=[8]`` keeps the default encoder); ``doc`` is shown by
-    ``latent-atlas list``.
+    whose names the (string) value must be one of; ``spec`` (the registry of the component) marks
+    a component spec ``{"name": ..., **params}`` whose name, when left out, comes from the default
+    (so that ``--set model.encoder.hidden=[8]`` keeps the default encoder), and which
+    :func:`~latentatlas.registry.resolve` expands with every default; ``convert`` turns a value of
+    another accepted kind into the declared type before it is checked (e.g. a ``torch.device``
+    into its name); ``doc`` is shown by ``latent-atlas list``.
     """
     meta = {"ge": ge, "gt": gt, "le": le, "lt": lt, "choices": choices, "registry": registry}
-    meta.update(spec=spec, doc=doc)
+    meta.update(spec=spec, convert=convert, doc=doc)
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -191,7 +221,10 @@ class Config:
         for f in dataclasses.fields(self):
             if not f.init:
                 continue
-            value = _coerce(getattr(self, f.name), hints.get(f.name, Any), f.name)
+            value = getattr(self, f.name)
+            if f.metadata.get("convert") is not None and value is not None:
+                value = f.metadata["convert"](value)
+            value = _coerce(value, hints.get(f.name, Any), f.name)
             if f.metadata.get("spec") and isinstance(value, dict) and "name" not in value:
                 default = f.default_factory() if f.default_factory is not _MISSING else f.default
                 if isinstance(default, dict):
@@ -243,7 +276,7 @@ class Config:
 
     @classmethod
     def from_yaml(cls: type[C], text: str) -> C:
-        return cls.from_dict(yaml.safe_load(text) or {})
+        return cls.from_dict(_yaml_load(text) or {})
 
     def replace(self: C, **changes: Any) -> C:
         """A copy with some fields changed (validated again)."""
@@ -261,7 +294,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())  # YAML is a superset of JSON
+        data = _yaml_load(path.read_text())  # YAML is a superset of JSON
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid YAML/JSON: {exc}") from None
     if data is None:
@@ -287,7 +320,7 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
         if not parts:
             raise ConfigError(f"override {item!r}: empty key")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = _yaml_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
             raise ConfigError(f"override {item!r}: cannot parse value: {exc}") from None
         node = data

@@ -13,6 +13,7 @@ models or the trainer.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
@@ -108,3 +109,23 @@ def check_spec(registry: Registry, spec: dict, path: str) -> None:
         raise ConfigError(f"{path}: expected a mapping with a 'name' key, got {spec!r}")
     cls = registry.get(spec["name"])
     cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}, path=path)
+
+
+def resolve(registry: Registry, spec: dict, path: str = "") -> dict:
+    """The complete spec: ``name`` plus every parameter, defaults filled in, nested specs too.
+
+    What a run folder stores, so that a run is rebuilt with the settings it was trained with
+    even after a default changes.
+    """
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError(
+            f"{path or registry.kind}: expected a mapping with a 'name' key, got {spec!r}"
+        )
+    cls = registry.get(spec["name"])
+    config = cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}, path=path)
+    out = {"name": spec["name"], **config.to_dict()}
+    for f in dataclasses.fields(config):
+        nested = f.metadata.get("spec")
+        if isinstance(nested, Registry) and isinstance(out.get(f.name), dict):
+            out[f.name] = resolve(nested, out[f.name], f"{path}.{f.name}" if path else f.name)
+    return out

@@ -47,18 +47,18 @@ class AutoencoderConfig(Config):
     input_shape: tuple[int, ...] = field((), ge=1, doc="observation shape; filled from the dataset")
     latent: dict = field(
         default_factory=lambda: {"name": "point", "dim": 2},
-        spec=True,
+        spec=LATENT_SPACES,
         doc="latent space {name, ...}",
     )
     encoder: dict = field(
-        default_factory=lambda: {"name": "mlp"}, spec=True, doc="encoder network {name, ...}"
+        default_factory=lambda: {"name": "mlp"}, spec=NETWORKS, doc="encoder network {name, ...}"
     )
     decoder: dict = field(
-        default_factory=lambda: {"name": "mlp"}, spec=True, doc="decoder network {name, ...}"
+        default_factory=lambda: {"name": "mlp"}, spec=NETWORKS, doc="decoder network {name, ...}"
     )
     likelihood: dict = field(
         default_factory=lambda: {"name": "gaussian", "sigma": 0.1},
-        spec=True,
+        spec=LIKELIHOODS,
         doc="p(x|z) {name, ...}",
     )
     n_samples: int = field(1, ge=1, doc="posterior samples L per data point in the loss")

@@ -24,7 +24,7 @@ MODELS.register("ae")(Autoencoder)
 class VAEConfig(AutoencoderConfig):
     latent: dict = field(
         default_factory=lambda: {"name": "euclidean", "dim": 2},
-        spec=True,
+        spec=LATENT_SPACES,
         doc="latent space {name, ...}",
     )
     beta: float = field(1.0, ge=0.0, doc="weight β of the KL term")

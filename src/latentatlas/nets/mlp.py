@@ -30,6 +30,8 @@ class MLPConfig(Config):
 
 @NETWORKS.register("mlp")
 class MLP(Network):
+    """Fully connected layers: flatten → hidden layers with an activation → reshape to output."""
+
     Config = MLPConfig
 
     def __init__(self, config: MLPConfig, in_shape: tuple[int, ...], out_shape: tuple[int, ...]):

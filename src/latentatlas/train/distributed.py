@@ -59,3 +59,27 @@ def barrier() -> None:
 def teardown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """The mean of each scalar over all ranks (the values themselves in a single process)."""
+    if not (dist.is_available() and dist.is_initialized()) or not values:
+        return values
+    t = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    t /= dist.get_world_size()
+    return dict(zip(values, t.tolist()))
+
+
+def gather_rng_states(state: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Every rank's RNG state stacked ``(world_size, n)`` (one row in a single process).
+
+    Each rank draws its own posterior noise (it is seeded with seed + rank), so an exact resume
+    needs all of them; RNG states of one kind have the same length on every rank.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return state[None]
+    local = state.to(device)
+    rows = [torch.empty_like(local) for _ in range(dist.get_world_size())]
+    dist.all_gather(rows, local)
+    return torch.stack([r.cpu() for r in rows])

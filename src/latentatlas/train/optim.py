@@ -35,6 +35,7 @@ def make_optimizer(
 
 @SCHEDULES.register("constant")
 def constant(step: int, total: int, **_: float) -> float:
+    """The same learning rate throughout (after any warm-up)."""
     return 1.0
 
 

@@ -27,7 +27,7 @@ from .. import __version__
 from ..config import Config, field
 from ..data.base import FactorDataset
 from ..errors import ConfigError, RunFolderError
-from ..registry import DATASETS, MODELS, build, check_spec
+from ..registry import DATASETS, MODELS, build, check_spec, resolve
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
@@ -37,9 +37,11 @@ from .trainer import FitResult, Trainer, TrainerConfig
 @dataclass(frozen=True)
 class RunConfig(Config):
     dataset: dict = field(
-        default_factory=lambda: {"name": "sine_circle"}, spec=True, doc="dataset {name, ...}"
+        default_factory=lambda: {"name": "sine_circle"}, spec=DATASETS, doc="dataset {name, ...}"
     )
-    model: dict = field(default_factory=lambda: {"name": "vae"}, spec=True, doc="model {name, ...}")
+    model: dict = field(
+        default_factory=lambda: {"name": "vae"}, spec=MODELS, doc="model {name, ...}"
+    )
     train: TrainerConfig = field(default_factory=TrainerConfig, doc="trainer settings")
     seed: int = field(0, doc="seed of the initialisation, batch order and sampling noise")
 
@@ -70,9 +72,13 @@ def build_model(config: RunConfig, dataset: FactorDataset | None = None) -> torc
 
 
 def complete_config(config: RunConfig, dataset: FactorDataset) -> RunConfig:
-    """``config`` with ``model.input_shape`` filled from the data (what ``config.json`` holds)."""
+    """What ``config.json`` holds: every default written out (:func:`resolve`) and
+    ``model.input_shape`` filled from the data."""
     model = {**config.model, "input_shape": list(dataset.observation_shape)}
-    return config.replace(model=model)
+    return config.replace(
+        dataset=resolve(DATASETS, dict(config.dataset), "dataset"),
+        model=resolve(MODELS, model, "model"),
+    )
 
 
 def _metadata(config: RunConfig, dataset: FactorDataset, model: torch.nn.Module) -> dict[str, Any]:

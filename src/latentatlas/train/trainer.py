@@ -58,7 +58,11 @@ class TrainerConfig(Config):
     log_every: int = field(10, ge=1, doc="steps between metrics records")
     eval_every: int = field(0, ge=0, doc="steps between evaluations (0: only at the end)")
     checkpoint_every: int = field(1000, ge=0, doc="steps between checkpoints (0: only at the end)")
-    device: str = field("cpu", doc="torch device, e.g. cpu, cuda, cuda:1, mps")
+    device: str = field(
+        "cpu",
+        convert=lambda d: str(d) if isinstance(d, torch.device) else d,
+        doc="torch device (a name such as cpu, cuda, cuda:1, mps, or a torch.device)",
+    )
     progress: bool = field(True, doc="show a progress bar")
 
     def validate(self) -> None:
@@ -114,6 +118,8 @@ class Trainer:
         self.device = distributed.device_for(torch.device(self.config.device), self.dist)
         self.model = model.to(self.device)
         self.net = self._wrap(self.model)
+        # where collectives run: the model's device for nccl, the CPU for gloo
+        self._comm_device = self.device if self.device.type == "cuda" else torch.device("cpu")
         cfg = self.config
         self.optimizer = make_optimizer(
             cfg.optimizer,
@@ -180,22 +186,60 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
+            # one row per rank (each draws its own noise); a collective under torchrun
+            "torch_rng": distributed.gather_rng_states(torch.get_rng_state(), self._comm_device),
             "seed": self.seed,
+            "optimizer_name": self.config.optimizer,
         }
         if self.device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a checkpoint. The optimiser's moments and the step come from ``state``; its
+        settings (lr, betas, weight decay, momentum, schedule, total steps) from this trainer's
+        config, so that a resumed run may change them (e.g. a smaller learning rate)."""
+        saved = state.get("optimizer_name", self.config.optimizer)
+        if saved != self.config.optimizer:
+            raise ConfigError(
+                f"train.optimizer: the checkpoint holds {saved!r} state; the optimiser cannot "
+                f"change to {self.config.optimizer!r} when resuming"
+            )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["torch_rng"])
+        self._apply_optimizer_settings()
+        rng = state["torch_rng"]
+        if rng.ndim == 1:  # a single-process checkpoint
+            rng = rng[None]
+        if len(rng) == self.dist.world_size:
+            torch.set_rng_state(rng[self.dist.rank].clone())
+        else:  # another number of processes: exact continuation is impossible anyway
+            log.warning(
+                "the checkpoint was written by %d process(es), this run has %d: the random "
+                "streams restart from seed + rank + step",
+                len(rng),
+                self.dist.world_size,
+            )
+            torch.manual_seed(self.seed + self.dist.rank + int(state["step"]))
         if "cuda_rng" in state and self.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.step = self.last_checkpoint = int(state["step"])
         self._rng_seeded = True
+
+    def _apply_optimizer_settings(self) -> None:
+        """Write the config's hyper-parameters into the optimiser and schedule (after loading)."""
+        cfg, sched = self.config, self.scheduler
+        sched.base_lrs = [cfg.lr] * len(self.optimizer.param_groups)
+        for group, fn in zip(self.optimizer.param_groups, sched.lr_lambdas):
+            group["initial_lr"] = cfg.lr
+            group["lr"] = cfg.lr * fn(sched.last_epoch)  # what LambdaLR computes at this step
+            group["weight_decay"] = cfg.weight_decay
+            if "betas" in group:
+                group["betas"] = tuple(cfg.betas)
+            if "momentum" in group:
+                group["momentum"] = cfg.momentum
+        sched._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     def resume(self) -> int:
         """Load ``trainer_state.pt`` from the run folder and drop metrics logged after it."""
@@ -205,11 +249,36 @@ class Trainer:
             ckpt.truncate_metrics(self.run_dir, self.step)
         return self.step
 
+    def _diverged(self, what: str) -> TrainingDiverged:
+        """The error for a NaN/inf, saying which checkpoint survives and what to try."""
+        if self.run_dir is None:
+            where = ""
+        elif self.last_checkpoint > 0:
+            where = f" Last good checkpoint: step {self.last_checkpoint} in {self.run_dir}."
+        else:
+            where = (
+                f" No checkpoint was written yet: {self.run_dir} holds only the config; delete it"
+                " or train into another folder."
+            )
+        return TrainingDiverged(
+            f"{what}{where} Try a smaller learning rate or gradient clipping (train.grad_clip)."
+        )
+
     def save_checkpoint(self) -> None:
-        """Write trainer state, then weights, then metadata; each file atomically."""
-        if self.run_dir is None or not self.dist.is_main:
+        """Write trainer state, then weights, then metadata; each file atomically.
+
+        Parameters that are not finite (a NaN gradient with a finite loss) are never written:
+        :class:`TrainingDiverged` is raised and the previous checkpoint kept.
+        """
+        if self.run_dir is None:
             return
-        ckpt.save_state(self.run_dir / ckpt.STATE, self.state_dict())
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            raise self._diverged(f"the parameters became NaN or inf by step {self.step}.")
+        state = self.state_dict()  # on every rank: it gathers their RNG states
+        if not self.dist.is_main:
+            self.last_checkpoint = self.step
+            return
+        ckpt.save_state(self.run_dir / ckpt.STATE, state)
         ckpt.save_weights(self.run_dir / ckpt.WEIGHTS, self.model, {"step": str(self.step)})
         self.last_checkpoint = self.step
         self.update_metadata(step=self.step)
@@ -248,12 +317,9 @@ class Trainer:
         """One optimiser step on ``batch``; returns the model output (loss and terms)."""
         out = self.net(batch.x)
         if not torch.isfinite(out.loss):
-            raise TrainingDiverged(
+            raise self._diverged(
                 f"the loss became {float(out.loss.detach())} at step {self.step + 1}; "
                 "training stopped before updating the parameters."
-                f" Last good checkpoint: step {self.last_checkpoint}"
-                + (f" in {self.run_dir}" if self.run_dir else "")
-                + ". Try a smaller learning rate or gradient clipping (train.grad_clip)."
             )
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
@@ -294,7 +360,7 @@ class Trainer:
                         * self.dist.world_size
                         / max(elapsed, 1e-9)
                     )
-                    last = out.scalars()
+                    last = distributed.mean_over_ranks(out.scalars(), self._comm_device)
                     record = {
                         "split": "train",
                         **last,
@@ -313,6 +379,10 @@ class Trainer:
                 if self._stop:
                     status = "interrupted"
                     break
+            if status == "finished":
+                for cb in self.callbacks:
+                    cb.on_train_end(self, self.step)
+            self.save_checkpoint()
         except TrainingDiverged:
             self.update_metadata(status="diverged", diverged_at=self.step + 1)
             raise
@@ -320,10 +390,6 @@ class Trainer:
             self._restore_sigint(previous_handler)
             if bar is not None:
                 bar.close()
-        if status == "finished":
-            for cb in self.callbacks:
-                cb.on_train_end(self, self.step)
-        self.save_checkpoint()
         self.update_metadata(
             status=status,
             step=self.step,
