@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/latent-atlas demo --out runs/demo
+	$(VENV)/bin/latent-atlas demo --out runs/demo --force  # a re-run replaces the previous demo
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
