@@ -159,3 +159,16 @@ def test_report_renders_to_png(report, tmp_path):
         assert colours is not None and len(colours) > 200  # text, figures: far from blank
         most = max(colours)[0] / (rgb.width * rgb.height)
         assert most < 0.9  # no single colour covers the page
+
+
+def test_report_of_a_diffusion_vae_draws_the_circle(tmp_path):
+    config = RunConfig.from_dict({
+        "dataset": {"name": "sine_circle", "n": 200},
+        "model": {"name": "diffusion_vae"},
+        "train": {"steps": 20, "batch_size": 50, "log_every": 10, "progress": False},
+    })  # fmt: skip
+    train_run(config, tmp_path / "run")
+    page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
+    assert "posterior locations and arcs on the circle" in page and "fig. 7.1" in page
+    assert "a full turn of the angle" in page and "±2σ of the fitted codes" not in page
+    assert (tmp_path / "run" / "figures" / "latent_scatter.png").is_file()

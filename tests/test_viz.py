@@ -225,3 +225,31 @@ def test_choose_scale():
     assert choose_scale([0.1, 5.0, 11.0, 6.0]) == ("log", {})
     assert choose_scale([-33.0, -33.5, -34.0]) == ("linear", {})
     assert choose_scale([1.0]) == ("linear", {})
+
+
+def test_latent_circle_arcs_follow_eq_7_11(tmp_path):
+    from latentatlas.viz import plot_latent_circle
+    from latentatlas.viz.latent_plots import ARCS_GID
+
+    base = _summary(n=12, d=1)
+    angles = torch.linspace(-3.0, 3.0, 12)
+    spread = torch.full((12, 1), 0.25)
+    summary = LatentSummary(**{**base.__dict__, "means": angles[:, None], "stds": spread,
+                               "latent": "circle", "latent_periodic": True})  # fmt: skip
+    fig = plot_latent_circle(summary, "phase")
+    ax = fig.axes[0]
+    arcs = [c for c in ax.collections if c.get_gid() == ARCS_GID]
+    assert len(arcs) == 1 and len(arcs[0].get_segments()) == 12
+    seg = arcs[0].get_segments()[3]  # an arc of the unit circle centred on its point's angle
+    theta = np.arctan2(seg[:, 1], seg[:, 0])
+    assert np.allclose(np.hypot(seg[:, 0], seg[:, 1]), 1.0)
+    assert np.isclose(theta.min(), float(angles[3]) - 0.25, atol=1e-6)
+    assert np.isclose(theta.max(), float(angles[3]) + 0.25, atol=1e-6)
+    points = next(c for c in ax.collections if isinstance(c, PathCollection))
+    a = angles.numpy()
+    assert np.allclose(points.get_offsets(), np.stack([np.cos(a), np.sin(a)], 1))
+    _check_png(fig, tmp_path / "circle.png")
+    no_arcs = plot_latent_circle(LatentSummary(**{**summary.__dict__, "stds": None}))
+    assert not [c for c in no_arcs.axes[0].collections if c.get_gid() == ARCS_GID]
+    with pytest.raises(DataError, match="out of range"):
+        plot_latent_circle(summary, dim=1)

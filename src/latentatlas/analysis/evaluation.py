@@ -70,11 +70,11 @@ def evaluate(
             for start in range(0, x.shape[0], batch_size):
                 xb = x[start : start + batch_size].to(device)
                 posterior = model.encode(xb)
-                z = _rsample(posterior, n_samples, g)
+                z = model.latent.sample(posterior, n_samples, g)
                 params = model.decode(z)
                 totals["recon"] += float(model.reconstruction_nll(xb, params).sum())
                 if has_kl:
-                    totals["kl"] += float(model.latent.kl(posterior).sum())
+                    totals["kl"] += float(model.latent.kl(posterior, generator=g).sum())
                 recon = model.reconstruct(xb)
                 totals["se"] += float((xb - recon).pow(2).flatten(1).sum(1).sum())
     finally:
@@ -89,19 +89,3 @@ def evaluate(
         n_points=n,
         n_samples=n_samples,
     )
-
-
-def _rsample(posterior, n_samples: int, generator: torch.Generator) -> torch.Tensor:
-    """``n_samples`` posterior samples drawn with ``generator`` (Gaussian or point posteriors)."""
-    base = getattr(posterior, "base_dist", None)
-    if base is not None and hasattr(base, "loc") and hasattr(base, "scale"):
-        eps = torch.randn(
-            (n_samples, *base.loc.shape),
-            generator=generator,
-            device=base.loc.device,
-            dtype=base.loc.dtype,
-        )
-        return base.loc + base.scale * eps
-    if hasattr(posterior, "sample_with"):  # latent spaces with their own seeded sampler
-        return posterior.sample_with(n_samples, generator)
-    return posterior.rsample((n_samples,))

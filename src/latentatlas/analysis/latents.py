@@ -41,7 +41,8 @@ class LatentSummary:
 
     Attributes:
         means: posterior means μZ(x), ``(n, d)`` (the latent representation, thesis sec. 5.4).
-        stds: posterior standard deviations σZ(x), ``(n, d)``, or None for point latents.
+        stds: posterior spreads ``(n, d)``: σZ(x) for Gaussian posteriors, the angular standard
+            deviation for heat-kernel ones (``latent.posterior_std``), None for point latents.
         kl_per_dim: mean KL(q(z_j|x) ‖ p(z_j)) per coordinate ``(d,)`` (eq. 4.5 term by term,
             averaged over the set as in eq. 5.10), or None without a prior.
         order: coordinates sorted by activity, most active first ``(d,)`` (long).
@@ -53,6 +54,7 @@ class LatentSummary:
         factor_periodic: whether each factor wraps around (hue with a cyclic colour map).
         factor_ranges: ``(low, high)`` of each factor (from the FactorSpace, else the data range).
         latent: the latent space's registry name (e.g. ``"euclidean"``).
+        latent_periodic: whether the latent coordinates are angles (circle, torus).
     """
 
     means: torch.Tensor
@@ -66,6 +68,7 @@ class LatentSummary:
     factor_periodic: list[bool] = field(default_factory=list)
     factor_ranges: list[tuple[float, float]] = field(default_factory=list)
     latent: str = ""
+    latent_periodic: bool = False
 
     @property
     def n(self) -> int:
@@ -112,6 +115,7 @@ class LatentSummary:
             "n": self.n,
             "dim": self.dim,
             "latent": self.latent,
+            "latent_periodic": self.latent_periodic,
             "means": lst(self.means),
             "stds": lst(self.stds),
             "kl_per_dim": lst(self.kl_per_dim),
@@ -123,15 +127,6 @@ class LatentSummary:
             "factor_periodic": list(self.factor_periodic),
             "factor_ranges": [list(r) for r in self.factor_ranges],
         }
-
-
-def _posterior_std(posterior: Any, like: torch.Tensor) -> torch.Tensor | None:
-    """σZ(x) of a (diagonal) Gaussian posterior, ``posterior.base_dist.scale``, else None."""
-    base = getattr(posterior, "base_dist", None)
-    scale = getattr(base, "scale", None)
-    if isinstance(scale, torch.Tensor) and scale.shape == like.shape:
-        return scale
-    return None
 
 
 def _kl_per_dim(latent: Any, posterior: Any) -> torch.Tensor | None:
@@ -189,7 +184,7 @@ def summarise_latents(
                 posterior = model.encode(x[start : start + batch_size].to(device))  # type: ignore[operator]
                 mu = latent.mean(posterior)
                 means.append(mu.detach().cpu().float())
-                std = _posterior_std(posterior, mu)
+                std = latent.posterior_std(posterior)
                 stds.append(None if std is None else std.detach().cpu().float())
                 kl = _kl_per_dim(latent, posterior)
                 kls.append(None if kl is None else kl.detach().cpu().double())
@@ -229,6 +224,7 @@ def summarise_latents(
         factor_periodic=periodic,
         factor_ranges=ranges,
         latent=getattr(latent, "registry_name", "") or type(latent).__name__,
+        latent_periodic=bool(getattr(latent, "periodic", False)),
     )
 
 

@@ -1,14 +1,22 @@
 """Latent spaces: prior, posterior family, KL, embedding, geodesics, traversals."""
 
 from .base import LatentSpace
+from .circle import CircleConfig, CircleLatent, TorusConfig, TorusLatent
 from .euclidean import EuclideanConfig, EuclideanLatent
+from .heat_kernel import HeatKernel, ThesisHeatKernel
 from .point import PointConfig, PointLatent, PointMass
 
 __all__ = [
+    "CircleConfig",
+    "CircleLatent",
     "EuclideanConfig",
     "EuclideanLatent",
+    "HeatKernel",
     "LatentSpace",
     "PointConfig",
     "PointLatent",
     "PointMass",
+    "ThesisHeatKernel",
+    "TorusConfig",
+    "TorusLatent",
 ]

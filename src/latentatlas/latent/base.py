@@ -30,6 +30,8 @@ class LatentSpace(torch.nn.Module):
     param_size: int
     #: whether the space has a prior (and so a KL term); plain autoencoders have none
     has_prior: bool = True
+    #: whether the intrinsic coordinates are angles in [−π, π) (circles, tori)
+    periodic: bool = False
 
     @classmethod
     def from_config(cls, config: Config) -> LatentSpace:
@@ -42,13 +44,39 @@ class LatentSpace(torch.nn.Module):
         """Posterior distribution from raw encoder outputs ``(n, param_size)``."""
         raise NotImplementedError
 
-    def kl(self, posterior: D.Distribution) -> torch.Tensor:
-        """KL(posterior ‖ prior) per sample, shape ``(n,)``."""
-        raise NotImplementedError
+    def sample(
+        self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``n`` reparameterised samples ``(n, *batch, dim)`` of a posterior or the prior.
 
-    def kl_per_dim(self, posterior: D.Distribution) -> torch.Tensor:
+        With a ``generator`` the samples are reproducible and the global RNG is untouched
+        (evaluation uses this); without one, ``dist.rsample``.
+        """
+        if generator is None:
+            return dist.rsample((n,))
+        if hasattr(dist, "sample_with"):
+            return dist.sample_with(n, generator)
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot sample {type(dist).__name__} with a generator"
+        )
+
+    def kl(
+        self, posterior: D.Distribution, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """KL(posterior ‖ prior) per sample, shape ``(n,)``; ``generator`` drives a Monte-Carlo
+        estimate where the KL has no closed form."""
+        return self.kl_per_dim(posterior, generator).sum(-1)
+
+    def kl_per_dim(
+        self, posterior: D.Distribution, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """KL split over latent coordinates ``(n, dim)``, where the KL factorises."""
         raise NotImplementedError
+
+    def posterior_std(self, posterior: D.Distribution) -> torch.Tensor | None:
+        """The spread of each coordinate's posterior ``(n, dim)`` for plots (σZ(x) of eq. 5.6,
+        the arc half-width of eq. 7.11), or None for deterministic codes."""
+        return None
 
     def mean(self, posterior: D.Distribution) -> torch.Tensor:
         """Point representation of a posterior (its location), shape ``(n, dim)``."""

@@ -58,14 +58,26 @@ class EuclideanLatent(LatentSpace):
         # no argument validation: a NaN must reach the loss, where the trainer reports it clearly
         return D.Independent(D.Normal(mu, sigma, validate_args=False), 1, validate_args=False)
 
-    def kl_per_dim(self, posterior: D.Distribution) -> torch.Tensor:
-        """Eq. 4.5 term by term: ½(σ² + μ² − log σ² − 1)."""
+    def sample(
+        self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """μ + σ ⊙ ε (eq. 4.6) for a posterior or the prior, ε drawn with ``generator``."""
+        if generator is None:
+            return dist.rsample((n,))
+        base = dist.base_dist  # type: ignore[attr-defined]
+        eps = torch.randn((n, *base.loc.shape), generator=generator, dtype=base.loc.dtype)
+        return base.loc + base.scale * eps.to(base.loc.device)
+
+    def kl_per_dim(
+        self, posterior: D.Distribution, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Eq. 4.5 term by term: ½(σ² + μ² − log σ² − 1) (closed form: no generator needed)."""
         base = posterior.base_dist  # type: ignore[attr-defined]
         var = base.scale.pow(2)
         return 0.5 * (var + base.loc.pow(2) - torch.log(var) - 1.0)
 
-    def kl(self, posterior: D.Distribution) -> torch.Tensor:
-        return self.kl_per_dim(posterior).sum(-1)
+    def posterior_std(self, posterior: D.Distribution) -> torch.Tensor | None:
+        return posterior.base_dist.scale  # type: ignore[attr-defined]
 
     def mean(self, posterior: D.Distribution) -> torch.Tensor:
         return posterior.base_dist.loc  # type: ignore[attr-defined]

@@ -33,6 +33,10 @@ class PointMass(D.Distribution):
     def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:  # noqa: B008
         return self.loc.expand(*sample_shape, *self.loc.shape)
 
+    def sample_with(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` copies of ``loc`` (nothing is random)."""
+        return self.rsample((n,))
+
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         return torch.where((value == self.loc).all(-1), 0.0, -torch.inf)
 
@@ -63,8 +67,18 @@ class PointLatent(EuclideanLatent):
     def posterior(self, params: torch.Tensor) -> D.Distribution:
         return PointMass(params)
 
-    def kl_per_dim(self, posterior: D.Distribution) -> torch.Tensor:
+    def sample(
+        self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        return LatentSpace.sample(self, dist, n, generator)
+
+    def kl_per_dim(
+        self, posterior: D.Distribution, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         raise TypeError("a point latent space has no prior, hence no KL")
+
+    def posterior_std(self, posterior: D.Distribution) -> torch.Tensor | None:
+        return None  # deterministic codes
 
     def mean(self, posterior: D.Distribution) -> torch.Tensor:
         return posterior.loc  # type: ignore[attr-defined]

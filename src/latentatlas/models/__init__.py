@@ -2,7 +2,7 @@
 
 from .base import Autoencoder, AutoencoderConfig, Output
 from .likelihoods import Bernoulli, FixedGaussian, Likelihood
-from .vae import VAE, BetaVAE, BetaVAEConfig, VAEConfig
+from .vae import VAE, BetaVAE, BetaVAEConfig, DiffusionVAE, DiffusionVAEConfig, VAEConfig
 
 __all__ = [
     "VAE",
@@ -11,6 +11,8 @@ __all__ = [
     "Bernoulli",
     "BetaVAE",
     "BetaVAEConfig",
+    "DiffusionVAE",
+    "DiffusionVAEConfig",
     "FixedGaussian",
     "Likelihood",
     "Output",

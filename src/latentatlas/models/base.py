@@ -140,8 +140,7 @@ class Autoencoder(nn.Module):
         """Mean observations decoded from ``n`` prior samples."""
         if not self.latent.has_prior:
             raise TypeError(f"{type(self).__name__} has no prior to sample from")
-        prior = self.latent.prior()
-        z = prior.sample((n,)) if generator is None else _sample_with(prior, n, generator)
+        z = self.latent.sample(self.latent.prior(), n, generator)
         return self.likelihood.mean(self.decode(z))
 
     # -- hooks -----------------------------------------------------------------------------------
@@ -185,12 +184,3 @@ class Autoencoder(nn.Module):
             "latent": self.latent.registry_name,
             "latent_dim": self.latent.dim,
         }
-
-
-def _sample_with(dist: D.Distribution, n: int, generator: torch.Generator) -> torch.Tensor:
-    """Sample a (standard-normal based) prior with an explicit generator."""
-    if isinstance(dist, D.Independent) and isinstance(dist.base_dist, D.Normal):
-        base = dist.base_dist
-        eps = torch.randn((n, *base.loc.shape), generator=generator, dtype=base.loc.dtype)
-        return base.loc + base.scale * eps
-    raise TypeError(f"cannot sample {type(dist).__name__} with an explicit generator")

@@ -14,6 +14,7 @@ from torch import distributions as D
 
 from ..config import field
 from ..errors import ConfigError
+from ..latent.circle import TorusLatent
 from ..registry import LATENT_SPACES, MODELS
 from .base import Autoencoder, AutoencoderConfig
 
@@ -60,3 +61,32 @@ class BetaVAE(VAE):
     """β-VAE (Higgins et al. 2017): the VAE with β = 4 by default."""
 
     Config = BetaVAEConfig
+
+
+@dataclass(frozen=True)
+class DiffusionVAEConfig(VAEConfig):
+    latent: dict = field(
+        default_factory=lambda: {"name": "circle"},
+        spec=LATENT_SPACES,
+        doc="latent space {name, ...}: circle (S¹) or torus (Tⁿ)",
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        if not issubclass(LATENT_SPACES.get(self.latent["name"]), TorusLatent):
+            raise ConfigError(
+                f"latent: a diffusion VAE needs a circle or torus latent space, "
+                f"got {self.latent['name']!r} (use vae for euclidean latents)"
+            )
+
+
+@MODELS.register("diffusion_vae")
+class DiffusionVAE(VAE):
+    """Diffusion VAE (thesis ch. 7): the VAE with a circle or torus latent space.
+
+    The posterior is the heat kernel on each circle, the prior uniform, the decoder reads the
+    embedding in R^{2n}; the loss and its terms are those of the VAE, so the evaluation of
+    eq. 5.7-5.10 and tables 5.1 / 7.1 compare directly.
+    """
+
+    Config = DiffusionVAEConfig

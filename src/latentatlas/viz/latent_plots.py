@@ -1,4 +1,5 @@
-"""Latent-space scatter plots: posterior means with the ellipses of thesis eq. 5.6 (fig. 5.4).
+"""Latent-space scatter plots: posterior means with the ellipses of thesis eq. 5.6 (fig. 5.4),
+and posterior locations on the circle with the arcs of eq. 7.11 (fig. 7.1).
 
 Each point of an evaluation set is drawn at its posterior mean μZ(x); around it, the ellipse
 {z : ‖(z − μZ(x)) ⊘ σZ(x)‖ ≤ 1} (eq. 5.6, ⊘ the element-wise division) whose semi-axes are the
@@ -19,7 +20,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
-from matplotlib.collections import PatchCollection
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
@@ -261,4 +262,70 @@ def _plot_latent_1d(summary: LatentSummary, dim: int, hue_factor: str | int | No
     ax.scatter(xs, z, s=14, zorder=3, **({"color": PLAIN_COLOR} if values is None else kwargs))
     ax.set_xlabel(label or "point", fontsize=10)
     ax.set_ylabel(latent_label(dim), fontsize=10)
+    return fig
+
+
+#: gid of the LineCollection holding the posterior arcs of eq. 7.11 (one per point)
+ARCS_GID = "posterior-arcs"
+
+
+def plot_latent_circle(
+    summary: LatentSummary,
+    hue_factor: str | int | None = None,
+    dim: int = 0,
+    ax: Axes | None = None,
+    arcs: bool = True,
+    colorbar: bool = True,
+    marker_size: float = 22.0,
+) -> Figure:
+    """Posterior locations on the unit circle with their arcs (thesis fig. 7.1, eq. 7.11).
+
+    Each point is drawn at (cos μ, sin μ) of its posterior location μ on circle ``dim`` and,
+    with ``arcs``, with the arc {θ : |θ − μ| ≤ s} of the circle where s is the summary's
+    posterior spread (the √(2t) of the heat kernel; t in thesis-compatible mode, as in
+    eq. 7.11). Arcs are drawn at radius 1 in translucent colour; markers sit on top.
+    """
+    if not 0 <= dim < summary.dim:
+        raise DataError(f"dim: coordinate {dim} out of range [0, {summary.dim})")
+    if ax is None:
+        fig = new_figure((5.4, 5.0))
+        ax = fig.add_subplot()
+    else:
+        fig = ax.get_figure()  # type: ignore[assignment]
+    style_axes(ax)
+    ax.grid(False)
+    mu = summary.means[:, dim].double().numpy()
+    values, cmap, norm, label, periodic = _hue(summary, hue_factor)
+    if values is not None:
+        colors = ScalarMappable(norm=norm, cmap=cmap).to_rgba(values)
+    else:
+        colors = np.tile(np.asarray(to_rgba(PLAIN_COLOR)), (len(mu), 1))
+    ring = np.linspace(0, 2 * np.pi, 361)
+    ax.plot(np.cos(ring), np.sin(ring), color="#d1d5db", lw=1.0, zorder=0)
+    if arcs and summary.stds is not None:
+        half = np.minimum(summary.stds[:, dim].double().numpy(), np.pi)  # a whole turn at most
+        steps = np.linspace(-1.0, 1.0, 41)
+        segments = [
+            np.stack([np.cos(m + h * steps), np.sin(m + h * steps)], axis=1)
+            for m, h in zip(mu, half)
+        ]
+        edge = colors.copy()
+        edge[:, 3] = 0.35
+        coll = LineCollection(segments, colors=edge, linewidths=4.0, capstyle="round", zorder=1)
+        coll.set_gid(ARCS_GID)
+        ax.add_collection(coll, autolim=False)
+    hue = (
+        {"c": values, "cmap": cmap, "norm": norm} if values is not None else {"color": PLAIN_COLOR}
+    )
+    points = ax.scatter(
+        np.cos(mu), np.sin(mu), s=marker_size, edgecolors=EDGE_COLOR, linewidths=0.4, zorder=3,
+        **hue,
+    )  # fmt: skip
+    ax.set_xlim(-1.25, 1.25)
+    ax.set_ylim(-1.25, 1.25)
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"cos {latent_label(dim)}", fontsize=10)
+    ax.set_ylabel(f"sin {latent_label(dim)}", fontsize=10)
+    if colorbar and values is not None:
+        add_colorbar(fig, points, ax, label, periodic)
     return fig

@@ -50,7 +50,7 @@ from ..train import checkpoint as ckpt
 from ..train.run import load, load_dataset
 from .curves import plot_training_curves
 from .images import plot_reconstructions, plot_traversal_grid
-from .latent_plots import plot_latent_pairs, plot_latent_scatter
+from .latent_plots import plot_latent_circle, plot_latent_pairs, plot_latent_scatter
 
 REPORT = "report.html"
 FIGURES = "figures"
@@ -198,7 +198,14 @@ def _make_figures(
         cards.append(_FigureCard(slug, title, caption, figure_png(fig, dpi), w, h))
 
     # 1. latent space (thesis fig. 5.4)
-    if summary.stds is not None:
+    if summary.latent_periodic:
+        ellipses = (
+            " Each arc is the region {θ : |θ − μ| ≤ s} of eq. 7.11 around the posterior location,"
+            " s the posterior's angular standard deviation."
+            if summary.stds is not None
+            else ""
+        )
+    elif summary.stds is not None:
         ellipses = (
             " Each translucent ellipse is the region {z : ‖(z − μ<sub>Z</sub>(x)) ⊘ "
             "σ<sub>Z</sub>(x)‖ ≤ 1} of eq. 5.6, with semi-axes the posterior standard deviations."
@@ -206,7 +213,11 @@ def _make_figures(
     else:
         ellipses = " The encoder is deterministic, so there are no posterior ellipses."
     draw_latent: Callable[[], Figure]
-    if summary.dim == 1:
+    if summary.latent_periodic and summary.dim == 1:
+        title = "Latent space: posterior locations and arcs on the circle"
+        draw_latent = lambda: plot_latent_circle(summary, hue)  # noqa: E731
+        where = "the circle (thesis fig. 7.1)"
+    elif summary.dim == 1:
         title = "Latent space: posterior means"
         draw_latent = lambda: plot_latent_pairs(summary, hue, max_dims=4)  # noqa: E731
         where = "the single latent coordinate"
@@ -222,7 +233,8 @@ def _make_figures(
         "latent_scatter",
         title,
         f"Posterior means μ<sub>Z</sub>(x) of the {n:,} evaluation points over {where}{hued}"
-        f"{cyclic}.{ellipses} Compare thesis fig. 5.4.",
+        f"{cyclic}.{ellipses} Compare thesis fig. "
+        + ("7.1." if summary.latent_periodic else "5.4."),
         draw_latent,
     )
 
@@ -269,11 +281,16 @@ def _make_figures(
     except (NotImplementedError, TypeError) as exc:
         notes.append(f"fixed-interval traversal skipped: {exc}")
     else:
-        prior_txt = (
-            "the N(0, I) prior of eq. 4.1, ±3 covering 99.7 % of its mass per coordinate"
-            if getattr(model.latent, "has_prior", False)
-            else "no prior here (a deterministic autoencoder); the same interval for comparison"
-        )
+        if summary.latent_periodic:
+            prior_txt = "a full turn of the angle: the support of the uniform prior of eq. 7.2"
+        elif getattr(model.latent, "has_prior", False):
+            prior_txt = (
+                "the N(0, I) prior of eq. 4.1, ±3 covering 99.7 % of its mass per coordinate"
+            )
+        else:
+            prior_txt = (
+                "no prior here (a deterministic autoencoder); the same interval for comparison"
+            )
         add(
             "traversal_fixed",
             f"Traversals over a fixed interval [{format_number(float(fixed[0]), 3)}, "
@@ -283,16 +300,18 @@ def _make_figures(
             f"evaluation point; {rows}, {kind}.",
             lambda: plot_traversal_grid(traversal_grid(model, base, dims, fixed), fixed, dims),
         )
-    fitted = posterior_traversal_values(summary, dims, steps)
-    add(
-        "traversal_fitted",
-        "Traversals over ±2σ of the fitted codes",
-        f"As the fixed-interval traversal, but each coordinate sweeps mean ± 2·std of the "
-        f"posterior means μ<sub>Z</sub>(x) over the evaluation set — where the encoder actually "
-        f"puts data "
-        f"({_esc(latent_name)} latent); {rows}, {kind}.",
-        lambda: plot_traversal_grid(traversal_grid(model, base, dims, fitted), fitted, dims),
-    )
+    if summary.latent_periodic:
+        notes.append("angles have no ±2σ traversal: the fixed one covers a full turn")
+    else:
+        fitted = posterior_traversal_values(summary, dims, steps)
+        add(
+            "traversal_fitted",
+            "Traversals over ±2σ of the fitted codes",
+            f"As the fixed-interval traversal, but each coordinate sweeps mean ± 2·std of the "
+            f"posterior means μ<sub>Z</sub>(x) over the evaluation set — where the encoder "
+            f"actually puts data ({_esc(latent_name)} latent); {rows}, {kind}.",
+            lambda: plot_traversal_grid(traversal_grid(model, base, dims, fitted), fitted, dims),
+        )
 
     # 4. training curves
     if records:
