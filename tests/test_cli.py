@@ -95,6 +95,22 @@ def test_train_from_a_yaml_file(tmp_path):
         (["evaluate", "no/such/run"], ["does not exist"]),
         (["report", "no/such/run"], ["does not exist"]),
         (["list", "gizmos"], ["Invalid value"]),
+        (["evaluate", "some/run", "--samples", "0"], ["Invalid value", "--samples"]),
+        (["train", "--set", "seed=1125899906842624"], ["seed: expected a value < 4294967296"]),
+        (["train", "--set", "train.device=cuda:3"], ["train.device: 'cuda:3' is not available"]),
+        (
+            [
+                "train",
+                "--dataset",
+                "dsprites",
+                "--set",
+                "model.encoder.name=conv_encoder",
+                "--set",
+                "model.encoder.channels=[2,2,2,2,2,2,2,2]",
+            ],
+            ["too small"],
+        ),
+        (["demo", "--steps", "0", "--out", "."], ["train.steps: expected a value >= 1"]),
     ],
 )
 def test_bad_input_exits_2_without_traceback(args, fragments, tmp_path):
@@ -121,6 +137,33 @@ def test_corrupt_run_folder(tmp_path):
     assert_clean_error(run("evaluate", str(out)), "corrupt")
     again = run("train", *TINY, "--set=train.steps=3", "--out", str(out))
     assert_clean_error(again, "already holds a run")
+
+
+def test_resume_refusals_and_relative_data_paths(tmp_path):
+    x = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "run"
+    proc = run("train", "--dataset", "array", "--set=dataset.path=x.npy", "--set=train.steps=3",
+               "--set=train.progress=false", "--out", str(out), cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    stored = json.loads((out / ckpt.CONFIG).read_text())["dataset"]["path"]
+    assert stored == str(tmp_path / "x.npy")  # absolute: the run works from anywhere
+    assert run("evaluate", str(out), "--samples", "2").returncode == 0
+    assert_clean_error(run("train", "--resume", "--out", str(out)), "already reached step 3")
+    assert_clean_error(run("train", "--resume", "--out", str(out), "--set", "train=5"),
+                       "train: expected a mapping")  # fmt: skip
+    (out / ckpt.METADATA).write_text("[]")
+    assert_clean_error(run("train", "--resume", "--out", str(out), "--set", "train.steps=5"),
+                       "corrupt metadata")  # fmt: skip
+
+
+def test_demo_force_replaces_only_a_run_folder(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "precious.txt").write_text("keep me")
+    proc = run("demo", "--quick", "--force", "--out", str(folder))
+    assert_clean_error(proc, "nothing was deleted")
+    assert (folder / "precious.txt").read_text() == "keep me"
 
 
 def test_debug_shows_the_traceback():

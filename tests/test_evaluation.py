@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from latentatlas.analysis.evaluation import evaluate
-from latentatlas.errors import DataError
+from latentatlas.errors import ConfigError, DataError
 from latentatlas.registry import MODELS, build
 
 D = 6
@@ -73,5 +73,5 @@ def test_bad_input_is_refused():
         evaluate(model, torch.full((3, D), float("nan")))
     with pytest.raises(DataError, match=r"expected input of shape \(n, 6\)"):
         evaluate(model, torch.zeros(3, D + 1))
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ConfigError, match="at least 1"):
         evaluate(model, torch.zeros(3, D), n_samples=0)

@@ -232,3 +232,25 @@ def test_device_may_be_a_torch_device():
     assert TrainerConfig(device=torch.device("cpu")).device == "cpu"
     with pytest.raises(ConfigError, match="device: expected a string"):
         TrainerConfig(device=3)
+
+
+class FailAtEnd(Callback):
+    def on_train_end(self, trainer, step):
+        raise RuntimeError("evaluation broke")
+
+
+def test_a_failing_end_callback_keeps_the_final_weights(tmp_path):
+    cfg = RunConfig.from_dict(tiny_run_dict(12, checkpoint_every=0))
+    with pytest.raises(RuntimeError, match="evaluation broke"):
+        train_run(cfg, tmp_path / "run", callbacks=[FailAtEnd()])
+    assert torch.load(tmp_path / "run" / ckpt.STATE, weights_only=True)["step"] == 12
+    meta = json.loads((tmp_path / "run" / ckpt.METADATA).read_text())
+    assert meta["status"] == "failed" and "evaluation broke" in meta["error"]
+
+
+def test_corrupt_trainer_state_gives_one_line(tmp_path):
+    train_run(RunConfig.from_dict(tiny_run_dict(3)), tmp_path / "run")
+    (tmp_path / "run" / ckpt.STATE).write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(RunFolderError, match="corrupt or unreadable trainer state") as info:
+        resume_run(tmp_path / "run", {"train": {"steps": 6}})
+    assert "\n" not in str(info.value) and "weights_only=False" not in str(info.value)

@@ -80,12 +80,21 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     "--eval-samples",
     default=10,
     show_default=True,
+    type=click.IntRange(min=1),
     help="Posterior samples L for the periodic evaluation during training.",
 )
 def train(config_file, dataset_name, model_name, overrides, out, resume, eval_samples) -> None:
     """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
     from .config import apply_overrides, read_config_file
-    from .train import RunConfig, build_dataset, resume_run, train_run
+    from .train import (
+        RunConfig,
+        build_dataset,
+        check_new_run_dir,
+        load_dataset,
+        resume_config,
+        resume_run,
+        train_run,
+    )
 
     if resume:
         if not out:
@@ -95,7 +104,9 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
                 "--resume takes the run's own config; only --set train.* applies"
             )
         changes = apply_overrides({}, overrides)
-        _, fit = resume_run(out, changes, _eval_callbacks(out, None, eval_samples))
+        every = resume_config(out, changes).train.eval_every  # the new value, if changed
+        callbacks = _eval_callbacks(load_dataset(out), eval_samples, every)
+        _, fit = resume_run(out, changes, callbacks)
         _finish_training(out, fit)
         return
     data: dict[str, Any] = read_config_file(config_file) if config_file else {}
@@ -108,8 +119,9 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
     if not out:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
+    check_new_run_dir(out)  # before building the data, which may take a while
     dataset = build_dataset(config)
-    callbacks = _eval_callbacks(out, dataset, eval_samples, config.train.eval_every)
+    callbacks = _eval_callbacks(dataset, eval_samples, config.train.eval_every)
     click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
     _, fit = train_run(config, out, callbacks, dataset=dataset)
     _finish_training(out, fit)
@@ -124,20 +136,12 @@ def _section(data: dict, key: str) -> dict:
     return value
 
 
-def _eval_callbacks(run_dir, dataset, samples: int, every: int | None = None) -> list:
-    from .analysis.evaluation import evaluate
-    from .train import PeriodicCallback, load_config, load_dataset
+def _eval_callbacks(dataset, samples: int, every: int) -> list:
+    """Evaluate on the dataset's evaluation set every ``every`` steps and at the end."""
+    from .analysis.evaluation import evaluation_metrics
+    from .train import PeriodicCallback
 
-    if dataset is None:
-        dataset = load_dataset(run_dir)
-        every = load_config(run_dir).train.eval_every
-    x = dataset.evaluation_set().x
-
-    def fn(model) -> dict[str, float]:
-        values = evaluate(model, x, n_samples=samples).to_dict()
-        return {k: v for k, v in values.items() if isinstance(v, float)}
-
-    return [PeriodicCallback(fn, every or 0)]
+    return [PeriodicCallback(evaluation_metrics(dataset.evaluation_set().x, samples), every)]
 
 
 def _finish_training(out: str, fit) -> None:
@@ -155,7 +159,13 @@ def _finish_training(out: str, fit) -> None:
 # -- evaluate / report --------------------------------------------------------------------------
 @cli.command()
 @click.argument("run_dir", type=click.Path())
-@click.option("--samples", default=100, show_default=True, help="Posterior samples L (eq. 5.9).")
+@click.option(
+    "--samples",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Posterior samples L (eq. 5.9).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed of the sampling noise.")
 def evaluate(run_dir: str, samples: int, seed: int) -> None:
     """Evaluate a run on its evaluation set (thesis eq. 5.7-5.10); writes evaluation.json."""
@@ -222,26 +232,42 @@ def list_entries(what: str, fields: bool) -> None:
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--steps", default=20_000, show_default=True, help="Training steps.")
 @click.option("--quick", is_flag=True, help="A few hundred steps only (for tests).")
-@click.option("--force", is_flag=True, help="Replace an existing demo folder.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing run folder at --out (never other files)."
+)
 def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     """The main job: VAE on the sine circle (thesis ch. 5), evaluated, with a report."""
     import shutil
 
-    from .experiments.demo import REFERENCE_NAME, THESIS_TABLE_5_1_X01_SX01_TEXT, run_demo
+    from .errors import RunFolderError
+    from .experiments.demo import (
+        REFERENCE_NAME,
+        THESIS_TABLE_5_1_X01_SX01_TEXT,
+        demo_config,
+        run_demo,
+    )
+    from .train.checkpoint import CONFIG
 
     if quick:
         steps = min(steps, 300)
+    demo_config(steps)  # bad settings fail here, before anything on disk is touched
     target = Path(out)
     if target.exists() and any(target.iterdir()):
         if not force:
-            from .errors import RunFolderError
-
             raise RunFolderError(
                 f"{out!r} is not empty; pass --force to replace it or choose --out"
             )
+        if not (target / CONFIG).is_file():
+            raise RunFolderError(
+                f"{out!r} holds files but no run ({CONFIG} is missing); --force only replaces "
+                "a run folder, so nothing was deleted"
+            )
         shutil.rmtree(target)
     result = run_demo(out, steps=steps, progress=sys.stderr.isatty())
-    ev = result.evaluation.to_dict()
+    if result.status != "finished":
+        click.echo(f"demo {result.status}; checkpoint saved in {out}", err=True)
+        sys.exit(130)
+    ev = result.evaluation.to_dict()  # type: ignore[union-attr]
     click.echo(f"\n{'metric':<16}{'latent-atlas':>14}   {REFERENCE_NAME}", err=True)
     for key, reference in THESIS_TABLE_5_1_X01_SX01_TEXT.items():
         click.echo(f"{key:<16}{ev[key]:>14.4g}   {reference}", err=True)

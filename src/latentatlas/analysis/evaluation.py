@@ -21,11 +21,13 @@ The reconstruction and MSE go through the model's own hooks (``reconstruction_nl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 
 from ..data.base import check_observations
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def evaluate(
     """
     x = check_observations(x, "evaluation data")
     if n_samples < 1:
-        raise ValueError(f"n_samples: expected at least 1 posterior sample, got {n_samples}")
+        raise ConfigError(f"n_samples: expected at least 1 posterior sample, got {n_samples}")
     model.check_input(x)
     device = next(model.parameters()).device
     was_training = model.training
@@ -89,3 +91,16 @@ def evaluate(
         n_points=n,
         n_samples=n_samples,
     )
+
+
+def evaluation_metrics(
+    x: torch.Tensor, n_samples: int = 10
+) -> Callable[[torch.nn.Module], dict[str, float]]:
+    """A function model → the float metrics of :func:`evaluate` on ``x`` (for periodic
+    evaluation during training, e.g. wrapped in a ``PeriodicCallback``)."""
+
+    def metrics(model: torch.nn.Module) -> dict[str, float]:
+        values = evaluate(model, x, n_samples=n_samples).to_dict()
+        return {k: v for k, v in values.items() if isinstance(v, float)}
+
+    return metrics

@@ -63,10 +63,17 @@ class ConvEncoder(Network):
             ]
             c = ch
         self.conv = nn.Sequential(*layers)
-        with torch.no_grad():
-            conv_out = self.conv(torch.zeros(1, *self.in_shape)).shape[1:]
+        too_small = ConfigError(
+            f"conv_encoder: input {self.in_shape} is too small for {len(config.channels)} "
+            f"stride-{config.stride} layers of kernel {config.kernel}; use fewer channels entries"
+        )
+        try:
+            with torch.no_grad():
+                conv_out = self.conv(torch.zeros(1, *self.in_shape)).shape[1:]
+        except RuntimeError:  # torch refuses a kernel larger than the (padded) input
+            raise too_small from None
         if numel(conv_out) == 0:
-            raise ConfigError(f"conv_encoder: input {self.in_shape} is too small for the layers")
+            raise too_small
         dense: list[nn.Module] = [nn.Flatten()]
         width = numel(conv_out)
         for units in config.dense:

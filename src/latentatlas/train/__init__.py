@@ -6,9 +6,11 @@ from .run import (
     RunConfig,
     build_dataset,
     build_model,
+    check_new_run_dir,
     load,
     load_config,
     load_dataset,
+    resume_config,
     resume_run,
     train_run,
 )
@@ -24,9 +26,11 @@ __all__ = [
     "TrainerConfig",
     "build_dataset",
     "build_model",
+    "check_new_run_dir",
     "load",
     "load_config",
     "load_dataset",
+    "resume_config",
     "resume_run",
     "train_run",
 ]

@@ -9,8 +9,10 @@ A run folder holds
 * ``metrics.jsonl``    one JSON object per logged step or evaluation;
 * ``metadata.json``    library/torch versions, seed, data fingerprint, status, timings.
 
-Every file is written to a temporary name in the same folder, flushed to disk and renamed over the
-old one, so a crash never leaves a half-written checkpoint: readers see the old file or the new.
+Every file but ``metrics.jsonl`` is written to a temporary name in the same folder, flushed to
+disk and renamed over the old one, so a crash never leaves a half-written checkpoint: readers see
+the old file or the new. ``metrics.jsonl`` is appended line by line (a torn last line is skipped
+when read), and a resume drops the lines logged after its checkpoint.
 """
 
 from __future__ import annotations
@@ -112,9 +114,15 @@ def load_state(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise RunFolderError(f"{path.parent}: no {path.name}; nothing to resume from")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        raise RunFolderError(f"{path}: corrupt or unreadable trainer state ({exc})") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise RunFolderError(
+            f"{path}: corrupt or unreadable trainer state ({type(exc).__name__}: {first[:200]})"
+        ) from None
+    if not isinstance(state, dict) or "step" not in state:
+        raise RunFolderError(f"{path}: not a latent-atlas trainer state")
+    return state
 
 
 def read_json(path: str | Path) -> Any:

@@ -83,3 +83,16 @@ def gather_rng_states(state: torch.Tensor, device: torch.device) -> torch.Tensor
     rows = [torch.empty_like(local) for _ in range(dist.get_world_size())]
     dist.all_gather(rows, local)
     return torch.stack([r.cpu() for r in rows])
+
+
+def any_rank(flags: list[bool], device: torch.device) -> list[bool]:
+    """For each flag, whether it is set on any rank (the flags themselves in a single process).
+
+    Decisions that end or skip a step (a NaN loss on one shard, Ctrl-C reaching one process)
+    must be taken by every rank together, or the others wait forever in the next collective.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return list(flags)
+    t = torch.tensor([float(f) for f in flags], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in t.tolist()]

@@ -43,7 +43,9 @@ class RunConfig(Config):
         default_factory=lambda: {"name": "vae"}, spec=MODELS, doc="model {name, ...}"
     )
     train: TrainerConfig = field(default_factory=TrainerConfig, doc="trainer settings")
-    seed: int = field(0, doc="seed of the initialisation, batch order and sampling noise")
+    seed: int = field(
+        0, ge=0, lt=2**32, doc="seed of the initialisation, batch order and sampling noise"
+    )
 
     def validate(self) -> None:
         check_spec(DATASETS, self.dataset, "dataset")
@@ -72,11 +74,14 @@ def build_model(config: RunConfig, dataset: FactorDataset | None = None) -> torc
 
 
 def complete_config(config: RunConfig, dataset: FactorDataset) -> RunConfig:
-    """What ``config.json`` holds: every default written out (:func:`resolve`) and
-    ``model.input_shape`` filled from the data."""
+    """What ``config.json`` holds: every default written out (:func:`resolve`),
+    ``model.input_shape`` filled from the data, and a dataset ``path`` made absolute."""
     model = {**config.model, "input_shape": list(dataset.observation_shape)}
+    data = resolve(DATASETS, dict(config.dataset), "dataset")
+    if isinstance(data.get("path"), str):  # files on disk: found again from any directory
+        data["path"] = str(Path(data["path"]).expanduser().resolve())
     return config.replace(
-        dataset=resolve(DATASETS, dict(config.dataset), "dataset"),
+        dataset=data,
         model=resolve(MODELS, model, "model"),
     )
 
@@ -100,6 +105,17 @@ def _metadata(config: RunConfig, dataset: FactorDataset, model: torch.nn.Module)
     }
 
 
+def check_new_run_dir(run_dir: str | Path) -> None:
+    """Refuse a folder that already holds a run (or is a file): nothing on disk is overwritten."""
+    run_dir = Path(run_dir)
+    if (run_dir / ckpt.CONFIG).exists():
+        raise RunFolderError(
+            f"{str(run_dir)!r} already holds a run; resume it (--resume) or choose another --out"
+        )
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunFolderError(f"{str(run_dir)!r} exists and is not a folder")
+
+
 def train_run(
     config: RunConfig,
     run_dir: str | Path | None,
@@ -114,13 +130,7 @@ def train_run(
     info = distributed.setup(torch.device(config.train.device))
     if run_dir is not None:
         run_dir = Path(run_dir)
-        if (run_dir / ckpt.CONFIG).exists():
-            raise RunFolderError(
-                f"{str(run_dir)!r} already holds a run; resume it (--resume) "
-                "or choose another --out"
-            )
-        if run_dir.exists() and not run_dir.is_dir():
-            raise RunFolderError(f"{str(run_dir)!r} exists and is not a folder")
+        check_new_run_dir(run_dir)
     distributed.barrier()  # every rank has checked the folder before rank 0 writes into it
     dataset = dataset if dataset is not None else build_dataset(config)
     dataset.check_finite()
@@ -150,6 +160,20 @@ def load_config(run_dir: str | Path) -> RunConfig:
         raise RunFolderError(f"{run_dir / ckpt.CONFIG}: invalid config ({exc})") from None
 
 
+def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """The run's config with ``overrides`` (``{"train": {...}}`` only) applied and validated."""
+    config = load_config(run_dir)
+    if not overrides:
+        return config
+    bad = sorted(set(overrides) - {"train"})
+    if bad:
+        raise ConfigError(f"{bad[0]}: only train settings can change when resuming")
+    train = overrides["train"]
+    if not isinstance(train, dict):
+        raise ConfigError(f"train: expected a mapping of train settings, got {train!r}")
+    return RunConfig.from_dict({**config.to_dict(), "train": {**config.train.to_dict(), **train}})
+
+
 def resume_run(
     run_dir: str | Path,
     overrides: dict[str, Any] | None = None,
@@ -157,25 +181,22 @@ def resume_run(
 ) -> tuple[torch.nn.Module, FitResult]:
     """Continue a run from its last checkpoint; ``overrides`` may change ``train`` settings only
     (e.g. more steps). The result equals an uninterrupted run with the same seed."""
-    config = load_config(run_dir)
-    if overrides:
-        bad = sorted(set(overrides) - {"train"})
-        if bad:
-            raise ConfigError(f"{bad[0]}: only train settings can change when resuming")
-        config = RunConfig.from_dict(
-            {**config.to_dict(), "train": {**config.train.to_dict(), **overrides["train"]}}
-        )
+    config = resume_config(run_dir, overrides)
     dataset = build_dataset(config)
-    meta = (
-        ckpt.read_json(Path(run_dir) / ckpt.METADATA)
-        if (Path(run_dir) / ckpt.METADATA).exists()
-        else {}
-    )
+    meta_path = Path(run_dir) / ckpt.METADATA
+    meta = ckpt.read_json(meta_path) if meta_path.exists() else {}
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{meta_path}: corrupt metadata (expected a JSON object)")
     if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
         raise RunFolderError(f"{run_dir}: the dataset differs from the one this run was trained on")
     model = build_model(config, dataset)
     trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks, meta)
-    trainer.resume()
+    step = trainer.resume()
+    if step >= trainer.total_steps:
+        raise ConfigError(
+            f"train.steps: the run already reached step {step} of {trainer.total_steps}; "
+            "set a larger train.steps (or epochs) to continue it"
+        )
     if trainer.dist.is_main:
         ckpt.atomic_write_text(Path(run_dir) / ckpt.CONFIG, config.to_json() + "\n")
     return model, trainer.fit()

@@ -76,6 +76,20 @@ class TrainerConfig(Config):
             raise ConfigError("steps: give steps or epochs")
 
 
+def _check_available(device: torch.device) -> None:
+    """Refuse a device this machine does not have, naming what it has instead."""
+    backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, torch.xpu, ...
+    if device.type == "cpu" or backend is None or not hasattr(backend, "is_available"):
+        return
+    count = backend.device_count() if backend.is_available() else 0
+    index = device.index or 0
+    if index >= count:
+        raise ConfigError(
+            f"train.device: {str(device)!r} is not available here ({count} {device.type} "
+            "device(s)); use 'cpu' or an available device"
+        )
+
+
 @dataclass
 class FitResult:
     """How :meth:`Trainer.fit` ended: the step reached, ``"finished"`` or ``"interrupted"``."""
@@ -116,6 +130,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.dist = distributed.setup(torch.device(self.config.device))
         self.device = distributed.device_for(torch.device(self.config.device), self.dist)
+        _check_available(self.device)
         self.model = model.to(self.device)
         self.net = self._wrap(self.model)
         # where collectives run: the model's device for nccl, the CPU for gloo
@@ -308,6 +323,11 @@ class Trainer:
         finally:
             self.model.train(was_training)
 
+    def _stop_requested(self) -> bool:
+        """Whether any rank was asked to stop (decided together, before a step starts)."""
+        (stop,) = distributed.any_rank([self._stop], self._comm_device)
+        return stop
+
     def request_stop(self) -> None:
         """Stop cleanly after the current step (what Ctrl-C does)."""
         self._stop = True
@@ -316,7 +336,8 @@ class Trainer:
     def train_step(self, batch: Batch) -> Any:
         """One optimiser step on ``batch``; returns the model output (loss and terms)."""
         out = self.net(batch.x)
-        if not torch.isfinite(out.loss):
+        (not_finite,) = distributed.any_rank([not torch.isfinite(out.loss)], self._comm_device)
+        if not_finite:
             raise self._diverged(
                 f"the loss became {float(out.loss.detach())} at step {self.step + 1}; "
                 "training stopped before updating the parameters."
@@ -349,6 +370,9 @@ class Trainer:
         previous_handler = self._install_sigint()
         try:
             while self.step < total:
+                if self._stop_requested():
+                    status = "interrupted"
+                    break
                 out = self.train_step(self.batch(self.step))
                 self.step += 1
                 record = None
@@ -376,15 +400,19 @@ class Trainer:
                     cb.on_step_end(self, self.step, record)
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
-                if self._stop:
-                    status = "interrupted"
-                    break
+            # the weights first: a failing end-of-training callback must not lose them
+            self.save_checkpoint()
             if status == "finished":
                 for cb in self.callbacks:
                     cb.on_train_end(self, self.step)
-            self.save_checkpoint()
         except TrainingDiverged:
             self.update_metadata(status="diverged", diverged_at=self.step + 1)
+            raise
+        except KeyboardInterrupt:  # a second Ctrl-C: the last checkpoint is what is left
+            self.update_metadata(status="interrupted", step=self.last_checkpoint)
+            raise
+        except Exception as exc:
+            self.update_metadata(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
             self._restore_sigint(previous_handler)

@@ -46,6 +46,7 @@ from ..analysis.latents import (
     traversal_grid,
 )
 from ..data.base import FactorDataset
+from ..errors import RunFolderError
 from ..train import checkpoint as ckpt
 from ..train.run import load, load_dataset
 from .curves import plot_training_curves
@@ -143,6 +144,18 @@ def _esc(value: Any) -> str:
 
 def _read_optional_json(path: Path) -> Any:
     return ckpt.read_json(path) if path.is_file() else None
+
+
+def _read_run_file(path: Path, layout: str, nested: bool = False) -> Mapping[str, Any] | None:
+    """An optional JSON object of the run folder; a file of another shape is a corrupt folder."""
+    data = _read_optional_json(path)
+    if data is None:
+        return None
+    if not isinstance(data, Mapping) or (
+        nested and not all(isinstance(v, Mapping) for v in data.values())
+    ):
+        raise RunFolderError(f"{path}: expected a JSON object {layout}")
+    return data
 
 
 def _hue_factor(summary: LatentSummary) -> str | None:
@@ -510,7 +523,7 @@ def write_report(
     config = ckpt.read_json(run_dir / ckpt.CONFIG)
     meta = _read_optional_json(run_dir / ckpt.METADATA) or {}
     if evaluation is None:
-        evaluation = _read_optional_json(run_dir / EVALUATION)
+        evaluation = _read_run_file(run_dir / EVALUATION, "metric → value")
     if evaluation is not None and hasattr(evaluation, "to_dict"):
         evaluation = evaluation.to_dict()
     if evaluation is not None and not isinstance(evaluation, Mapping):
@@ -518,11 +531,11 @@ def write_report(
             f"evaluation: expected a mapping of metrics, got {type(evaluation).__name__}"
         )
     if references is None:
-        references = _read_optional_json(run_dir / REFERENCES)
-    if references is not None and not isinstance(references, Mapping):
-        raise TypeError(
-            f"references: expected column name → {{metric: value}}, got {type(references).__name__}"
-        )
+        references = _read_run_file(run_dir / REFERENCES, "column → {metric: value}", nested=True)
+    if references is not None and not (
+        isinstance(references, Mapping) and all(isinstance(v, Mapping) for v in references.values())
+    ):
+        raise TypeError("references: expected column name → {metric: value}")
     references = references or {}
     model = model if model is not None else load(run_dir)
     dataset = dataset if dataset is not None else load_dataset(run_dir)
