@@ -168,7 +168,7 @@ def test_demo_force_replaces_only_a_run_folder(tmp_path):
 
 def test_debug_shows_the_traceback():
     proc = run("--debug", "train", "--model", "gan")
-    assert proc.returncode != 0 and "Traceback" in proc.stderr
+    assert proc.returncode == 1 and "Traceback" in proc.stderr
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
@@ -193,7 +193,11 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
 
 
 def test_environment_is_not_required(tmp_path):
-    """The CLI runs with a minimal environment (no HOME, no display)."""
+    """The CLI trains and draws a report with a minimal environment (no HOME, no display)."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    proc = run("list", "datasets", env=env)
+    out = tmp_path / "run"
+    proc = run("train", *TINY, "--set=train.steps=3", "--out", str(out), env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    proc = run("report", str(out), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report.html").is_file()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -168,20 +169,31 @@ def test_trainer_without_run_folder_and_epochs():
     assert len(set(seen.tolist())) == 96
 
 
-def test_learning_rate_schedules():
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("constant", lambda s: 1.0),
+        ("cosine", lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / 10))),
+        ("linear", lambda s: 1 - 0.9 * s / 10),
+        ("step", lambda s: 0.5 ** (s // 3)),
+    ],
+)
+def test_learning_rate_schedules_follow_their_formulas(schedule, expected):
     from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig
     from latentatlas.registry import MODELS, build
 
     ds = SineCircle(SineCircleConfig(n=64, dim=6))
-    cfg = TrainerConfig(steps=10, lr=1.0, schedule="cosine", warmup_steps=2, progress=False)
+    cfg = TrainerConfig(steps=10, lr=2.0, schedule=schedule, warmup_steps=4, min_lr_ratio=0.1,
+                        step_size=3, gamma=0.5, progress=False)  # fmt: skip
     trainer = Trainer(build(MODELS, {"name": "ae", "input_shape": [6]}), ds, cfg)
     lrs = []
     for _ in range(10):
         lrs.append(trainer.scheduler.get_last_lr()[0])
         trainer.optimizer.step()
         trainer.scheduler.step()
-    assert lrs[0] == pytest.approx(0.5 * (1 + 1) / 2)  # warm-up ramp 1/2 × cosine(0) = 1
-    assert lrs[1] > lrs[0] and lrs[-1] < lrs[2]
+    for step, lr in enumerate(lrs):
+        ramp = min(1.0, (step + 1) / 4)  # linear warm-up over 4 steps
+        assert lr == pytest.approx(2.0 * ramp * expected(step)), (schedule, step)
 
 
 @pytest.mark.parametrize(

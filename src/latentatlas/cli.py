@@ -215,16 +215,8 @@ def list_entries(what: str, fields: bool) -> None:
         click.echo(f"{name:<16} {doc[0] if doc else ''}")
         config_cls = getattr(obj, "Config", None)
         if fields and config_cls is not None:
-            import dataclasses
-
-            for f in dataclasses.fields(config_cls):
-                if f.default is not dataclasses.MISSING:
-                    value = f"= {f.default!r}"
-                elif f.default_factory is not dataclasses.MISSING:
-                    value = f"= {f.default_factory()!r}"
-                else:
-                    value = "(required)"
-                click.echo(f"    {f.name} {value}  {f.metadata.get('doc', '')}")
+            for field_name, default, doc in config_cls.field_table():
+                click.echo(f"    {field_name} {default}  {doc}")
 
 
 # -- demo ---------------------------------------------------------------------------------------

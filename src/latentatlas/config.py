@@ -283,9 +283,21 @@ class Config:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def field_docs(cls) -> dict[str, str]:
-        """Field name → documentation string, for help output."""
-        return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(cls) if f.init}
+    def field_table(cls) -> list[tuple[str, str, str]]:
+        """(name, default as text — ``"(required)"`` when there is none —, doc) per field, for
+        help output such as ``latent-atlas list --fields``."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            if f.default is not _MISSING:
+                default = f"= {f.default!r}"
+            elif f.default_factory is not _MISSING:
+                default = f"= {f.default_factory()!r}"
+            else:
+                default = "(required)"
+            rows.append((f.name, default, f.metadata.get("doc", "")))
+        return rows
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

@@ -87,28 +87,29 @@ OPTIMIZERS: Registry = Registry("optimizer", "latentatlas.train.optim")
 SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
 
 
+def _split_spec(registry: Registry, spec: dict, path: str) -> tuple[type, dict]:
+    """The registered class named by ``spec`` and the other entries (its parameters)."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError(
+            f"{path or registry.kind}: expected a mapping with a 'name' key, got {spec!r}"
+        )
+    return registry.get(spec["name"]), {k: v for k, v in spec.items() if k != "name"}
+
+
 def build(registry: Registry, spec: dict, path: str = "", **extra):
     """Build a registered component from ``{"name": ..., **params}``.
 
     The class registered under ``name`` must define a nested ``Config`` and a
     ``from_config(config, **extra)`` classmethod; ``params`` are validated by that config.
     """
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise ConfigError(
-            f"{path or registry.kind}: expected a mapping with a 'name' key, got {spec!r}"
-        )
-    params = {k: v for k, v in spec.items() if k != "name"}
-    cls = registry.get(spec["name"])
-    config = cls.Config.from_dict(params, path=path)
-    return cls.from_config(config, **extra)
+    cls, params = _split_spec(registry, spec, path)
+    return cls.from_config(cls.Config.from_dict(params, path=path), **extra)
 
 
 def check_spec(registry: Registry, spec: dict, path: str) -> None:
     """Validate ``{"name": ..., **params}`` against the registered class's ``Config``."""
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise ConfigError(f"{path}: expected a mapping with a 'name' key, got {spec!r}")
-    cls = registry.get(spec["name"])
-    cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}, path=path)
+    cls, params = _split_spec(registry, spec, path)
+    cls.Config.from_dict(params, path=path)
 
 
 def resolve(registry: Registry, spec: dict, path: str = "") -> dict:
@@ -117,12 +118,8 @@ def resolve(registry: Registry, spec: dict, path: str = "") -> dict:
     What a run folder stores, so that a run is rebuilt with the settings it was trained with
     even after a default changes.
     """
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise ConfigError(
-            f"{path or registry.kind}: expected a mapping with a 'name' key, got {spec!r}"
-        )
-    cls = registry.get(spec["name"])
-    config = cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}, path=path)
+    cls, params = _split_spec(registry, spec, path)
+    config = cls.Config.from_dict(params, path=path)
     out = {"name": spec["name"], **config.to_dict()}
     for f in dataclasses.fields(config):
         nested = f.metadata.get("spec")
