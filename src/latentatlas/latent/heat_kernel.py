@@ -15,7 +15,7 @@ thesis's tables.
 Numerics: the density is the wrapped sum (k = −3…3, in log space) for t ≤ 1 and the Fourier
 series (m ≤ 10) for t > 1; at t = 1 both truncations are below e^{−120}, so the switch is seamless
 in float32 and float64. KL(p_t ‖ uniform) does not depend on μ and is computed by the trapezoid rule
-on a periodic grid (spectrally accurate for this smooth periodic integrand) for t ≥ 4·10⁻³, and by
+on a periodic grid (spectrally accurate for this smooth periodic integrand) for t ≥ 0.05, and by
 the closed form of a normal of variance 2t below, where wrapping changes nothing (e^{−π²/4t}).
 """
 
@@ -34,9 +34,10 @@ SWITCH_TIME = 1.0
 """Below (or at) this time the density is a wrapped sum of Gaussians, above a Fourier series."""
 WRAP_TERMS = 3
 FOURIER_TERMS = 10
-GAUSSIAN_KL_BELOW = 4e-3
-"""Below this time KL(p_t ‖ uniform) is that of a normal of variance 2t (wrap error e^{−600})."""
-QUADRATURE_NODES = 256
+GAUSSIAN_KL_BELOW = 0.05
+"""Below this time KL(p_t ‖ uniform) is that of a normal of variance 2t: the mass the normal
+puts beyond ±π, erfc(π/(2√t)) < 10⁻²², is all that wrapping changes."""
+QUADRATURE_NODES = 64
 
 
 def wrap(theta: torch.Tensor) -> torch.Tensor:
