@@ -29,6 +29,7 @@ LISTABLE = {
     "likelihoods": "LIKELIHOODS",
     "optimizers": "OPTIMIZERS",
     "schedules": "SCHEDULES",
+    "reductors": "REDUCTORS",
 }
 
 

@@ -85,6 +85,7 @@ LIKELIHOODS: Registry = Registry("likelihood", "latentatlas.models.likelihoods")
 ACTIVATIONS: Registry = Registry("activation", "latentatlas.nets.blocks")
 OPTIMIZERS: Registry = Registry("optimizer", "latentatlas.train.optim")
 SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
+REDUCTORS: Registry = Registry("reductor", "latentatlas.analysis.reductors")
 
 
 def _split_spec(registry: Registry, spec: dict, path: str) -> tuple[type, dict]:

@@ -1,0 +1,262 @@
+"""Δ-reduction between generative models (thesis ch. 8-9, Algorithm 2, eq. 8.11-8.12, 9.1-9.2).
+
+Model 1 (latent Z₁, decoder mean μ₁, noise σ₁) Δ-reduces to model 2 through a map M: Z₁ → Z₂
+when E_{z~P_Z₁} KL(N(μ₁(z), σ₁²I) ‖ N(μ₂(M(z)), σ₂²I)) ≤ Δ. For Gaussian decoders with fixed σ
+the KL is eq. 8.11, so
+
+    Δ(M) = E_z ‖μ₂(M(z)) − μ₁(z)‖² / (2σ₂²)  +  (D/2)(log(σ₂²/σ₁²) + σ₁²/σ₂² − 1)    (eq. 9.2)
+
+:func:`fit_reduction` finds the best map of a family (:mod:`latentatlas.analysis.reductors`) by
+Algorithm 2 — stochastic gradient descent on the Monte-Carlo estimate of E‖μ₂(M(z)) − μ₁(z)‖²
+(eq. 9.1) over prior samples of Z₁, only M's parameters moving — and reports Δ on fresh samples
+(eq. 8.12). Any model with ``latent`` (a latent space with a prior), ``decode`` and a fixed-σ
+Gaussian ``likelihood`` takes part: trained VAEs and :class:`~latentatlas.models.ground_truth.
+GroundTruthModel`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..models.likelihoods import FixedGaussian
+from ..registry import REDUCTORS, build
+from .reductors import ANGLE_STARTS, Reductor, SpaceInfo, default_family
+
+
+def decoder_sigma(model: nn.Module, name: str) -> float:
+    """σX of a model's fixed-σ Gaussian decoder (Δ-reduction needs one, eq. 8.11)."""
+    likelihood = getattr(model, "likelihood", None)
+    if not isinstance(likelihood, FixedGaussian):
+        raise ConfigError(
+            f"{name}: Δ-reduction needs a Gaussian decoder with fixed σX (eq. 8.11), "
+            f"got {type(likelihood).__name__}"
+        )
+    return float(likelihood.config.sigma)
+
+
+def decoder_mean(model: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """μX(z), flattened to ``(n, D)``."""
+    return model.likelihood.mean(model.decode(z)).flatten(1)
+
+
+def constant_term(sigma1: float, sigma2: float, dim: int) -> float:
+    """(D/2)(log(σ₂²/σ₁²) + σ₁²/σ₂² − 1): Δ's part that no map can reduce (eq. 8.11)."""
+    ratio = (sigma1 / sigma2) ** 2
+    return 0.5 * dim * (-math.log(ratio) + ratio - 1.0)
+
+
+@dataclass
+class ReductionResult:
+    """A fitted map M: Z₁ → Z₂ and its tolerance Δ (eq. 9.2) with its two parts."""
+
+    source: str
+    target: str
+    family: str
+    delta: float
+    fit_term: float
+    constant_term: float
+    mse: float
+    parameters: dict[str, list] = field(default_factory=dict)
+    losses: list[float] = field(default_factory=list)
+    reductor: Reductor | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in self.__dict__.items() if k != "reductor"}
+        return copy.deepcopy(out)
+
+
+def _sample_prior(model: nn.Module, n: int, generator: torch.Generator) -> torch.Tensor:
+    latent = model.latent
+    return latent.sample(latent.prior(), n, generator)
+
+
+def _fit(
+    reductor: Reductor,
+    model1: nn.Module,
+    model2: nn.Module,
+    steps: int,
+    samples: int,
+    lr: float,
+    generator: torch.Generator,
+) -> list[float]:
+    """Algorithm 2: Adam on the Monte-Carlo estimate of eq. 9.1 (fresh prior samples per step)."""
+    optimizer = torch.optim.Adam(reductor.parameters(), lr=lr) if steps else None
+    losses = []
+    for _ in range(steps):
+        z = _sample_prior(model1, samples, generator)
+        with torch.no_grad():
+            target = decoder_mean(model1, z)
+        loss = (decoder_mean(model2, reductor(z)) - target).pow(2).sum(1).mean()
+        optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+        loss.backward()
+        optimizer.step()  # type: ignore[union-attr]
+        losses.append(float(loss.detach()))
+    return losses
+
+
+def _expected_error(
+    reductor: nn.Module, model1: nn.Module, model2: nn.Module, samples: int, g: torch.Generator
+) -> float:
+    """E‖μ₂(M(z)) − μ₁(z)‖² on fresh prior samples of Z₁ (eq. 8.12), in chunks."""
+    total, done = 0.0, 0
+    with torch.no_grad():
+        while done < samples:
+            n = min(4096, samples - done)
+            z = _sample_prior(model1, n, g)
+            err = (decoder_mean(model2, reductor(z)) - decoder_mean(model1, z)).pow(2).sum(1)
+            total += float(err.sum())
+            done += n
+    return total / samples
+
+
+def fit_reduction(
+    model1: nn.Module,
+    model2: nn.Module,
+    family: str | Mapping | None = None,
+    *,
+    steps: int = 1000,
+    samples: int = 1000,
+    eval_samples: int = 10_000,
+    lr: float = 0.01,
+    seed: int = 0,
+    names: tuple[str, str] = ("model 1", "model 2"),
+) -> ReductionResult:
+    """Fit M: Z₁ → Z₂ of ``family`` by Algorithm 2 and estimate Δ (eq. 9.2).
+
+    Args:
+        model1, model2: the source and target generative models (same observation size D).
+        family: a reductor name or spec ``{"name": ..., **params}`` (see ``latent-atlas list
+            reductors``); None picks the thesis's family for the pair (table 9.1).
+        steps, samples, lr: Algorithm 2's iterations, prior samples L per iteration, Adam rate.
+            Angle offsets are fitted from eight starting values (and both orientations where
+            the family allows a reflection); the best start is trained for all ``steps``.
+        eval_samples: fresh prior samples for the reported Δ.
+        seed: seeds the prior samples (the global RNG is untouched).
+    """
+    source = SpaceInfo.of(model1.latent, names[0])
+    target = SpaceInfo.of(model2.latent, names[1])
+    sigma1, sigma2 = decoder_sigma(model1, names[0]), decoder_sigma(model2, names[1])
+    spec = {"name": default_family(source, target)} if family is None else family
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    g = torch.Generator().manual_seed(seed)
+    probe = _sample_prior(model1, 2, g)
+    dim1 = decoder_mean(model1, probe).shape[1]
+    dim2 = decoder_mean(model2, model2.latent.sample(model2.latent.prior(), 2, g)).shape[1]
+    if dim1 != dim2:
+        raise ConfigError(
+            f"{names[0]} generates {dim1} values per observation but {names[1]} {dim2}: "
+            "a reduction compares models of the same data"
+        )
+    params = [p for m in (model1, model2) for p in m.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:  # Algorithm 2 moves only the map's parameters
+        p.requires_grad_(False)
+    try:
+        reductor = _best_start(spec, source, target, model1, model2, steps, samples, lr, g)
+        losses = _fit(reductor, model1, model2, steps, samples, lr, g)
+        mse = _expected_error(reductor, model1, model2, eval_samples, g)
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad_(flag)
+    fit_term = mse / (2 * sigma2**2)
+    const = constant_term(sigma1, sigma2, dim1)
+    return ReductionResult(
+        source=names[0],
+        target=names[1],
+        family=spec["name"],
+        delta=fit_term + const,
+        fit_term=fit_term,
+        constant_term=const,
+        mse=mse,
+        parameters=reductor.parameters_dict(),
+        losses=losses,
+        reductor=reductor,
+    )
+
+
+def _best_start(spec, source, target, model1, model2, steps, samples, lr, g) -> Reductor:
+    """The reductor after a short fit from the most promising start (orientation × offset)."""
+    candidates = []
+    probe = build(REDUCTORS, spec, "reductor", source=source, target=target)
+    starts = ANGLE_STARTS if hasattr(probe, "offset") else [None]
+    for sign in probe.orientations():
+        for start in starts:
+            reductor = build(REDUCTORS, spec, "reductor", source=source, target=target)
+            reductor.set_orientation(sign)
+            if start is not None:
+                with torch.no_grad():
+                    reductor.offset.fill_(start)  # type: ignore[union-attr]
+            if len(starts) * len(probe.orientations()) > 1:
+                _fit(reductor, model1, model2, max(steps // 20, 5), samples, lr * 5, g)
+            candidates.append((_expected_error(reductor, model1, model2, samples, g), reductor))
+    return min(candidates, key=lambda c: c[0])[1]
+
+
+@dataclass
+class DeltaTable:
+    """Pairwise Δ (rows: source Z₁, columns: target Z₂), mean ± std over repetitions
+    (the layout of thesis tables 9.2 and 11.1)."""
+
+    names: list[str]
+    runs: dict[tuple[str, str], list[ReductionResult]]
+
+    def mean_std(self, source: str, target: str) -> tuple[float, float]:
+        deltas = [r.delta for r in self.runs[(source, target)]]
+        std = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
+        return statistics.fmean(deltas), std
+
+    def to_dict(self) -> dict:
+        return {
+            "names": list(self.names),
+            "delta": {
+                f"{a} -> {b}": {
+                    "mean": self.mean_std(a, b)[0],
+                    "std": self.mean_std(a, b)[1],
+                    "runs": [r.to_dict() for r in runs],
+                }
+                for (a, b), runs in self.runs.items()
+            },
+        }
+
+    def to_markdown(self, digits: int = 2) -> str:
+        head = "| Z₁ \\ Z₂ | " + " | ".join(self.names) + " |"
+        rule = "|---" * (len(self.names) + 1) + "|"
+        rows = []
+        for a in self.names:
+            cells = []
+            for b in self.names:
+                if (a, b) not in self.runs:
+                    cells.append("N/A")
+                    continue
+                mean, std = self.mean_std(a, b)
+                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+            rows.append(f"| {a} | " + " | ".join(cells) + " |")
+        return "\n".join([head, rule, *rows])
+
+
+def delta_table(
+    models: Mapping[str, nn.Module], repetitions: int = 3, seed: int = 0, **fit_options
+) -> DeltaTable:
+    """Δ for every ordered pair of ``models`` (name → model), ``repetitions`` fits each with
+    seeds ``seed``, ``seed + 1``, … (thesis table 9.2: three repetitions)."""
+    if len(models) < 2:
+        raise ConfigError("delta_table: give at least two models")
+    names = list(models)
+    runs: dict[tuple[str, str], list[ReductionResult]] = {}
+    for a in names:
+        for b in names:
+            if a == b:
+                continue
+            runs[(a, b)] = [
+                fit_reduction(models[a], models[b], names=(a, b), seed=seed + r, **fit_options)
+                for r in range(repetitions)
+            ]
+    return DeltaTable(names, runs)

@@ -1,0 +1,111 @@
+"""Δ-reduction (thesis ch. 8-9): reductor families, Algorithm 2, eq. 9.2, the pairwise table."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from latentatlas.analysis.reduction import constant_term, delta_table, fit_reduction
+from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig
+from latentatlas.errors import ConfigError
+from latentatlas.latent import CircleLatent, EuclideanConfig, EuclideanLatent
+from latentatlas.latent.heat_kernel import wrap
+from latentatlas.models.ground_truth import GroundTruthModel
+from latentatlas.models.likelihoods import Bernoulli, BernoulliConfig, FixedGaussian, GaussianConfig
+from latentatlas.registry import REDUCTORS
+
+D = 12
+FAST = {"steps": 150, "samples": 256, "eval_samples": 4000, "lr": 0.05}
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return GroundTruthModel(SineCircle(SineCircleConfig(n=10, dim=D, sigma=0.1)))
+
+
+class Warped(nn.Module):
+    """A model whose decoder is the ground truth after a known change of coordinates."""
+
+    def __init__(self, truth, latent, warp, sigma=0.1):
+        super().__init__()
+        self.truth, self.latent, self.warp = truth, latent, warp
+        self.likelihood = FixedGaussian(GaussianConfig(sigma=sigma))
+
+    def decode(self, z):
+        return self.truth.decode(self.warp(z))
+
+
+def test_ground_truth_is_the_benchmark_generator(truth):
+    phases = torch.tensor([[-3.0], [0.5]], dtype=torch.float64)
+    assert torch.allclose(truth.decode(phases.float()), truth.dataset.render(phases).float())
+    assert truth.likelihood.config.sigma == 0.1 and truth.latent.periodic
+
+
+def test_a_model_reduced_into_itself_leaves_only_the_constant_term(truth):
+    same = fit_reduction(truth, truth, "rotation", **FAST)
+    assert same.fit_term < 1e-3 and same.constant_term == 0.0
+    assert abs(wrap(torch.tensor(same.parameters["offset"][0]))) < 0.02
+    noisier = Warped(truth, CircleLatent(), lambda z: z, sigma=0.2)
+    result = fit_reduction(truth, noisier, "rotation", **FAST)
+    expected = 0.5 * D * (math.log(4.0) + 0.25 - 1.0)  # eq. 8.11 with σ₁ = 0.1, σ₂ = 0.2
+    assert result.constant_term == pytest.approx(expected)
+    assert result.delta == pytest.approx(expected, abs=2e-3)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_rotation_recovers_a_known_shift_and_reflection(truth, sign):
+    shifted = Warped(truth, CircleLatent(), lambda z: wrap(sign * z + 1.0))
+    result = fit_reduction(truth, shifted, "rotation", **FAST)
+    # the ground truth at θ equals the shifted model at s·(θ − 1)
+    assert result.parameters["sign"] == sign
+    assert float(wrap(torch.tensor(result.parameters["offset"][0] + sign * 1.0))) == pytest.approx(
+        0.0, abs=0.02
+    )
+    assert result.fit_term < 1e-2
+
+
+def test_matrix_and_atan2_between_the_circle_and_the_plane(truth):
+    plane = Warped(
+        truth,
+        EuclideanLatent(EuclideanConfig(dim=2)),
+        lambda y: torch.atan2(y[..., 1:2], y[..., 0:1]),
+    )
+    into_plane = fit_reduction(truth, plane, **FAST)  # the default family: matrix C·Emb(θ)
+    assert into_plane.family == "matrix" and into_plane.fit_term < 1e-2
+    out_of_plane = fit_reduction(plane, truth, **FAST)  # atan2(z) + φ
+    assert out_of_plane.family == "atan2" and out_of_plane.fit_term < 1e-2
+
+
+def test_bad_pairs_are_refused_naming_both_spaces(truth):
+    plane = Warped(truth, EuclideanLatent(EuclideanConfig(dim=2)), lambda y: y[..., :1])
+    with pytest.raises(ConfigError, match=r"cannot map .*S¹.* into .*R\^2"):
+        fit_reduction(truth, plane, "rotation", names=("truth", "plane"), **FAST)
+    short = GroundTruthModel(SineCircle(SineCircleConfig(n=10, dim=D + 1, sigma=0.1)))
+    with pytest.raises(ConfigError, match="same data"):
+        fit_reduction(truth, short, **FAST)
+    binary = Warped(truth, CircleLatent(), lambda z: z)
+    binary.likelihood = Bernoulli(BernoulliConfig())
+    with pytest.raises(ConfigError, match="fixed σX"):
+        fit_reduction(truth, binary, **FAST)
+    with pytest.raises(ConfigError, match="unknown reductor"):
+        fit_reduction(truth, truth, "teleport", **FAST)
+    assert {"matrix", "rotation", "atan2", "projection"} <= set(REDUCTORS.names())
+
+
+def test_constant_term_is_eq_8_11():
+    assert constant_term(0.1, 0.1, 25) == 0.0
+    assert constant_term(1.0, 0.1, 2) == pytest.approx(math.log(0.01) + 100 - 1)
+
+
+def test_delta_table_has_every_ordered_pair(truth):
+    shifted = Warped(truth, CircleLatent(), lambda z: wrap(z + 0.5))
+    table = delta_table({"Φ": truth, "S¹": shifted}, repetitions=2, **FAST)
+    assert set(table.runs) == {("Φ", "S¹"), ("S¹", "Φ")}
+    mean, std = table.mean_std("Φ", "S¹")
+    assert mean < 0.05 and std >= 0.0
+    text = table.to_markdown()
+    assert "| Φ | N/A |" in text and "±" in text
+    assert table.to_dict()["delta"]["Φ -> S¹"]["runs"][0]["family"] == "rotation"
