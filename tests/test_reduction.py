@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from latentatlas.analysis.reduction import constant_term, delta_table, fit_reduction
 from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig
-from latentatlas.errors import ConfigError
+from latentatlas.errors import ConfigError, DataError
 from latentatlas.latent import CircleLatent, EuclideanConfig, EuclideanLatent
 from latentatlas.latent.heat_kernel import wrap
 from latentatlas.models.ground_truth import GroundTruthModel
@@ -109,3 +110,23 @@ def test_delta_table_has_every_ordered_pair(truth):
     text = table.to_markdown()
     assert "| Φ | N/A |" in text and "±" in text
     assert table.to_dict()["delta"]["Φ -> S¹"]["runs"][0]["family"] == "rotation"
+
+
+def test_mapped_latent_figure(truth, tmp_path):
+    from matplotlib.collections import PathCollection
+
+    from latentatlas.viz.reduction_plots import plot_reduction_grid
+
+    shifted = Warped(truth, CircleLatent(), lambda z: wrap(z + 0.5))
+    result = fit_reduction(truth, shifted, "rotation", **FAST)
+    phases = torch.linspace(-math.pi, math.pi, 41)[:-1, None]
+    codes = {"Φ": phases, "S¹": wrap(phases - 0.5)}  # S¹'s codes of the same points
+    fig = plot_reduction_grid(codes, {"Φ": True, "S¹": True}, {("Φ", "S¹"): result.reductor},
+                              hue=phases[:, 0], hue_label="phase")  # fmt: skip
+    cell = fig.axes[1]  # row Φ, column S¹
+    grey, mapped = [c for c in cell.collections if isinstance(c, PathCollection)]
+    # the fitted map puts every mapped point on the target point of the same phase
+    assert np.allclose(grey.get_offsets(), mapped.get_offsets(), atol=0.05)
+    fig.savefig(tmp_path / "grid.png", dpi=40)
+    with pytest.raises(DataError, match="same points"):
+        plot_reduction_grid({"a": phases, "b": phases[:5]}, {"a": True, "b": True}, {})
