@@ -13,3 +13,12 @@ def test_engine_overhead_quick():
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "ratio trainer/bare:" in proc.stdout and "images/s" in proc.stdout
+
+
+def test_ensemble_quick():
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/ensemble.py", "--quick"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "18 vae models" in proc.stdout and "ratio one-by-one / ensemble:" in proc.stdout

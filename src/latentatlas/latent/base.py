@@ -44,21 +44,29 @@ class LatentSpace(torch.nn.Module):
         """Posterior distribution from raw encoder outputs ``(n, param_size)``."""
         raise NotImplementedError
 
+    def noise(
+        self, posterior: D.Distribution, n: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Standard normal noise ε ``(n, *batch, dim)`` for :meth:`reparameterize`, from
+        ``generator`` or the global RNG. Drawing it apart from the transform lets callers
+        supply it (an ensemble draws each member's noise from that member's own stream)."""
+        loc = self.mean(posterior)
+        eps = torch.randn((n, *loc.shape), generator=generator, dtype=loc.dtype)
+        return eps.to(loc.device)
+
+    def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
+        """Posterior samples from standard noise (eq. 4.6 in R^d, eq. 7.10 on circles)."""
+        raise NotImplementedError
+
     def sample(
         self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """``n`` reparameterised samples ``(n, *batch, dim)`` of a posterior or the prior.
+        """``n`` reparameterised samples ``(n, *batch, dim)`` of a posterior (or the prior).
 
         With a ``generator`` the samples are reproducible and the global RNG is untouched
-        (evaluation uses this); without one, ``dist.rsample``.
+        (evaluation uses this).
         """
-        if generator is None:
-            return dist.rsample((n,))
-        if hasattr(dist, "sample_with"):
-            return dist.sample_with(n, generator)
-        raise NotImplementedError(
-            f"{type(self).__name__} cannot sample {type(dist).__name__} with a generator"
-        )
+        return self.reparameterize(dist, self.noise(dist, n, generator))
 
     def kl(
         self, posterior: D.Distribution, generator: torch.Generator | None = None

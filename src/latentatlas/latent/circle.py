@@ -94,13 +94,15 @@ class TorusLatent(LatentSpace):
     def sample(
         self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        if generator is None:
-            return dist.rsample((n,))
         base = dist.base_dist  # type: ignore[attr-defined]
-        if isinstance(base, D.Uniform):  # the prior
+        if isinstance(base, D.Uniform):  # the prior: uniform angles
             u = torch.rand((n, *base.low.shape), generator=generator, dtype=base.low.dtype)
             return base.low + (base.high - base.low) * u.to(base.low.device)
-        return base.sample_with(n, generator)
+        return super().sample(dist, n, generator)
+
+    def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
+        """wrap(μ + √(2t)·ε) per circle (eq. 7.10 corrected; t·ε when thesis-compatible)."""
+        return posterior.base_dist._from_noise(eps)  # type: ignore[attr-defined]
 
     def kl_per_dim(
         self, posterior: D.Distribution, generator: torch.Generator | None = None

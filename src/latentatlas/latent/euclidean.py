@@ -58,15 +58,10 @@ class EuclideanLatent(LatentSpace):
         # no argument validation: a NaN must reach the loss, where the trainer reports it clearly
         return D.Independent(D.Normal(mu, sigma, validate_args=False), 1, validate_args=False)
 
-    def sample(
-        self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """μ + σ ⊙ ε (eq. 4.6) for a posterior or the prior, ε drawn with ``generator``."""
-        if generator is None:
-            return dist.rsample((n,))
-        base = dist.base_dist  # type: ignore[attr-defined]
-        eps = torch.randn((n, *base.loc.shape), generator=generator, dtype=base.loc.dtype)
-        return base.loc + base.scale * eps.to(base.loc.device)
+    def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
+        """μ + σ ⊙ ε (eq. 4.6), for a posterior or the N(0, I) prior."""
+        base = posterior.base_dist  # type: ignore[attr-defined]
+        return base.loc + base.scale * eps
 
     def kl_per_dim(
         self, posterior: D.Distribution, generator: torch.Generator | None = None

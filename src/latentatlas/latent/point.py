@@ -33,10 +33,6 @@ class PointMass(D.Distribution):
     def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:  # noqa: B008
         return self.loc.expand(*sample_shape, *self.loc.shape)
 
-    def sample_with(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` copies of ``loc`` (nothing is random)."""
-        return self.rsample((n,))
-
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         return torch.where((value == self.loc).all(-1), 0.0, -torch.inf)
 
@@ -67,10 +63,15 @@ class PointLatent(EuclideanLatent):
     def posterior(self, params: torch.Tensor) -> D.Distribution:
         return PointMass(params)
 
-    def sample(
-        self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
+    def noise(
+        self, posterior: D.Distribution, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        return LatentSpace.sample(self, dist, n, generator)
+        """No randomness: zeros (the global RNG is not touched)."""
+        loc = posterior.loc  # type: ignore[attr-defined]
+        return torch.zeros((n, *loc.shape), dtype=loc.dtype, device=loc.device)
+
+    def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
+        return posterior.loc.expand(eps.shape)  # type: ignore[attr-defined]
 
     def kl_per_dim(
         self, posterior: D.Distribution, generator: torch.Generator | None = None

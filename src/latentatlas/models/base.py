@@ -160,10 +160,16 @@ class Autoencoder(nn.Module):
         return {}
 
     # -- the step, written once ------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, n_samples: int | None = None) -> Output:
+    def forward(
+        self, x: torch.Tensor, n_samples: int | None = None, noise: torch.Tensor | None = None
+    ) -> Output:
+        """The loss and its terms on a batch. ``noise``: the standard noise of the L posterior
+        samples (``latent.noise``); by default drawn from the global RNG."""
         x = self.check_input(x)
         posterior = self.encode(x)
-        z = posterior.rsample((n_samples or self.config.n_samples,))
+        if noise is None:
+            noise = self.latent.noise(posterior, n_samples or self.config.n_samples)
+        z = self.latent.reparameterize(posterior, noise)
         params = self.decode(z)
         recon = self.reconstruction_nll(x, params)
         reg = self.regularizer(posterior, z)

@@ -55,12 +55,18 @@ class FixedGaussian(Likelihood):
 
     Config = GaussianConfig
 
+    def __init__(self, config: GaussianConfig):
+        super().__init__(config)
+        # a (non-persistent) buffer, not a Python float: an ensemble of models with different
+        # σX stacks it like a parameter (train/ensemble.py)
+        self.register_buffer("sigma", torch.tensor(float(config.sigma)), persistent=False)
+
     def nll(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        sigma = self.config.sigma
+        var = self.sigma.pow(2)
         event = x.ndim - 1
         d = math.prod(x.shape[1:])
         sq = _sum_event((x - params).pow(2), event)
-        return 0.5 * sq / sigma**2 + 0.5 * d * math.log(2 * math.pi * sigma**2)
+        return 0.5 * sq / var + 0.5 * d * torch.log(2 * math.pi * var)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         return params

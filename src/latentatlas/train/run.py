@@ -75,11 +75,13 @@ def build_model(config: RunConfig, dataset: FactorDataset | None = None) -> torc
 
 def complete_config(config: RunConfig, dataset: FactorDataset) -> RunConfig:
     """What ``config.json`` holds: every default written out (:func:`resolve`),
-    ``model.input_shape`` filled from the data, and a dataset ``path`` made absolute."""
+    ``model.input_shape`` filled from the data, and dataset file paths (``path``,
+    ``*_path``) made absolute."""
     model = {**config.model, "input_shape": list(dataset.observation_shape)}
     data = resolve(DATASETS, dict(config.dataset), "dataset")
-    if isinstance(data.get("path"), str):  # files on disk: found again from any directory
-        data["path"] = str(Path(data["path"]).expanduser().resolve())
+    for key, value in data.items():  # files on disk (path, image_path, ...): found from anywhere
+        if (key == "path" or key.endswith("_path")) and isinstance(value, str) and value:
+            data[key] = str(Path(value).expanduser().resolve())
     return config.replace(
         dataset=data,
         model=resolve(MODELS, model, "model"),

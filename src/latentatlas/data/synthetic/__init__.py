@@ -1,3 +1,3 @@
 """Synthetic datasets with known factors; one family per module, registered on import."""
 
-from . import dsprites, sine_circle  # noqa: F401
+from . import dsprites, pixel_shift, rotating_object, sine_circle, torus_sines  # noqa: F401
