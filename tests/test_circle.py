@@ -249,3 +249,20 @@ def test_diffusion_vae_trains_and_evaluates_on_the_sine_circle():
     assert codes.shape == (100, 1) and ((codes >= -math.pi) & (codes < math.pi)).all()
     images = model.generate(5, torch.Generator().manual_seed(0))
     assert images.shape == (5, 12)
+
+
+def test_kl_table_and_series_agree_with_quadrature():
+    from latentatlas.latent.heat_kernel import TABLE_RANGE, kl_by_quadrature
+
+    t = torch.logspace(math.log10(TABLE_RANGE[0]), math.log10(TABLE_RANGE[1]), 997,
+                       dtype=torch.float64)  # fmt: skip
+    assert torch.allclose(heat_kernel_kl_to_uniform(t), kl_by_quadrature(t), rtol=1e-9, atol=0)
+    # the series above the table: continuous at the seam, and q² + q⁴/2 − q⁶/3 at t = 3, where
+    # the quadrature is still accurate, to the next order q⁸
+    seam = torch.tensor([TABLE_RANGE[1] - 1e-9, TABLE_RANGE[1] + 1e-9], dtype=torch.float64)
+    kl = heat_kernel_kl_to_uniform(seam)
+    assert float(kl[0]) == pytest.approx(float(kl[1]), rel=1e-8)
+    q = math.exp(-3.0)
+    assert float(kl_by_quadrature(torch.tensor(3.0))) == pytest.approx(
+        q**2 + q**4 / 2 - q**6 / 3, rel=2 * q**6
+    )

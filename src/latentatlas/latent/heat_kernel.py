@@ -14,10 +14,10 @@ thesis's tables.
 
 Numerics: the density is the wrapped sum (k = −3…3, in log space) for t ≤ 1 and the Fourier
 series (m ≤ 10) for t > 1; at t = 1 both truncations are below e^{−120}, so the switch is seamless
-in float32 and float64. KL(p_t ‖ uniform) does not depend on μ: the closed form of a normal of variance 2t below
-t = 0.05 (where wrapping changes nothing), a table of log KL in log t built once by the trapezoid
-rule on a periodic grid (spectrally accurate for this smooth periodic integrand) up to t = 40,
-and e^{−2t} above.
+in float32 and float64. KL(p_t ‖ uniform) does not depend on μ: the closed form of a normal of
+variance 2t below t = 0.05 (where wrapping changes nothing), a table of log KL in log t built once
+by the trapezoid rule on a periodic grid (spectrally accurate for this smooth periodic integrand)
+up to t = 8, and its series in q = e^{−t} above.
 """
 
 from __future__ import annotations
