@@ -52,6 +52,14 @@ def check_observations(x: torch.Tensor, what: str = "data") -> torch.Tensor:
     return x
 
 
+def add_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """``x`` plus N(0, σ²) noise drawn with ``generator`` in float64 (x unchanged for σ = 0):
+    the observation model of the thesis's benchmarks (eq. 5.2, 11.2)."""
+    if sigma <= 0:
+        return x
+    return x + sigma * torch.randn(x.shape, generator=generator, dtype=torch.float64)
+
+
 class FactorDataset(torch.utils.data.Dataset):
     """Base class of all datasets. Registered subclasses define a nested ``Config`` class."""
 

@@ -26,7 +26,7 @@ from ..errors import DataError
 from ..registry import DATASETS
 from .base import Batch, InMemoryDataset
 from .factors import Factor, FactorSpace
-from .files import _read_image
+from .files import read_images
 
 NUM_OBJECTS = 20
 """Objects of COIL-20, numbered 1..20."""
@@ -125,29 +125,14 @@ class Coil20(InMemoryDataset):
             found = {key: p for key, p in found.items() if key[0] in keep}
         keys = sorted(found)
         self.files = [found[key] for key in keys]
-        images: list[torch.Tensor] = []
-        for file in self.files:
-            a = torch.from_numpy(_read_image(file, grayscale=True))
-            if config.size is not None and tuple(a.shape[1:]) != config.size:
-                a = torch.nn.functional.interpolate(
-                    a[None], size=config.size, mode="bilinear", antialias=True, align_corners=False
-                )[0].clamp(0.0, 1.0)
-            elif images and a.shape != images[0].shape:
-                h0, w0 = images[0].shape[1:]
-                h, w = a.shape[1:]
-                raise DataError(
-                    f"COIL-20 images differ in size: {str(self.files[0])!r} is {w0}×{h0} but "
-                    f"{str(file)!r} is {w}×{h} (width×height); set size: [height, width] to "
-                    "resize them all"
-                )
-            images.append(a)
+        x = read_images(self.files, True, config.size, "COIL-20 images")
         objects = tuple(sorted({k for k, _ in keys}))
         space = coil20_factor_space(objects)
         values = torch.tensor(
             [[float(k), 2 * math.pi * i / NUM_VIEWS] for k, i in keys], dtype=torch.float64
         )
         self._index = {key: n for n, key in enumerate(keys)}
-        super().__init__(torch.stack(images), values, space)
+        super().__init__(x, values, space)
 
     def render(self, factors: torch.Tensor) -> torch.Tensor:
         """The stored images nearest to factor values ``(n, 2)`` (object, angle): a lookup, so

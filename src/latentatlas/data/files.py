@@ -225,6 +225,29 @@ def _read_image(path: Path, grayscale: bool) -> np.ndarray:
     return a[None] if grayscale else a.transpose(2, 0, 1)
 
 
+def read_images(
+    files: list[Path], grayscale: bool, size: tuple[int, int] | None, what: str = "images"
+) -> torch.Tensor:
+    """The images of ``files`` stacked ``(n, C, H, W)`` in [0, 1]; with ``size`` each is resized
+    (bilinear, antialiased), without it they must all have the same size."""
+    images: list[torch.Tensor] = []
+    for file in files:
+        a = torch.from_numpy(_read_image(file, grayscale))
+        if size is not None and tuple(a.shape[1:]) != tuple(size):
+            a = torch.nn.functional.interpolate(
+                a[None], size=tuple(size), mode="bilinear", antialias=True, align_corners=False
+            )[0].clamp(0.0, 1.0)
+        elif images and a.shape != images[0].shape:
+            h0, w0 = images[0].shape[1:]
+            h, w = a.shape[1:]
+            raise DataError(
+                f"{what} differ in size: {str(files[0])!r} is {w0}×{h0} but {str(file)!r} is "
+                f"{w}×{h} (width×height); set size: [height, width] to resize them all"
+            )
+        images.append(a)
+    return torch.stack(images)
+
+
 @DATASETS.register("image_folder")
 class ImageFolder(InMemoryDataset):
     """All images of a folder as float32 ``(n, C, H, W)`` in [0, 1], sorted by file name.
@@ -250,19 +273,4 @@ class ImageFolder(InMemoryDataset):
                 f"image folder {str(self.path)!r} {where}holds no image files ending in "
                 f"{', '.join(config.extensions)}"
             )
-        images = []
-        for file in self.files:
-            a = torch.from_numpy(_read_image(file, config.grayscale))
-            if config.size is not None and tuple(a.shape[1:]) != config.size:
-                a = torch.nn.functional.interpolate(
-                    a[None], size=config.size, mode="bilinear", antialias=True, align_corners=False
-                )[0].clamp(0.0, 1.0)
-            elif images and a.shape != images[0].shape:
-                h0, w0 = images[0].shape[1:]
-                h, w = a.shape[1:]
-                raise DataError(
-                    f"images differ in size: {str(self.files[0])!r} is {w0}×{h0} but {str(file)!r} "
-                    f"is {w}×{h} (width×height); set size: [height, width] to resize them all"
-                )
-            images.append(a)
-        super().__init__(torch.stack(images), None, None)
+        super().__init__(read_images(self.files, config.grayscale, config.size), None, None)

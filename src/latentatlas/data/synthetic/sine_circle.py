@@ -13,7 +13,7 @@ import torch
 
 from ...config import Config, field
 from ...registry import DATASETS
-from ..base import Batch, InMemoryDataset
+from ..base import Batch, InMemoryDataset, add_noise
 from ..factors import Factor, FactorSpace
 
 
@@ -38,9 +38,7 @@ class SineCircle(InMemoryDataset):
         self.factor_space = space
         g = torch.Generator().manual_seed(self.config.seed)
         phases = space.sample(self.config.n, generator=g)
-        x = self.render(phases)
-        if self.config.sigma > 0:
-            x = x + self.config.sigma * torch.randn(x.shape, generator=g, dtype=torch.float64)
+        x = add_noise(self.render(phases), self.config.sigma, g)
         super().__init__(x.float(), phases, space)
 
     def render(self, factors: torch.Tensor) -> torch.Tensor:
