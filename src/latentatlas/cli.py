@@ -268,6 +268,47 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     click.echo(str(result.report))
 
 
+# -- reproduce ----------------------------------------------------------------------------------
+EXPERIMENTS = {"thesis-table-5.1": "5.1", "thesis-table-7.1": "7.1"}
+
+
+@cli.command()
+@click.argument("experiment")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
+@click.option("--quick", is_flag=True, help="Minutes, not the full protocol (2 repetitions).")
+@click.option("--force", is_flag=True, help="Replace an earlier reproduction in --out.")
+def reproduce(experiment: str, out: str | None, quick: bool, force: bool) -> None:
+    """Reproduce a published table: results.json, table.md, figures and report.html.
+
+    EXPERIMENT: thesis-table-5.1 or thesis-table-7.1.
+    """
+    import shutil
+
+    from .errors import RunFolderError, UnknownNameError
+
+    if experiment not in EXPERIMENTS:
+        raise UnknownNameError("experiment", experiment, sorted(EXPERIMENTS))
+    from .experiments.thesis_tables import reproduce_table, write_table_outputs, write_table_report
+
+    target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
+    if target.exists() and any(target.iterdir()):
+        if not force:
+            raise RunFolderError(f"{str(target)!r} is not empty; pass --force or choose --out")
+        if not (target / "results.json").is_file():
+            raise RunFolderError(
+                f"{str(target)!r} holds files but no reproduction (results.json is missing); "
+                "--force only replaces a reproduction, so nothing was deleted"
+            )
+        shutil.rmtree(target)
+    result = reproduce_table(EXPERIMENTS[experiment], quick=quick, progress=sys.stderr.isatty())
+    write_table_outputs(result, target)
+    report = write_table_report(result, target)
+    click.echo(result.to_markdown(), err=True)
+    click.echo(f"\n{len(result.cells) * result.repetitions} models in {result.seconds:.0f} s; "
+               f"report: {report}", err=True)  # fmt: skip
+    click.echo(str(report))
+
+
 def main() -> None:
     cli(prog_name="latent-atlas")
 

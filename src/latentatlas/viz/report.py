@@ -585,6 +585,7 @@ def write_report(
     )
     page = _template().substitute(
         version=_esc(__version__),
+        eyebrow="run report",
         title=_esc(f"{run_dir.name} — latent-atlas report"),
         heading=_esc(run_dir.name),
         status=f'<span class="{badge_cls}">{_esc(status)}</span>',

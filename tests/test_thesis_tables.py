@@ -1,0 +1,59 @@
+"""Reproducing thesis tables 5.1 and 7.1: the transcribed tables, the grid, the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from latentatlas.experiments.thesis_tables import (
+    NOISE_LEVELS,
+    SIGMA_X,
+    THESIS_TABLES,
+    parse_entry,
+    table_configs,
+)
+
+
+def test_every_transcribed_entry_parses():
+    assert parse_entry("−28.74 ± 0.16") == (-28.74, 0.16)
+    assert parse_entry("(1.52 ± 0.17) × 10⁻³") == pytest.approx((1.52e-3, 0.17e-3))
+    assert parse_entry("(7.69 ± 0.01) × 10⁻¹") == pytest.approx((0.769, 0.001))
+    for table in THESIS_TABLES.values():
+        assert set(table) == {(n, s) for n in NOISE_LEVELS for s in SIGMA_X}
+        for row in table.values():
+            means = {k: parse_entry(v)[0] for k, v in row.items()}
+            # −ELBO = reconstruction + KL in every printed row, to the printed rounding
+            assert means["neg_elbo"] == pytest.approx(means["reconstruction"] + means["kl"],
+                                                      abs=0.021)  # fmt: skip
+    with pytest.raises(ValueError, match="not a table entry"):
+        parse_entry("about 3")
+
+
+def test_the_grid_is_repetitions_by_data_by_decoder():
+    configs = table_configs("7.1", repetitions=2, steps=10)
+    assert len(configs) == 18 and {c.model["name"] for c in configs} == {"diffusion_vae"}
+    cells = {(c.dataset["sigma"], c.model["likelihood"]["sigma"], c.seed) for c in configs}
+    assert len(cells) == 18
+
+
+@pytest.mark.slow
+def test_reproduce_quick_end_to_end(tmp_path):
+    out = tmp_path / "t51"
+    cli = [sys.executable, "-m", "latentatlas.cli", "reproduce"]
+    proc = subprocess.run([*cli, "thesis-table-5.1", "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / "results.json").read_text())
+    assert results["table"] == "5.1" and len(results["rows"]) == 9
+    row = next(r for r in results["rows"] if r["data_sigma"] == 0.1 and r["sigma_x"] == 0.1)
+    assert row["thesis"]["neg_elbo"] == "−28.74 ± 0.16" and "std" in row["ours"]["kl"]
+    page = (out / "report.html").read_text()
+    assert "Thesis table 5.1" in page and page.count("data:image/png;base64,") == 2
+    assert "−28.74 ± 0.16" in (out / "table.md").read_text()
+    bad = subprocess.run([*cli, "thesis-table-99"], capture_output=True, text=True)
+    assert (
+        bad.returncode == 2 and "thesis-table-5.1" in bad.stderr and "Traceback" not in bad.stderr
+    )
