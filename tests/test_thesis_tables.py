@@ -57,3 +57,11 @@ def test_reproduce_quick_end_to_end(tmp_path):
     assert (
         bad.returncode == 2 and "thesis-table-5.1" in bad.stderr and "Traceback" not in bad.stderr
     )
+
+
+def test_our_numbers_are_printed_like_the_thesis():
+    from latentatlas.viz.reproduction import format_pair
+
+    assert format_pair(-28.741, 0.163) == "−28.74 ± 0.16"
+    assert format_pair(1.52e-3, 1.7e-4) == "(1.52 ± 0.17) × 10⁻³"
+    assert format_pair(18690.0, 23000.0) == "(1.87 ± 2.30) × 10⁴"

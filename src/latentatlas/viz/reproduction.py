@@ -6,7 +6,9 @@ self-contained ``report.html`` next to ``results.json`` and ``table.md``.
 
 from __future__ import annotations
 
+import html
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,8 +27,24 @@ from .report import (
     _FigureCard,
     _template,
     figure_png,
-    format_number,
 )
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_pair(mean: float, std: float) -> str:
+    """ "mean ± std" the way the thesis prints its tables: two decimals, and a shared power of
+    ten, "(1.52 ± 0.17) × 10⁻³", for means below 0.01 or from 10⁴ on."""
+    if not (math.isfinite(mean) and math.isfinite(std)):
+        return html.escape(f"{mean} ± {std}")
+    exponent = 0
+    if mean != 0 and (abs(mean) < 1e-2 or abs(mean) >= 1e4):
+        exponent = math.floor(math.log10(abs(mean)))
+    m, s = mean / 10**exponent, std / 10**exponent
+    text = f"{m:.2f} ± {s:.2f}".replace("-", "−")
+    if exponent:
+        text = f"({text}) × 10{str(exponent).translate(_SUPERSCRIPT)}"
+    return text
 
 
 def comparison_table(
@@ -45,8 +63,7 @@ def comparison_table(
     for row in rows:
         cells = [f'<th scope="row">{row["label"]}</th>']
         for key in metrics:
-            mean, std = row["ours"][key]
-            ours = f"{format_number(mean)} ± {format_number(std, 2)}"
+            ours = format_pair(*row["ours"][key])
             cells.append(f'<td class="num ours">{ours}</td>')
             cells.append(f'<td class="num">{_esc(row["reference"].get(key, "—"))}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
