@@ -45,6 +45,12 @@ def test_demo_quick_writes_a_report(tmp_path):
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["n_points"] == 100 and evaluation["n_samples"] == 100
     assert "neg_elbo" in proc.stderr  # the side-by-side table is printed
+    # the diffusion VAE and the reductions between R², S¹ and the ground truth Φ
+    assert (out / "diffusion_vae" / "report.html").is_file()
+    reduction = json.loads((out / "reduction.json").read_text())
+    assert set(reduction["delta"]) == {f"{a} -> {b}" for a in ("R²", "S¹", "Φ")
+                                       for b in ("R²", "S¹", "Φ") if a != b}  # fmt: skip
+    assert "Diffusion VAE on S¹ and Δ-reduction" in html and "thesis table 7.1" in proc.stderr
     # `report` re-renders the page and keeps the thesis column (read from references.json)
     report.unlink()
     assert run("report", str(out)).returncode == 0

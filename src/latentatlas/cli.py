@@ -256,7 +256,9 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
                 "a run folder, so nothing was deleted"
             )
         shutil.rmtree(target)
-    result = run_demo(out, steps=steps, progress=sys.stderr.isatty())
+    result = run_demo(
+        out, steps=steps, progress=sys.stderr.isatty(), reduction_steps=100 if quick else 500
+    )
     if result.status != "finished":
         click.echo(f"demo {result.status}; checkpoint saved in {out}", err=True)
         sys.exit(130)
@@ -264,6 +266,16 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     click.echo(f"\n{'metric':<16}{'latent-atlas':>14}   {REFERENCE_NAME}", err=True)
     for key, reference in THESIS_TABLE_5_1_X01_SX01_TEXT.items():
         click.echo(f"{key:<16}{ev[key]:>14.4g}   {reference}", err=True)
+    if result.circle_evaluation is not None:
+        from .experiments.thesis_tables import THESIS_TABLES
+
+        circle = result.circle_evaluation.to_dict()
+        click.echo(f"\n{'diffusion VAE':<16}{'latent-atlas':>14}   thesis table 7.1", err=True)
+        for key, reference in THESIS_TABLES["7.1"][(0.1, 0.1)].items():
+            click.echo(f"{key:<16}{circle[key]:>14.4g}   {reference}", err=True)
+    if result.reduction is not None:
+        click.echo("\nΔ-reduction (eq. 9.2), rows Z₁, columns Z₂:", err=True)
+        click.echo(result.reduction.to_markdown(), err=True)
     click.echo(f"\nreport: {result.report}", err=True)
     click.echo(str(result.report))
 

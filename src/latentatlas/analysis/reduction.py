@@ -237,7 +237,8 @@ class DeltaTable:
                     cells.append("N/A")
                     continue
                 mean, std = self.mean_std(a, b)
-                cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+                spread = f" ± {std:.{digits}f}" if len(self.runs[(a, b)]) > 1 else ""
+                cells.append(f"{mean:.{digits}f}{spread}")
             rows.append(f"| {a} | " + " | ".join(cells) + " |")
         return "\n".join([head, rule, *rows])
 

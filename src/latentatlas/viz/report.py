@@ -27,7 +27,7 @@ import io
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -392,6 +392,11 @@ def _facts(meta: Mapping[str, Any], config: Mapping[str, Any], model: torch.nn.M
     return "\n".join(out)
 
 
+def metrics_table_html(evaluation: Mapping[str, Any] | None, references: Mapping[str, Any]) -> str:
+    """The report's metrics card: this run's evaluation beside reference columns."""
+    return _metrics_table(evaluation, references)
+
+
 def _metrics_table(evaluation: Mapping[str, Any] | None, references: Mapping[str, Any]) -> str:
     refs = {str(k): dict(v) for k, v in references.items()}
     keys = [
@@ -487,6 +492,35 @@ def _figure_cards(cards: list[_FigureCard], paths: dict[str, str]) -> str:
     return "\n".join(out)
 
 
+@dataclass
+class ReportSection:
+    """An extra section of a report: a title, a lead paragraph (HTML), tables (HTML) and
+    figures as (slug, title, caption HTML, matplotlib figure)."""
+
+    title: str
+    lead: str = ""
+    tables_html: str = ""
+    figures: Sequence[tuple[str, str, str, Figure]] = ()
+
+
+def _section_html(section: ReportSection, out: Path, dpi: int) -> str:
+    cards, paths = [], {}
+    for slug, title, caption, fig in section.figures:
+        png = figure_png(fig, dpi)
+        w, h = (round(v * CSS_PX_PER_INCH) for v in fig.get_size_inches())
+        cards.append(_FigureCard(slug, title, caption, png, w, h))
+        rel = f"{FIGURES}/{slug}.png"
+        ckpt.atomic_write(out / rel, lambda tmp, data=png: Path(tmp).write_bytes(data))
+        paths[slug] = rel
+    tables = (
+        f'  <div class="tables">\n{section.tables_html}\n  </div>\n' if section.tables_html else ""
+    )
+    return (
+        f'<section>\n  <h2>{_esc(section.title)}</h2>\n  <p class="lead">{section.lead}</p>\n'
+        f'{tables}  <div class="grid">\n{_figure_cards(cards, paths)}\n  </div>\n</section>'
+    )
+
+
 def _template() -> Template:
     text = (
         resources.files("latentatlas.viz").joinpath("templates", "report.html").read_text("utf-8")
@@ -501,6 +535,7 @@ def write_report(
     *,
     model: torch.nn.Module | None = None,
     dataset: FactorDataset | None = None,
+    extras: Sequence[ReportSection] = (),
     dpi: int = DPI,
 ) -> Path:
     """Write ``run_dir/report.html`` (self-contained) and ``run_dir/figures/*.png``.
@@ -515,6 +550,8 @@ def write_report(
         model: the trained model (default: ``load(run_dir)``).
         dataset: the dataset (default: ``load_dataset(run_dir)``; pass it for data given to
             ``train_run`` directly, which the run folder cannot rebuild).
+        extras: further sections after the figures (e.g. the demo's second model and its
+            Δ-reductions), each with a lead, HTML tables and figures.
         dpi: resolution of the PNG figures (144: sharp on high-density screens).
 
     Returns the path of ``report.html``. Both the HTML and the PNGs are written atomically.
@@ -596,6 +633,7 @@ def write_report(
         tables=_metrics_table(evaluation, references) + "\n" + _latent_table(summary),
         figures_lead=figures_lead,
         figures=_figure_cards(cards, paths),
+        extras="\n".join(_section_html(x, run_dir, dpi) for x in extras),
         footer=footer,
     )
     out = run_dir / REPORT
