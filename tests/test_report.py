@@ -172,3 +172,15 @@ def test_report_of_a_diffusion_vae_draws_the_circle(tmp_path):
     assert "posterior locations and arcs on the circle" in page and "fig. 7.1" in page
     assert "a full turn of the angle" in page and "±2σ of the fitted codes" not in page
     assert (tmp_path / "run" / "figures" / "latent_scatter.png").is_file()
+
+
+def test_report_of_a_torus_model_draws_it_in_3d(tmp_path):
+    config = RunConfig.from_dict({
+        "dataset": {"name": "torus_sines", "n": 100, "size": 6, "n_vis": 8},
+        "model": {"name": "diffusion_vae", "latent": {"name": "torus"}},
+        "train": {"steps": 5, "batch_size": 20, "progress": False},
+    })  # fmt: skip
+    train_run(config, tmp_path / "run")
+    page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
+    assert "the torus in 3-D" in page and "flat torus" in page
+    assert (tmp_path / "run" / "figures" / "latent_torus.png").is_file()

@@ -253,3 +253,22 @@ def test_latent_circle_arcs_follow_eq_7_11(tmp_path):
     assert not [c for c in no_arcs.axes[0].collections if c.get_gid() == ARCS_GID]
     with pytest.raises(DataError, match="out of range"):
         plot_latent_circle(summary, dim=1)
+
+
+def test_torus_latents_in_3d(tmp_path):
+    from latentatlas.viz import plot_latent_torus
+    from latentatlas.viz.latent_plots import torus_coordinates
+
+    angles = np.array([[0.0, 0.0], [np.pi / 2, np.pi], [np.pi, np.pi / 2]])
+    points = torus_coordinates(angles)  # ring radius 2, tube radius 1
+    assert np.allclose(points, [[3, 0, 0], [0, 1, 0], [-2, 0, 1]], atol=1e-12)
+    base = _summary(n=20, d=2)
+    torus = LatentSummary(**{**base.__dict__, "latent_periodic": True, "latent": "torus"})
+    fig = plot_latent_torus(torus, ["phase", "scale"])
+    panels = [ax for ax in fig.axes if ax.name == "3d"]
+    assert len(panels) == 2 and panels[0].get_title() == "hue: phase"
+    _check_png(fig, tmp_path / "torus.png")
+    four = _summary(n=20, d=4)
+    assert len([ax for ax in plot_latent_torus(four, ["phase"]).axes if ax.name == "3d"]) == 1
+    with pytest.raises(DataError, match="at least 3"):
+        plot_latent_torus(_summary(n=20, d=2), ["phase"])

@@ -6,7 +6,12 @@ without pyplot (nothing is shown; nothing stays registered). ``analysis`` comput
 
 from .curves import plot_training_curves
 from .images import plot_reconstructions, plot_traversal_grid
-from .latent_plots import plot_latent_circle, plot_latent_pairs, plot_latent_scatter
+from .latent_plots import (
+    plot_latent_circle,
+    plot_latent_pairs,
+    plot_latent_scatter,
+    plot_latent_torus,
+)
 from .reduction_plots import plot_reduction_grid
 from .report import format_number, save_figure, write_report
 from .snapshot import BrowserNotFound, SnapshotError, find_chromium, render_html_to_png
@@ -19,6 +24,7 @@ __all__ = [
     "plot_latent_circle",
     "plot_latent_pairs",
     "plot_latent_scatter",
+    "plot_latent_torus",
     "plot_reconstructions",
     "plot_reduction_grid",
     "plot_training_curves",

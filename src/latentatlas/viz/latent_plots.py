@@ -329,3 +329,58 @@ def plot_latent_circle(
     if colorbar and values is not None:
         add_colorbar(fig, points, ax, label, periodic)
     return fig
+
+
+def torus_coordinates(angles: np.ndarray, major: float = 2.0, minor: float = 1.0) -> np.ndarray:
+    """Points of the ring torus in R³ for angle pairs ``(n, 2)``: (θ₁ around the ring, θ₂ around
+    the tube) — a 3-D picture of T² (the Clifford torus itself lives in R⁴)."""
+    t1, t2 = angles[:, 0], angles[:, 1]
+    ring = major + minor * np.cos(t2)
+    return np.stack([ring * np.cos(t1), ring * np.sin(t1), minor * np.sin(t2)], axis=1)
+
+
+def plot_latent_torus(
+    summary: LatentSummary, hue_factors: Sequence[str | int] | None = None, dims=(0, 1)
+) -> Figure:
+    """Posterior locations on a torus latent as a 3-D ring torus, one panel per hue factor
+    (thesis fig. 11.3/11.4: the two phases of the torus benchmark, each as a hue).
+
+    Euclidean latents with three or more coordinates are shown by their first three principal
+    components instead (the baseline VAE's R⁴ of ch. 11).
+    """
+    if summary.latent_periodic:
+        a, b = _check_dims(summary, dims)
+        points = torus_coordinates(summary.means[:, [a, b]].double().numpy())
+        axis_labels = ("", "", "")
+    else:
+        if summary.dim < 3:
+            raise DataError(
+                f"a 3-D projection needs at least 3 latent coordinates, got {summary.dim}"
+            )
+        centred = summary.means.double().numpy() - summary.means.double().numpy().mean(0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        points = centred @ vt[:3].T
+        axis_labels = ("PC 1", "PC 2", "PC 3")
+    if hue_factors is None:
+        hue_factors = list(range(min(2, len(summary.factor_names)))) or [None]
+    fig = new_figure((4.6 * len(hue_factors), 4.4))
+    for i, hue_factor in enumerate(hue_factors):
+        ax = fig.add_subplot(1, len(hue_factors), i + 1, projection="3d")
+        values, cmap, norm, label, periodic = _hue(summary, hue_factor)
+        kw = (
+            {"c": values, "cmap": cmap, "norm": norm}
+            if values is not None
+            else {"color": PLAIN_COLOR}
+        )
+        points_artist = ax.scatter(
+            points[:, 0], points[:, 1], points[:, 2], s=6, depthshade=False, **kw
+        )
+        for setter, text in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), axis_labels):
+            setter(text, fontsize=8)
+        ax.tick_params(labelsize=6)
+        if summary.latent_periodic:
+            ax.set_box_aspect((1, 1, 0.35))
+        if values is not None:
+            ax.set_title(f"hue: {label}", fontsize=9)
+            add_colorbar(fig, points_artist, ax, label, periodic)
+    return fig

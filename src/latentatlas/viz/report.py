@@ -51,7 +51,12 @@ from ..train import checkpoint as ckpt
 from ..train.run import load, load_dataset
 from .curves import plot_training_curves
 from .images import plot_reconstructions, plot_traversal_grid
-from .latent_plots import plot_latent_circle, plot_latent_pairs, plot_latent_scatter
+from .latent_plots import (
+    plot_latent_circle,
+    plot_latent_pairs,
+    plot_latent_scatter,
+    plot_latent_torus,
+)
 
 REPORT = "report.html"
 FIGURES = "figures"
@@ -235,7 +240,11 @@ def _make_figures(
         draw_latent = lambda: plot_latent_pairs(summary, hue, max_dims=4)  # noqa: E731
         where = "the single latent coordinate"
     elif summary.dim == 2:
-        title = "Latent space: posterior means and ellipses"
+        title = (
+            "Latent space: posterior locations on the flat torus"
+            if summary.latent_periodic
+            else "Latent space: posterior means and ellipses"
+        )
         draw_latent = lambda: plot_latent_scatter(summary, hue, (0, 1))  # noqa: E731
         where = "both latent coordinates"
     else:
@@ -250,6 +259,16 @@ def _make_figures(
         + ("7.1." if summary.latent_periodic else "5.4."),
         draw_latent,
     )
+    if summary.latent_periodic and summary.dim == 2:  # a torus: thesis fig. 11.3/11.4
+        hues = [i for i, p in enumerate(summary.factor_periodic) if p][:2] or None
+        add(
+            "latent_torus",
+            "Latent space: the torus in 3-D",
+            "Posterior locations (θ₁, θ₂) drawn on a ring torus in R³ (θ₁ around the ring, θ₂ "
+            "around the tube), one panel per periodic factor as the hue (compare thesis fig. "
+            "11.3/11.4); the model's torus is embedded in R⁴, this picture is only a drawing.",
+            lambda: plot_latent_torus(summary, hues),
+        )
 
     # 2. reconstructions (thesis fig. 5.2, eq. 5.7)
     is_vector = batch.x.ndim == 2
