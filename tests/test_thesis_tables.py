@@ -65,3 +65,23 @@ def test_our_numbers_are_printed_like_the_thesis():
     assert format_pair(-28.741, 0.163) == "−28.74 ± 0.16"
     assert format_pair(1.52e-3, 1.7e-4) == "(1.52 ± 0.17) × 10⁻³"
     assert format_pair(18690.0, 23000.0) == "(1.87 ± 2.30) × 10⁴"
+
+
+def test_reduction_table_quick(tmp_path):
+    from latentatlas.experiments.thesis_reduction import (
+        THESIS_TABLE_9_2,
+        reproduce_reduction_table,
+        write_reduction_outputs,
+    )
+
+    assert all(parse_entry(v)[0] > 0 for v in THESIS_TABLE_9_2.values())
+    result = reproduce_reduction_table(quick=True)
+    report = write_reduction_outputs(result, tmp_path)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert {(r["source"], r["target"]) for r in data["rows"]} == set(THESIS_TABLE_9_2)
+    families = {(r["source"], r["target"]): r["family"] for r in data["rows"]}
+    assert families[("R²", "S¹")] == "atan2" and families[("S¹", "Φ")] == "rotation"
+    assert families[("Φ", "R²")] == "matrix"
+    assert all(len(runs) == 3 for runs in result.table.runs.values())  # three fits, as 9.2
+    page = report.read_text()
+    assert "Thesis table 9.2" in page and "91.36 ± 2.16" in page and "fig. 9.5" in page
