@@ -35,11 +35,22 @@ def from_env() -> DistInfo:
     return DistInfo(world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def on_cuda(device: torch.device) -> bool:
+    """Whether ``device`` (passed in by the user) is a CUDA device: nccl, DDP device ids and the
+    CUDA random state apply only there."""
+    return device.type == torch.device("cuda").type
+
+
+def collective_device(device: torch.device) -> torch.device:
+    """Where collectives run: the model's device for nccl, the CPU for gloo."""
+    return device if on_cuda(device) else torch.device("cpu")
+
+
 def setup(device: torch.device) -> DistInfo:
     """Start the process group if launched by torchrun (idempotent)."""
     info = from_env()
     if info.enabled and not dist.is_initialized():
-        backend = "nccl" if device.type == "cuda" else "gloo"
+        backend = "nccl" if on_cuda(device) else "gloo"
         dist.init_process_group(backend=backend)
     return info
 

@@ -133,8 +133,7 @@ class Trainer:
         _check_available(self.device)
         self.model = model.to(self.device)
         self.net = self._wrap(self.model)
-        # where collectives run: the model's device for nccl, the CPU for gloo
-        self._comm_device = self.device if self.device.type == "cuda" else torch.device("cpu")
+        self._comm_device = distributed.collective_device(self.device)
         cfg = self.config
         self.optimizer = make_optimizer(
             cfg.optimizer,
@@ -165,7 +164,7 @@ class Trainer:
             return model
         from torch.nn.parallel import DistributedDataParallel
 
-        ids = [self.device.index] if self.device.type == "cuda" else None
+        ids = [self.device.index] if distributed.on_cuda(self.device) else None
         return DistributedDataParallel(model, device_ids=ids)
 
     # -- schedule of batches -------------------------------------------------------------------
@@ -206,7 +205,7 @@ class Trainer:
             "seed": self.seed,
             "optimizer_name": self.config.optimizer,
         }
-        if self.device.type == "cuda":
+        if distributed.on_cuda(self.device):
             state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         return state
 
@@ -237,7 +236,7 @@ class Trainer:
                 self.dist.world_size,
             )
             torch.manual_seed(self.seed + self.dist.rank + int(state["step"]))
-        if "cuda_rng" in state and self.device.type == "cuda":
+        if "cuda_rng" in state and distributed.on_cuda(self.device):
             torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         self.step = self.last_checkpoint = int(state["step"])
         self._rng_seeded = True
