@@ -281,7 +281,14 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
 
 
 # -- reproduce ----------------------------------------------------------------------------------
-EXPERIMENTS = ("thesis-table-5.1", "thesis-table-7.1", "thesis-table-9.2")
+EXPERIMENTS = (
+    "thesis-table-5.1",
+    "thesis-table-7.1",
+    "thesis-table-9.2",
+    "thesis-torus",
+    "thesis-pixel-shift",
+    "thesis-rotating-object",
+)
 
 
 def _run_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
@@ -295,6 +302,12 @@ def _run_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, st
         reduction = reproduce_reduction_table(quick=quick)
         report = write_reduction_outputs(reduction, target)
         return reduction.to_markdown(), report, f"18 maps in {reduction.seconds:.0f} s"
+    if not name.startswith("thesis-table-"):
+        from .experiments.thesis_studies import reproduce_study, write_study_outputs
+
+        study = reproduce_study(name, quick=quick, progress=sys.stderr.isatty())
+        report = write_study_outputs(study, target)
+        return study.to_markdown(), report, f"6 models and 2 maps in {study.seconds:.0f} s"
     from .experiments.thesis_tables import reproduce_table, write_table_outputs, write_table_report
 
     result = reproduce_table(name.rsplit("-", 1)[1], quick=quick, progress=sys.stderr.isatty())
@@ -310,9 +323,11 @@ def _run_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, st
 @click.option("--quick", is_flag=True, help="Minutes, not the full protocol.")
 @click.option("--force", is_flag=True, help="Replace an earlier reproduction in --out.")
 def reproduce(experiment: str, out: str | None, quick: bool, force: bool) -> None:
-    """Reproduce a published table: results.json, table.md, figures and report.html.
+    """Reproduce a published experiment: results.json, table.md, figures and report.html.
 
-    EXPERIMENT: thesis-table-5.1, thesis-table-7.1 or thesis-table-9.2.
+    EXPERIMENT: thesis-table-5.1, thesis-table-7.1, thesis-table-9.2 (the sine circle, ch. 5-9),
+    thesis-torus (ch. 11, table 11.1), thesis-pixel-shift (§10.1) or thesis-rotating-object
+    (§10.2).
     """
     import shutil
 

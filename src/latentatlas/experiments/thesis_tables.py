@@ -116,6 +116,14 @@ def sine_benchmark_spec(
     }
 
 
+def loss_change_last_tenth(loss: torch.Tensor) -> float:
+    """|mean of the last tenth − mean of the tenth before| / |mean of the tenth before| of a
+    loss curve: how much training still moved at the end (the plateau evidence)."""
+    tenth = max(len(loss) // 10, 1)
+    last, before = loss[-tenth:].mean(), loss[-2 * tenth : -tenth].mean()
+    return float((last - before).abs() / before.abs().clamp_min(1e-12))
+
+
 def table_configs(table: str, repetitions: int, steps: int, n: int = 10_000) -> list[RunConfig]:
     """The grid of one table: for each repetition (seed), data noise and decoder σX."""
     if table not in THESIS_TABLES:
@@ -192,7 +200,6 @@ def reproduce_table(
     per_cell: dict[tuple[float, float], list[dict[str, float]]] = {}
     plateau: dict[tuple[float, float], list[float]] = {}
     representative: dict[tuple[float, float], torch.nn.Module] = {}
-    tenth = max(steps // 10, 1)
     x_vis: dict[float, torch.Tensor] = {}  # X_Vis depends only on the data set
     for k, (config, model) in enumerate(zip(result.configs, result.models)):
         cell = _cell_of(config)
@@ -200,10 +207,7 @@ def reproduce_table(
             x_vis[cell[0]] = build_dataset(config).evaluation_set().x
         values = evaluate(model, x_vis[cell[0]], n_samples=100, seed=config.seed).to_dict()
         per_cell.setdefault(cell, []).append({m: float(values[m]) for m in METRICS})
-        loss = result.losses[:, k]
-        last, before = loss[-tenth:].mean(), loss[-2 * tenth : -tenth].mean()
-        change = float((last - before).abs() / before.abs().clamp_min(1e-12))
-        plateau.setdefault(cell, []).append(change)
+        plateau.setdefault(cell, []).append(loss_change_last_tenth(result.losses[:, k]))
         representative.setdefault(cell, model)
     cells = {
         cell: {
@@ -243,52 +247,35 @@ METRIC_TITLES = {"neg_elbo": "−ELBO", "kl": "KL", "reconstruction": "Reconstru
 def _latent_grid(result: TableResult):
     """Thesis fig. 5.4 / 7.1: X_Vis in the latent space of one model per cell (3 × 3)."""
     from ..analysis.latents import summarise_latents
-    from ..viz.latent_plots import new_figure, plot_latent_circle, plot_latent_scatter
+    from ..viz.latent_plots import plot_latent_grid
 
-    fig = new_figure((10.5, 10.0))
-    axes = fig.subplots(len(NOISE_LEVELS), len(SIGMA_X), squeeze=False)
+    configs = table_configs(result.table, 1, 1)
+    panels = []
     for i, noise in enumerate(NOISE_LEVELS):
+        row = []
         for j, sigma_x in enumerate(SIGMA_X):
-            model = result.models[(noise, sigma_x)]
-            config = table_configs(result.table, 1, 1)[i * len(SIGMA_X) + j]
-            data = build_dataset(config)
+            data = build_dataset(configs[i * len(SIGMA_X) + j])
             batch = data.evaluation_set()
+            model = result.models[(noise, sigma_x)]
             summary = summarise_latents(model, batch.x, batch.factors, data.factor_space)
-            ax = axes[i][j]
-            if summary.latent_periodic:
-                plot_latent_circle(summary, "phase", ax=ax, colorbar=False, marker_size=8)
-            else:
-                plot_latent_scatter(summary, "phase", ax=ax, colorbar=False, marker_size=8)
-            ax.set_title(f"X_{noise:g}, σX = {sigma_x:g}", fontsize=9)
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-    return fig
+            row.append((f"X_{noise:g}, σX = {sigma_x:g}", summary))
+        panels.append(row)
+    return plot_latent_grid(panels, "phase")
 
 
 def _loss_curves(result: TableResult):
     """Mean training loss of each cell against the step (the plateau evidence)."""
-    from ..viz.latent_plots import new_figure, style_axes
+    from ..viz.curves import plot_loss_panels
 
-    fig = new_figure((10.5, 3.2))
-    axes = fig.subplots(1, len(SIGMA_X), squeeze=False)[0]
     configs = table_configs(result.table, result.repetitions, 1)
-    losses = result.losses
-    steps = torch.arange(1, losses.shape[0] + 1)
-    for j, sigma_x in enumerate(SIGMA_X):
-        ax = axes[j]
-        style_axes(ax)
+    panels = {}
+    for sigma_x in SIGMA_X:
+        lines = {}
         for noise in NOISE_LEVELS:
-            cell = (noise, sigma_x)
-            cols = [k for k, c in enumerate(configs) if _cell_of(c) == cell]
-            curve = losses[:, cols].mean(1)
-            width = max(losses.shape[0] // 100, 1)  # a running mean over 1 % of the steps
-            smooth = curve.unfold(0, width, width).mean(1)
-            ax.plot(steps[width - 1 :: width][: len(smooth)], smooth, label=f"X_{noise:g}")
-        ax.set_yscale("symlog", linthresh=10.0)
-        ax.set_title(f"σX = {sigma_x:g}", fontsize=9)
-        ax.set_xlabel("step", fontsize=9)
-    axes[0].legend(fontsize=8, frameon=False)
-    return fig
+            cols = [k for k, c in enumerate(configs) if _cell_of(c) == (noise, sigma_x)]
+            lines[f"X_{noise:g}"] = result.losses[:, cols].mean(1).numpy()
+        panels[f"σX = {sigma_x:g}"] = lines
+    return plot_loss_panels(panels)
 
 
 def write_table_report(result: TableResult, out: str | Path) -> Path:

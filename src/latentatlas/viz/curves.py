@@ -158,3 +158,31 @@ def plot_training_curves(
         if i == 0 and es.size:
             ax.legend(fontsize=8, frameon=False)
     return fig
+
+
+def plot_loss_panels(
+    panels: Mapping[str, Mapping[str, Sequence[float] | np.ndarray | Any]],
+    linthresh: float = 10.0,
+) -> Figure:
+    """Loss against the step of many trainings side by side: one panel per title, one line per
+    label (e.g. the members of an ensemble). Lines are block means over 1 % of the steps, the
+    y axis symmetric-log (losses of small-σX Gaussian decoders are large and negative); this is
+    the plateau evidence of the reproductions."""
+    if not panels:
+        raise DataError("plot_loss_panels: no panels to draw")
+    fig = new_figure((3.5 * len(panels), 3.2))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (title, lines) in zip(axes, panels.items()):
+        style_axes(ax)
+        for label, values in lines.items():
+            curve = np.asarray(values, dtype=np.float64).reshape(-1)
+            width = max(len(curve) // 100, 1)
+            blocks = len(curve) // width
+            smooth = curve[: blocks * width].reshape(blocks, width).mean(1)
+            steps = np.arange(1, blocks + 1) * width
+            ax.plot(steps, smooth, label=label)
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step", fontsize=9)
+    axes[0].legend(fontsize=8, frameon=False)
+    return fig

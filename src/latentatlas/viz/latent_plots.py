@@ -340,13 +340,17 @@ def torus_coordinates(angles: np.ndarray, major: float = 2.0, minor: float = 1.0
 
 
 def plot_latent_torus(
-    summary: LatentSummary, hue_factors: Sequence[str | int] | None = None, dims=(0, 1)
+    summary: LatentSummary,
+    hue_factors: Sequence[str | int] | None = None,
+    dims=(0, 1),
+    axes: Sequence[Axes] | None = None,
 ) -> Figure:
     """Posterior locations on a torus latent as a 3-D ring torus, one panel per hue factor
     (thesis fig. 11.3/11.4: the two phases of the torus benchmark, each as a hue).
 
     Euclidean latents with three or more coordinates are shown by their first three principal
-    components instead (the baseline VAE's R⁴ of ch. 11).
+    components instead (the baseline VAE's R⁴ of ch. 11). ``axes`` (3-D axes, one per hue
+    factor) draws into an existing figure, e.g. one row of a grid; otherwise a new figure.
     """
     if summary.latent_periodic:
         a, b = _check_dims(summary, dims)
@@ -363,9 +367,17 @@ def plot_latent_torus(
         axis_labels = ("PC 1", "PC 2", "PC 3")
     if hue_factors is None:
         hue_factors = list(range(min(2, len(summary.factor_names)))) or [None]
-    fig = new_figure((4.6 * len(hue_factors), 4.4))
-    for i, hue_factor in enumerate(hue_factors):
-        ax = fig.add_subplot(1, len(hue_factors), i + 1, projection="3d")
+    if axes is None:
+        fig = new_figure((4.6 * len(hue_factors), 4.4))
+        axes = [
+            fig.add_subplot(1, len(hue_factors), i + 1, projection="3d")
+            for i in range(len(hue_factors))
+        ]
+    elif len(axes) != len(hue_factors):
+        raise DataError(f"axes: need one per hue factor ({len(hue_factors)}), got {len(axes)}")
+    else:
+        fig = axes[0].get_figure()  # type: ignore[assignment]
+    for ax, hue_factor in zip(axes, hue_factors):
         values, cmap, norm, label, periodic = _hue(summary, hue_factor)
         kw = (
             {"c": values, "cmap": cmap, "norm": norm}
@@ -383,4 +395,35 @@ def plot_latent_torus(
         if values is not None:
             ax.set_title(f"hue: {label}", fontsize=9)
             add_colorbar(fig, points_artist, ax, label, periodic)
+    return fig
+
+
+def plot_latent_grid(
+    panels: Sequence[Sequence[tuple[str, LatentSummary]]],
+    hue_factor: str | int | None = None,
+    panel_size: float = 3.4,
+) -> Figure:
+    """A grid of latent representations, one ``(title, summary)`` per panel (thesis fig. 5.4,
+    7.1, 10.2, 10.3: one panel per setting). Circle latents are drawn as arcs on the circle
+    (:func:`plot_latent_circle`), others as means with ellipses (:func:`plot_latent_scatter`)."""
+    rows = len(panels)
+    cols = max((len(r) for r in panels), default=0)
+    if rows == 0 or cols == 0:
+        raise DataError("plot_latent_grid: no panels to draw")
+    fig = new_figure((panel_size * cols, panel_size * rows * 0.95))
+    grid = fig.subplots(rows, cols, squeeze=False)
+    for i, row in enumerate(panels):
+        for j in range(cols):
+            ax = grid[i][j]
+            if j >= len(row):
+                ax.set_axis_off()
+                continue
+            title, summary = row[j]
+            if summary.latent_periodic:
+                plot_latent_circle(summary, hue_factor, ax=ax, colorbar=False, marker_size=8)
+            else:
+                plot_latent_scatter(summary, hue_factor, ax=ax, colorbar=False, marker_size=8)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel("")
+            ax.set_ylabel("")
     return fig

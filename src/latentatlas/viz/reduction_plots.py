@@ -2,14 +2,15 @@
 
 Cell (i, j) of the grid shows the latent representation of an evaluation set in space j (grey
 markers) and the representation from space i mapped into space j by the fitted reductor
-(coloured markers, hued by the ground-truth factor). Angles (circles, the phases Φ) are drawn on
-the unit circle, R² as is; a good reduction puts each coloured marker on the grey marker of the
-same point.
+(coloured markers, hued by the ground-truth factor). One angle (S¹, the phase Φ) is drawn on the
+unit circle, two (T²) on the flat torus [−π, π)², R² as is and R⁴ by its first two principal
+components (thesis fig. 11.5); a good reduction puts each coloured marker on the grey marker of
+the same point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,16 +24,28 @@ from .latent_plots import CYCLIC_CMAP, SEQUENTIAL_CMAP, add_colorbar, new_figure
 TARGET_COLOR = "#9ca3af"
 
 
-def _planar(codes: torch.Tensor, periodic: bool) -> np.ndarray:
-    """Points to draw ``(n, 2)``: (cos θ, sin θ) for one angle, the first two coordinates else."""
-    c = codes.detach().double().cpu()
+def _planar(reference: torch.Tensor, periodic: bool) -> Callable[[torch.Tensor], np.ndarray]:
+    """A map from codes of one space to points to draw ``(n, 2)``, fixed by that space's own
+    codes ``reference``: one angle → (cos θ, sin θ) on the unit circle; two or more angles →
+    the first two as a point of the flat torus [−π, π)²; R¹ → the line; R² as is; Rᵈ, d > 2 →
+    the first two principal components of ``reference`` (so mapped codes land in the same
+    picture as the target's own)."""
+    ref = reference.detach().double().cpu()
     if periodic:
-        if c.shape[1] != 1:
-            raise DataError("the mapped-latent figure draws one circle; got a torus")
-        return np.stack([np.cos(c[:, 0].numpy()), np.sin(c[:, 0].numpy())], axis=1)
-    if c.shape[1] < 2:
-        return np.stack([c[:, 0].numpy(), np.zeros(len(c))], axis=1)
-    return c[:, :2].numpy()
+        if ref.shape[1] == 1:
+            return lambda c: np.stack([np.cos(_np(c)[:, 0]), np.sin(_np(c)[:, 0])], axis=1)
+        return lambda c: np.remainder(_np(c)[:, :2] + np.pi, 2 * np.pi) - np.pi
+    if ref.shape[1] == 1:
+        return lambda c: np.stack([_np(c)[:, 0], np.zeros(len(c))], axis=1)
+    if ref.shape[1] == 2:
+        return lambda c: _np(c)[:, :2]
+    centre = ref.numpy().mean(0)
+    _, _, vt = np.linalg.svd(ref.numpy() - centre, full_matrices=False)
+    return lambda c: (_np(c) - centre) @ vt[:2].T
+
+
+def _np(codes: torch.Tensor) -> np.ndarray:
+    return codes.detach().double().cpu().numpy()
 
 
 def plot_reduction_grid(
@@ -75,12 +88,13 @@ def plot_reduction_grid(
                 ax.set_title(f"into {b}", fontsize=9)
             if j == 0:
                 ax.set_ylabel(f"from {a}", fontsize=9)
-            target = _planar(codes[b], periodic[b])
+            project = _planar(codes[b], periodic[b])
+            target = project(codes[b])
             ax.scatter(target[:, 0], target[:, 1], s=8, color=TARGET_COLOR, zorder=2)
             if (a, b) in reductors:
                 with torch.no_grad():
                     mapped_codes = reductors[(a, b)](codes[a].float())
-                mapped = _planar(mapped_codes, periodic[b])
+                mapped = project(mapped_codes)
                 kw = {"c": values, "cmap": cmap, "norm": norm} if values is not None else {}
                 ax.scatter(mapped[:, 0], mapped[:, 1], s=10, zorder=3, marker="x", **kw)
                 used.append(ax)
