@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+
+CLI = [sys.executable, "-m", "latentatlas.cli"]
+
+
+def run_cli(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
+    """``latent-atlas ARGS`` in a subprocess, output captured as text."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def tiny_run_dict(steps: int = 20, **train) -> dict:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,15 +14,15 @@ import pytest
 
 from latentatlas.train import checkpoint as ckpt
 
-CLI = [sys.executable, "-m", "latentatlas.cli"]
+from .conftest import CLI, run_cli
+
 TINY = [
     "--set=dataset.n=256", "--set=dataset.dim=12", "--set=model.encoder.hidden=[8]",
     "--set=model.decoder.hidden=[8]", "--set=train.batch_size=32", "--set=train.progress=false",
 ]  # fmt: skip
 
 
-def run(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, **kw)
+run = run_cli
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,6 +19,8 @@ from latentatlas.experiments.thesis_studies import (
 )
 from latentatlas.experiments.thesis_tables import SIGMA_X, loss_change_last_tenth, parse_entry
 from latentatlas.train import RunConfig, build_dataset, build_model
+
+from .conftest import run_cli
 
 
 @pytest.mark.parametrize(
@@ -92,9 +92,7 @@ def _check_outputs(out, result, name):
 @pytest.mark.slow
 def test_torus_quick_end_to_end_through_the_cli(tmp_path):
     out = tmp_path / "torus"
-    cli = [sys.executable, "-m", "latentatlas.cli", "reproduce"]
-    proc = subprocess.run([*cli, "thesis-torus", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    proc = run_cli("reproduce", "thesis-torus", "--quick", "--out", str(out), timeout=600)
     assert proc.returncode == 0, proc.stderr
     data = json.loads((out / "results.json").read_text())
     pairs = {(r["source"], r["target"]): r for r in data["delta"]}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -15,6 +13,8 @@ from latentatlas.experiments.thesis_tables import (
     parse_entry,
     table_configs,
 )
+
+from .conftest import run_cli
 
 
 def test_every_transcribed_entry_parses():
@@ -42,9 +42,7 @@ def test_the_grid_is_repetitions_by_data_by_decoder():
 @pytest.mark.slow
 def test_reproduce_quick_end_to_end(tmp_path):
     out = tmp_path / "t51"
-    cli = [sys.executable, "-m", "latentatlas.cli", "reproduce"]
-    proc = subprocess.run([*cli, "thesis-table-5.1", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    proc = run_cli("reproduce", "thesis-table-5.1", "--quick", "--out", str(out), timeout=600)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / "results.json").read_text())
     assert results["table"] == "5.1" and len(results["rows"]) == 9
@@ -53,7 +51,7 @@ def test_reproduce_quick_end_to_end(tmp_path):
     page = (out / "report.html").read_text()
     assert "Thesis table 5.1" in page and page.count("data:image/png;base64,") == 2
     assert "−28.74 ± 0.16" in (out / "table.md").read_text()
-    bad = subprocess.run([*cli, "thesis-table-99"], capture_output=True, text=True)
+    bad = run_cli("reproduce", "thesis-table-99")
     assert (
         bad.returncode == 2 and "thesis-table-5.1" in bad.stderr and "Traceback" not in bad.stderr
     )

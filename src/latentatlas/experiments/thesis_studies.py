@@ -194,6 +194,8 @@ class StudyResult:
     models: dict[tuple[str, float], torch.nn.Module] = field(default_factory=dict, repr=False)
     losses: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
     dataset: Any = field(default=None, repr=False)
+    evaluation: Any = field(default=None, repr=False)
+    """The evaluation set (a ``Batch``) every metric and figure uses."""
 
     def delta_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -264,15 +266,14 @@ def reproduce_study(
     final_losses: dict[tuple[str, float], list[float]] = {}
     chosen_seeds: dict[tuple[str, float], int] = {}
     losses: dict[str, torch.Tensor] = {}
-    dataset = None
+    dataset = build_dataset(RunConfig.from_dict(study_spec(s, KINDS[0], 1.0, scale)))
+    batch = dataset.evaluation_set()
     for kind in KINDS:
         members = [(sx, seed + r) for sx in SIGMA_X for r in range(restarts)]
         configs = [
             RunConfig.from_dict(study_spec(s, kind, sx, scale, member_seed, hidden, steps))
             for sx, member_seed in members
         ]
-        dataset = dataset or build_dataset(configs[0])
-        batch = dataset.evaluation_set()
         trained = train_ensemble(configs, progress=progress)
         tenth = max(trained.losses.shape[0] // 10, 1)
         final = trained.losses[-tenth:].mean(0)
@@ -308,6 +309,7 @@ def reproduce_study(
         models=models,
         losses=losses,
         dataset=dataset,
+        evaluation=batch,
     )
 
 
@@ -317,8 +319,7 @@ def reproduce_study(
 def _summaries(result: StudyResult) -> dict[tuple[str, float], Any]:
     from ..analysis.latents import summarise_latents
 
-    data = result.dataset
-    batch = data.evaluation_set()
+    data, batch = result.dataset, result.evaluation
     return {
         key: summarise_latents(model, batch.x, batch.factors, data.factor_space)
         for key, model in result.models.items()
@@ -362,8 +363,7 @@ def _reduction_figure(result: StudyResult) -> tuple[str, str, str, Any]:
     from ..viz.reduction_plots import plot_reduction_grid
 
     s = result.study
-    data = result.dataset
-    batch = data.evaluation_set()
+    data, batch = result.dataset, result.evaluation
     codes = {}
     with torch.no_grad():
         for space, kind in zip(s.spaces, KINDS):
