@@ -1,11 +1,16 @@
 """Models: the Autoencoder contract, likelihoods, and the registered autoencoder variants."""
 
+from .atomic import AtomicAutoencoder, AtomicConfig, AtomicVAE, AtomicVAEConfig
 from .base import Autoencoder, AutoencoderConfig, Output
-from .likelihoods import Bernoulli, FixedGaussian, Likelihood
+from .likelihoods import Bernoulli, FixedGaussian, Likelihood, SquaredError
 from .vae import VAE, BetaVAE, BetaVAEConfig, DiffusionVAE, DiffusionVAEConfig, VAEConfig
 
 __all__ = [
     "VAE",
+    "AtomicAutoencoder",
+    "AtomicConfig",
+    "AtomicVAE",
+    "AtomicVAEConfig",
     "Autoencoder",
     "AutoencoderConfig",
     "Bernoulli",
@@ -16,5 +21,6 @@ __all__ = [
     "FixedGaussian",
     "Likelihood",
     "Output",
+    "SquaredError",
     "VAEConfig",
 ]

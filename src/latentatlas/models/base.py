@@ -22,6 +22,7 @@ from torch import nn
 
 from ..config import Config, field
 from ..errors import ConfigError, DataError
+from ..latent.base import LatentSpace
 from ..registry import LATENT_SPACES, LIKELIHOODS, NETWORKS, build, check_spec
 
 
@@ -83,7 +84,7 @@ class Autoencoder(nn.Module):
                 "input_shape: must be set (it is filled from the dataset when training)"
             )
         self.config = config
-        self.latent = build(LATENT_SPACES, dict(config.latent), "latent")
+        self.latent = self.build_latent()
         self.likelihood = build(LIKELIHOODS, dict(config.likelihood), "likelihood")
         shape = tuple(config.input_shape)
         self.encoder = build(
@@ -93,12 +94,20 @@ class Autoencoder(nn.Module):
             in_shape=shape,
             out_shape=(self.latent.param_size,),
         )
-        self.decoder = build(
+        self.decoder = self.build_decoder()
+
+    def build_latent(self) -> LatentSpace:
+        """The latent space from ``config.latent`` (a variant may complete the spec)."""
+        return build(LATENT_SPACES, dict(self.config.latent), "latent")
+
+    def build_decoder(self) -> nn.Module:
+        """The decoder from ``config.decoder``: latent embedding → observation shape."""
+        return build(
             NETWORKS,
-            dict(config.decoder),
+            dict(self.config.decoder),
             "decoder",
             in_shape=(self.latent.embed_dim,),
-            out_shape=shape,
+            out_shape=tuple(self.config.input_shape),
         )
 
     @classmethod

@@ -73,6 +73,28 @@ class FixedGaussian(Likelihood):
 
 
 @dataclass(frozen=True)
+class SquaredErrorConfig(Config):
+    pass
+
+
+@LIKELIHOODS.register("squared_error")
+class SquaredError(Likelihood):
+    """Plain squared error ‖x − x̂‖² summed over the observation (atomic paper eq. 1).
+
+    Not a normalised likelihood: the reconstruction loss of deterministic autoencoders, whose
+    minimiser equals that of a fixed-σ Gaussian; reported numbers are sums of squared errors.
+    """
+
+    Config = SquaredErrorConfig
+
+    def nll(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        return _sum_event((x - params).pow(2), x.ndim - 1)
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        return params
+
+
+@dataclass(frozen=True)
 class BernoulliConfig(Config):
     pass
 

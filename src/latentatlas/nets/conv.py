@@ -40,9 +40,11 @@ class ConvEncoderConfig(Config):
     bias: bool = field(True, doc="use biases")
     activation: str = field("relu", doc="activation name, e.g. relu or leaky_relu:0.2")
     dense: tuple[int, ...] = field((256, 256), ge=1, doc="dense layers after the convolutions")
+    out_activation: str = field("identity", doc="activation of the output (identity: none)")
 
     def validate(self) -> None:
         check_activation("activation", self.activation)
+        check_activation("out_activation", self.out_activation)
 
 
 @NETWORKS.register("conv_encoder")
@@ -80,6 +82,7 @@ class ConvEncoder(Network):
             dense += [nn.Linear(width, units, bias=config.bias), activation(config.activation)]
             width = units
         dense += [nn.Linear(width, numel(self.out_shape), bias=config.bias)]
+        dense += [activation(config.out_activation)]
         self.head = nn.Sequential(*dense)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,7 +102,13 @@ class ConvDecoderConfig(Config):
     bias: bool = field(True, doc="use biases")
     activation: str = field("relu", doc="activation name")
     upsampling: str = field(
-        "transposed", choices=("transposed", "nearest"), doc="transposed conv, or nearest + conv"
+        "transposed",
+        choices=("transposed", "nearest", "conv_nearest"),
+        doc="how a stage grows the map: transposed conv; nearest upsampling then conv; or conv "
+        "then nearest upsampling (the atomic paper's decoder block; cheaper)",
+    )
+    convs_per_stage: int = field(
+        1, ge=1, doc="convolutions per stage; the ones after the first keep channels and size"
     )
     out_activation: str = field("identity", doc="activation of the output (identity: logits)")
 
@@ -138,24 +147,37 @@ class ConvDecoder(Network):
         outs = [*config.channels[1:], c_out]
         layers: list[nn.Module] = []
         c = config.channels[0]
-        k, s = config.kernel, config.stride
         for i, ch in enumerate(outs):
-            if config.upsampling == "transposed":
-                # out = (in − 1)s − 2p + k + extra = s·in exactly
-                pad = max((k - s + 1) // 2, 0)
-                extra = 2 * pad - (k - s)
-                layers.append(
-                    nn.ConvTranspose2d(c, ch, k, s, pad, output_padding=extra, bias=config.bias)
-                )
-            else:
-                layers += [
-                    nn.Upsample(scale_factor=s, mode="nearest"),
-                    nn.Conv2d(c, ch, k, 1, "same", bias=config.bias),
-                ]
             last = i == len(outs) - 1
-            layers.append(activation(config.out_activation if last else config.activation))
+            layers += self._stage(c, ch, config.out_activation if last else config.activation)
             c = ch
         self.conv = nn.Sequential(*layers)
+
+    def _stage(self, c_in: int, c_out: int, act: str) -> list[nn.Module]:
+        """One stage: the map grows ×stride and goes from ``c_in`` to ``c_out`` channels, then
+        ``convs_per_stage − 1`` size-keeping convs follow; ``act`` closes the stage."""
+        cfg = self.config
+        k, s = cfg.kernel, cfg.stride
+        if cfg.upsampling == "transposed":
+            # out = (in − 1)s − 2p + k + extra = s·in exactly
+            pad = max((k - s + 1) // 2, 0)
+            extra = 2 * pad - (k - s)
+            layers: list[nn.Module] = [
+                nn.ConvTranspose2d(c_in, c_out, k, s, pad, output_padding=extra, bias=cfg.bias)
+            ]
+        elif cfg.upsampling == "nearest":
+            layers = [nn.Upsample(scale_factor=s, mode="nearest"), self._conv(c_in, c_out)]
+        else:
+            layers = [self._conv(c_in, c_out), nn.Upsample(scale_factor=s, mode="nearest")]
+        for _ in range(cfg.convs_per_stage - 1):
+            layers += [activation(cfg.activation), self._conv(c_out, c_out)]
+        return [*layers, activation(act)]
+
+    def _conv(self, c_in: int, c_out: int) -> nn.Module:
+        """A size-keeping convolution (explicit padding for odd kernels, 'same' for even)."""
+        k = self.config.kernel
+        pad: int | str = (k - 1) // 2 if k % 2 else "same"
+        return nn.Conv2d(c_in, c_out, k, 1, pad, bias=self.config.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = self.head(z).reshape(z.shape[0], *self.start)

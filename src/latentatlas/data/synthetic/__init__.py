@@ -1,3 +1,11 @@
 """Synthetic datasets with known factors; one family per module, registered on import."""
 
-from . import dsprites, pixel_shift, rotating_object, sine_circle, torus_sines  # noqa: F401
+from . import (  # noqa: F401
+    dsprites,
+    pixel_shift,
+    rotating_object,
+    sine_circle,
+    spikes,
+    strokes,
+    torus_sines,
+)
