@@ -22,3 +22,13 @@ def test_ensemble_quick():
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "18 vae models" in proc.stdout and "ratio one-by-one / ensemble:" in proc.stdout
+
+
+def test_atomic_quick():
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/atomic.py", "--quick"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "outputs agree: True" in proc.stdout and "ratio loop/batched:" in proc.stdout
+    assert proc.stdout.count("images/s") == 2

@@ -288,11 +288,21 @@ EXPERIMENTS = (
     "thesis-torus",
     "thesis-pixel-shift",
     "thesis-rotating-object",
+    "atomic-spikes",
+    "atomic-strokes",
 )
 
 
-def _run_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
+def _run_experiment(
+    name: str, quick: bool, target: Path, dataset: dict | None = None
+) -> tuple[str, Path, str]:
     """Run a reproduction; returns its Markdown table, report path and a summary line."""
+    if name.startswith("atomic-"):
+        from .experiments.atomic import reproduce_atomic, write_atomic_outputs
+
+        result = reproduce_atomic(name, quick=quick, dataset=dataset, progress=sys.stderr.isatty())
+        report = write_atomic_outputs(result, target)
+        return result.to_markdown(), report, f"2 models in {result.seconds:.0f} s"
     if name == "thesis-table-9.2":
         from .experiments.thesis_reduction import (
             reproduce_reduction_table,
@@ -322,12 +332,19 @@ def _run_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, st
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
 @click.option("--quick", is_flag=True, help="Minutes, not the full protocol.")
 @click.option("--force", is_flag=True, help="Replace an earlier reproduction in --out.")
-def reproduce(experiment: str, out: str | None, quick: bool, force: bool) -> None:
+@click.option(
+    "--mnist",
+    type=click.Path(),
+    help="atomic-strokes only: a folder with the MNIST IDX files, to train on real digits.",
+)
+def reproduce(
+    experiment: str, out: str | None, quick: bool, force: bool, mnist: str | None
+) -> None:
     """Reproduce a published experiment: results.json, table.md, figures and report.html.
 
     EXPERIMENT: thesis-table-5.1, thesis-table-7.1, thesis-table-9.2 (the sine circle, ch. 5-9),
-    thesis-torus (ch. 11, table 11.1), thesis-pixel-shift (§10.1) or thesis-rotating-object
-    (§10.2).
+    thesis-torus (ch. 11, table 11.1), thesis-pixel-shift (§10.1), thesis-rotating-object
+    (§10.2), atomic-spikes (atomic autoencoders §III-B) or atomic-strokes (§III-A).
     """
     import shutil
 
@@ -335,6 +352,16 @@ def reproduce(experiment: str, out: str | None, quick: bool, force: bool) -> Non
 
     if experiment not in EXPERIMENTS:
         raise UnknownNameError("experiment", experiment, list(EXPERIMENTS))
+    dataset = None
+    if mnist is not None:
+        if experiment != "atomic-strokes":
+            raise click.UsageError("--mnist goes with atomic-strokes only")
+        from .data.mnist import Mnist, MnistConfig
+        from .experiments.atomic import experiment as atomic_experiment
+
+        side = atomic_experiment(experiment).scale(quick).dataset["size"]
+        dataset = {"name": "mnist", "root": mnist, "size": side}
+        Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
     target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
     if target.exists() and any(target.iterdir()):
         if not force:
@@ -345,7 +372,7 @@ def reproduce(experiment: str, out: str | None, quick: bool, force: bool) -> Non
                 "--force only replaces a reproduction, so nothing was deleted"
             )
         shutil.rmtree(target)
-    table, report, summary = _run_experiment(experiment, quick, target)
+    table, report, summary = _run_experiment(experiment, quick, target, dataset)
     click.echo(table, err=True)
     click.echo(f"\n{summary}; report: {report}", err=True)
     click.echo(str(report))

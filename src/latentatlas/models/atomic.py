@@ -57,6 +57,12 @@ class AtomicConfig(AutoencoderConfig):
 
     def validate(self) -> None:
         """Checks the latent space is Euclidean and completes ``latent.dim`` = k·d0."""
+        name = self.latent.get("name") if isinstance(self.latent, dict) else None
+        if name is not None and getattr(LATENT_SPACES.get(name), "periodic", False):
+            raise ConfigError(
+                f"latent: an atomic model splits a Euclidean code into blocks; got the periodic "
+                f"{name!r} (use point or euclidean)"
+            )
         size = self.blocks * self.block_dim
         dim = self.latent.get("dim") if isinstance(self.latent, dict) else None
         if dim is not None and dim != size:
@@ -67,12 +73,6 @@ class AtomicConfig(AutoencoderConfig):
         if isinstance(self.latent, dict) and "dim" not in self.latent:
             object.__setattr__(self, "latent", {**self.latent, "dim": size})
         super().validate()
-        cls = LATENT_SPACES.get(self.latent["name"])
-        if getattr(cls, "periodic", False):
-            raise ConfigError(
-                f"latent: an atomic model splits a Euclidean code into blocks; got the periodic "
-                f"{self.latent['name']!r} (use point or euclidean)"
-            )
 
 
 @MODELS.register("atomic_ae")

@@ -1,7 +1,7 @@
 """Training: the Trainer loop, callbacks, checkpoints and run folders."""
 
 from . import optim  # noqa: F401  (registers optimisers and schedules)
-from .callbacks import Callback, PeriodicCallback, StopAt
+from .callbacks import Callback, History, PeriodicCallback, StopAt
 from .run import (
     RunConfig,
     build_dataset,
@@ -19,6 +19,7 @@ from .trainer import FitResult, Trainer, TrainerConfig
 __all__ = [
     "Callback",
     "FitResult",
+    "History",
     "PeriodicCallback",
     "RunConfig",
     "StopAt",

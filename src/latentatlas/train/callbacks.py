@@ -61,3 +61,14 @@ class StopAt(Callback):
     def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
         if step >= self.step:
             trainer.request_stop()
+
+
+class History(Callback):
+    """Keep every logged training record in memory, ``records`` (for runs without a folder)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, float]] = []
+
+    def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
+        if scalars is not None:
+            self.records.append({"step": step, **scalars})
