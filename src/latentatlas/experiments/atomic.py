@@ -121,7 +121,7 @@ EXPERIMENTS: dict[str, AtomicExperiment] = {
             {"name": "strokes", "n": 5000, "size": 32, "max_strokes": 3},
             blocks=6,
             block_dim=6,
-            steps=1500,
+            steps=2000,
             lr=1e-3,
         ),
     ),
@@ -260,7 +260,7 @@ def _train(
                 "steps": scale.steps,
                 "batch_size": scale.batch_size,
                 "lr": scale.lr,
-                "log_every": max(scale.steps // 200, 1),
+                "log_every": 1,
                 "progress": progress,
             },
             "seed": seed,
@@ -421,8 +421,8 @@ def _figures(result: AtomicResult) -> list[tuple[str, str, str, Any]]:
             MODEL_TITLES[m]: [r["loss"] for r in result.results[m].losses] for m in MODELS
         }
     }
-    figs.append(("training", "Training loss", "Squared error per image, logged steps; "
-                 "block means over 1 % of the records.", plot_loss_panels(panels)))  # fmt: skip
+    figs.append(("training", "Training loss", "Squared error per image; block means over 1 % "
+                 "of the steps.", plot_loss_panels(panels)))  # fmt: skip
     n_show = min(4, result.results["atomic"].decomposition.inputs.shape[0])
     fig_no = exp.figures.get("decomposition")
     for m in MODELS:

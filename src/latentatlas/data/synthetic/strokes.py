@@ -40,10 +40,10 @@ class StrokesConfig(Config):
     max_strokes: int = field(4, ge=1, doc="largest number of strokes in an image")
     min_strokes: int = field(1, ge=1, doc="smallest number of strokes in an image")
     pen: float | None = field(
-        None, ge=0.0, doc="pen radius ρ in pixels; None: size/40 (3.2 px at 128)"
+        None, ge=0.0, doc="pen radius ρ in pixels; None: size/25 (5.1 px at 128, MNIST-like)"
     )
     blur: float | None = field(
-        None, gt=0.0, doc="edge blur β in pixels; None: size/128 (1 px at 128)"
+        None, gt=0.0, doc="edge blur β in pixels; None: size/64 (2 px at 128)"
     )
     margin: float | None = field(
         None, ge=0.0, doc="control points stay this far from the border; None: size/10"
@@ -60,11 +60,11 @@ class StrokesConfig(Config):
 
     @property
     def radius(self) -> float:
-        return self.pen if self.pen is not None else self.size / 40
+        return self.pen if self.pen is not None else self.size / 25
 
     @property
     def edge(self) -> float:
-        return self.blur if self.blur is not None else self.size / 128
+        return self.blur if self.blur is not None else self.size / 64
 
     @property
     def border(self) -> float:
