@@ -327,3 +327,13 @@ def test_decomposition_and_interpolation_of_a_model():
     torch.testing.assert_close(interp.images[0], dec.outputs[0])
     torch.testing.assert_close(interp.images[-1], dec.outputs[1])
     torch.testing.assert_close(interp.parts.sum(1), interp.images)
+
+
+def test_chunked_block_calls_give_the_same_decoder():
+    torch.manual_seed(7)
+    model = atomic(blocks=5)
+    chunked = atomic(blocks=5, block_chunk=2)
+    chunked.load_state_dict(model.state_dict())
+    z = torch.randn(4, 10)
+    torch.testing.assert_close(chunked.decode(z), model.decode(z))
+    torch.testing.assert_close(chunked.parts(z), model.parts(z))

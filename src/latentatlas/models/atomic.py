@@ -39,6 +39,9 @@ from .vae import VAE, VAEConfig
 class AtomicConfig(AutoencoderConfig):
     blocks: int = field(4, ge=1, doc="number k of latent blocks")
     block_dim: int = field(3, ge=1, doc="size d0 of each latent block")
+    block_chunk: int | None = field(
+        None, ge=1, doc="blocks per call of g (None: all in one batched call); see block_sum"
+    )
     latent: dict = field(
         default_factory=lambda: {"name": "point"},
         spec=LATENT_SPACES,
@@ -84,7 +87,7 @@ class AtomicAutoencoder(Autoencoder):
     def build_decoder(self) -> nn.Module:
         cfg = self.config
         return BlockSum(
-            BlockSumConfig(blocks=cfg.blocks, block=dict(cfg.decoder)),
+            BlockSumConfig(blocks=cfg.blocks, block=dict(cfg.decoder), chunk=cfg.block_chunk),
             in_shape=(self.latent.embed_dim,),
             out_shape=tuple(cfg.input_shape),
         )
