@@ -337,3 +337,21 @@ def test_chunked_block_calls_give_the_same_decoder():
     z = torch.randn(4, 10)
     torch.testing.assert_close(chunked.decode(z), model.decode(z))
     torch.testing.assert_close(chunked.parts(z), model.parts(z))
+
+
+def test_atomic_run_folder_round_trip_and_report(tmp_path):
+    from latentatlas.train import RunConfig, load, train_run
+    from latentatlas.viz.report import write_report
+
+    config = RunConfig.from_dict({
+        "dataset": {"name": "spikes", "n": 64, "size": 16, "sigma": 1.0, "max_spikes": 2},
+        "model": paper_spec(16, blocks=2, block_dim=3),
+        "train": {"steps": 3, "batch_size": 8, "progress": False},
+    })  # fmt: skip
+    model, _ = train_run(config, tmp_path / "run")
+    again = load(tmp_path / "run")
+    assert isinstance(again, AtomicAutoencoder) and again.latent.dim == 6
+    z = torch.randn(3, 6)
+    model.eval()
+    torch.testing.assert_close(again.decode(z), model.decode(z))
+    assert write_report(tmp_path / "run").is_file()
