@@ -6,29 +6,27 @@ import subprocess
 import sys
 
 
-def test_engine_overhead_quick():
+def run_quick(script: str) -> str:
+    """``python benchmarks/SCRIPT --quick``; fails the test on a non-zero exit, returns stdout."""
     proc = subprocess.run(
-        [sys.executable, "benchmarks/engine_overhead.py", "--quick"],
+        [sys.executable, f"benchmarks/{script}", "--quick"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "ratio trainer/bare:" in proc.stdout and "images/s" in proc.stdout
+    return proc.stdout
+
+
+def test_engine_overhead_quick():
+    out = run_quick("engine_overhead.py")
+    assert "ratio trainer/bare:" in out and "images/s" in out
 
 
 def test_ensemble_quick():
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/ensemble.py", "--quick"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "18 vae models" in proc.stdout and "ratio one-by-one / ensemble:" in proc.stdout
+    out = run_quick("ensemble.py")
+    assert "18 vae models" in out and "ratio one-by-one / ensemble:" in out
 
 
 def test_atomic_quick():
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/atomic.py", "--quick"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("outputs agree: True") == 3 and "ratio loop/batched:" in proc.stdout
-    assert proc.stdout.count("images/s") == 2
+    out = run_quick("atomic.py")
+    assert out.count("outputs agree: True") == 3 and "ratio loop/batched:" in out
+    assert out.count("images/s") == 2

@@ -549,13 +549,11 @@ def _lead(result: AtomicResult) -> str:
 
 def write_atomic_outputs(result: AtomicResult, out: str | Path) -> Path:
     """results.json, table.md and report.html (tables and figures) into ``out``."""
-    from ..train.checkpoint import atomic_write_json, atomic_write_text
     from ..viz.reproduction import write_reproduction_report
+    from .outputs import write_result_files
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "results.json", result.to_dict())
-    atomic_write_text(out / "table.md", result.to_markdown() + "\n")
+    write_result_files(result, out)
     exp, s = result.experiment, result.scale
     side = result.results["atomic"].decomposition.inputs.shape[-1]
     return write_reproduction_report(

@@ -92,14 +92,12 @@ def reproduce_reduction_table(quick: bool = False, seed: int = 0) -> ReductionTa
 
 def write_reduction_outputs(result: ReductionTableResult, out: str | Path) -> Path:
     """results.json, table.md and report.html (the table and fig. 9.5) into ``out``."""
-    from ..train.checkpoint import atomic_write_json, atomic_write_text
     from ..viz.reduction_plots import plot_reduction_grid
     from ..viz.reproduction import write_reproduction_report
+    from .outputs import write_result_files
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(out / "results.json", result.to_dict())
-    atomic_write_text(out / "table.md", result.to_markdown() + "\n")
+    write_result_files(result, out)
     rows = []
     for (a, b), thesis in THESIS_TABLE_9_2.items():
         mean, std = result.table.mean_std(a, b)

@@ -231,14 +231,9 @@ def reproduce_table(
 
 def write_table_outputs(result: TableResult, out: str | Path) -> dict[str, Path]:
     """results.json and table.md into ``out`` (atomically)."""
-    from ..train.checkpoint import atomic_write_json, atomic_write_text
+    from .outputs import write_result_files
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"results": out / "results.json", "table": out / "table.md"}
-    atomic_write_json(paths["results"], result.to_dict())
-    atomic_write_text(paths["table"], result.to_markdown() + "\n")
-    return paths
+    return write_result_files(result, out)
 
 
 METRIC_TITLES = {"neg_elbo": "−ELBO", "kl": "KL", "reconstruction": "Reconstruction", "mse": "MSE"}
