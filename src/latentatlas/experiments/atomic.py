@@ -9,9 +9,9 @@ matching of block peaks to spikes; strokes: the share of each block's mass on on
 sub-model check (spikes) and the single-peak fraction along an interpolation.
 
 The paper trains 128×128 images for a very long time on a GPU. One step of its 16-block model at
-128² costs about 13 s on two CPU cores, so the modes here are smaller (:data:`EXPERIMENTS`):
+128² costs about 9 s on two CPU cores, so the modes here are smaller (:data:`EXPERIMENTS`):
 ``--quick`` trains 32×32 images for minutes; the full mode 64×64 images with the paper's K = 10
-spikes. ``steps`` and ``size`` can be raised on a bigger machine (``reproduce_atomic``).
+spikes. ``reproduce_atomic(steps=..., dataset=...)`` trains longer or on larger images.
 """
 
 from __future__ import annotations
