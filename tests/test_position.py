@@ -45,3 +45,18 @@ def test_bad_input_is_refused():
         PositionNetwork(2, pooling="mean")
     with pytest.raises(DataError, match=r"shape \(n, 8\) for L = 3"):
         PositionNetwork(3)(torch.zeros(2, 7))
+
+
+def test_continuous_diracs_keep_the_identity_by_linearity():
+    from latentatlas.data.synthetic.diracs import continuous_diracs
+    from latentatlas.registry import DATASETS, build
+
+    a = torch.tensor([0.0, 0.25, 3.0, 6.5, 7.0])
+    x = continuous_diracs(a, 8)
+    assert x.sum(1).tolist() == [1.0] * 5 and x[1, :2].tolist() == [0.75, 0.25]
+    assert x[2].tolist() == [0, 0, 0, 1, 0, 0, 0, 0] and x[4, 7] == 1.0
+    torch.testing.assert_close(PositionNetwork(3)(x), 8 - a.double())
+    ds = build(DATASETS, {"name": "diracs", "n": 50, "size": 16}, "dataset")
+    batch = ds.get_batch(torch.arange(50))
+    torch.testing.assert_close(PositionNetwork(4)(batch.x), 16 - batch.factors[:, 0], atol=1e-5,
+                               rtol=0)  # fmt: skip

@@ -1,6 +1,7 @@
 """Synthetic datasets with known factors; one family per module, registered on import."""
 
 from . import (  # noqa: F401
+    diracs,
     dsprites,
     pixel_shift,
     rotating_object,
