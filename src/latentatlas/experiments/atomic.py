@@ -42,7 +42,7 @@ from ..analysis.atomic import (
     spike_purity,
     submodel_check,
 )
-from ..errors import ConfigError
+from ..errors import ConfigError, UnknownNameError
 from ..models.atomic import baseline_spec, paper_spec
 from ..registry import DATASETS, build
 from ..train import History, RunConfig, train_run
@@ -129,8 +129,6 @@ EXPERIMENTS: dict[str, AtomicExperiment] = {
 
 
 def experiment(name: str) -> AtomicExperiment:
-    from ..errors import UnknownNameError
-
     if name not in EXPERIMENTS:
         raise UnknownNameError("atomic experiment", name, list(EXPERIMENTS))
     return EXPERIMENTS[name]

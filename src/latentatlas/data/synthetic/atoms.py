@@ -18,15 +18,13 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ...errors import DataError
+from ...errors import ConfigError, DataError
 from ..base import Batch, FactorDataset
 from ..factors import Factor, FactorSpace
 
 
 def check_count_range(min_count: int, max_count: int, what: str) -> None:
     """Config-time check of a (min, max) number of atoms per image."""
-    from ...errors import ConfigError
-
     if min_count > max_count:
         raise ConfigError(f"min_{what}: {min_count} is larger than max_{what} = {max_count}")
 
