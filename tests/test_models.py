@@ -49,7 +49,13 @@ class TestConformance:
     def test_backward_reaches_every_parameter(self, name, spec):
         model = make(name, spec)
         model(data_for(spec)).loss.backward()
+        # a staged model (pca_ae) trains only part of its parameters at a time
+        names = getattr(model, "trained_parameter_names", None)
+        trained = names() if names else {n for n, _ in model.named_parameters()}
         for pname, p in model.named_parameters():
+            if pname not in trained:
+                assert p.grad is None, pname
+                continue
             assert p.grad is not None and torch.isfinite(p.grad).all(), pname
         assert any(float(p.grad.abs().sum()) > 0 for p in model.parameters())
 

@@ -3,6 +3,7 @@
 from .atomic import AtomicAutoencoder, AtomicConfig, AtomicVAE, AtomicVAEConfig
 from .base import Autoencoder, AutoencoderConfig, Output
 from .likelihoods import Bernoulli, FixedGaussian, Likelihood, SquaredError
+from .pca_ae import GeneratorPCAAutoencoder, PCAAEConfig, PCAAutoencoder, covariance_loss
 from .vae import VAE, BetaVAE, BetaVAEConfig, DiffusionVAE, DiffusionVAEConfig, VAEConfig
 
 __all__ = [
@@ -19,8 +20,12 @@ __all__ = [
     "DiffusionVAE",
     "DiffusionVAEConfig",
     "FixedGaussian",
+    "GeneratorPCAAutoencoder",
     "Likelihood",
     "Output",
+    "PCAAEConfig",
+    "PCAAutoencoder",
     "SquaredError",
     "VAEConfig",
+    "covariance_loss",
 ]

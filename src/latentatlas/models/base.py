@@ -86,19 +86,22 @@ class Autoencoder(nn.Module):
         self.config = config
         self.latent = self.build_latent()
         self.likelihood = build(LIKELIHOODS, dict(config.likelihood), "likelihood")
-        shape = tuple(config.input_shape)
-        self.encoder = build(
-            NETWORKS,
-            dict(config.encoder),
-            "encoder",
-            in_shape=shape,
-            out_shape=(self.latent.param_size,),
-        )
+        self.encoder = self.build_encoder()
         self.decoder = self.build_decoder()
 
     def build_latent(self) -> LatentSpace:
         """The latent space from ``config.latent`` (a variant may complete the spec)."""
         return build(LATENT_SPACES, dict(self.config.latent), "latent")
+
+    def build_encoder(self) -> nn.Module:
+        """The encoder from ``config.encoder``: observation shape → posterior parameters."""
+        return build(
+            NETWORKS,
+            dict(self.config.encoder),
+            "encoder",
+            in_shape=tuple(self.config.input_shape),
+            out_shape=(self.latent.param_size,),
+        )
 
     def build_decoder(self) -> nn.Module:
         """The decoder from ``config.decoder``: latent embedding → observation shape."""
@@ -129,12 +132,12 @@ class Autoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> D.Distribution:
         """The posterior q(z | x) for a batch."""
-        return self.latent.posterior(self.encoder(x))
+        return self.latent.posterior(self.run_encoder(x))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Likelihood parameters for latent samples ``(..., dim)`` (extra leading axes allowed)."""
         lead = z.shape[:-1]
-        out = self.decoder(self.latent.embed(z).reshape(-1, self.latent.embed_dim))
+        out = self.run_decoder(self.latent.embed(z).reshape(-1, self.latent.embed_dim))
         return out.reshape(*lead, *out.shape[1:])
 
     def representation(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,6 +156,18 @@ class Autoencoder(nn.Module):
         return self.likelihood.mean(self.decode(z))
 
     # -- hooks -----------------------------------------------------------------------------------
+    def run_encoder(self, x: torch.Tensor) -> torch.Tensor:
+        """Posterior parameters of a batch ``(n, param_size)`` (a variant may route the call)."""
+        return self.encoder(x)
+
+    def run_decoder(self, embedded: torch.Tensor) -> torch.Tensor:
+        """Likelihood parameters of embedded codes ``(n, embed_dim)``."""
+        return self.decoder(embedded)
+
+    def curriculum(self, step: int, total: int) -> None:
+        """Called by the trainer before every step (``step`` of ``total``, 0-based): a model
+        whose training has phases (the PCA-like autoencoder's stages) switches them here."""
+
     def reconstruction_nll(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Reconstruction term per sample; ``params`` has a leading axis of L samples."""
         return self.likelihood.nll(x, params).mean(0)

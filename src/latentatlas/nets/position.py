@@ -10,6 +10,10 @@ Filtering uses zero padding of one sample on each side, so layer ℓ maps u of l
 u'(j) = c·(u(2j − 1) + 2u(2j) + u(2j + 1)), j = 0 … m/2 − 1, a stride-2 convolution.
 ``pooling="max"`` filters without subsampling and then max-pools by 2 instead (slide 29): the
 identity no longer holds — the position is lost.
+
+``learnable=True`` gives every layer its own trainable filter of three taps (3×3 in 2-D),
+randomly initialised: the network a position encoder trained on (δ_a, position) pairs starts from
+(slide 27), whose learned filters can then be compared with ϕ.
 """
 
 from __future__ import annotations
@@ -28,10 +32,20 @@ class PositionNetwork(nn.Module):
     """E_L: ``levels`` layers of c·ϕ filtering and subsampling by 2, in 1-D or 2-D.
 
     Input ``(n_signals, 2^L)`` (1-D) or ``(n_images, 2^L, 2^L)`` (2-D); output one number per
-    signal, ``(n,)``. Weights are fixed (float64 buffers), so integer inputs give exact results.
+    signal, ``(n,)``. Fixed weights are float64 buffers, so integer inputs give exact results;
+    learnable ones (``learnable=True``, one filter per layer, ``kernels`` ``(L, 3)`` or
+    ``(L, 3, 3)``) are float64 parameters drawn uniformly from [0, 1) with ``generator``.
     """
 
-    def __init__(self, levels: int, dims: int = 1, scale: float = 1.0, pooling: str = "stride"):
+    def __init__(
+        self,
+        levels: int,
+        dims: int = 1,
+        scale: float = 1.0,
+        pooling: str = "stride",
+        learnable: bool = False,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__()
         if levels < 1:
             raise ConfigError(f"levels: expected L ≥ 1, got {levels}")
@@ -42,7 +56,11 @@ class PositionNetwork(nn.Module):
         self.levels, self.dims, self.pooling = levels, dims, pooling
         phi = scale * torch.tensor(PHI, dtype=torch.float64)
         kernel = phi if dims == 1 else torch.outer(phi, phi)
-        self.register_buffer("kernel", kernel[None, None])
+        if learnable:
+            init = torch.rand(levels, *kernel.shape, generator=generator, dtype=torch.float64)
+            self.kernels = nn.Parameter(init)
+        else:
+            self.register_buffer("kernels", kernel.expand(levels, *kernel.shape).clone())
 
     @property
     def size(self) -> int:
@@ -59,11 +77,12 @@ class PositionNetwork(nn.Module):
         u = x.to(torch.float64)[:, None]
         conv = F.conv1d if self.dims == 1 else F.conv2d
         pool = F.max_pool1d if self.dims == 1 else F.max_pool2d
-        for _ in range(self.levels):
+        for kernel in self.kernels:
+            kernel = kernel[None, None]
             if self.pooling == "stride":
-                u = conv(u, self.kernel, stride=2, padding=1)
+                u = conv(u, kernel, stride=2, padding=1)
             else:
-                u = pool(conv(u, self.kernel, padding=1), 2)
+                u = pool(conv(u, kernel, padding=1), 2)
         return u.reshape(x.shape[0])
 
 

@@ -372,6 +372,7 @@ class Trainer:
                 if self._stop_requested():
                     status = "interrupted"
                     break
+                self._curriculum(self.step, total)
                 out = self.train_step(self.batch(self.step))
                 self.step += 1
                 record = None
@@ -426,6 +427,13 @@ class Trainer:
         return FitResult(self.step, status, last)
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _curriculum(self, step: int, total: int) -> None:
+        """Let a model with training phases (``curriculum(step, total)``) switch them; a pure
+        function of the step, so a resumed run is in the same phase."""
+        hook = getattr(self.model, "curriculum", None)
+        if hook is not None:
+            hook(step, total)
+
     def _progress_bar(self, total: int):
         if not (self.config.progress and self.dist.is_main):
             return None

@@ -123,6 +123,29 @@ def write_reproduction_report(
     return path
 
 
+def markdown_tables_html(markdown: str) -> str:
+    """HTML tables from the pipe tables of a ``to_markdown()`` text (blank lines separate
+    tables; the first row of each is its header)."""
+    html = []
+    for block in markdown.strip().split("\n\n"):
+        lines = [ln for ln in block.splitlines() if ln.strip() and not set(ln) <= set("|-: ")]
+        if not lines:
+            continue
+        cells = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in lines]
+        head = "".join(f'<th scope="col">{_esc(c)}</th>' for c in cells[0])
+        body = "".join(
+            f'<tr><th scope="row">{_esc(row[0])}</th>'
+            + "".join(f'<td class="num ours">{_esc(c)}</td>' for c in row[1:])
+            + "</tr>"
+            for row in cells[1:]
+        )
+        html.append(
+            '    <div class="card table-wrap wide"><table class="metrics">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+    return "\n".join(html)
+
+
 def delta_table_html(table: Any, digits: int = 2) -> str:
     """A pairwise Δ table (:class:`~latentatlas.analysis.reduction.DeltaTable`) as a card:
     rows the source Z₁, columns the target Z₂ (thesis table 9.2's layout)."""
