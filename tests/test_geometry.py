@@ -19,8 +19,14 @@ from latentatlas.analysis.disk_profile import (
     radial_profile,
     unit_profile,
 )
-from latentatlas.data.synthetic.shapes import Disks, DisksConfig, Ellipses, EllipsesConfig
-from latentatlas.data.synthetic.shapes import ellipse_descriptors, render_ellipses
+from latentatlas.data.synthetic.shapes import (
+    Disks,
+    DisksConfig,
+    Ellipses,
+    EllipsesConfig,
+    ellipse_descriptors,
+    render_ellipses,
+)
 from latentatlas.errors import ConfigError, DataError
 from latentatlas.models.geometry import disk_autoencoder_spec
 from latentatlas.registry import MODELS, build

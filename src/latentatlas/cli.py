@@ -290,6 +290,10 @@ EXPERIMENTS = (
     "thesis-rotating-object",
     "atomic-spikes",
     "atomic-strokes",
+    "slides-disk",
+    "slides-position",
+    "slides-pca-ae",
+    "slides-pca-ae-generator",
 )
 
 
@@ -297,6 +301,8 @@ def _run_experiment(
     name: str, quick: bool, target: Path, dataset: dict | None = None
 ) -> tuple[str, Path, str]:
     """Run a reproduction; returns its Markdown table, report path and a summary line."""
+    if name.startswith("slides-"):
+        return _run_slides(name, quick, target)
     if name.startswith("atomic-"):
         from .experiments.atomic import reproduce_atomic, write_atomic_outputs
 
@@ -327,6 +333,32 @@ def _run_experiment(
     return result.to_markdown(), report, f"{models} models in {result.seconds:.0f} s"
 
 
+def _run_slides(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
+    """The slides' geometry studies (disk, position, PCA-like autoencoder)."""
+    progress = sys.stderr.isatty()
+    if name == "slides-disk":
+        from .experiments.slides_disk import reproduce_disk, write_disk_outputs
+
+        result = reproduce_disk(quick=quick, progress=progress)
+        report = write_disk_outputs(result, target)
+    elif name == "slides-position":
+        from .experiments.slides_position import reproduce_position, write_position_outputs
+
+        result = reproduce_position(quick=quick)
+        report = write_position_outputs(result, target)
+    elif name == "slides-pca-ae":
+        from .experiments.slides_pca import reproduce_pca, write_pca_outputs
+
+        result = reproduce_pca(quick=quick, progress=progress)
+        report = write_pca_outputs(result, target)
+    else:
+        from .experiments.slides_pca import reproduce_generator, write_generator_outputs
+
+        result = reproduce_generator(quick=quick, progress=progress)
+        report = write_generator_outputs(result, target)
+    return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
+
+
 @cli.command()
 @click.argument("experiment")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
@@ -344,7 +376,9 @@ def reproduce(
 
     EXPERIMENT: thesis-table-5.1, thesis-table-7.1, thesis-table-9.2 (the sine circle, ch. 5-9),
     thesis-torus (ch. 11, table 11.1), thesis-pixel-shift (§10.1), thesis-rotating-object
-    (§10.2), atomic-spikes (atomic autoencoders §III-B) or atomic-strokes (§III-A).
+    (§10.2), atomic-spikes (atomic autoencoders §III-B), atomic-strokes (§III-A), slides-disk
+    (size, slides 8-20), slides-position (slides 22-30), slides-pca-ae (slides 31-39) or
+    slides-pca-ae-generator (slides 42-46).
     """
     import shutil
 

@@ -48,7 +48,7 @@ def train_position_encoder(
     levels: int = 5,
     pooling: str = "stride",
     steps: int = 3000,
-    lr: float = 0.01,
+    lr: float = 0.03,
     seed: int = 0,
 ) -> PositionEncoderFit:
     """Fit E_L with learnable filters to E(δ_a) = 2^L − a for all a (full batch, Adam).

@@ -142,10 +142,13 @@ def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool)
     return model, [r["loss"] for r in history.records], time.perf_counter() - t0
 
 
-def reproduce_disk(quick: bool = False, seed: int = 0, progress: bool = False) -> DiskResult:
-    """Train both disk autoencoders and measure code, homogeneity and profile."""
+def reproduce_disk(
+    quick: bool = False, seed: int = 0, progress: bool = False, scale: DiskScale | None = None
+) -> DiskResult:
+    """Train both disk autoencoders and measure code, homogeneity and profile (``scale``
+    replaces the quick or full one, e.g. for tests)."""
     t0 = time.perf_counter()
-    scale = SCALES["quick" if quick else "full"]
+    scale = scale or SCALES["quick" if quick else "full"]
     data = Disks(DisksConfig(n=scale.images, size=scale.size, seed=seed))
     radii = data.factors[:, 0].numpy()
     order = np.argsort(radii)

@@ -1,0 +1,117 @@
+"""The slides' reproductions end to end at tiny scales, and slides-position --quick via the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from latentatlas.analysis.organisation import (
+    factor_correlations,
+    largest_code_correlation,
+    moment_descriptors,
+)
+from latentatlas.data.synthetic.shapes import ellipse_descriptors, render_ellipses
+from latentatlas.experiments.slides_disk import DiskScale, reproduce_disk, write_disk_outputs
+from latentatlas.experiments.slides_pca import (
+    GeneratorScale,
+    PCAScale,
+    reproduce_generator,
+    reproduce_pca,
+    write_generator_outputs,
+    write_pca_outputs,
+)
+from latentatlas.experiments.slides_position import identity_rows
+
+from .conftest import run_cli
+
+
+def _check_outputs(out, figures):
+    results = json.loads((out / "results.json").read_text())
+    assert (out / "table.md").read_text().startswith("|")
+    html = (out / "report.html").read_text()
+    for name in figures:
+        assert (out / "figures" / f"{name}.png").is_file()
+        assert f"figures/{name}.png" in html
+    return results
+
+
+def test_slides_disk_tiny(tmp_path):
+    result = reproduce_disk(scale=DiskScale(size=16, images=200, steps=150, channels=4))
+    bias = result.models["bias"]
+    assert abs(bias.corr_area) > 0.8  # even briefly trained, the code follows the size
+    assert result.homogeneity.max_rel_error < 1e-5  # exact on the trained bias-free decoder
+    assert 0 <= result.profiles.learned_vs_airy <= 2
+    assert result.profiles.numerical_vs_airy < 1e-3
+    results = _check_outputs(
+        write_disk_outputs(result, tmp_path).parent,
+        ["reconstructions-bias", "reconstructions-no_bias", "code-vs-size", "profiles", "losses"],
+    )
+    assert results["experiment"] == "slides-disk"
+
+
+def test_slides_pca_tiny(tmp_path):
+    result = reproduce_pca(scale=PCAScale(size=16, images=200, steps=90, channels=4))
+    pca = result.models["pca_ae"]
+    assert len(pca.correlations.best) == 3
+    assert pca.navigation.shape == (3, 7, 1, 16, 16)
+    results = _check_outputs(
+        write_pca_outputs(result, tmp_path).parent,
+        ["navigation-ae", "navigation-pca_ae", "correlations", "losses"],
+    )
+    assert results["slides_reported_best_abs_corr"] == [0.98, 0.79, 0.75]
+
+
+def test_slides_pca_generator_tiny(tmp_path):
+    scale = GeneratorScale(
+        size=16, images=200, generator_steps=60, latent_dim=4, offsets=300, steps=60
+    )
+    result = reproduce_generator(scale=scale)
+    assert result.navigation["learned"].shape == (3, 7, 1, 16, 16)
+    assert result.learned.factors == ["mass", "orientation_cos", "orientation_sin"]
+    _check_outputs(
+        write_generator_outputs(result, tmp_path).parent,
+        ["navigation-raw", "navigation-learned", "correlations"],
+    )
+
+
+def test_slides_position_quick_through_the_cli(tmp_path):
+    out = tmp_path / "pos"
+    proc = run_cli("reproduce", "slides-position", "--quick", "--out", str(out), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    results = _check_outputs(out, ["filters", "fits", "decoders"])
+    assert all(r["max_error"] == 0 for r in results["identity"])
+    stride, pooled = results["encoders"]["stride"], results["encoders"]["max"]
+    assert stride["rmse"] < 0.1 and stride["filter_error"] < 0.1  # ϕ found (slide 27)
+    assert pooled["rmse"] > 5 * stride["rmse"]  # max pooling cannot (slide 29)
+
+
+def test_identity_rows_cover_every_level_exactly():
+    rows = identity_rows(4, 2)
+    assert [(r.dims, r.levels) for r in rows] == [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1), (2, 2)]
+    assert all(r.max_error == 0 for r in rows)
+    assert all(r.max_pool_distinct < r.positions for r in rows)
+
+
+def test_moment_descriptors_read_ellipse_factors():
+    rows = torch.tensor([[10.0, 4.0, 30.0], [6.0, 6.0, 0.0], [12.0, 3.0, 120.0]])
+    images = render_ellipses(torch.full((3, 2), 31.5), rows[:, :2], torch.deg2rad(rows[:, 2]), 64)
+    measured = moment_descriptors(images)
+    expected = ellipse_descriptors(rows)
+    for key in ("orientation_cos", "orientation_sin"):
+        np.testing.assert_allclose(measured[key], expected[key], atol=0.03)
+    np.testing.assert_allclose(measured["mass"], expected["area"], rtol=0.02)
+    np.testing.assert_allclose(measured["x"], 31.5, atol=1e-6)
+
+
+def test_factor_correlations_and_code_correlation():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(500, generator=g), torch.randn(500, generator=g)
+    table = factor_correlations(torch.stack([a, -2 * b], 1), {"a": a, "b": b, "const": a * 0})
+    assert table.best[0][0] == "a" and table.best[0][1] == pytest.approx(1.0)
+    assert table.best[1][0] == "b" and abs(table.matrix[1][1] + 1) < 1e-9
+    assert table.matrix[0][2] == 0.0  # a constant factor correlates with nothing
+    assert largest_code_correlation(torch.stack([a, a + 0.01 * b], 1)) > 0.99
+    assert largest_code_correlation(a[:, None]) == 0.0
