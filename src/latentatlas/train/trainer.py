@@ -1,8 +1,10 @@
 """The training engine: a plain PyTorch loop with checkpoints, logging and clean stops.
 
-What it does per step: take a batch (a seeded permutation per epoch, no DataLoader), run the
-model's ``forward`` (the loss and its named terms), refuse a non-finite loss before touching the
-parameters, back-propagate, clip, step the optimiser and the schedule. Every ``log_every`` steps it
+What it does per step: let the model switch training phases (``model.curriculum(step, total)``
+when it has one, e.g. the PCA-like autoencoder's stages), take a batch (a seeded permutation per
+epoch, no DataLoader), run the model's ``forward`` (the loss and its named terms), refuse a
+non-finite loss before touching the parameters, back-propagate, clip, step the optimiser and the
+schedule. Every ``log_every`` steps it
 appends a record to ``metrics.jsonl``; every ``checkpoint_every`` steps and at the end it saves a
 checkpoint atomically. Ctrl-C finishes the current step, saves a checkpoint and returns with status
 ``"interrupted"``; a NaN/inf loss raises :class:`~latentatlas.errors.TrainingDiverged` and keeps
