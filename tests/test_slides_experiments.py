@@ -15,14 +15,12 @@ from latentatlas.analysis.organisation import (
 )
 from latentatlas.data.synthetic.shapes import ellipse_descriptors, render_ellipses
 from latentatlas.experiments.slides_disk import DiskScale, reproduce_disk, write_disk_outputs
-from latentatlas.experiments.slides_pca import (
+from latentatlas.experiments.slides_generator import (
     GeneratorScale,
-    PCAScale,
     reproduce_generator,
-    reproduce_pca,
     write_generator_outputs,
-    write_pca_outputs,
 )
+from latentatlas.experiments.slides_pca import PCAScale, reproduce_pca, write_pca_outputs
 from latentatlas.experiments.slides_position import identity_rows
 
 from .conftest import run_cli

@@ -352,7 +352,7 @@ def _run_slides(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
         result = reproduce_pca(quick=quick, progress=progress)
         report = write_pca_outputs(result, target)
     else:
-        from .experiments.slides_pca import reproduce_generator, write_generator_outputs
+        from .experiments.slides_generator import reproduce_generator, write_generator_outputs
 
         result = reproduce_generator(quick=quick, progress=progress)
         report = write_generator_outputs(result, target)
