@@ -45,7 +45,7 @@ from ..analysis.atomic import (
 from ..errors import ConfigError, UnknownNameError
 from ..models.atomic import baseline_spec, paper_spec
 from ..registry import DATASETS, build
-from ..train import History, RunConfig, train_run
+from .training import train_in_memory
 
 MODELS = ("atomic", "baseline")
 MODEL_TITLES = {"atomic": "atomic AE", "baseline": "baseline AE"}
@@ -246,30 +246,6 @@ def _peak_settings(dataset: Any) -> tuple[float, float, int]:
     return 0.5 * cfg.amplitude[0], cfg.sigma, max(1, int(cfg.separation // 2))
 
 
-def _train(
-    spec: dict, data_spec: dict, dataset: Any, scale: AtomicScale, seed: int, progress: bool
-) -> tuple[torch.nn.Module, list[dict[str, float]], float]:
-    history = History()
-    config = RunConfig.from_dict(
-        {
-            "dataset": data_spec,
-            "model": spec,
-            "train": {
-                "steps": scale.steps,
-                "batch_size": scale.batch_size,
-                "lr": scale.lr,
-                "log_every": 1,
-                "progress": progress,
-            },
-            "seed": seed,
-        }
-    )
-    t0 = time.perf_counter()
-    model, _ = train_run(config, None, callbacks=[history], dataset=dataset)
-    model.eval()
-    return model, history.records, time.perf_counter() - t0
-
-
 def reproduce_atomic(
     name: str,
     quick: bool = False,
@@ -303,7 +279,13 @@ def reproduce_atomic(
     results: dict[str, ModelResult] = {}
     models: dict[str, torch.nn.Module] = {}
     for key in MODELS:
-        model, losses, seconds = _train(specs[key], data_spec, data, scale, seed, progress)
+        settings = {
+            "steps": scale.steps,
+            "batch_size": scale.batch_size,
+            "lr": scale.lr,
+            "progress": progress,
+        }
+        model, losses, seconds = train_in_memory(specs[key], data_spec, data, settings, seed)
         models[key] = model
         dec = decompose(model, x, blocks=scale.blocks)
         res = ModelResult(

@@ -30,8 +30,7 @@ from ..analysis.disk_profile import (
 )
 from ..data.synthetic.shapes import Disks, DisksConfig
 from ..models.geometry import disk_autoencoder_spec
-from ..train.callbacks import History
-from ..train.run import RunConfig, train_run
+from .training import train_in_memory
 
 
 @dataclass(frozen=True)
@@ -121,25 +120,15 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool):
-    history = History()
-    config = RunConfig.from_dict(
-        {
-            "dataset": {"name": "disks", **data.config.to_dict()},
-            "model": spec,
-            "train": {
-                "steps": scale.steps,
-                "batch_size": scale.batch_size,
-                "lr": scale.lr,
-                "log_every": 1,
-                "progress": progress,
-            },
-            "seed": seed,
-        }
-    )
-    t0 = time.perf_counter()
-    model, _ = train_run(config, None, callbacks=[history], dataset=data)
-    model.eval()
-    return model, [r["loss"] for r in history.records], time.perf_counter() - t0
+    settings = {
+        "steps": scale.steps,
+        "batch_size": scale.batch_size,
+        "lr": scale.lr,
+        "progress": progress,
+    }
+    data_spec = {"name": "disks", **data.config.to_dict()}
+    model, records, seconds = train_in_memory(spec, data_spec, data, settings, seed)
+    return model, [r["loss"] for r in records], seconds
 
 
 def reproduce_disk(

@@ -26,8 +26,7 @@ from ..analysis.organisation import (
     largest_code_correlation,
 )
 from ..data.synthetic.shapes import Ellipses, EllipsesConfig, ellipse_descriptors
-from ..train.callbacks import History
-from ..train.run import RunConfig, train_run
+from .training import train_in_memory
 
 ELLIPSE_FACTORS = ("area", "axis_ratio", "orientation_cos", "orientation_sin", "angle")
 MODEL_TITLES = {"ae": "standard AE", "pca_ae": "PCA-like AE"}
@@ -148,26 +147,16 @@ def _navigation(
 
 
 def _train_ellipse_model(spec: dict, data: Ellipses, s: PCAScale, seed: int, progress: bool):
-    history = History()
-    config = RunConfig.from_dict(
-        {
-            "dataset": {"name": "ellipses", **data.config.to_dict()},
-            "model": spec,
-            "train": {
-                "steps": s.steps,
-                "batch_size": s.batch_size,
-                "lr": s.lr,
-                "betas": [0.5, 0.999],
-                "log_every": 1,
-                "progress": progress,
-            },
-            "seed": seed,
-        }
-    )
-    t0 = time.perf_counter()
-    model, _ = train_run(config, None, callbacks=[history], dataset=data)
-    model.eval()
-    return model, [r["reconstruction"] for r in history.records], time.perf_counter() - t0
+    settings = {
+        "steps": s.steps,
+        "batch_size": s.batch_size,
+        "lr": s.lr,
+        "betas": [0.5, 0.999],
+        "progress": progress,
+    }
+    data_spec = {"name": "ellipses", **data.config.to_dict()}
+    model, records, seconds = train_in_memory(spec, data_spec, data, settings, seed)
+    return model, [r["reconstruction"] for r in records], seconds
 
 
 def reproduce_pca(
