@@ -182,3 +182,33 @@ def test_generator_variant_refuses_mismatched_sizes():
     config = PCAAEConfig.from_dict({**SPEC, "input_shape": [5]})
     with pytest.raises(ConfigError, match="does not accept a code of size 5"):
         GeneratorPCAAutoencoder(config, _Generator(4), torch.zeros(5))
+
+
+def test_a_resumed_staged_run_equals_an_uninterrupted_one(tmp_path):
+    import json
+
+    from latentatlas.train.callbacks import StopAt
+    from latentatlas.train.run import RunConfig, resume_run, train_run
+
+    spec = {
+        "dataset": {"name": "sine_circle", "n": 64},
+        "model": {key: value for key, value in SPEC.items() if key != "input_shape"},
+        "train": {
+            "steps": 30,
+            "batch_size": 16,
+            "lr": 1e-2,
+            "checkpoint_every": 7,
+            "progress": False,
+        },
+        "seed": 0,
+    }
+    spec["model"]["name"] = "pca_ae"
+    cfg = RunConfig.from_dict(spec)
+    full, _ = train_run(cfg, tmp_path / "full")
+    _, fit = train_run(cfg, tmp_path / "part", callbacks=[StopAt(14)])  # inside stage 2
+    assert fit.status == "interrupted"
+    resumed, fit = resume_run(tmp_path / "part")
+    assert fit.step == 30 and resumed.stage == 3
+    a, b = full.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert json.loads((tmp_path / "part" / "config.json").read_text())["model"]["components"] == 3

@@ -241,8 +241,7 @@ class GeneratorPCAAutoencoder(PCAAutoencoder):
 
     def train(self, mode: bool = True) -> GeneratorPCAAutoencoder:
         super().train(mode)
-        if hasattr(self, "generator"):
-            self.generator.eval()
+        self.generator.eval()  # G is frozen: never in training mode
         return self
 
     def render(self, offsets: torch.Tensor) -> torch.Tensor:
