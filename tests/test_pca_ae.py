@@ -212,3 +212,10 @@ def test_a_resumed_staged_run_equals_an_uninterrupted_one(tmp_path):
     a, b = full.state_dict(), resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert json.loads((tmp_path / "part" / "config.json").read_text())["model"]["components"] == 3
+
+
+def test_organise_generator_refuses_a_non_positive_radius():
+    from latentatlas.analysis.organisation import organise_generator
+
+    with pytest.raises(ConfigError, match="radius"):
+        organise_generator(_Generator(), torch.zeros(4), radius=0.0)

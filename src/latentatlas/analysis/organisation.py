@@ -14,8 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
-from ..errors import DataError
+from ..data.base import InMemoryDataset
+from ..errors import ConfigError, DataError
+from ..models.pca_ae import GeneratorPCAAutoencoder, PCAAEConfig
+from ..train.trainer import Trainer, TrainerConfig
 
 
 @dataclass
@@ -105,3 +109,55 @@ def moment_descriptors(images: torch.Tensor) -> dict[str, torch.Tensor]:
         "orientation_cos": (mu20 - mu02) / spread,
         "orientation_sin": 2 * mu11 / spread,
     }
+
+
+def organise_generator(
+    generator: nn.Module,
+    centre: torch.Tensor,
+    radius: float = 1.0,
+    components: int = 3,
+    offsets: int = 4000,
+    steps: int = 3000,
+    cov_weight: float = 1.0,
+    hidden: tuple[int, ...] = (64, 64),
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: bool = False,
+) -> tuple[GeneratorPCAAutoencoder, torch.Tensor]:
+    """Organise the local latent space of ``generator`` around ``centre`` z̃ (slides 42-46).
+
+    Draws ``offsets`` η ~ N(0, radius²·I) and trains a :class:`GeneratorPCAAutoencoder` with
+    ``components`` stages (MLP heads and decoders of ``hidden`` units, LeakyReLU 0.2) on them
+    for ``steps`` steps in all, Adam with betas (0.5, 0.999) as the authors. The generator is
+    frozen. Returns the model (eval mode) and the offsets it was trained on.
+    """
+    if not radius > 0:
+        raise ConfigError(f"radius: expected σ > 0, got {radius}")
+    centre = torch.as_tensor(centre, dtype=torch.float32).reshape(-1)
+    g = torch.Generator().manual_seed(seed + 1)
+    eta = radius * torch.randn(offsets, centre.shape[0], generator=g)
+    mlp = {"name": "mlp", "hidden": list(hidden), "activation": "leaky_relu:0.2"}
+    config = PCAAEConfig.from_dict(
+        {
+            "input_shape": [centre.shape[0]],
+            "components": components,
+            "cov_weight": cov_weight,
+            "encoder": mlp,
+            "decoder": mlp,
+        }
+    )
+    torch.manual_seed(seed)
+    model = GeneratorPCAAutoencoder(config, generator, centre)
+    settings = TrainerConfig(
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        betas=(0.5, 0.999),
+        progress=progress,
+        log_every=100,
+        checkpoint_every=0,
+    )
+    Trainer(model, InMemoryDataset(eta), settings, seed=seed).fit()
+    model.eval()
+    return model, eta

@@ -23,12 +23,10 @@ from ..analysis.organisation import (
     factor_correlations,
     largest_code_correlation,
     moment_descriptors,
+    organise_generator,
 )
-from ..data.base import InMemoryDataset
 from ..data.synthetic.shapes import Ellipses, EllipsesConfig
-from ..models.pca_ae import GeneratorPCAAutoencoder, PCAAEConfig
 from ..train.run import RunConfig, train_run
-from ..train.trainer import Trainer, TrainerConfig
 from .slides_pca import NAV_STEPS, conv_networks, correlation_figure
 
 
@@ -158,30 +156,17 @@ def reproduce_generator(
         centre = vae.representation(data.x[:1])[0]
     generator_error = float(((rec - data.x) ** 2).sum() / (data.x**2).sum())
     generator = DecoderGenerator(vae)
-    g = torch.Generator().manual_seed(seed + 1)
-    offsets = s.sigma * torch.randn(s.offsets, s.latent_dim, generator=g)
-    pca_config = PCAAEConfig.from_dict(
-        {
-            "input_shape": [s.latent_dim],
-            "components": s.components,
-            "cov_weight": s.cov_weight,
-            "encoder": {"name": "mlp", "hidden": [64, 64], "activation": "leaky_relu:0.2"},
-            "decoder": {"name": "mlp", "hidden": [64, 64], "activation": "leaky_relu:0.2"},
-        }
-    )
-    torch.manual_seed(seed)
-    model = GeneratorPCAAutoencoder(pca_config, generator, centre)
-    trainer_config = TrainerConfig(
+    model, offsets = organise_generator(
+        generator,
+        centre,
+        radius=s.sigma,
+        components=s.components,
+        offsets=s.offsets,
         steps=s.steps,
-        batch_size=64,
-        lr=1e-3,
-        betas=(0.5, 0.999),
+        cov_weight=s.cov_weight,
+        seed=seed,
         progress=progress,
-        log_every=100,
-        checkpoint_every=0,
     )
-    Trainer(model, InMemoryDataset(offsets), trainer_config, seed=seed).fit()
-    model.eval()
     evaluation = offsets[:2000]
     with torch.no_grad():
         codes = model.representation(evaluation)
