@@ -94,7 +94,7 @@ class GeneratorResult:
         k = self.scale.components
         rows = [
             "| axes | "
-            + " | ".join(f"axis {i + 1}: best image factor, abs corr" for i in range(k))
+            + " | ".join(f"axis {i}: best image factor, abs corr" for i in range(k))
             + " |"
         ]
         rows.append("|---" * (k + 1) + "|")

@@ -117,7 +117,7 @@ class PCAResult:
 
     def to_markdown(self) -> str:
         k = self.scale.components
-        head = " | ".join(f"z{i + 1}: best factor, abs corr" for i in range(k))
+        head = " | ".join(f"z{i}: best factor, abs corr" for i in range(k))
         rows = [f"| model | relative error | {head} | largest corr(zᵢ, zⱼ) |"]
         rows.append("|---" * (k + 3) + "|")
         for name, m in self.models.items():

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import DataError
-from .latent_plots import new_figure, style_axes
+from .latent_plots import latent_label, new_figure, style_axes
 
 COLORS = ("#2563eb", "#dc2626", "#059669", "#d97706")
 
@@ -114,10 +114,9 @@ def plot_decoded_positions(
     return fig
 
 
-def plot_correlations(
-    tables: Mapping[str, np.ndarray], factor_names: Sequence[str], component_label: str = "z"
-) -> Figure:
-    """|corr| of each latent component (rows) with each factor (columns), one heat map a model."""
+def plot_correlations(tables: Mapping[str, np.ndarray], factor_names: Sequence[str]) -> Figure:
+    """|corr| of each latent component (rows, z₀ first) with each factor (columns), one heat
+    map a model."""
     fig = new_figure(
         (
             1.0 + 0.75 * len(factor_names) * len(tables),
@@ -142,7 +141,7 @@ def plot_correlations(
         ax.set_xticks(range(len(factor_names)), factor_names, rotation=45, ha="right", fontsize=7)
         ax.set_yticks(
             range(values.shape[0]),
-            [f"{component_label}{i + 1}" for i in range(values.shape[0])],
+            [latent_label(i) for i in range(values.shape[0])],
             fontsize=8,
         )
         ax.set_title(title, fontsize=9)
