@@ -77,6 +77,14 @@ def test_components_past_the_stage_are_zero_and_each_head_is_normalised():
     assert "covariance" in out.terms
 
 
+def test_a_training_batch_of_one_is_refused_clearly():
+    model = _model().train()
+    with pytest.raises(DataError, match="batches of at least 2"):
+        model(torch.randn(1, 6))
+    model.eval()
+    assert model.representation(torch.randn(1, 6)).shape == (1, 3)  # evaluation is fine
+
+
 def test_curriculum_splits_the_steps_evenly():
     model = _model()
     stages = []

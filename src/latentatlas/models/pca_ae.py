@@ -96,6 +96,11 @@ class ProgressiveEncoder(nn.Module):
     def forward(self, x: torch.Tensor, stage: int) -> torch.Tensor:
         """The codes ``(n, K)``: components < stage − 1 frozen (no gradient), component
         stage − 1 trained, the rest zero (not yet learned)."""
+        if self.training and x.shape[0] < 2:
+            raise DataError(
+                "the PCA-like autoencoder normalises each component over the batch (BatchNorm) "
+                f"in training: expected batches of at least 2, got {x.shape[0]}"
+            )
         parts = []
         with torch.no_grad():
             parts += [self.component(i, x) for i in range(stage - 1)]
