@@ -239,9 +239,13 @@ def write_disk_outputs(result: DiskResult, out: str | Path) -> Path:
         )
     )
     bias, free = result.models["bias"], result.models["no_bias"]
+    closer = (
+        "the area r² more" if abs(bias.corr_area) > abs(bias.corr_radius) else "the radius more"
+    )
     lead = (
         f"With biases the one-number code reconstructs disks to a relative error of "
-        f"{bias.relative_error:.4f} and follows the area (corr(z, r²) = {bias.corr_area:+.3f}, "
+        f"{bias.relative_error:.4f} and follows {closer} closely (corr(z, r²) = "
+        f"{bias.corr_area:+.3f}, "
         f"corr(z, r) = {bias.corr_radius:+.3f}). Without biases the decoder is positively "
         f"homogeneous on the trained weights (largest relative deviation "
         f"{result.homogeneity.max_rel_error:.1e}), so every output is a scaled copy of one "
