@@ -35,23 +35,43 @@ def from_env() -> DistInfo:
     return DistInfo(world, int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def on_cuda(device: torch.device) -> bool:
-    """Whether ``device`` (passed in by the user) is a CUDA device: nccl, DDP device ids and the
-    CUDA random state apply only there."""
-    return device.type == torch.device("cuda").type
+def backend_for(device: torch.device) -> str:
+    """The process-group backend torch pairs with ``device``'s type (nccl for CUDA, xccl for
+    XPU, gloo for the CPU and anything torch has no collective backend for)."""
+    return dist.Backend.default_device_backend_map.get(device.type, dist.Backend.GLOO)
+
+
+def collectives_on_device(device: torch.device) -> bool:
+    """Whether collectives (and DDP's device ids) run on ``device`` itself rather than the CPU."""
+    return backend_for(device) != dist.Backend.GLOO
 
 
 def collective_device(device: torch.device) -> torch.device:
-    """Where collectives run: the model's device for nccl, the CPU for gloo."""
-    return device if on_cuda(device) else torch.device("cpu")
+    """Where collectives run: the model's device for an accelerator backend, else the CPU."""
+    return device if collectives_on_device(device) else torch.device("cpu")
+
+
+def device_rng_state(device: torch.device) -> torch.Tensor | None:
+    """The random state of an accelerator ``device`` (None for the CPU, whose state is
+    ``torch.get_rng_state``, and for devices whose module keeps no per-device state)."""
+    module = torch.get_device_module(device)
+    if device.type == "cpu" or not hasattr(module, "get_rng_state"):
+        return None
+    return module.get_rng_state(device)
+
+
+def set_device_rng_state(state: torch.Tensor, device: torch.device) -> None:
+    """Restore :func:`device_rng_state` on ``device`` (a no-op where it returned None)."""
+    module = torch.get_device_module(device)
+    if device.type != "cpu" and hasattr(module, "set_rng_state"):
+        module.set_rng_state(state, device)
 
 
 def setup(device: torch.device) -> DistInfo:
     """Start the process group if launched by torchrun (idempotent)."""
     info = from_env()
     if info.enabled and not dist.is_initialized():
-        backend = "nccl" if on_cuda(device) else "gloo"
-        dist.init_process_group(backend=backend)
+        dist.init_process_group(backend=backend_for(device))
     return info
 
 

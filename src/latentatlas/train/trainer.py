@@ -166,7 +166,7 @@ class Trainer:
             return model
         from torch.nn.parallel import DistributedDataParallel
 
-        ids = [self.device.index] if distributed.on_cuda(self.device) else None
+        ids = [self.device.index] if distributed.collectives_on_device(self.device) else None
         return DistributedDataParallel(model, device_ids=ids)
 
     # -- schedule of batches -------------------------------------------------------------------
@@ -207,8 +207,9 @@ class Trainer:
             "seed": self.seed,
             "optimizer_name": self.config.optimizer,
         }
-        if distributed.on_cuda(self.device):
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        device_rng = distributed.device_rng_state(self.device)
+        if device_rng is not None:
+            state["device_rng"] = device_rng
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -238,8 +239,8 @@ class Trainer:
                 self.dist.world_size,
             )
             torch.manual_seed(self.seed + self.dist.rank + int(state["step"]))
-        if "cuda_rng" in state and distributed.on_cuda(self.device):
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        if "device_rng" in state:
+            distributed.set_device_rng_state(state["device_rng"], self.device)
         self.step = self.last_checkpoint = int(state["step"])
         self._rng_seeded = True
 
