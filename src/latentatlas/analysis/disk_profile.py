@@ -25,6 +25,7 @@ between the unit profiles, 0 for identical shapes and at most 2.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -35,9 +36,6 @@ from scipy import linalg, optimize, special
 
 from ..errors import DataError
 
-AIRY_FIRST_ZERO = None
-"""Set on first use: the first positive zero s₁ of Ai(−s) + Bi(−s)/√3 (≈ 1.986)."""
-
 
 def _even_airy(s: np.ndarray) -> np.ndarray:
     """Ai(−s) + Bi(−s)/√3: the solution of y''(s) = −s·y with y'(0) = 0, y(0) = 2Ai(0)."""
@@ -45,12 +43,10 @@ def _even_airy(s: np.ndarray) -> np.ndarray:
     return ai + bi / math.sqrt(3.0)
 
 
+@functools.cache
 def airy_first_zero() -> float:
-    """s₁, the first positive zero of the even Airy combination (brentq on [1, 3])."""
-    global AIRY_FIRST_ZERO
-    if AIRY_FIRST_ZERO is None:
-        AIRY_FIRST_ZERO = float(optimize.brentq(_even_airy, 1.0, 3.0, xtol=1e-14))
-    return AIRY_FIRST_ZERO
+    """s₁ ≈ 1.98635, the first positive zero of the even Airy combination (brentq on [1, 3])."""
+    return float(optimize.brentq(_even_airy, 1.0, 3.0, xtol=1e-14))
 
 
 def airy_k(radius: float) -> float:
