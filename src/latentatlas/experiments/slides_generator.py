@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
+from ..analysis.generators import DecoderGenerator
 from ..analysis.organisation import (
     CorrelationTable,
     factor_correlations,
@@ -28,17 +28,6 @@ from ..analysis.organisation import (
 from ..data.synthetic.shapes import Ellipses, EllipsesConfig
 from ..train.run import RunConfig, train_run
 from .slides_pca import NAV_STEPS, conv_networks, correlation_figure
-
-
-class DecoderGenerator(nn.Module):
-    """A trained autoencoder's decoder as a generator G: z → mean image."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.model.likelihood.mean(self.model.decode(z))
 
 
 @dataclass(frozen=True)
