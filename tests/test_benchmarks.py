@@ -30,3 +30,8 @@ def test_atomic_quick():
     out = run_quick("atomic.py")
     assert out.count("outputs agree: True") == 3 and "ratio loop/batched:" in out
     assert out.count("images/s") == 2
+
+
+def test_inversion_quick():
+    out = run_quick("inversion.py")
+    assert out.count("ratio loop/this:") == 7 and "Algorithm 1" in out

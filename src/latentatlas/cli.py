@@ -1,6 +1,7 @@
 """The ``latent-atlas`` command line: a thin face over the library.
 
-Commands: ``train``, ``evaluate``, ``report``, ``list``, ``demo``. Errors caused by the user
+Commands: ``train``, ``evaluate``, ``report``, ``list``, ``demo``, ``reproduce``,
+``directions``. Errors caused by the user
 (unknown names, bad config values, missing or corrupt run folders, data with NaN) print one
 line and exit with status 2, without a traceback (``--debug`` shows it). A diverged training
 exits 1; an interrupted one (Ctrl-C) saves a checkpoint and exits 130.
@@ -294,6 +295,10 @@ EXPERIMENTS = (
     "slides-position",
     "slides-pca-ae",
     "slides-pca-ae-generator",
+    "directions-dsprites-beta",
+    "directions-losses",
+    "directions-inversion",
+    "directions-curvature",
 )
 
 
@@ -303,6 +308,8 @@ def _run_experiment(
     """Run a reproduction; returns its Markdown table, report path and a summary line."""
     if name.startswith("slides-"):
         return _run_slides(name, quick, target)
+    if name.startswith("directions-"):
+        return _run_directions_experiment(name, quick, target)
     if name.startswith("atomic-"):
         from .experiments.atomic import reproduce_atomic, write_atomic_outputs
 
@@ -359,6 +366,35 @@ def _run_slides(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
     return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
 
 
+def _run_directions_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
+    """The directions paper's studies (β-VAE control, losses, naive inversion, curvature)."""
+    progress = sys.stderr.isatty()
+    if name == "directions-dsprites-beta":
+        from .experiments.directions_beta import reproduce_beta, write_beta_outputs
+
+        result = reproduce_beta(quick=quick, progress=progress)
+        report = write_beta_outputs(result, target)
+    elif name == "directions-losses":
+        from .experiments.directions_inversion import reproduce_losses, write_losses_outputs
+
+        result = reproduce_losses(quick=quick, progress=progress)
+        report = write_losses_outputs(result, target)
+    elif name == "directions-inversion":
+        from .experiments.directions_inversion import reproduce_naive, write_naive_outputs
+
+        result = reproduce_naive(quick=quick, progress=progress)
+        report = write_naive_outputs(result, target)
+    else:
+        from .experiments.directions_curvature import (
+            reproduce_curvature,
+            write_curvature_outputs,
+        )
+
+        result = reproduce_curvature(quick=quick)
+        report = write_curvature_outputs(result, target)
+    return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
+
+
 @cli.command()
 @click.argument("experiment")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
@@ -378,7 +414,9 @@ def reproduce(
     thesis-torus (ch. 11, table 11.1), thesis-pixel-shift (§10.1), thesis-rotating-object
     (§10.2), atomic-spikes (atomic autoencoders §III-B), atomic-strokes (§III-A), slides-disk
     (size, slides 8-20), slides-position (slides 22-30), slides-pca-ae (slides 31-39) or
-    slides-pca-ae-generator (slides 42-46).
+    slides-pca-ae-generator (slides 42-46), directions-dsprites-beta (directions paper §3.3),
+    directions-losses (appendix C), directions-inversion (appendix F) or directions-curvature
+    (appendix D).
     """
     import shutil
 
@@ -410,6 +448,90 @@ def reproduce(
     click.echo(table, err=True)
     click.echo(f"\n{summary}; report: {report}", err=True)
     click.echo(str(report))
+
+
+# -- directions ----------------------------------------------------------------------------------
+def _amounts(value: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--transform",
+    "transformation",
+    required=True,
+    help="translate-x, translate-y, scale, rotation, brightness or contrast.",
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False), help="Folder (default RUN_DIR/directions-T)."
+)
+@click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
+@click.option("--trajectories", default=256, show_default=True, type=click.IntRange(min=2))
+@click.option(
+    "--amounts",
+    default="0.1,0.2,0.3,0.4,0.5",
+    show_default=True,
+    help="Increasing magnitudes δt of one trajectory, in the transformation's units (±).",
+)
+@click.option(
+    "--steps",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Adam steps per point.",
+)
+@click.option("--lr", default=0.01, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--loss", default="gaussian", show_default=True, help="gaussian, mse or dssim.")
+@click.option("--sigma", default=3.0, show_default=True, help="Gaussian filter σ in pixels.")
+@click.option("--traversals", default=50, show_default=True, type=click.IntRange(min=0))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quick", is_flag=True, help="32 trajectories, 20 steps: a first look in seconds.")
+def directions(
+    run_dir, transformation, out, force, trajectories, amounts, steps, lr, loss, sigma,
+    traversals, seed, quick,
+) -> None:  # fmt: skip
+    """Find the latent direction of an image transformation in RUN_DIR's model, without labels
+    or encoder (directions paper); write direction.safetensors, results.json and report.html."""
+    import shutil
+
+    from .data.transforms import get_transformation
+    from .errors import RunFolderError
+    from .experiments.directions_tool import run_directions, write_direction_outputs
+    from .train.checkpoint import check_run_dir
+
+    check_run_dir(run_dir)
+    name = get_transformation(transformation).name
+    target = Path(out or Path(run_dir) / f"directions-{name}")
+    if target.exists() and any(target.iterdir()):
+        if not force:
+            raise RunFolderError(f"{str(target)!r} is not empty; pass --force or choose --out")
+        if not (target / "results.json").is_file():
+            raise RunFolderError(
+                f"{str(target)!r} holds files but no direction result; nothing was deleted"
+            )
+        shutil.rmtree(target)
+    if quick:
+        trajectories, steps = min(trajectories, 32), min(steps, 20)
+    report = run_directions(
+        run_dir,
+        name,
+        n=trajectories,
+        amounts=_amounts(amounts),
+        steps=steps,
+        lr=lr,
+        loss=loss,
+        sigma=sigma,
+        traversals=traversals,
+        seed=seed,
+    )
+    path = write_direction_outputs(report, target)
+    click.echo(report.to_markdown(), err=True)
+    click.echo(f"\ndirection: {target / 'direction.safetensors'}; report: {path}", err=True)
+    click.echo(str(path))
 
 
 def main() -> None:

@@ -85,9 +85,12 @@ def write_reproduction_report(
     figures: Sequence[tuple[str, str, str, Figure]],
     figures_lead: str = "",
     dpi: int = DPI,
+    eyebrow: str = "reproduction",
+    status: str = "reproduced",
 ) -> Path:
     """Write ``out/report.html`` and ``out/figures/*.png``; ``figures`` are (slug, title,
-    caption HTML, figure). Returns the report's path."""
+    caption HTML, figure). ``eyebrow`` and ``status`` label the page (an analysis of a user's
+    model is not a reproduction). Returns the report's path."""
     out = Path(out)
     cards, paths = [], {}
     for slug, fig_title, caption, fig in figures:
@@ -102,10 +105,10 @@ def write_reproduction_report(
     )
     page = _template().substitute(
         version=_esc(__version__),
-        eyebrow="reproduction",
+        eyebrow=_esc(eyebrow),
         title=_esc(f"{title} — latent-atlas"),
         heading=_esc(title),
-        status='<span class="status">reproduced</span>',
+        status=f'<span class="status">{_esc(status)}</span>',
         subtitle=subtitle,
         facts=fact_html,
         config=_esc(json.dumps(settings, indent=2, ensure_ascii=False, default=str)),

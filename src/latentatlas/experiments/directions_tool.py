@@ -1,0 +1,137 @@
+"""``latent-atlas directions RUN_DIR``: find a transformation's direction in a trained model.
+
+Loads the model of a run folder, uses its decoder's mean image as the generator G, runs the
+directions method (Algorithm 1 → direction model → evaluation, ``analysis.direction_search``) and
+writes into ``--out``: ``direction.safetensors`` (u and the calibration g, loadable with
+``DirectionModel.load``), ``results.json``, ``table.md``, figures and ``report.html``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..analysis.direction_search import DirectionSearch, find_direction
+from ..analysis.generators import DecoderGenerator
+from ..errors import DataError
+from ..train.run import load
+
+DIRECTION_FILE = "direction.safetensors"
+
+
+class DirectionReport:
+    """``find_direction``'s result with the files a run of the command writes."""
+
+    def __init__(self, search: DirectionSearch, run_dir: str, examples: torch.Tensor):
+        self.search, self.run_dir, self.examples = search, run_dir, examples
+
+    @property
+    def seconds(self) -> float:
+        return self.search.seconds
+
+    def to_dict(self) -> dict:
+        return {"run": self.run_dir, **self.search.to_dict()}
+
+    def to_markdown(self) -> str:
+        s = self.search
+        ev = s.evaluation
+        rows = [
+            "| measure | value |",
+            "|---|---|",
+            f"| records kept (of {s.trajectories.t.numel()}) | {len(s.trajectories)} |",
+            f"| R² of the direction model on the differences (eq. 9) | {s.fit.r2:.3f} |",
+            f"| R² of the linear closed form | {s.fit.linear_r2:.3f} |",
+        ]
+        if ev is not None:
+            rows += [
+                f"| mean std of {ev.measure} at fixed α | {float(ev.std.mean()):.4f} |",
+                "| calibration error max\\|mean − g(α) − offset\\| | "
+                f"{ev.calibration_error():.4f} |",
+            ]
+        return "\n".join(rows)
+
+
+def euclidean_generator(run_dir: str | Path) -> DecoderGenerator:
+    """The decoder of a run folder's model as G (refuses non-Euclidean latent spaces)."""
+    model = load(run_dir)
+    latent = getattr(model, "latent", None)
+    if latent is None or getattr(latent, "registry_name", "") != "euclidean":
+        name = getattr(latent, "registry_name", type(latent).__name__)
+        raise DataError(
+            f"{run_dir}: directions need a Euclidean latent space with a N(0, I) prior; this "
+            f"model's latent space is {name!r}"
+        )
+    return DecoderGenerator(model).to(memory_format=torch.channels_last)
+
+
+def run_directions(run_dir: str | Path, transformation: str, **settings) -> DirectionReport:
+    """``find_direction`` on the model of ``run_dir`` (``settings`` are its keyword arguments)."""
+    gen = euclidean_generator(run_dir)
+    search = find_direction(gen, transformation, **settings)
+    d = gen.latent_dim
+    seed = settings.get("seed", 0)
+    codes = torch.randn(4, d, generator=torch.Generator().manual_seed(seed + 2))
+    with torch.no_grad():
+        z = search.direction.edit(codes.repeat_interleave(9, 0), torch.linspace(-3, 3, 9).repeat(4))
+        examples = gen(z).reshape(4, 9, *gen(z[:1]).shape[1:])
+    return DirectionReport(search, str(run_dir), examples)
+
+
+def write_direction_outputs(report: DirectionReport, out: str | Path) -> Path:
+    """direction.safetensors, results.json, table.md, figures and report.html into ``out``."""
+    from ..viz.curves import plot_loss_panels
+    from ..viz.direction_plots import plot_direction_evaluations, plot_image_rows
+    from ..viz.reproduction import markdown_tables_html, write_reproduction_report
+    from .outputs import write_result_files
+
+    out = Path(out)
+    write_result_files(report, out)
+    s = report.search
+    s.direction.save(out / DIRECTION_FILE)
+    figures = [
+        (
+            "traversals",
+            "Moving along the direction",
+            "Four prior codes (rows) with their coordinate along u set to α = −3 … 3.",
+            plot_image_rows({f"code {i}": report.examples[i] for i in range(4)}, n=9),
+        ),
+        (
+            "fit",
+            "Training of the direction model",
+            "Mean squared error of the predicted differences δt (eq. 9), per Adam step.",
+            plot_loss_panels({"loss": {"direction model": s.fit.losses}}),
+        ),
+    ]
+    if s.evaluation is not None:
+        figures.insert(
+            1,
+            (
+                "control-precision",
+                "Control precision (sec. 3.1)",
+                f"{s.evaluation.measure} measured on generated images at each α (blue), its "
+                "standard deviation (red) and the calibration g(α) shifted to the mean (dashed).",
+                plot_direction_evaluations({s.transformation: s.evaluation}, s.evaluation.measure),
+            ),
+        )
+    lead = (
+        f"Direction of {s.transformation} ({s.fit.model.units}) found from "
+        f"{len(s.trajectories)} trajectory records; saved to {DIRECTION_FILE}."
+    )
+    t = s.trajectories.to_dict()
+    return write_reproduction_report(
+        out,
+        title=f"Latent direction: {s.transformation}",
+        subtitle=f"Model of {report.run_dir}; no labels and no encoder used.",
+        facts={
+            "records": f"{t['kept']} of {t['records']}",
+            "R²": f"{s.fit.r2:.3f}",
+            "time": f"{s.seconds:.0f} s",
+        },
+        settings={"run": report.run_dir, "transformation": s.transformation},
+        lead=lead,
+        tables_html=markdown_tables_html(report.to_markdown()),
+        figures=figures,
+        eyebrow="analysis",
+        status="direction found",
+    )

@@ -1,0 +1,127 @@
+"""The directions reproductions at tiny scales, and the ``directions`` command end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from latentatlas.analysis.directions import DirectionModel
+from latentatlas.experiments.directions_beta import BetaScale, reproduce_beta, write_beta_outputs
+from latentatlas.experiments.directions_common import VAEScale
+from latentatlas.experiments.directions_curvature import (
+    reproduce_curvature,
+    write_curvature_outputs,
+)
+from latentatlas.experiments.directions_inversion import (
+    InversionScale,
+    reproduce_losses,
+    reproduce_naive,
+    write_losses_outputs,
+    write_naive_outputs,
+)
+
+from .conftest import run_cli
+
+TINY_VAE = VAEScale(32, 200, 20)
+
+
+def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
+    scale = BetaScale(TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30)
+    result = reproduce_beta(scale=scale)
+    assert [m.beta for m in result.models] == [1.0, 10.0]
+    for m in result.models:
+        assert set(m.evaluations) == {"inversion", "encoder", "best axis", "GANSpace", "SeFa"}
+        assert m.evaluations["inversion"].values.shape == (11, 5)
+    report = write_beta_outputs(result, tmp_path)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["experiment"] == "directions-dsprites-beta" and len(data["models"]) == 2
+    assert report.is_file() and (tmp_path / "figures" / "control-precision.png").is_file()
+    assert "SeFa: mean std" in (tmp_path / "table.md").read_text()
+
+
+def test_loss_and_naive_inversion_experiments_run(tmp_path):
+    scale = InversionScale(TINY_VAE, targets=4, steps=3)
+    losses = reproduce_losses(scale=scale)
+    assert len(losses.rows) == 12  # 6 reconstruction errors × with/without the ball
+    constrained = [r for r in losses.rows if r.constrained]
+    assert all(r.largest_norm_ratio <= 1 + 1e-5 for r in constrained)
+    assert all(-1 <= r.ssim <= 1 and r.psnr > 0 for r in losses.rows)
+    write_losses_outputs(losses, tmp_path / "losses")
+    assert "LPIPS" in (tmp_path / "losses" / "table.md").read_text()
+    naive = reproduce_naive(scale=InversionScale(TINY_VAE, targets=4, steps=2))
+    assert naive.steps.tolist() == list(range(2, 21, 2))
+    assert len(naive.naive_error) == len(naive.recursive_error) == 10
+    write_naive_outputs(naive, tmp_path / "naive")
+    assert (tmp_path / "naive" / "figures" / "convergence.png").is_file()
+
+
+def test_curvature_separates_curved_transformations_from_brightness(tmp_path):
+    """Appendix D: translation, rotation and scale are curved walks; brightness is straight."""
+    result = reproduce_curvature(points=16)
+    m = result.measures
+    assert m["brightness"].length_over_chord == pytest.approx(1.0, abs=1e-9)
+    assert m["brightness"].chord_angle_degrees == pytest.approx(0.0, abs=1e-3)
+    for name in ("translation", "rotation", "scale"):
+        assert m[name].length_over_chord > 2 and m[name].chord_angle_degrees > 45
+    assert m["translation"].remaining_at_half > 0.9  # no overlap: no progress at half way
+    write_curvature_outputs(result, tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text())["points"] == 16
+
+
+@pytest.fixture(scope="module")
+def disk_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "disks"
+    proc = run_cli(
+        "train", "--dataset", "disks", "--model", "vae",
+        "--set", "dataset.n=200", "--set", "dataset.size=16", "--set", "dataset.position_range=4",
+        "--set", "dataset.radius_min=2", "--set", "dataset.radius_max=4",
+        "--set", "model.latent.dim=3", "--set", "model.likelihood.name=bernoulli",
+        "--set", "train.steps=60", "--set", "train.progress=false", "--out", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
+    out = tmp_path / "dir"
+    args = ["directions", str(disk_run), "--transform", "translate-x", "--out", str(out)]
+    proc = run_cli(*args, "--quick", "--trajectories", "8", "--amounts", "0.05,0.1",
+                   "--traversals", "4")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    direction = DirectionModel.load(out / "direction.safetensors")
+    assert direction.transformation == "translate-x" and direction.dim == 3
+    assert abs(float(direction.u.detach().norm()) - 1) < 1e-6
+    data = json.loads((out / "results.json").read_text())
+    assert data["trajectories"]["records"] == 8 * 2 * 2
+    assert (out / "report.html").is_file()
+    again = run_cli(*args, "--quick")
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_directions_command_refuses_bad_input_without_a_traceback(disk_run, tmp_path):
+    for args, message in (
+        (["--transform", "shear"], "unknown transformation"),
+        (["--transform", "scale", "--amounts", "0.2,abc"], "comma-separated"),
+    ):
+        proc = run_cli("directions", str(disk_run), "--out", str(tmp_path / "x"), *args)
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    missing = run_cli("directions", str(tmp_path / "none"), "--transform", "scale")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_directions_refuse_a_circular_latent_space(tmp_path):
+    from latentatlas.errors import DataError
+    from latentatlas.experiments.directions_tool import euclidean_generator
+    from latentatlas.train.run import RunConfig, train_run
+
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "sine_circle", "n": 64, "dim": 8},
+            "model": {"name": "vae", "latent": {"name": "circle"}},
+            "train": {"steps": 2, "progress": False},
+        }
+    )
+    train_run(config, tmp_path / "run")
+    with pytest.raises(DataError, match="Euclidean"):
+        euclidean_generator(tmp_path / "run")
