@@ -21,6 +21,7 @@ from latentatlas.analysis.direction_evaluation import evaluate_direction
 from latentatlas.analysis.direction_search import find_direction
 from latentatlas.analysis.directions import (
     DirectionModel,
+    displacement_direction,
     fit_direction,
     linear_direction,
     scipy_ppf,
@@ -223,5 +224,6 @@ def test_baseline_directions_on_a_generator_with_known_structure():
     z0, zt, t = encoder_records(encode, images, "translate-x", amounts=(0.05, 0.1))
     linear = linear_direction(z0, zt, t)
     assert float(linear.u @ VX) > 0.999 and linear.slope == pytest.approx(0.1, rel=0.05)
+    assert float(displacement_direction(z0, zt, t) @ VX) > 0.999
     with pytest.raises(DataError, match="no linear layer"):
         first_linear(blob, 7)

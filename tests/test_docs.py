@@ -26,7 +26,14 @@ def python_blocks(page: Path) -> list[str]:
 
 def test_every_capability_has_a_page():
     names = {p.name for p in PAGES}
-    for page in ("datasets.md", "models.md", "training.md", "evaluation.md", "reports.md"):
+    for page in (
+        "datasets.md",
+        "models.md",
+        "training.md",
+        "evaluation.md",
+        "reports.md",
+        "directions.md",
+    ):
         assert page in names, f"docs/{page} is missing"
 
 

@@ -2,7 +2,8 @@
 
 * :func:`encoder_records` — with an encoder (goes beyond the directions paper): encode images and
   their transformed versions; the records (z₀, z_δt, δt) then feed the same direction model, and
-  :func:`~latentatlas.analysis.directions.linear_direction` gives the closed-form direction.
+  :func:`~latentatlas.analysis.directions.displacement_direction` (mean displacement per unit of
+  t) or ``linear_direction`` (least squares) give the direction in closed form.
 * :func:`pca_directions` — principal axes of a set of codes (posterior means of data).
 * :func:`ganspace_directions` — GANSpace (Härkönen et al. 2020): PCA of an early layer's
   activations for prior codes, carried back to the latent space by least-squares regression of

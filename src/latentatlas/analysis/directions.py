@@ -252,6 +252,20 @@ def linear_direction(z0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> Lin
     return LinearDirection((w / norm).float(), norm, _r2(dz @ w, t.double()))
 
 
+def displacement_direction(z0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """The mean latent displacement per unit of t, Σ t·(z_δt − z₀) / Σ t², as a unit vector
+    (the "vector arithmetic" direction of Radford et al.). Unlike the least-squares fit it gives
+    no weight to coordinates that barely move, so the noise of an encoder's inactive latents
+    (posterior means near 0 in a β-VAE) cannot dominate it."""
+    dz = (zt - z0).double()
+    td = t.double()
+    v = (td[:, None] * dz).sum(0) / (td * td).sum().clamp_min(1e-300)
+    norm = float(v.norm())
+    if not norm > 0 or not math.isfinite(norm):
+        raise DataError("the codes do not move with t (all differences are zero)")
+    return (v / norm).float()
+
+
 def fit_direction(
     z0: torch.Tensor,
     zt: torch.Tensor,

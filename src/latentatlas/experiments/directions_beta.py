@@ -30,7 +30,7 @@ from ..analysis.direction_baselines import (
 )
 from ..analysis.direction_evaluation import DirectionEvaluation, evaluate_direction
 from ..analysis.direction_search import DirectionSearch, find_direction
-from ..analysis.directions import linear_direction
+from ..analysis.directions import displacement_direction
 from .directions_common import VAEScale, dsprites_images, generator_of, train_beta_vae
 
 
@@ -148,7 +148,7 @@ def reproduce_beta(
         with torch.no_grad():
             images = data.x[: min(512, len(data))]
             z0, zt, t = encoder_records(vae.representation, images, "translate-x", s.amounts)
-        encoder_u = linear_direction(z0, zt, t).u
+        encoder_u = displacement_direction(z0, zt, t)
         directions = {
             "encoder": encoder_u,
             "best axis": _best_axis(gen, d, seed),
