@@ -113,7 +113,7 @@ def first_linear(module: nn.Module, in_features: int) -> nn.Linear:
 def sefa_directions(weight: torch.Tensor, k: int = 10) -> torch.Tensor:
     """SeFa directions ``(k, d)``: eigenvectors of AᵀA for the first layer's weight A (out × d),
     by decreasing eigenvalue (the latent directions that change that layer's output most)."""
-    a = torch.as_tensor(weight, dtype=torch.float64)
+    a = torch.as_tensor(weight.detach() if torch.is_tensor(weight) else weight, dtype=torch.float64)
     if a.ndim != 2:
         raise DataError(f"SeFa needs a 2-D weight (out, d), got {tuple(a.shape)}")
     values, vectors = torch.linalg.eigh(a.T @ a)

@@ -124,7 +124,7 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], n: int = 8) -> Figure:
     if not rows:
         raise DataError("plot_image_rows: nothing to draw")
     n = min(n, min(len(v) for v in rows.values()))
-    fig = new_figure((1.0 * n + 1.6, 1.0 * len(rows) + 0.2), layout=None)
+    fig = new_figure((1.0 * n + 1.0, 1.0 * len(rows) + 0.2), layout=None)
     axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, images) in enumerate(rows.items()):
         for c in range(n):
@@ -138,5 +138,7 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], n: int = 8) -> Figure:
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-    fig.subplots_adjust(left=0.16, right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08)
+    fig.subplots_adjust(
+        left=0.9 / (1.0 * n + 1.0), right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08
+    )
     return fig
