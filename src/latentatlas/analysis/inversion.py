@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import DataError, UnknownNameError
 from .generators import check_image_batch, frozen
@@ -49,29 +48,38 @@ def gaussian_kernel1d(sigma: float, dtype=torch.float32, device=None) -> torch.T
     return (k / k.sum()).to(dtype=dtype, device=device)
 
 
+def gaussian_matrix(
+    n: int, sigma: float, padding: str = "zeros", dtype=torch.float32, device=None
+) -> torch.Tensor:
+    """The ``(n, n)`` matrix of a 1-D Gaussian blur of a length-n signal: banded Toeplitz for
+    zero padding, circulant for circular padding (entries of the kernel that wrap around add)."""
+    k = gaussian_kernel1d(sigma, torch.float64)
+    r = (len(k) - 1) // 2
+    i = torch.arange(n)
+    offsets = i[None, :] - i[:, None]  # column − row
+    if padding == "zeros":
+        inside = offsets.abs() <= r
+        m = torch.where(inside, k[(offsets + r).clamp(0, 2 * r)], torch.zeros((), dtype=k.dtype))
+    else:
+        m = torch.zeros(n, n, dtype=torch.float64)
+        for j, weight in zip(range(-r, r + 1), k):
+            m += weight * ((offsets - j) % n == 0)
+    return m.to(dtype=dtype, device=device)
+
+
 def gaussian_filter(images: torch.Tensor, sigma: float, padding: str = "zeros") -> torch.Tensor:
     """Separable Gaussian blur of ``(n, C, H, W)`` per channel, same size.
 
     ``padding``: ``"zeros"`` (the image is 0 outside) or ``"circular"`` (periodic images, where
-    the blur equals a product in the Fourier domain, eq. 3).
+    the blur equals a product in the Fourier domain, eq. 3). Computed as two matrix products,
+    B_H · image · B_Wᵀ (faster on CPU than a depthwise convolution with a wide kernel, and exact).
     """
     if padding not in ("zeros", "circular"):
         raise DataError(f"padding: expected 'zeros' or 'circular', got {padding!r}")
-    c = images.shape[1]
-    k = gaussian_kernel1d(sigma, images.dtype, images.device)
-    r = (len(k) - 1) // 2
-    kx = k.reshape(1, 1, 1, -1).expand(c, 1, 1, -1)
-    ky = k.reshape(1, 1, -1, 1).expand(c, 1, -1, 1)
-    if padding == "circular":
-        h, w = images.shape[-2:]
-        if r > min(h, w):
-            raise DataError(f"circular Gaussian filter of radius {r} needs images ≥ {r} px")
-        x = F.pad(images, (r, r, 0, 0), mode="circular")
-        x = F.conv2d(x, kx, groups=c)
-        x = F.pad(x, (0, 0, r, r), mode="circular")
-        return F.conv2d(x, ky, groups=c)
-    x = F.conv2d(images, kx, padding=(0, r), groups=c)
-    return F.conv2d(x, ky, padding=(r, 0), groups=c)
+    h, w = images.shape[-2:]
+    rows = gaussian_matrix(h, sigma, padding, images.dtype, images.device)
+    cols = gaussian_matrix(w, sigma, padding, images.dtype, images.device)
+    return rows @ images @ cols.T
 
 
 # -- reconstruction errors -------------------------------------------------------------------------
