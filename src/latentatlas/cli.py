@@ -62,6 +62,28 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
 
 
+def _clear_output_folder(target: Path, force: bool, marker: str, what: str) -> None:
+    """Make ``target`` usable as an output folder: an empty or missing folder is fine; a
+    non-empty one is replaced only with ``force`` and only if it holds ``marker`` (the file every
+    ``what`` writes), so --force never deletes a folder of something else."""
+    import shutil
+
+    from .errors import RunFolderError
+
+    if not (target.exists() and any(target.iterdir())):
+        return
+    if not force:
+        raise RunFolderError(
+            f"{str(target)!r} is not empty; pass --force to replace it or choose --out"
+        )
+    if not (target / marker).is_file():
+        raise RunFolderError(
+            f"{str(target)!r} holds files but no {what} ({marker} is missing); --force only "
+            f"replaces a {what}, so nothing was deleted"
+        )
+    shutil.rmtree(target)
+
+
 # -- train ------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
@@ -231,9 +253,7 @@ def list_entries(what: str, fields: bool) -> None:
 )
 def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     """The main job: VAE on the sine circle (thesis ch. 5), evaluated, with a report."""
-    import shutil
 
-    from .errors import RunFolderError
     from .experiments.demo import (
         REFERENCE_NAME,
         THESIS_TABLE_5_1_X01_SX01_TEXT,
@@ -246,17 +266,7 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
         steps = min(steps, 300)
     demo_config(steps)  # bad settings fail here, before anything on disk is touched
     target = Path(out)
-    if target.exists() and any(target.iterdir()):
-        if not force:
-            raise RunFolderError(
-                f"{out!r} is not empty; pass --force to replace it or choose --out"
-            )
-        if not (target / CONFIG).is_file():
-            raise RunFolderError(
-                f"{out!r} holds files but no run ({CONFIG} is missing); --force only replaces "
-                "a run folder, so nothing was deleted"
-            )
-        shutil.rmtree(target)
+    _clear_output_folder(target, force, CONFIG, "run")
     result = run_demo(
         out, steps=steps, progress=sys.stderr.isatty(), reduction_steps=100 if quick else 500
     )
@@ -418,9 +428,8 @@ def reproduce(
     directions-losses (appendix C), directions-inversion (appendix F) or directions-curvature
     (appendix D).
     """
-    import shutil
 
-    from .errors import RunFolderError, UnknownNameError
+    from .errors import UnknownNameError
 
     if experiment not in EXPERIMENTS:
         raise UnknownNameError("experiment", experiment, list(EXPERIMENTS))
@@ -435,15 +444,7 @@ def reproduce(
         dataset = {"name": "mnist", "root": mnist, "size": side}
         Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
     target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
-    if target.exists() and any(target.iterdir()):
-        if not force:
-            raise RunFolderError(f"{str(target)!r} is not empty; pass --force or choose --out")
-        if not (target / "results.json").is_file():
-            raise RunFolderError(
-                f"{str(target)!r} holds files but no reproduction (results.json is missing); "
-                "--force only replaces a reproduction, so nothing was deleted"
-            )
-        shutil.rmtree(target)
+    _clear_output_folder(target, force, "results.json", "reproduction")
     table, report, summary = _run_experiment(experiment, quick, target, dataset)
     click.echo(table, err=True)
     click.echo(f"\n{summary}; report: {report}", err=True)
@@ -496,24 +497,15 @@ def directions(
 ) -> None:  # fmt: skip
     """Find the latent direction of an image transformation in RUN_DIR's model, without labels
     or encoder (directions paper); write direction.safetensors, results.json and report.html."""
-    import shutil
 
     from .data.transforms import get_transformation
-    from .errors import RunFolderError
     from .experiments.directions_tool import run_directions, write_direction_outputs
     from .train.checkpoint import check_run_dir
 
     check_run_dir(run_dir)
     name = get_transformation(transformation).name
     target = Path(out or Path(run_dir) / f"directions-{name}")
-    if target.exists() and any(target.iterdir()):
-        if not force:
-            raise RunFolderError(f"{str(target)!r} is not empty; pass --force or choose --out")
-        if not (target / "results.json").is_file():
-            raise RunFolderError(
-                f"{str(target)!r} holds files but no direction result; nothing was deleted"
-            )
-        shutil.rmtree(target)
+    _clear_output_folder(target, force, "results.json", "direction result")
     if quick:
         trajectories, steps = min(trajectories, 32), min(steps, 20)
     report = run_directions(
