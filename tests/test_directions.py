@@ -80,6 +80,7 @@ def test_the_method_recovers_a_known_direction_and_its_calibration(search):
     ev = search.evaluation
     assert ev.mean.tolist() == pytest.approx([-0.2, -0.1, 0.0, 0.1, 0.2], abs=0.03)
     assert ev.calibration_error() < 0.03
+    assert ev.calibration_error(max_alpha=1.0) <= ev.calibration_error()
     report = search.to_dict()
     assert report["trajectories"]["records"] == 48 * 2 * 3
     assert report["evaluation"]["measure"] == "barycentre-x"

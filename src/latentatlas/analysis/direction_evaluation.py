@@ -23,6 +23,10 @@ from .inversion import latent_dim_of
 DEFAULT_ALPHAS = tuple(torch.linspace(-5, 5, 11).tolist())
 """α ∈ linspace(−5, 5, 11), as in the authors' evaluation."""
 
+CENTRAL_ALPHA = 2.0
+"""|α| range of the "central" calibration error: where prior codes lie (95 % within ±2), so where
+Algorithm 1's records constrain g; beyond it g is extrapolated."""
+
 
 def unit_direction(direction: DirectionModel | torch.Tensor) -> torch.Tensor:
     """The unit vector of a direction model or of a plain vector."""
@@ -52,12 +56,18 @@ class DirectionEvaluation:
     def std(self) -> torch.Tensor:
         return self.values.std(1)
 
-    def calibration_error(self) -> float | None:
+    def calibration_error(self, max_alpha: float | None = None) -> float | None:
         """Largest |measured mean − (g(α) + offset)| with the offset fitted (g(0) = 0 while the
-        measure has the generator's own mean); ``None`` without a calibration."""
+        measure has the generator's own mean), over |α| ≤ ``max_alpha`` (all α by default);
+        ``None`` without a calibration."""
         if self.predicted is None:
             return None
-        gap = self.mean - self.predicted.double()
+        keep = torch.ones_like(self.alphas, dtype=torch.bool)
+        if max_alpha is not None:
+            keep = self.alphas.abs() <= max_alpha
+        if not keep.any():
+            raise DataError(f"no α within ±{max_alpha}")
+        gap = (self.mean - self.predicted.double())[keep]
         return float((gap - gap.mean()).abs().max())
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +82,8 @@ class DirectionEvaluation:
         if self.predicted is not None:
             out["predicted"] = self.predicted.tolist()
             out["calibration_error"] = self.calibration_error()
+            if (self.alphas.abs() <= CENTRAL_ALPHA).any():
+                out["calibration_error_central"] = self.calibration_error(CENTRAL_ALPHA)
         return out
 
 
