@@ -15,7 +15,7 @@ Scales: quick, 32×32 sprites, β ∈ {1, 10}, 1500 steps; full, 64×64, β ∈ 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +95,7 @@ class BetaResult:
         return {
             "experiment": "directions-dsprites-beta",
             "quick": self.quick,
-            "scale": {**self.scale.__dict__, "vae": self.scale.vae.__dict__},
+            "scale": asdict(self.scale),
             "seed": self.seed,
             "measure": MEASURE,
             "models": [m.to_dict() for m in self.models],

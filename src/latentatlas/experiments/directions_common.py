@@ -73,3 +73,12 @@ def generator_of(model: torch.nn.Module) -> DecoderGenerator:
     """The decoder's mean image as G, its weights switched to the channels-last layout (faster
     convolutions on CPU, see benchmarks/inversion.py; the numbers are unchanged)."""
     return DecoderGenerator(model).to(memory_format=torch.channels_last)
+
+
+def trained_generator(
+    scale: VAEScale, beta: float, seed: int, progress: bool = False
+) -> DecoderGenerator:
+    """A β-VAE trained on fresh dSprites at ``scale``, as the generator G."""
+    data = dsprites_images(scale.images, scale.size, seed)
+    vae, _, _ = train_beta_vae(data, scale, beta, seed, progress)
+    return generator_of(vae)

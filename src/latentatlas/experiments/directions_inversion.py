@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from ..analysis.image_factors import barycentre_x
-from ..analysis.inversion import invert, masked_mse, ssim_map
+from ..analysis.inversion import invert, masked_mse, reconstruction_loss, ssim_map
 from ..data.transforms import get_transformation
-from .directions_common import VAEScale, dsprites_images, generator_of, train_beta_vae
+from .directions_common import VAEScale, dsprites_images, trained_generator
 
 LOSS_SETTINGS = (
     ("MSE", "mse", 0.0),
@@ -116,7 +116,7 @@ class LossesResult:
         return {
             "experiment": "directions-losses",
             "quick": self.quick,
-            "scale": {**self.scale.__dict__, "vae": self.scale.vae.__dict__},
+            "scale": asdict(self.scale),
             "seed": self.seed,
             "lpips_available": any(r.lpips is not None for r in self.rows),
             "rows": [r.to_dict() for r in self.rows],
@@ -144,9 +144,7 @@ def reproduce_losses(
     """Invert unseen dSprites with every reconstruction error, with and without the ball."""
     t0 = time.perf_counter()
     s = scale or LOSS_SCALES["quick" if quick else "full"]
-    data = dsprites_images(s.vae.images, s.vae.size, seed)
-    vae, _, _ = train_beta_vae(data, s.vae, s.beta, seed, progress)
-    gen = generator_of(vae)
+    gen = trained_generator(s.vae, s.beta, seed, progress)
     targets = dsprites_images(s.targets, s.vae.size, seed + 1000).x  # not in the training set
     d = s.vae.latent_dim
     rows, images = [], {"target": targets}
@@ -253,7 +251,7 @@ class NaiveResult:
         return {
             "experiment": "directions-inversion",
             "quick": self.quick,
-            "scale": {**self.scale.__dict__, "vae": self.scale.vae.__dict__},
+            "scale": asdict(self.scale),
             "seed": self.seed,
             "amount": NAIVE_AMOUNT,
             "points": NAIVE_POINTS,
@@ -288,9 +286,7 @@ def reproduce_naive(
     """Reach T_T(G(z₀)) (translation by ``NAIVE_AMOUNT``) from z₀ directly or in N steps."""
     t0 = time.perf_counter()
     s = scale or NAIVE_SCALES["quick" if quick else "full"]
-    data = dsprites_images(s.vae.images, s.vae.size, seed)
-    vae, _, _ = train_beta_vae(data, s.vae, s.beta, seed, progress)
-    gen = generator_of(vae)
+    gen = trained_generator(s.vae, s.beta, seed, progress)
     d = s.vae.latent_dim
     z0 = torch.randn(s.targets, d, generator=torch.Generator().manual_seed(seed))
     translate = get_transformation("translate-x")
@@ -325,8 +321,6 @@ def reproduce_naive(
 
 
 def _final_error(gen, z, target, mask) -> float:
-    from ..analysis.inversion import reconstruction_loss
-
     return float(reconstruction_loss("gaussian", 3.0)(gen(z), target, mask).median())
 
 
