@@ -110,18 +110,36 @@ class ConvDecoderConfig(Config):
     convs_per_stage: int = field(
         1, ge=1, doc="convolutions per stage; the ones after the first keep channels and size"
     )
+    output_kernel: int = field(
+        0,
+        ge=0,
+        doc="0: the last stage outputs the image; k > 0 (odd): the stages end at channels[-1] "
+        "and one size-keeping k×k transposed conv maps them to the image (the intrinsic paper's "
+        "generator, table 1)",
+    )
     out_activation: str = field("identity", doc="activation of the output (identity: logits)")
 
     def validate(self) -> None:
         check_activation("activation", self.activation)
         check_activation("out_activation", self.out_activation)
+        if self.output_kernel and self.output_kernel % 2 == 0:
+            raise ConfigError(
+                f"output_kernel: expected 0 or an odd size (a centred size-keeping kernel), "
+                f"got {self.output_kernel}"
+            )
+        if self.output_kernel and len(self.channels) < 2:
+            raise ConfigError("channels: an output_kernel needs at least two entries")
 
 
 @NETWORKS.register("conv_decoder")
 class ConvDecoder(Network):
     """Dense layers → reshape to (channels[0], H/sⁿ, W/sⁿ) → n upsampling stages → C×H×W.
 
-    With n = len(channels) stages; the last stage outputs the image's C channels.
+    With n = len(channels) stages, the last one outputting the image's C channels; or, with
+    ``output_kernel``, n = len(channels) − 1 stages ending at ``channels[-1]`` and a size-keeping
+    transposed conv to C channels. The reshape is a module (``head``'s last), so every map the
+    decoder computes, from the first one on, is some module's output: forward hooks can read and
+    replace it (``analysis.interventions``); :meth:`level_names` lists them.
     """
 
     Config = ConvDecoderConfig
@@ -129,7 +147,8 @@ class ConvDecoder(Network):
     def __init__(self, config: ConvDecoderConfig, in_shape, out_shape):
         super().__init__(config, in_shape, out_shape)
         c_out, h, w = _check_image_shape(self.out_shape, "conv_decoder output")
-        factor = config.stride ** len(config.channels)
+        stages = len(config.channels) - (1 if config.output_kernel else 0)
+        factor = config.stride**stages
         if h % factor or w % factor:
             raise ConfigError(
                 f"conv_decoder: output {h}×{w} is not divisible by stride^stages = {factor}; "
@@ -142,15 +161,24 @@ class ConvDecoder(Network):
             dense += [nn.Linear(width, units, bias=config.bias), activation(config.activation)]
             width = units
         dense += [nn.Linear(width, numel(self.start), bias=config.bias)]
-        dense += [activation(config.activation)]
+        dense += [activation(config.activation), nn.Unflatten(1, self.start)]
         self.head = nn.Sequential(*dense)
-        outs = [*config.channels[1:], c_out]
+        outs = [*config.channels[1:]] if config.output_kernel else [*config.channels[1:], c_out]
         layers: list[nn.Module] = []
+        self._levels = ["head"]
         c = config.channels[0]
         for i, ch in enumerate(outs):
-            last = i == len(outs) - 1
+            last = i == len(outs) - 1 and not config.output_kernel
             layers += self._stage(c, ch, config.out_activation if last else config.activation)
+            self._levels.append(f"conv.{len(layers) - 1}")
             c = ch
+        if config.output_kernel:
+            k = config.output_kernel
+            layers += [
+                nn.ConvTranspose2d(c, c_out, k, 1, (k - 1) // 2, bias=config.bias),
+                activation(config.out_activation),
+            ]
+            self._levels.append(f"conv.{len(layers) - 1}")
         self.conv = nn.Sequential(*layers)
 
     def _stage(self, c_in: int, c_out: int, act: str) -> list[nn.Module]:
@@ -179,6 +207,11 @@ class ConvDecoder(Network):
         pad: int | str = (k - 1) // 2 if k % 2 else "same"
         return nn.Conv2d(c_in, c_out, k, 1, pad, bias=self.config.bias)
 
+    def level_names(self) -> list[str]:
+        """Names (relative to this decoder) of the modules whose outputs are its successive maps,
+        from the first reshaped map to the output image: the places where an intervention or an
+        SDR analysis reads a layer (the intrinsic paper's coarse … image levels, fig. 2b)."""
+        return list(self._levels)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.head(z).reshape(z.shape[0], *self.start)
-        return self.conv(h)
+        return self.conv(self.head(z))

@@ -25,6 +25,14 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer, step: int) -> None: ...
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to continue exactly (saved in the trainer's checkpoint;
+        tensors, numbers and nested dicts only)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` when a run resumes."""
+
 
 class PeriodicCallback(Callback):
     """Call ``fn(model) -> dict`` every ``every`` steps and at the end; log it as ``split``.

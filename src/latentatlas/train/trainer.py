@@ -206,6 +206,7 @@ class Trainer:
             "torch_rng": distributed.gather_rng_states(torch.get_rng_state(), self._comm_device),
             "seed": self.seed,
             "optimizer_name": self.config.optimizer,
+            "callbacks": {str(i): cb.state_dict() for i, cb in enumerate(self.callbacks)},
         }
         device_rng = distributed.device_rng_state(self.device)
         if device_rng is not None:
@@ -241,6 +242,10 @@ class Trainer:
             torch.manual_seed(self.seed + self.dist.rank + int(state["step"]))
         if "device_rng" in state:
             distributed.set_device_rng_state(state["device_rng"], self.device)
+        saved_callbacks = state.get("callbacks", {})
+        for i, cb in enumerate(self.callbacks):
+            if saved_callbacks.get(str(i)):
+                cb.load_state_dict(saved_callbacks[str(i)])
         self.step = self.last_checkpoint = int(state["step"])
         self._rng_seeded = True
 

@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     dsprites,
     pixel_shift,
     rotating_object,
+    scenes,
     shapes,
     sine_circle,
     spikes,
