@@ -35,3 +35,8 @@ def test_atomic_quick():
 def test_inversion_quick():
     out = run_quick("inversion.py")
     assert out.count("ratio loop/this:") == 7 and "Algorithm 1" in out
+
+
+def test_sdr_quick():
+    out = run_quick("sdr.py")
+    assert out.count("agree: True") == 4 and out.count("ratio loop/batched:") == 5

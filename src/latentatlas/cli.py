@@ -309,6 +309,9 @@ EXPERIMENTS = (
     "directions-losses",
     "directions-inversion",
     "directions-curvature",
+    "intrinsic-stretch",
+    "intrinsic-tracking",
+    "intrinsic-sdr-training",
 )
 
 
@@ -320,6 +323,8 @@ def _run_experiment(
         return _run_slides(name, quick, target)
     if name.startswith("directions-"):
         return _run_directions_experiment(name, quick, target)
+    if name.startswith("intrinsic-"):
+        return _run_intrinsic_experiment(name, quick, target)
     if name.startswith("atomic-"):
         from .experiments.atomic import reproduce_atomic, write_atomic_outputs
 
@@ -405,6 +410,27 @@ def _run_directions_experiment(name: str, quick: bool, target: Path) -> tuple[st
     return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
 
 
+def _run_intrinsic_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
+    """The intrinsic paper's studies (level stretch, tracking, SDR-regularised training)."""
+    progress = sys.stderr.isatty()
+    if name == "intrinsic-stretch":
+        from .experiments.intrinsic_stretch import reproduce_stretch, write_stretch_outputs
+
+        result = reproduce_stretch(quick=quick, progress=progress)
+        report = write_stretch_outputs(result, target)
+    else:
+        from .experiments import intrinsic_training as study
+
+        run = (
+            study.reproduce_tracking
+            if name == "intrinsic-tracking"
+            else study.reproduce_sdr_training
+        )
+        result = run(quick=quick, progress=progress)
+        report = study.write_tracking_outputs(result, target)
+    return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
+
+
 @cli.command()
 @click.argument("experiment")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
@@ -425,8 +451,9 @@ def reproduce(
     (§10.2), atomic-spikes (atomic autoencoders §III-B), atomic-strokes (§III-A), slides-disk
     (size, slides 8-20), slides-position (slides 22-30), slides-pca-ae (slides 31-39) or
     slides-pca-ae-generator (slides 42-46), directions-dsprites-beta (directions paper §3.3),
-    directions-losses (appendix C), directions-inversion (appendix F) or directions-curvature
-    (appendix D).
+    directions-losses (appendix C), directions-inversion (appendix F), directions-curvature
+    (appendix D), intrinsic-stretch (intrinsic paper fig. 3a-d), intrinsic-tracking (fig. 4a-b)
+    or intrinsic-sdr-training (sec. 5.2, fig. 4c and 3e).
     """
 
     from .errors import UnknownNameError
@@ -523,6 +550,70 @@ def directions(
     path = write_direction_outputs(report, target)
     click.echo(report.to_markdown(), err=True)
     click.echo(f"\ndirection: {target / 'direction.safetensors'}; report: {path}", err=True)
+    click.echo(str(path))
+
+
+# -- probe ---------------------------------------------------------------------------------------
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise click.BadParameter("expected comma-separated layer names")
+    return names
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "--layers",
+    help="Comma-separated layers to stretch, as in model.named_modules() (default: every map "
+    "of the decoder). A wrong name lists the valid ones.",
+)
+@click.option(
+    "--sdr-layers",
+    help="Comma-separated (transposed) convolutions for the SDR (default: every one of the "
+    "decoder; 'none' for no SDR).",
+)
+@click.option("--stretch", default=1.5, show_default=True, type=float, help="Horizontal factor.")
+@click.option("--samples", default=64, show_default=True, type=click.IntRange(min=2))
+@click.option(
+    "--levels",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Haar levels: levels + 1 scales.",
+)
+@click.option(
+    "--averaging",
+    default="power",
+    show_default=True,
+    type=click.Choice(["power", "mean"]),
+    help="Spectrum estimate: eq. 8 or eq. 9.",
+)
+@click.option("--codes", default="prior", show_default=True, type=click.Choice(["prior", "data"]))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", type=click.Path(file_okay=False), help="Folder (default RUN_DIR/probe).")
+@click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
+def probe(
+    run_dir, layers, sdr_layers, stretch, samples, levels, averaging, codes, seed, out, force
+) -> None:  # fmt: skip
+    """Test whether RUN_DIR's generator is modular (intrinsic paper): stretch each layer's maps
+    vs stretch the output, by wavelet scale, and the SDR between maps and filters."""
+
+    from .experiments.intrinsic_probe import run_probe, write_probe_outputs
+    from .train.checkpoint import check_run_dir
+
+    check_run_dir(run_dir)
+    target = Path(out or Path(run_dir) / "probe")
+    _clear_output_folder(target, force, "results.json", "probe result")
+    sdr = [] if sdr_layers == "none" else _names(sdr_layers)
+    report = run_probe(
+        run_dir, _names(layers), sdr, stretch, samples, levels, averaging, codes, seed
+    )
+    path = write_probe_outputs(report, target)
+    click.echo(report.to_markdown(), err=True)
+    click.echo(f"\nreport: {path}", err=True)
     click.echo(str(path))
 
 

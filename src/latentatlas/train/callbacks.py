@@ -6,7 +6,7 @@ The trainer knows nothing of evaluation or plotting; higher layers pass callback
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,18 +38,21 @@ class PeriodicCallback(Callback):
     """Call ``fn(model) -> dict`` every ``every`` steps and at the end; log it as ``split``.
 
     Runs in ``torch.no_grad`` with the model in eval mode, then restores train mode. The returned
-    numbers go to ``metrics.jsonl`` as one record ``{"step", "split", **values}``.
+    numbers go to ``metrics.jsonl`` as one record ``{"step", "split", **values}`` and are kept in
+    ``records`` (runs without a folder).
     """
 
     def __init__(self, fn: Callable[[Any], dict[str, float]], every: int, split: str = "eval"):
         self.fn, self.every, self.split = fn, every, split
         self.last_step = -1
+        self.records: list[dict[str, float]] = []
 
     def _run(self, trainer: Trainer, step: int) -> None:
         if step == self.last_step:
             return
         self.last_step = step
         values = trainer.run_on_model(self.fn)
+        self.records.append({"step": step, **values})
         trainer.log({"split": self.split, **values}, step)
 
     def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
@@ -80,3 +83,18 @@ class History(Callback):
     def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
         if scalars is not None:
             self.records.append({"step": step, **scalars})
+
+
+class Snapshots(Callback):
+    """Copies of the model's weights at chosen steps, ``weights[step]`` (to analyse one training
+    at several lengths without a run folder)."""
+
+    def __init__(self, steps: Sequence[int]):
+        self.steps = set(int(s) for s in steps)
+        self.weights: dict[int, dict[str, Any]] = {}
+
+    def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
+        if step in self.steps:
+            self.weights[step] = {
+                k: v.detach().clone() for k, v in trainer.model.state_dict().items()
+            }

@@ -124,7 +124,9 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], n: int = 8) -> Figure:
     if not rows:
         raise DataError("plot_image_rows: nothing to draw")
     n = min(n, min(len(v) for v in rows.values()))
-    fig = new_figure((1.0 * n + 1.0, 1.0 * len(rows) + 0.2), layout=None)
+    margin = max(0.9, 0.075 * max(len(label) for label in rows) + 0.25)  # inches for the labels
+    width = 1.0 * n + margin + 0.1
+    fig = new_figure((width, 1.0 * len(rows) + 0.2), layout=None)
     axes = fig.subplots(len(rows), n, squeeze=False)
     for r, (label, images) in enumerate(rows.items()):
         for c in range(n):
@@ -139,6 +141,6 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], n: int = 8) -> Figure:
             if c == 0:
                 ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
     fig.subplots_adjust(
-        left=0.9 / (1.0 * n + 1.0), right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08
+        left=margin / width, right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.08
     )
     return fig
