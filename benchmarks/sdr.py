@@ -63,8 +63,8 @@ def main() -> None:
         maps = torch.randn(batch, c_in, side, side, generator=g).relu()
         weight = torch.randn(c_in, c_out, k, k, generator=g)
         spectral_dependency(maps[:2], weight, s)  # warm-up
-        t_loop, ref = timed(lambda: loop_over_pairs(maps, weight, s))
-        t_batched, got = timed(lambda: spectral_dependency(maps, weight, s).ratio)
+        t_loop, ref = timed(lambda m=maps, w=weight, s=s: loop_over_pairs(m, w, s))
+        t_batched, got = timed(lambda m=maps, w=weight, s=s: spectral_dependency(m, w, s).ratio)
         agree = torch.allclose(got.double(), ref, rtol=1e-4)
         total_loop += t_loop
         total_batched += t_batched
