@@ -33,6 +33,7 @@ def test_every_capability_has_a_page():
         "evaluation.md",
         "reports.md",
         "directions.md",
+        "intrinsic.md",
     ):
         assert page in names, f"docs/{page} is missing"
 
