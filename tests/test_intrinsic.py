@@ -232,7 +232,7 @@ def test_layer_sdr_on_a_generator_and_sdr_training_lowers_the_objective():
     assert float(term.loss(vae, z).detach()) < 0.5 * first
 
 
-def sdr_run_dict(steps: int) -> dict:
+def sdr_run_dict(steps: int, auxiliary: list | None = None) -> dict:
     return {
         "dataset": {"name": "scenes", "n": 64, "size": 16},
         "model": {
@@ -247,39 +247,55 @@ def sdr_run_dict(steps: int) -> dict:
             },
             "likelihood": {"name": "gaussian", "sigma": 0.1},
         },
-        "train": {
-            "steps": steps,
-            "batch_size": 16,
-            "progress": False,
-            "log_every": 2,
-            "checkpoint_every": 3,
-        },
+        "train": {"steps": steps, "batch_size": 16, "progress": False, "log_every": 2,
+                  "checkpoint_every": 3},
         "seed": 1,
-    }
+        "auxiliary": auxiliary or [],
+    }  # fmt: skip
 
 
-def sdr_callback() -> AlternatingObjective:
-    layers = ["decoder.conv.2", "decoder.conv.4"]
-    return AlternatingObjective(
-        lambda model: sdr_training_terms(model, layers), lr=1e-3, split="sdr"
-    )
+SDR = [{"name": "sdr", "layers": ["decoder.conv.2", "decoder.conv.4"], "lr": 1e-3}]
 
 
-def test_sdr_training_alternates_with_the_vae_and_resumes_exactly(tmp_path):
-    cfg = RunConfig.from_dict(sdr_run_dict(8))
-    plain, _ = train_run(cfg, None)
-    aux = sdr_callback()
-    full, _ = train_run(cfg, tmp_path / "full", callbacks=[aux])
-    assert [r["term"] for r in aux.history] == [0, 1] * 4  # one SDR step after each VAE step
-    assert all(math.isfinite(r["loss"]) for r in aux.history)
-    changed = full.decoder.conv[2].weight
-    assert not torch.equal(changed, plain.decoder.conv[2].weight)
+def test_sdr_training_is_a_run_option_that_alternates_and_resumes_exactly(tmp_path):
+    plain, _ = train_run(RunConfig.from_dict(sdr_run_dict(8)), None)
+    cfg = RunConfig.from_dict(sdr_run_dict(8, SDR))
+    full, _ = train_run(cfg, tmp_path / "full")
+    assert not torch.equal(full.decoder.conv[2].weight, plain.decoder.conv[2].weight)
     records = [r for r in ckpt.read_metrics(tmp_path / "full") if r["split"] == "sdr"]
     assert [r["step"] for r in records] == [2, 4, 6, 8]  # logged on the logging steps
-    assert "sdr[decoder.conv.4]" in records[0]  # step 2 took the second term
-    # interrupted after 5 steps and resumed: the same weights as the uninterrupted run
-    train_run(cfg, tmp_path / "part", callbacks=[sdr_callback(), StopAt(5)])
-    resumed, fit = resume_run(tmp_path / "part", callbacks=[sdr_callback()])
+    assert [r["term"] for r in records] == [1, 1, 1, 1]  # one SDR step per VAE step: 0,1,0,1…
+    assert all(math.isfinite(r["sdr[decoder.conv.4]"]) for r in records)
+    # interrupted after 5 steps and resumed from the folder: the same weights
+    train_run(cfg, tmp_path / "part", callbacks=[StopAt(5)])
+    resumed, fit = resume_run(tmp_path / "part")
     assert fit.step == 8
     a, b = full.state_dict(), resumed.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sdr_training_as_a_callback_and_bad_layers_fail_before_writing(tmp_path):
+    aux = AlternatingObjective(
+        lambda model: sdr_training_terms(model, ["decoder.conv.2", "decoder.conv.4"]), lr=1e-3
+    )
+    train_run(RunConfig.from_dict(sdr_run_dict(6)), None, callbacks=[aux])
+    assert [r["term"] for r in aux.history] == [0, 1] * 3
+    assert all(math.isfinite(r["loss"]) for r in aux.history)
+    bad = RunConfig.from_dict(sdr_run_dict(6, [{"name": "sdr", "layers": ["decoder.conv.3"]}]))
+    with pytest.raises(ConfigError, match="ReLU"):
+        train_run(bad, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_intervention_tracker_records_per_scale_errors_during_training(tmp_path):
+    from latentatlas.analysis.layer_scales import InterventionTracker
+
+    z = torch.randn(8, 4, generator=torch.Generator().manual_seed(9))
+    tracker = InterventionTracker({"fine": "decoder.conv.3", "map": "decoder.conv.1"}, z, every=3)
+    train_run(RunConfig.from_dict(sdr_run_dict(7)), tmp_path / "run", callbacks=[tracker])
+    assert [r["step"] for r in tracker.records] == [3, 6, 7]  # every 3 steps and at the end
+    first = tracker.records[0]
+    scales = [first[f"fine/scale{k}"] for k in range(1, 6)]
+    assert first["fine/mse"] == pytest.approx(sum(scales)) and "map/mse" in first
+    logged = [r for r in ckpt.read_metrics(tmp_path / "run") if r["split"] == "intrinsic"]
+    assert [r["step"] for r in logged] == [3, 6, 7]

@@ -86,6 +86,7 @@ ACTIVATIONS: Registry = Registry("activation", "latentatlas.nets.blocks")
 OPTIMIZERS: Registry = Registry("optimizer", "latentatlas.train.optim")
 SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
 REDUCTORS: Registry = Registry("reductor", "latentatlas.analysis.reductors")
+AUXILIARY: Registry = Registry("auxiliary objective", "latentatlas.analysis.spectral")
 
 
 def _split_spec(registry: Registry, spec: dict, path: str) -> tuple[type, dict]:

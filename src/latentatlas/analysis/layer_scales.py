@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .interventions import InterventionResult, MapTransform, intervene
+from ..train.callbacks import PeriodicCallback
+from .interventions import InterventionResult, MapTransform, Stretch, intervene
 from .wavelet_scales import DEFAULT_LEVELS, haar_components, scale_errors
 
 
@@ -91,3 +92,36 @@ def tracking_fn(
         return out
 
     return fn
+
+
+class InterventionTracker(PeriodicCallback):
+    """A training callback recording the per-scale errors of layer interventions every ``every``
+    steps (sec. 5.1.2, fig. 4a-b): records ``{"step", "<label>/scale<k>", "<label>/mse"}`` in
+    ``records`` and, with a run folder, in ``metrics.jsonl`` as split ``"intrinsic"``.
+
+    Args:
+        layers: ``{label: module name}``, or a function ``model -> {label: name}``.
+        codes: fixed codes, or ``codes(model)`` (e.g. current posterior means of fixed images).
+        every: steps between records (and one at the end).
+        transform: T′ = T (default: the paper's 1.5× horizontal stretch).
+        levels: Haar levels (levels + 1 scales).
+    """
+
+    def __init__(
+        self,
+        layers: dict[str, str] | Callable[[nn.Module], dict[str, str]],
+        codes: torch.Tensor | Callable[[nn.Module], torch.Tensor],
+        every: int,
+        transform: MapTransform | None = None,
+        levels: int = DEFAULT_LEVELS,
+        split: str = "intrinsic",
+    ):
+        transform = transform or Stretch(1.5)
+        resolved: dict[str, dict[str, str]] = {}
+
+        def fn(model: nn.Module) -> dict[str, float]:
+            if "layers" not in resolved:
+                resolved["layers"] = layers(model) if callable(layers) else dict(layers)
+            return tracking_fn(resolved["layers"], transform, codes, levels)(model)
+
+        super().__init__(fn, every, split)

@@ -35,7 +35,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..config import Config, field
 from ..errors import ConfigError, DataError
+from ..registry import AUXILIARY
 from .generators import as_generator
 from .interventions import named_layers, resolve_layers
 
@@ -249,3 +251,37 @@ def sdr_training_terms(
         return AuxiliaryTerm(f"sdr[{name}]", loss, [module.weight])
 
     return [make(n, m) for n, m in zip(layers, modules)]
+
+
+@dataclass(frozen=True)
+class SDRTrainingConfig(Config):
+    layers: tuple[str, ...] = field(doc="(transposed) convolutions whose filters are optimised")
+    lr: float = field(1e-4, gt=0.0, doc="Adam learning rate of the SDR steps")
+    betas: tuple[float, float] = field((0.5, 0.999), ge=0.0, lt=1.0, doc="Adam betas")
+    every: int = field(1, ge=1, doc="one SDR step after every this many training steps")
+    averaging: str = field("power", choices=AVERAGING, doc="power (eq. 8) or mean (eq. 9)")
+
+    def validate(self) -> None:
+        if not self.layers:
+            raise ConfigError("layers: expected at least one convolution name")
+
+
+@AUXILIARY.register("sdr")
+class SDRTraining:
+    """The run-config entry ``{name: sdr, layers: [...]}``: SDR-regularised training (sec. 5.2)
+    as an :class:`~latentatlas.train.auxiliary.AlternatingObjective` over the named layers."""
+
+    Config = SDRTrainingConfig
+
+    @classmethod
+    def from_config(cls, config: SDRTrainingConfig):
+        from ..train.auxiliary import AlternatingObjective
+
+        layers, averaging = list(config.layers), config.averaging
+        return AlternatingObjective(
+            lambda model: sdr_training_terms(model, layers, averaging),
+            lr=config.lr,
+            betas=config.betas,
+            every=config.every,
+            split="sdr",
+        )

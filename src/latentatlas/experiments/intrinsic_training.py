@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.interventions import Stretch
-from ..analysis.layer_scales import LayerScaleErrors, layer_scale_errors, tracking_fn
+from ..analysis.layer_scales import InterventionTracker, LayerScaleErrors, layer_scale_errors
 from ..analysis.spectral import SpectralDependency, layer_sdr, sdr_training_terms
 from ..train.auxiliary import AlternatingObjective
-from ..train.callbacks import PeriodicCallback
 from .intrinsic_common import (
     STRETCH,
     IntrinsicScale,
@@ -73,13 +72,7 @@ def train_tracked(
     data = scenes_data(scale, seed, dataset)
     images = analysis_images(scale, seed, data, dataset)
     codes = encoded(images)
-    tracked: dict[str, dict[str, str]] = {}
-
-    def fn(model):
-        tracked.setdefault("layers", level_layers(model))
-        return tracking_fn(tracked["layers"], Stretch(STRETCH), codes)(model)
-
-    tracker = PeriodicCallback(fn, every, split="intrinsic")
+    tracker = InterventionTracker(level_layers, codes, every, Stretch(STRETCH))
     callbacks: list = [tracker]
     aux = None
     if sdr:

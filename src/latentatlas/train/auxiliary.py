@@ -84,9 +84,14 @@ class AlternatingObjective(Callback):
             self.optimizer.load_state_dict(self._pending)
             self._pending = None
 
-    def on_train_start(self, trainer: Trainer) -> None:
+    def bind(self, model: torch.nn.Module) -> None:
+        """Build the terms for ``model`` now (``terms`` given as a function), so that a bad
+        setting fails before training starts; training binds unbound objectives itself."""
         if self.optimizer is None:
-            self._bind(self.factory(trainer.model))  # type: ignore[misc]
+            self._bind(self.factory(model))  # type: ignore[misc]
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self.bind(trainer.model)
 
     def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
         if step % self.every:

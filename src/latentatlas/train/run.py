@@ -27,7 +27,7 @@ from .. import __version__
 from ..config import Config, field
 from ..data.base import FactorDataset
 from ..errors import ConfigError, RunFolderError
-from ..registry import DATASETS, MODELS, build, check_spec, resolve
+from ..registry import AUXILIARY, DATASETS, MODELS, build, check_spec, resolve
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
@@ -46,9 +46,16 @@ class RunConfig(Config):
     seed: int = field(
         0, ge=0, lt=2**32, doc="seed of the initialisation, batch order and sampling noise"
     )
+    auxiliary: tuple[dict, ...] = field(
+        (),
+        doc="objectives optimised in alternation with the loss, e.g. "
+        "[{name: sdr, layers: [decoder.conv.2]}] (the intrinsic paper's SDR training)",
+    )
 
     def validate(self) -> None:
         check_spec(DATASETS, self.dataset, "dataset")
+        for i, spec in enumerate(self.auxiliary):
+            check_spec(AUXILIARY, spec, f"auxiliary[{i}]")
         spec = dict(self.model)
         if isinstance(spec, dict) and "name" in spec:
             spec.setdefault("input_shape", [1])  # checked against the data when building
@@ -107,6 +114,16 @@ def _metadata(config: RunConfig, dataset: FactorDataset, model: torch.nn.Module)
     }
 
 
+def auxiliary_callbacks(config: RunConfig, model: torch.nn.Module) -> list[Callback]:
+    """The config's extra objectives (registry ``AUXILIARY``) as callbacks bound to ``model``."""
+    out = []
+    for i, spec in enumerate(config.auxiliary):
+        callback = build(AUXILIARY, dict(spec), f"auxiliary[{i}]")
+        callback.bind(model)
+        out.append(callback)
+    return out
+
+
 def check_new_run_dir(run_dir: str | Path) -> None:
     """Refuse a folder that already holds a run (or is a file): nothing on disk is overwritten."""
     run_dir = Path(run_dir)
@@ -125,6 +142,9 @@ def train_run(
     dataset: FactorDataset | None = None,
 ) -> tuple[torch.nn.Module, FitResult]:
     """Build data and model from ``config``, train, and write the run folder.
+
+    The config's ``auxiliary`` objectives (e.g. ``{name: sdr, layers: [...]}``) run first among
+    the callbacks, bound to the model before anything is written (a bad layer name fails early).
 
     Refuses to overwrite an existing run folder (use :func:`resume_run`); data with NaN/inf is
     refused before training starts.
@@ -145,7 +165,7 @@ def train_run(
         config.train,
         run_dir,
         config.seed,
-        callbacks,
+        [*auxiliary_callbacks(config, model), *callbacks],
         _metadata(config, dataset, model),
     )
     if run_dir is not None and info.is_main:
@@ -192,6 +212,7 @@ def resume_run(
     if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
         raise RunFolderError(f"{run_dir}: the dataset differs from the one this run was trained on")
     model = build_model(config, dataset)
+    callbacks = [*auxiliary_callbacks(config, model), *callbacks]
     trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks, meta)
     step = trainer.resume()
     if step >= trainer.total_steps:
