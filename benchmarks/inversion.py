@@ -71,6 +71,19 @@ def bare_batched(gen, targets, init, steps) -> torch.Tensor:
         return loss_fn(gen(z), targets, masks)
 
 
+def step_flops(gen, targets: torch.Tensor, init: torch.Tensor) -> int:
+    """Floating-point operations of one inversion step (generator forward, backward to z, loss)
+    on these targets, counted by ``torch.utils.flop_counter`` (matrix products and convolutions)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    loss_fn = reconstruction_loss("gaussian", 3.0)
+    masks = torch.ones_like(targets[:, :1])
+    z = init.clone().requires_grad_(True)
+    with FlopCounterMode(display=False) as counter:
+        loss_fn(gen(z), targets, masks).sum().backward()
+    return counter.get_total_flops()
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -120,10 +133,12 @@ def compare(kind: str, n: int, steps: int, compile_it: bool) -> None:
             )
         )
     print(f"\n{kind} decoder, {n} targets, {steps} Adam steps each")
+    flops = step_flops(gen, targets, init) * steps  # the same arithmetic batched or not
     for name, seconds, errors in rows:
         gap = float(((errors - e_loop).abs() / e_loop.abs().clamp_min(1e-12)).max())
         print(
             f"  {name:<32}{seconds:8.2f} s   ratio loop/this: {t_loop / seconds:6.1f}x   "
+            f"{flops / seconds / 1e9:6.1f} GFLOP/s   "
             f"largest relative error difference to the loop: {gap:.1e}"
         )
 

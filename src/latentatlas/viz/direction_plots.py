@@ -124,7 +124,7 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], n: int = 8) -> Figure:
     if not rows:
         raise DataError("plot_image_rows: nothing to draw")
     n = min(n, min(len(v) for v in rows.values()))
-    margin = max(0.9, 0.075 * max(len(label) for label in rows) + 0.25)  # inches for the labels
+    margin = max(0.9, 0.06 * max(len(label) for label in rows) + 0.2)  # inches for the labels
     width = 1.0 * n + margin + 0.1
     fig = new_figure((width, 1.0 * len(rows) + 0.2), layout=None)
     axes = fig.subplots(len(rows), n, squeeze=False)
