@@ -10,7 +10,8 @@ directions paper (appendix B) and for an MLP decoder with the same output, the s
 * a bare batched loop that leaves the decoder's parameter gradients on (what a first version does),
 * ``invert`` (batched, parameter gradients off),
 * ``invert`` on a channels-last copy of the conv decoder,
-* ``invert`` through ``torch.compile`` (``--compile``; compilation time is reported apart),
+* ``invert`` through ``torch.compile``, also of the channels-last copy (``--compile``;
+  compilation time is reported apart),
 
 and prints each ratio against the loop. Last, the wall time of Algorithm 1 for 256 trajectories of
 10 points (50 steps per point).
@@ -123,15 +124,19 @@ def compare(kind: str, n: int, steps: int, compile_it: bool) -> None:
             )
         )
     if compile_it:
-        compiled = torch.compile(gen)
-        t_compile, _ = timed(lambda: invert(compiled, targets, init=init, steps=1))
-        print(f"{kind}: torch.compile warm-up (compilation) {t_compile:.1f} s")
-        rows.append(
-            (
-                "invert, torch.compile",
-                *timed(lambda: invert(compiled, targets, init=init, steps=steps).errors),
+        variants = [("torch.compile", gen)]
+        if kind == "conv":
+            variants.append(("channels-last + torch.compile", cl))
+        for label, module in variants:
+            compiled = torch.compile(module)
+            t_compile, _ = timed(lambda c=compiled: invert(c, targets, init=init, steps=1))
+            print(f"{kind}: {label} warm-up (compilation) {t_compile:.1f} s")
+            rows.append(
+                (
+                    f"invert, {label}",
+                    *timed(lambda c=compiled: invert(c, targets, init=init, steps=steps).errors),
+                )
             )
-        )
     print(f"\n{kind} decoder, {n} targets, {steps} Adam steps each")
     flops = step_flops(gen, targets, init) * steps  # the same arithmetic batched or not
     for name, seconds, errors in rows:

@@ -299,3 +299,21 @@ def test_intervention_tracker_records_per_scale_errors_during_training(tmp_path)
     assert first["fine/mse"] == pytest.approx(sum(scales)) and "map/mse" in first
     logged = [r for r in ckpt.read_metrics(tmp_path / "run") if r["split"] == "intrinsic"]
     assert [r["step"] for r in logged] == [3, 6, 7]
+
+
+def test_table_1_generator_has_the_papers_channels_and_map_sizes():
+    from latentatlas.models.intrinsic import intrinsic_vae_spec, level_layers, sdr_layers
+
+    vae = build(MODELS, {**intrinsic_vae_spec(64, 16), "input_shape": [3, 64, 64]}).eval()
+    assert vae.config.beta == 5e-4
+    z = torch.randn(2, 16)
+    shapes = dict(map_layers(vae, lambda z: vae.decode(z), z))
+    levels = level_layers(vae)
+    got = [shapes[levels[k]] for k in ("coarse", "intermediate", "fine", "image")]
+    assert got == [(64, 8, 8), (64, 16, 16), (32, 32, 32), (16, 64, 64)]
+    assert tuple(vae.decode(z).shape) == (2, 3, 64, 64)
+    convs = sum(isinstance(m, nn.ConvTranspose2d) for m in vae.decoder.modules())
+    assert convs == 4  # "4 deconv layers"
+    assert list(sdr_layers(vae).values()) == ["decoder.conv.2", "decoder.conv.4", "decoder.conv.6"]
+    with pytest.raises(ConfigError, match="multiple of 16"):
+        intrinsic_vae_spec(40, 16)

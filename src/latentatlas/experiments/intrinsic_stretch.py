@@ -18,13 +18,13 @@ from typing import Any
 
 from ..analysis.interventions import Stretch
 from ..analysis.layer_scales import LayerScaleErrors, layer_scale_errors
+from ..models.intrinsic import level_layers
 from ..train.callbacks import Snapshots
 from .intrinsic_common import (
     STRETCH,
     IntrinsicScale,
     analysis_images,
     encoded,
-    level_layers,
     scenes_data,
     train_intrinsic_vae,
 )

@@ -20,15 +20,14 @@ from typing import Any
 from ..analysis.interventions import Stretch
 from ..analysis.layer_scales import InterventionTracker, LayerScaleErrors, layer_scale_errors
 from ..analysis.spectral import SpectralDependency, layer_sdr, sdr_training_terms
+from ..models.intrinsic import level_layers, sdr_layers
 from ..train.auxiliary import AlternatingObjective
 from .intrinsic_common import (
     STRETCH,
     IntrinsicScale,
     analysis_images,
     encoded,
-    level_layers,
     scenes_data,
-    sdr_layers,
     train_intrinsic_vae,
 )
 
