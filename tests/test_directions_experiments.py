@@ -125,3 +125,15 @@ def test_directions_refuse_a_circular_latent_space(tmp_path):
     train_run(config, tmp_path / "run")
     with pytest.raises(DataError, match="Euclidean"):
         euclidean_generator(tmp_path / "run")
+
+
+def test_compiled_generator_gives_the_same_images(disk_run):
+    import torch
+
+    from latentatlas.experiments.directions_tool import euclidean_generator
+
+    plain, compiled = euclidean_generator(disk_run), euclidean_generator(disk_run, compile=True)
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(compiled(z), plain(z), atol=1e-5)
+    assert compiled.latent_dim == 3

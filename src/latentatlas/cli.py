@@ -518,9 +518,15 @@ def _amounts(value: str) -> tuple[float, ...]:
 @click.option("--traversals", default=50, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--quick", is_flag=True, help="32 trajectories, 20 steps: a first look in seconds.")
+@click.option(
+    "--compile",
+    "compile_generator",
+    is_flag=True,
+    help="Run the generator through torch.compile (faster inversion after seconds of compiling).",
+)
 def directions(
     run_dir, transformation, out, force, trajectories, amounts, steps, lr, loss, sigma,
-    traversals, seed, quick,
+    traversals, seed, quick, compile_generator,
 ) -> None:  # fmt: skip
     """Find the latent direction of an image transformation in RUN_DIR's model, without labels
     or encoder (directions paper); write direction.safetensors, results.json and report.html."""
@@ -538,6 +544,7 @@ def directions(
     report = run_directions(
         run_dir,
         name,
+        compile=compile_generator,
         n=trajectories,
         amounts=_amounts(amounts),
         steps=steps,
