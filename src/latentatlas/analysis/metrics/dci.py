@@ -1,0 +1,95 @@
+"""DCI: disentanglement, completeness and informativeness (Eastwood and Williams 2018), with the
+gradient-boosted trees of Locatello et al. (2019).
+
+For each factor a gradient-boosting classifier (scikit-learn defaults) predicts its labels from
+all codes; R[i, j] = |importance of code i for factor j|. With P the rows normalised to sum 1,
+
+* disentanglement = Σ_i ρ_i (1 − H_k(P_i·)), ρ_i = Σ_j R[i, j] / Σ R, H_k the entropy in base k
+  (number of factors): 1 when each code matters for one factor only;
+* completeness = Σ_j ρ̃_j (1 − H_d(P̃_·j)), P̃ the columns normalised, ρ̃_j = Σ_i R[i, j] / Σ R,
+  H_d in base d (number of codes): 1 when each factor is captured by one code;
+* informativeness = the classifiers' mean accuracy (train and test).
+
+:func:`dci_from_importance` is the part that depends on R only (tested on hand-built matrices).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import stats
+
+from ...errors import DataError
+from .ground_truth import GroundTruth, Representation, encode_all
+
+
+def _one_minus_entropy(p: np.ndarray, base: int) -> np.ndarray:
+    """1 − H(p) in ``base`` for each column of the non-negative matrix p (normalised here)."""
+    if base < 2:
+        return np.ones(p.shape[1])
+    return 1.0 - stats.entropy(p + 1e-11, base=base, axis=0)
+
+
+def dci_from_importance(importance: np.ndarray) -> dict[str, float]:
+    """Disentanglement and completeness of an importance matrix R (codes × factors)."""
+    r = np.abs(np.asarray(importance, dtype=np.float64))
+    if r.ndim != 2 or r.size == 0:
+        raise DataError(f"DCI: expected an importance matrix (codes, factors), got {r.shape}")
+    if r.sum() == 0:  # no code matters: nothing is disentangled
+        return {"dci_disentanglement": 0.0, "dci_completeness": 0.0}
+    d, k = r.shape
+    per_code = _one_minus_entropy(r.T, k)
+    per_factor = _one_minus_entropy(r, d)
+    code_weight = r.sum(1) / r.sum()
+    factor_weight = r.sum(0) / r.sum()
+    return {
+        "dci_disentanglement": float((per_code * code_weight).sum()),
+        "dci_completeness": float((per_factor * factor_weight).sum()),
+    }
+
+
+def importance_matrix(
+    codes_train: np.ndarray,
+    labels_train: np.ndarray,
+    codes_test: np.ndarray,
+    labels_test: np.ndarray,
+) -> tuple[np.ndarray, float, float]:
+    """R (codes × factors) from one gradient-boosting classifier per factor, and the mean train
+    and test accuracies."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    d, k = codes_train.shape[1], labels_train.shape[1]
+    r = np.zeros((d, k))
+    train_acc, test_acc = [], []
+    for j in range(k):
+        y = labels_train[:, j]
+        if len(np.unique(y)) < 2:  # a constant factor: nothing to predict
+            train_acc.append(1.0)
+            test_acc.append(float(np.mean(labels_test[:, j] == y[0])))
+            continue
+        model = GradientBoostingClassifier(random_state=0).fit(codes_train, y)
+        r[:, j] = np.abs(model.feature_importances_)
+        train_acc.append(float(model.score(codes_train, y)))
+        test_acc.append(float(model.score(codes_test, labels_test[:, j])))
+    return r, float(np.mean(train_acc)), float(np.mean(test_acc))
+
+
+def dci(
+    gt: GroundTruth,
+    represent: Representation,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """DCI disentanglement, completeness and informativeness (train, test)."""
+    g = torch.Generator().manual_seed(seed)
+    x_train, _, labels_train = gt.sample(num_train, g)
+    x_test, _, labels_test = gt.sample(num_test, g)
+    r, train_acc, test_acc = importance_matrix(
+        encode_all(represent, x_train), labels_train, encode_all(represent, x_test), labels_test
+    )
+    return {
+        **dci_from_importance(r),
+        "dci_informativeness_train": train_acc,
+        "dci_informativeness_test": test_acc,
+    }

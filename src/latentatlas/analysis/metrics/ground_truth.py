@@ -1,0 +1,205 @@
+"""What the disentanglement metrics read: observations with known factors, and a representation.
+
+Every supervised metric is a pure function of a dataset with ground-truth factors and a
+representation function ``represent(x) -> codes (n, d)`` (by default the posterior mean of a
+trained model, :func:`posterior_mean`). :class:`GroundTruth` gives the metrics what they sample:
+
+* ``sample(n, generator)`` — observations, their factor values and their factor *labels* (integer
+  classes: the grid index of a discrete factor; for a continuous factor one of ``bins`` equal-width
+  bins over its range);
+* ``sample_fixed(n, factor, generator)`` — a batch whose ``factor`` has one common value and whose
+  other factors vary (the BetaVAE and FactorVAE scores).
+
+Datasets that can render observations from factor values (procedural ones) draw fresh factors;
+others (files, arrays) draw rows: a fixed factor is obtained by choosing one of its classes
+present in the data and rows that have it. Metrics that need no factors (the unsupervised scores)
+only call ``represent`` on observations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ...data.base import FactorDataset
+from ...errors import DataError
+
+Representation = Callable[[torch.Tensor], torch.Tensor]
+
+SUPERVISED = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity")
+"""Metrics that need ground-truth factors."""
+
+
+def check_codes(
+    codes: object, n: int | None = None, what: str = "the representation"
+) -> np.ndarray:
+    """Refuse codes that are not a finite (n, d) array; returns float64 NumPy."""
+    if isinstance(codes, torch.Tensor):
+        codes = codes.detach().cpu().double().numpy()
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.ndim != 2 or (n is not None and codes.shape[0] != n):
+        raise DataError(f"{what} must return codes of shape (n, d) for n = {n}, got {codes.shape}")
+    bad = ~np.isfinite(codes)
+    if bad.any():
+        raise DataError(
+            f"{what} returned NaN or inf in {int(bad.any(1).sum())} of {len(codes)} codes; "
+            "the model may have diverged"
+        )
+    return codes
+
+
+def posterior_mean(
+    model: torch.nn.Module, batch_size: int = 256, sample: bool = False, seed: int = 0
+) -> Representation:
+    """``represent(x)``: the posterior mean of ``model`` (or one posterior sample, seeded),
+    computed in batches without gradients, in eval mode."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def represent(x: torch.Tensor) -> torch.Tensor:
+        was = model.training
+        model.eval()
+        out = []
+        try:
+            with torch.no_grad():
+                for start in range(0, len(x), batch_size):
+                    posterior = model.encode(x[start : start + batch_size])
+                    if sample:
+                        out.append(model.latent.sample(posterior, 1, generator)[0])
+                    else:
+                        out.append(model.latent.mean(posterior))
+        finally:
+            model.train(was)
+        return torch.cat(out).reshape(len(x), -1)
+
+    return represent
+
+
+def encode_all(represent: Representation, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Codes of ``x`` as a checked (n, d) float64 array."""
+    parts = [represent(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    codes = torch.cat([torch.as_tensor(p) for p in parts]) if parts else torch.zeros(0, 0)
+    return check_codes(codes, len(x))
+
+
+def discretize(codes: np.ndarray, bins: int = 20) -> np.ndarray:
+    """Each column into ``bins`` equal-width bins over its own range (the histogram
+    discretisation of Locatello et al. 2019): integer labels (d, n) → returned as (n, d)."""
+    if bins < 2:
+        raise DataError(f"bins: expected at least 2, got {bins}")
+    out = np.empty(codes.shape, dtype=np.int64)
+    for j in range(codes.shape[1]):
+        edges = np.histogram(codes[:, j], bins)[1]
+        out[:, j] = np.digitize(codes[:, j], edges[:-1])
+    return out
+
+
+class GroundTruth:
+    """A dataset with factors as the metrics sample it (see the module docstring)."""
+
+    def __init__(self, dataset: FactorDataset, bins: int = 20, metric: str = "this metric"):
+        if not dataset.has_factors or dataset.factor_space is None:
+            raise DataError(
+                f"{metric} needs ground-truth factors, and {type(dataset).__name__} has none; "
+                f"metrics that need them: {', '.join(SUPERVISED)} (the unsupervised scores "
+                "work without)"
+            )
+        self.dataset = dataset
+        self.space = dataset.factor_space
+        self.bins = bins
+        self.renders = type(dataset).render is not FactorDataset.render
+        self._rows: tuple[torch.Tensor, np.ndarray] | None = None
+
+    @property
+    def num_factors(self) -> int:
+        return len(self.space)
+
+    def labels(self, values: torch.Tensor) -> np.ndarray:
+        """Integer class labels (n, k): grid classes, or equal-width bins for continuous factors."""
+        values = torch.as_tensor(values, dtype=torch.float64)
+        out = np.empty(values.shape, dtype=np.int64)
+        for j, f in enumerate(self.space.factors):
+            v = values[:, j]
+            if f.discrete:
+                grid = f.grid()
+                d = v[:, None] - grid[None]
+                if f.periodic:
+                    d = torch.remainder(d + f.period / 2, f.period) - f.period / 2
+                out[:, j] = d.abs().argmin(1).numpy()
+            else:
+                scaled = (v - f.low) / max(f.high - f.low, 1e-12) * self.bins
+                out[:, j] = scaled.floor().clamp(0, self.bins - 1).long().numpy()
+        return out
+
+    def _all_rows(self) -> tuple[torch.Tensor, np.ndarray]:
+        if self._rows is None:
+            n = len(self.dataset)
+            factors = self.dataset.get_batch(torch.arange(n)).factors
+            self._rows = (factors, self.labels(factors))
+        return self._rows
+
+    def sample(
+        self, n: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """``n`` observations, their factor values and labels."""
+        if self.renders:
+            values = self.space.sample(n, generator)
+            return self.dataset.render(values).float(), values, self.labels(values)
+        idx = torch.randint(len(self.dataset), (n,), generator=generator)
+        batch = self.dataset.get_batch(idx)
+        return batch.x, batch.factors, self.labels(batch.factors)
+
+    def _rows_like(self, labels_of: np.ndarray, factor_of: np.ndarray, g: torch.Generator):
+        """For each target row label (per its own factor), a random dataset row sharing it."""
+        _, labels = self._all_rows()
+        out = np.empty(len(factor_of), dtype=np.int64)
+        for k in np.unique(factor_of):
+            where = np.flatnonzero(factor_of == k)
+            column = labels[:, k]
+            order = np.argsort(column, kind="stable")
+            sorted_col = column[order]
+            lo = np.searchsorted(sorted_col, labels_of[where], "left")
+            hi = np.searchsorted(sorted_col, labels_of[where], "right")
+            u = torch.rand(len(where), generator=g, dtype=torch.float64).numpy()
+            out[where] = order[lo + np.floor(u * (hi - lo)).astype(np.int64)]
+        return torch.from_numpy(out)
+
+    def sample_fixed(
+        self, factors: np.ndarray, batch: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Blocks of ``batch`` observations, block i sharing one value of factor ``factors[i]``
+        (the value differs between blocks; the other factors vary): ``(len(factors)·batch,
+        ...)``."""
+        factors = np.repeat(np.asarray(factors, dtype=np.int64), batch)
+        blocks = np.arange(len(factors)) // batch
+        if self.renders:
+            values = self.space.sample(len(factors), generator)
+            anchor = values[torch.from_numpy(blocks * batch)]
+            rows = torch.arange(len(factors))
+            k = torch.from_numpy(factors)
+            values[rows, k] = anchor[rows, k]
+            return self.dataset.render(values).float()
+        first = torch.randint(len(self.dataset), (len(factors) // batch,), generator=generator)
+        _, labels = self._all_rows()
+        targets = labels[first.numpy()][blocks, factors]
+        return self.dataset.get_batch(self._rows_like(targets, factors, generator)).x
+
+    def sample_pairs(
+        self, factors: np.ndarray, batch: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two sets of ``len(factors)·batch`` observations; pair r of block i shares the value of
+        factor ``factors[i]`` (a different value for every pair), the other factors are free."""
+        factors = np.repeat(np.asarray(factors, dtype=np.int64), batch)
+        rows = torch.arange(len(factors))
+        k = torch.from_numpy(factors)
+        if self.renders:
+            first = self.space.sample(len(factors), generator)
+            second = self.space.sample(len(factors), generator)
+            second[rows, k] = first[rows, k]
+            return self.dataset.render(first).float(), self.dataset.render(second).float()
+        idx = torch.randint(len(self.dataset), (len(factors),), generator=generator)
+        _, labels = self._all_rows()
+        targets = labels[idx.numpy(), factors]
+        partner = self._rows_like(targets, factors, generator)
+        return self.dataset.get_batch(idx).x, self.dataset.get_batch(partner).x

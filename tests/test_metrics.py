@@ -1,0 +1,199 @@
+"""Disentanglement metrics: the semantic checks every metric must pass without training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from latentatlas.analysis.metrics import (
+    METRICS,
+    GroundTruth,
+    dci_from_importance,
+    evaluate_metrics,
+    mig_from,
+    modularity_from,
+    posterior_mean,
+    sap_from,
+)
+from latentatlas.data.base import Batch, FactorDataset, InMemoryDataset
+from latentatlas.data.factors import Factor, FactorSpace
+from latentatlas.errors import DataError, UnknownNameError
+
+SPACE = FactorSpace(
+    [
+        Factor("shape", 0, 2, size=3, labels=("square", "ellipse", "heart")),
+        Factor("scale", 0.5, 1.0, size=6),
+        Factor("angle", 0, 2 * np.pi, size=10, periodic=True),
+        Factor("x", 0, 1, size=8),
+        Factor("y", 0, 1, size=8),
+        Factor("hue", 0, 1),  # continuous: 20 bins for the classifiers
+    ]
+)
+
+
+class Factors(FactorDataset):
+    """Observations are the factor values themselves (rendered on demand)."""
+
+    factor_space = SPACE
+
+    def __len__(self) -> int:
+        return 100_000
+
+    @property
+    def observation_shape(self):
+        return (len(SPACE),)
+
+    def render(self, factors):
+        return torch.as_tensor(factors, dtype=torch.float32)
+
+    def get_batch(self, indices):
+        g = torch.Generator().manual_seed(int(torch.as_tensor(indices).sum()))
+        values = SPACE.sample(len(indices), g)
+        return Batch(self.render(values), values)
+
+
+def true_factors(x):
+    return x
+
+
+def zeros(x):
+    return torch.zeros(len(x), 4)
+
+
+def duplicated(x):
+    return torch.cat([x, x], 1)
+
+
+FAST = dict(preset="fast", seed=0)
+
+
+def test_true_factors_score_near_one_and_zeros_score_low():
+    data = Factors()
+    good = evaluate_metrics(
+        data, true_factors, ["mig", "factor_vae", "beta_vae", "sap", "modularity"], **FAST
+    )
+    for name in ("mig", "factor_vae", "beta_vae", "sap", "modularity"):
+        assert good[name] >= 0.9, (name, good[name])
+    bad = evaluate_metrics(
+        data, zeros, ["mig", "factor_vae", "beta_vae", "sap", "modularity"], **FAST
+    )
+    for name in ("mig", "factor_vae", "beta_vae", "sap", "modularity"):
+        assert bad[name] <= 0.2, (name, bad[name])
+    assert bad["factor_vae_active_dims"] == 0
+
+
+def test_duplicating_each_factor_drives_mig_down():
+    scores = evaluate_metrics(Factors(), duplicated, ["mig"], **FAST)
+    assert scores["mig"] <= 0.1
+    assert set(scores) == {"mig", *(f"mig/{n}" for n in SPACE.names)}
+
+
+def test_dci_on_hand_built_importance_matrices():
+    assert dci_from_importance(np.eye(4)) == pytest.approx(
+        {"dci_disentanglement": 1.0, "dci_completeness": 1.0}, abs=1e-6
+    )
+    # every factor split evenly over two codes: disentangled codes, half-complete factors
+    redundant = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
+    scores = dci_from_importance(redundant)
+    assert scores["dci_disentanglement"] == pytest.approx(1.0, abs=1e-6)
+    assert scores["dci_completeness"] == pytest.approx(1 - np.log(2) / np.log(4), abs=1e-6)
+    # one code for all factors: complete but not disentangled
+    shared = np.array([[1, 1, 1], [0, 0, 0]], dtype=float)
+    scores = dci_from_importance(shared)
+    assert scores["dci_disentanglement"] == pytest.approx(0.0, abs=1e-6)
+    assert scores["dci_completeness"] == pytest.approx(1.0, abs=1e-6)
+    # a factor no code captures adds nothing (its weight is zero); informativeness shows it
+    missed = np.array([[1, 0, 0], [0, 1, 0]], dtype=float)
+    assert dci_from_importance(missed)["dci_disentanglement"] == pytest.approx(1.0, abs=1e-6)
+    assert dci_from_importance(np.zeros((3, 2)))["dci_disentanglement"] == 0.0
+
+
+def test_dci_end_to_end_on_true_factors_and_on_noise():
+    data = Factors()
+    good = evaluate_metrics(data, true_factors, ["dci"], **FAST)
+    assert good["dci_disentanglement"] > 0.9 and good["dci_completeness"] > 0.9
+    assert good["dci_informativeness_test"] > 0.9
+
+    def noise(x):
+        return torch.randn(len(x), 6, generator=torch.Generator().manual_seed(len(x)))
+
+    bad = evaluate_metrics(data, noise, ["dci"], **FAST)
+    assert bad["dci_informativeness_test"] < 0.5
+
+
+def test_gap_functions_and_modularity_from_matrices():
+    assert sap_from(np.array([[0.9, 0.1], [0.1, 0.8], [0.0, 0.0]])) == pytest.approx(0.75)
+    assert modularity_from(np.array([[1.0, 0.0], [0.0, 1.0]])) == pytest.approx(1.0)
+    assert modularity_from(np.array([[1.0, 1.0], [0.0, 0.0]])) == pytest.approx(0.0)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, (1000, 2))
+    codes = np.concatenate([labels, rng.normal(size=(1000, 1))], 1).astype(float)
+    assert mig_from(codes, labels).min() > 0.9
+
+
+def test_unsupervised_scores_are_zero_for_independent_codes():
+    space = FactorSpace([Factor("a", 0, 1), Factor("b", 0, 1), Factor("c", 0, 1)])
+    x = torch.rand(4000, 3, generator=torch.Generator().manual_seed(1))
+    data = InMemoryDataset(x, x, space)
+    independent = evaluate_metrics(data, true_factors, ["unsupervised"], **FAST)
+    assert abs(independent["gaussian_total_correlation"]) < 0.01
+    assert abs(independent["gaussian_wasserstein_correlation"]) < 0.01
+
+    def mixed(x):
+        return torch.stack([x[:, 0], x[:, 0] + 0.1 * x[:, 1], x[:, 2]], 1)
+
+    dependent = evaluate_metrics(data, mixed, ["unsupervised"], **FAST)
+    assert dependent["gaussian_total_correlation"] > 1.0
+    assert dependent["mutual_info_score"] > independent["mutual_info_score"]
+
+
+def test_in_memory_datasets_fix_factors_by_their_labels():
+    values = SPACE.sample(3000, torch.Generator().manual_seed(2))
+    data = InMemoryDataset(values.float(), values, SPACE)
+    gt = GroundTruth(data)
+    assert not gt.renders
+    x = gt.sample_fixed(np.array([1, 4]), 16, torch.Generator().manual_seed(3))
+    labels = gt.labels(x.double())
+    assert len(set(labels[:16, 1])) == 1 and len(set(labels[16:, 4])) == 1
+    a, b = gt.sample_pairs(np.array([0]), 32, torch.Generator().manual_seed(4))
+    assert np.array_equal(gt.labels(a.double())[:, 0], gt.labels(b.double())[:, 0])
+    scores = evaluate_metrics(data, true_factors, ["factor_vae", "beta_vae"], **FAST)
+    assert scores["factor_vae"] >= 0.9 and scores["beta_vae"] >= 0.9
+
+
+def test_bad_input_is_refused_clearly():
+    no_factors = InMemoryDataset(torch.rand(100, 3))
+    with pytest.raises(DataError, match="needs ground-truth factors.*mig"):
+        evaluate_metrics(no_factors, true_factors, ["mig"], **FAST)
+
+    def nan(x):
+        out = x.clone()
+        out[0, 0] = float("nan")
+        return out
+
+    with pytest.raises(DataError, match="NaN"):
+        evaluate_metrics(Factors(), nan, ["mig"], **FAST)
+    with pytest.raises(UnknownNameError, match="unknown metric 'mgi'"):
+        evaluate_metrics(Factors(), true_factors, ["mgi"])
+    with pytest.raises(DataError, match="fewer than the 20 bins"):
+        mig_from(np.zeros((10, 3)), np.zeros((10, 2), dtype=int))
+    assert set(METRICS) == {
+        "beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "unsupervised",
+    }  # fmt: skip
+
+
+def test_posterior_mean_representation_of_a_model():
+    from latentatlas.registry import MODELS, build
+
+    torch.manual_seed(0)
+    vae = build(
+        MODELS, {"name": "vae", "input_shape": [6], "latent": {"name": "euclidean", "dim": 3}}
+    )
+    represent = posterior_mean(vae, batch_size=7)
+    x = torch.rand(20, 6)
+    codes = represent(x)
+    assert codes.shape == (20, 3)
+    assert torch.allclose(codes, vae.latent.mean(vae.encode(x)).detach())
+    sampled = posterior_mean(vae, sample=True, seed=1)(x)
+    assert not torch.allclose(sampled, codes)
