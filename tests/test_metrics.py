@@ -197,3 +197,35 @@ def test_posterior_mean_representation_of_a_model():
     assert torch.allclose(codes, vae.latent.mean(vae.encode(x)).detach())
     sampled = posterior_mean(vae, sample=True, seed=1)(x)
     assert not torch.allclose(sampled, codes)
+
+
+def test_scores_that_compare_factors_need_two_of_them():
+    space = FactorSpace([Factor("a", 0, 1, size=5)])
+    data = InMemoryDataset(torch.rand(200, 1), space.sample(200), space)
+    with pytest.raises(DataError, match="at least two factors"):
+        evaluate_metrics(data, true_factors, ["beta_vae"], **FAST)
+
+
+def test_evaluate_command_writes_disentanglement_scores(tmp_path):
+    import json
+
+    from .conftest import run_cli
+
+    run = tmp_path / "disks"
+    proc = run_cli(
+        "train", "--dataset", "disks", "--model", "vae",
+        "--set", "dataset.n=200", "--set", "dataset.size=16", "--set", "dataset.position_range=4",
+        "--set", "dataset.radius_min=2", "--set", "dataset.radius_max=4",
+        "--set", "model.latent.dim=3", "--set", "train.steps=20", "--set", "train.progress=false",
+        "--out", str(run),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("evaluate", str(run), "--samples", "2", "--metrics", "mig,sap,unsupervised",
+                   "--preset", "fast")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((run / "disentanglement.json").read_text())
+    assert record["preset"] == "fast" and record["representation"] == "mean"
+    assert {"mig", "sap", "gaussian_total_correlation"} <= set(record["scores"])
+    bad = run_cli("evaluate", str(run), "--metrics", "mgi")
+    assert bad.returncode == 2 and "unknown metric 'mgi'" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -191,16 +191,47 @@ def _finish_training(out: str, fit) -> None:
     help="Posterior samples L (eq. 5.9).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the sampling noise.")
-def evaluate(run_dir: str, samples: int, seed: int) -> None:
-    """Evaluate a run on its evaluation set (thesis eq. 5.7-5.10); writes evaluation.json."""
+@click.option(
+    "--metrics",
+    "metric_names",
+    help="Also compute disentanglement metrics: 'all' or a comma-separated list of beta_vae, "
+    "factor_vae, mig, dci, sap, modularity, unsupervised; written to RUN_DIR/disentanglement.json.",
+)
+@click.option(
+    "--preset",
+    default="standard",
+    show_default=True,
+    type=click.Choice(["standard", "fast"]),
+    help="Sample sizes of the metrics: Locatello et al. (2019), or a tenth of them.",
+)
+@click.option("--sample", is_flag=True, help="Metrics read a posterior sample, not the mean.")
+def evaluate(
+    run_dir: str, samples: int, seed: int, metric_names: str | None, preset: str, sample: bool
+) -> None:
+    """Evaluate a run on its evaluation set (thesis eq. 5.7-5.10), writing evaluation.json; with
+    --metrics also the disentanglement metrics, writing disentanglement.json."""
     from .analysis.evaluation import evaluate as run_evaluation
+    from .analysis.metrics import evaluate_metrics, posterior_mean
+    from .analysis.metrics import metric_names as checked
     from .train import load, load_dataset
     from .train.checkpoint import atomic_write_json
 
+    names = None
+    if metric_names is not None:  # unknown names fail before any work
+        names = "all" if metric_names == "all" else checked(_names(metric_names) or [])
     model = load(run_dir)
-    result = run_evaluation(model, load_dataset(run_dir).evaluation_set().x, samples, seed)
+    dataset = load_dataset(run_dir)
+    result = run_evaluation(model, dataset.evaluation_set().x, samples, seed)
     atomic_write_json(Path(run_dir) / "evaluation.json", result.to_dict())
     click.echo(json.dumps(result.to_dict(), indent=2))
+    if names is None:
+        return
+    scores = evaluate_metrics(dataset, posterior_mean(model, sample=sample, seed=seed), names,
+                              preset, seed)  # fmt: skip
+    record = {"preset": preset, "seed": seed, "representation": "sample" if sample else "mean",
+              "scores": scores}  # fmt: skip
+    atomic_write_json(Path(run_dir) / "disentanglement.json", record)
+    click.echo(json.dumps(record, indent=2))
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...errors import DataError
 from .ground_truth import GroundTruth, Representation, encode_all
 
 PRUNE_THRESHOLD = 0.05
@@ -28,6 +29,11 @@ CHUNK = 64
 
 
 def _factor_indices(gt: GroundTruth, n: int, g: torch.Generator) -> np.ndarray:
+    if gt.num_factors < 2:
+        raise DataError(
+            "the BetaVAE and FactorVAE scores predict which factor was held fixed: they need at "
+            f"least two factors, this dataset has {gt.num_factors}"
+        )
     return torch.randint(gt.num_factors, (n,), generator=g).numpy()
 
 
