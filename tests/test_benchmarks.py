@@ -40,3 +40,9 @@ def test_inversion_quick():
 def test_sdr_quick():
     out = run_quick("sdr.py")
     assert out.count("agree: True") == 4 and out.count("ratio loop/batched:") == 5
+
+
+def test_metrics_quick():
+    out = run_quick("metrics.py")
+    assert out.count("ratio reference/ours:") == 3 and out.count("agree: True") == 2
+    assert "all metrics" in out

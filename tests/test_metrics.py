@@ -229,3 +229,18 @@ def test_evaluate_command_writes_disentanglement_scores(tmp_path):
     bad = run_cli("evaluate", str(run), "--metrics", "mgi")
     assert bad.returncode == 2 and "unknown metric 'mgi'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_mutual_information_matrix_equals_sklearn_pair_by_pair():
+    from sklearn.metrics import mutual_info_score
+
+    from latentatlas.analysis.metrics.information import entropies, mutual_information
+
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 7, (500, 4))
+    codes[:, 3] = 3  # a constant code
+    labels = np.stack([codes[:, 0] // 2, rng.integers(0, 3, 500), codes[:, 1] + 10], 1)
+    m = mutual_information(codes, labels)
+    expected = [[mutual_info_score(labels[:, j], codes[:, i]) for j in range(3)] for i in range(4)]
+    assert np.allclose(m, expected, atol=1e-12)
+    assert np.allclose(entropies(labels), [mutual_info_score(c, c) for c in labels.T])

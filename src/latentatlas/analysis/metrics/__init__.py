@@ -46,8 +46,8 @@ METRICS: dict[str, Metric] = {
     "mig": Metric(mig, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
     "dci": Metric(
         dci,
-        standard={"num_train": 10_000, "num_test": 5_000},
-        fast={"num_train": 1_000, "num_test": 500},
+        standard={"num_train": 10_000, "num_test": 5_000, "n_jobs": -1},
+        fast={"num_train": 1_000, "num_test": 500, "n_jobs": -1},
     ),
     "sap": Metric(
         sap,

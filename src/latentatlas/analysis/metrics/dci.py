@@ -48,30 +48,40 @@ def dci_from_importance(importance: np.ndarray) -> dict[str, float]:
     }
 
 
+def _fit_factor(codes_train, y, codes_test, y_test) -> tuple[np.ndarray, float, float]:
+    """Importances and train/test accuracy of one factor's gradient-boosting classifier."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    if len(np.unique(y)) < 2:  # a constant factor: nothing to predict, no importance
+        return np.zeros(codes_train.shape[1]), 1.0, float(np.mean(y_test == y[0]))
+    model = GradientBoostingClassifier(random_state=0).fit(codes_train, y)
+    return (
+        np.abs(model.feature_importances_),
+        float(model.score(codes_train, y)),
+        float(model.score(codes_test, y_test)),
+    )
+
+
 def importance_matrix(
     codes_train: np.ndarray,
     labels_train: np.ndarray,
     codes_test: np.ndarray,
     labels_test: np.ndarray,
+    n_jobs: int = 1,
 ) -> tuple[np.ndarray, float, float]:
     """R (codes × factors) from one gradient-boosting classifier per factor, and the mean train
-    and test accuracies."""
-    from sklearn.ensemble import GradientBoostingClassifier
+    and test accuracies; ``n_jobs`` ≠ 1 fits the factors in parallel processes (joblib; −1: one
+    per core)."""
+    columns = range(labels_train.shape[1])
+    args = [(codes_train, labels_train[:, j], codes_test, labels_test[:, j]) for j in columns]
+    if n_jobs == 1:
+        fits = [_fit_factor(*a) for a in args]
+    else:
+        from joblib import Parallel, delayed
 
-    d, k = codes_train.shape[1], labels_train.shape[1]
-    r = np.zeros((d, k))
-    train_acc, test_acc = [], []
-    for j in range(k):
-        y = labels_train[:, j]
-        if len(np.unique(y)) < 2:  # a constant factor: nothing to predict
-            train_acc.append(1.0)
-            test_acc.append(float(np.mean(labels_test[:, j] == y[0])))
-            continue
-        model = GradientBoostingClassifier(random_state=0).fit(codes_train, y)
-        r[:, j] = np.abs(model.feature_importances_)
-        train_acc.append(float(model.score(codes_train, y)))
-        test_acc.append(float(model.score(codes_test, labels_test[:, j])))
-    return r, float(np.mean(train_acc)), float(np.mean(test_acc))
+        fits = Parallel(n_jobs=n_jobs)(delayed(_fit_factor)(*a) for a in args)
+    r = np.stack([f[0] for f in fits], 1)
+    return r, float(np.mean([f[1] for f in fits])), float(np.mean([f[2] for f in fits]))
 
 
 def dci(
@@ -80,13 +90,19 @@ def dci(
     num_train: int = 10_000,
     num_test: int = 5_000,
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> dict[str, float]:
-    """DCI disentanglement, completeness and informativeness (train, test)."""
+    """DCI disentanglement, completeness and informativeness (train, test); ``n_jobs`` fits the
+    per-factor classifiers in parallel (the same numbers)."""
     g = torch.Generator().manual_seed(seed)
     x_train, _, labels_train = gt.sample(num_train, g)
     x_test, _, labels_test = gt.sample(num_test, g)
     r, train_acc, test_acc = importance_matrix(
-        encode_all(represent, x_train), labels_train, encode_all(represent, x_test), labels_test
+        encode_all(represent, x_train),
+        labels_train,
+        encode_all(represent, x_test),
+        labels_test,
+        n_jobs,
     )
     return {
         **dci_from_importance(r),

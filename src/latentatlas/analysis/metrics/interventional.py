@@ -3,8 +3,8 @@ FactorVAE score (Kim and Mnih 2018), with the defaults of Locatello et al. (2019
 
 * BetaVAE: for a random factor k, draw a batch of 64 pairs of observations that share the value
   of v_k (the others free) and take the mean absolute difference of their codes; a logistic
-  regression predicts k from that vector. Score = its accuracy on held-out points (10 000 train,
-  5 000 eval).
+  regression (on standardised features) predicts k from that vector. Score = its accuracy on
+  held-out points (10 000 train, 5 000 eval).
 * FactorVAE: codes are divided by their standard deviation over 10 000 observations; dimensions
   whose standard deviation is below 0.05 are pruned (collapsed latents). For a random k, a batch of
   64 observations with v_k fixed votes for the dimension of least variance; a majority-vote
@@ -47,6 +47,8 @@ def beta_vae_score(
 ) -> dict[str, float]:
     """The BetaVAE score (train and eval accuracy of the factor-index classifier)."""
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     g = torch.Generator().manual_seed(seed)
 
@@ -62,7 +64,7 @@ def beta_vae_score(
 
     x_train, y_train = points(num_train)
     x_eval, y_eval = points(num_eval)
-    clf = LogisticRegression(max_iter=1000).fit(x_train, y_train)
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
     return {
         "beta_vae_train": float(clf.score(x_train, y_train)),
         "beta_vae": float(clf.score(x_eval, y_eval)),
