@@ -1,24 +1,30 @@
 """Models: the Autoencoder contract, likelihoods, and the registered autoencoder variants."""
 
 from .atomic import AtomicAutoencoder, AtomicConfig, AtomicVAE, AtomicVAEConfig
-from .base import Autoencoder, AutoencoderConfig, Output
+from .base import Autoencoder, AutoencoderConfig, AuxiliaryStep, Output
+from .disentangling import DIPVAE, AnnealedVAE, BetaTCVAE, FactorVAE, locatello_spec
 from .likelihoods import Bernoulli, FixedGaussian, Likelihood, SquaredError
 from .pca_ae import GeneratorPCAAutoencoder, PCAAEConfig, PCAAutoencoder, covariance_loss
 from .vae import VAE, BetaVAE, BetaVAEConfig, DiffusionVAE, DiffusionVAEConfig, VAEConfig
 
 __all__ = [
+    "DIPVAE",
     "VAE",
+    "AnnealedVAE",
     "AtomicAutoencoder",
     "AtomicConfig",
     "AtomicVAE",
     "AtomicVAEConfig",
     "Autoencoder",
     "AutoencoderConfig",
+    "AuxiliaryStep",
     "Bernoulli",
+    "BetaTCVAE",
     "BetaVAE",
     "BetaVAEConfig",
     "DiffusionVAE",
     "DiffusionVAEConfig",
+    "FactorVAE",
     "FixedGaussian",
     "GeneratorPCAAutoencoder",
     "Likelihood",
@@ -28,4 +34,5 @@ __all__ = [
     "SquaredError",
     "VAEConfig",
     "covariance_loss",
+    "locatello_spec",
 ]

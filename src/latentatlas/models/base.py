@@ -43,6 +43,19 @@ class Output:
         }
 
 
+@dataclass
+class AuxiliaryStep:
+    """A step a model takes besides its loss (e.g. FactorVAE's discriminator): after each
+    training step the trainer makes one Adam step of ``loss(model, x)`` on ``parameters`` with
+    the batch just used (``train.auxiliary``; its optimiser state is checkpointed)."""
+
+    name: str
+    loss: Any
+    parameters: list
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+
+
 @dataclass(frozen=True)
 class AutoencoderConfig(Config):
     input_shape: tuple[int, ...] = field((), ge=1, doc="observation shape; filled from the dataset")
@@ -167,6 +180,15 @@ class Autoencoder(nn.Module):
     def curriculum(self, step: int, total: int) -> None:
         """Called by the trainer before every step (``step`` of ``total``, 0-based): a model
         whose training has phases (the PCA-like autoencoder's stages) switches them here."""
+
+    def optimized_parameters(self) -> list[nn.Parameter]:
+        """The parameters the trainer's optimiser updates (all; a variant with its own
+        auxiliary step keeps those out)."""
+        return list(self.parameters())
+
+    def auxiliary_steps(self) -> list[AuxiliaryStep]:
+        """Steps the trainer takes after each training step (none by default)."""
+        return []
 
     def reconstruction_nll(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
         """Reconstruction term per sample; ``params`` has a leading axis of L samples."""

@@ -85,6 +85,10 @@ def complete_config(config: RunConfig, dataset: FactorDataset) -> RunConfig:
     ``model.input_shape`` filled from the data, and dataset file paths (``path``,
     ``*_path``) made absolute."""
     model = {**config.model, "input_shape": list(dataset.observation_shape)}
+    model_config = MODELS.get(model["name"]).Config
+    if "dataset_size" in getattr(model_config, "__dataclass_fields__", {}):
+        if not model.get("dataset_size"):  # estimators that need N (β-TCVAE) get the data's
+            model["dataset_size"] = len(dataset)
     data = resolve(DATASETS, dict(config.dataset), "dataset")
     for key, value in data.items():  # files on disk (path, image_path, ...): found from anywhere
         if (key == "path" or key.endswith("_path")) and isinstance(value, str) and value:

@@ -92,6 +92,22 @@ def _check_available(device: torch.device) -> None:
         )
 
 
+def _model_steps(model: torch.nn.Module) -> list[Callback]:
+    """The model's auxiliary steps (``model.auxiliary_steps()``) as alternating objectives."""
+    from .auxiliary import AlternatingObjective, AuxiliaryTerm
+
+    steps = getattr(model, "auxiliary_steps", lambda: [])()
+    return [
+        AlternatingObjective(
+            [AuxiliaryTerm(step.name, step.loss, list(step.parameters))],
+            lr=step.lr,
+            betas=step.betas,
+            split=step.name,
+        )
+        for step in steps
+    ]
+
+
 @dataclass
 class FitResult:
     """How :meth:`Trainer.fit` ended: the step reached, ``"finished"`` or ``"interrupted"``."""
@@ -128,7 +144,9 @@ class Trainer:
         self.config = config or TrainerConfig()
         self.dataset = dataset
         self.seed = seed
-        self.callbacks = list(callbacks)
+        # the model's own extra steps (e.g. FactorVAE's discriminator) come first, so that their
+        # checkpointed state keeps its place whatever callbacks a resumed run passes
+        self.callbacks = [*_model_steps(model), *callbacks]
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.dist = distributed.setup(torch.device(self.config.device))
         self.device = distributed.device_for(torch.device(self.config.device), self.dist)
@@ -137,9 +155,10 @@ class Trainer:
         self.net = self._wrap(self.model)
         self._comm_device = distributed.collective_device(self.device)
         cfg = self.config
+        params = getattr(self.model, "optimized_parameters", self.model.parameters)()
         self.optimizer = make_optimizer(
             cfg.optimizer,
-            self.model.parameters(),
+            params,
             cfg.lr,
             cfg.betas,
             cfg.weight_decay,
