@@ -655,6 +655,40 @@ def probe(
     click.echo(str(path))
 
 
+# -- sweep ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("sweep_file", type=click.Path())
+@click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/sweep-NAME).")
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    type=click.Choice(["local", "ray"]),
+    help="local: ensembles and processes on this machine; ray: one Ray task per trial.",
+)
+@click.option("--jobs", type=click.IntRange(min=1), help="Local processes (default: the cores).")
+@click.option("--address", help="Ray cluster address (default: start a local Ray instance).")
+def sweep(sweep_file: str, out: str | None, executor: str, jobs: int | None, address) -> None:
+    """Train a grid of models × hyper-parameters × seeds from SWEEP_FILE, score each with the
+    disentanglement metrics, and write results.csv, results.json and report.html. Running it
+    again on the same --out continues an interrupted sweep."""
+    from .experiments.sweep import load_sweep, run_sweep, write_sweep_outputs
+
+    config = load_sweep(sweep_file)
+    target = Path(out or f"runs/sweep-{Path(sweep_file).stem}")
+    result = run_sweep(config, target, executor, jobs, address)
+    report = write_sweep_outputs(result, target)
+    click.echo(result.to_markdown(), err=True)
+    click.echo(f"\n{len(result.rows)} trials in {result.seconds:.0f} s; report: {report}", err=True)
+    if result.failed:
+        first = result.failed[0]
+        raise click.ClickException(
+            f"{len(result.failed)} trial(s) failed (first: {first['trial']}: {first['error']}); "
+            f"see {target / 'results.csv'}"
+        )
+    click.echo(str(report))
+
+
 def main() -> None:
     cli(prog_name="latent-atlas")
 

@@ -1,0 +1,394 @@
+"""``latent-atlas sweep SWEEP.yaml``: train a grid of models × hyper-parameters × seeds, score each
+with the disentanglement metrics, and gather one table and report.
+
+A sweep file::
+
+    base:                      # a run config shared by every trial (dataset, model nets, train)
+      dataset: {name: dsprites}
+      model: {latent: {name: euclidean, dim: 10}}
+      train: {steps: 10000, batch_size: 64, lr: 0.0001}
+    models:                    # model name → hyper-parameters; a list is a grid axis
+      beta_vae: {beta: [1, 4, 16]}
+      factor_vae: {gamma: [10, 40]}
+    seeds: [0, 1, 2]
+    metrics: all               # or a list: [mig, dci]
+    preset: fast               # metric sample sizes: standard or fast
+
+Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s>/`` with its
+``disentanglement.json``; ``OUT/results.csv`` and ``results.json`` hold one row per trial
+(model, hyper-parameters, seed, status, every score) and ``report.html`` the distributions of the
+scores per model. A trial whose folder already holds scores is not run again, so an interrupted
+sweep continues where it stopped; a failing trial is recorded with its error and the others go on.
+
+Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
+(``train.ensemble``) when the model allows it (no training phases, no auxiliary step), and the
+others in up to ``jobs`` processes; ``ray`` submits each trial as a Ray task (``ray`` is an
+optional extra: ``pip install 'latent-atlas[ray]'``), to a running cluster (``address``) or a
+local instance.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..config import field as config_field
+from ..errors import ConfigError
+from ..registry import MODELS
+
+SCORES_FILE = "disentanglement.json"
+
+
+@dataclass(frozen=True)
+class SweepConfig(Config):
+    base: dict = config_field(default_factory=dict, doc="run config shared by all trials")
+    models: dict = config_field(
+        default_factory=dict, doc="model name → {hyper-parameter: value or list of values}"
+    )
+    seeds: tuple[int, ...] = config_field((0,), ge=0, doc="seeds of every grid point")
+    metrics: tuple[str, ...] = config_field(
+        ("all",),
+        convert=lambda v: (v,) if isinstance(v, str) else v,
+        doc="metric names, or all",
+    )
+    preset: str = config_field("fast", choices=("standard", "fast"), doc="metric sample sizes")
+
+    def validate(self) -> None:
+        from ..analysis.metrics import metric_names
+
+        if not self.models:
+            raise ConfigError(
+                "models: expected at least one model, e.g. {beta_vae: {beta: [1, 4]}}"
+            )
+        for name, hyper in self.models.items():
+            MODELS.get(name)  # an unknown model lists the valid ones
+            if not isinstance(hyper, dict):
+                raise ConfigError(f"models.{name}: expected a mapping of hyper-parameters")
+        if not self.seeds:
+            raise ConfigError("seeds: expected at least one seed")
+        metric_names(self.metric_list)
+        if "seed" in self.base:
+            raise ConfigError("base.seed: seeds come from the sweep's seeds list")
+
+    @property
+    def metric_list(self) -> str | list[str]:
+        """``"all"`` or the list of metric names."""
+        return "all" if tuple(self.metrics) == ("all",) else list(self.metrics)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One grid point and seed: its folder name and full run config."""
+
+    name: str
+    model: str
+    hyper: dict
+    seed: int
+    config: dict
+
+
+def _label(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")).strip('"').replace("/", "_")
+
+
+def expand(sweep: SweepConfig) -> list[Trial]:
+    """Every trial of the grid, in a fixed order (model, hyper-parameters, seed); each run
+    config is validated now, so a bad value fails before anything trains."""
+    from ..train.run import RunConfig
+
+    trials = []
+    for model, hyper in sweep.models.items():
+        keys = sorted(hyper)
+        axes = [v if isinstance(v, list) else [v] for v in (hyper[k] for k in keys)]
+        for values in itertools.product(*axes):
+            point = dict(zip(keys, values))
+            for seed in sweep.seeds:
+                base_model = dict(sweep.base.get("model", {}))
+                config = {**sweep.base, "model": {**base_model, "name": model, **point},
+                          "seed": seed}  # fmt: skip
+                config.setdefault("train", {})
+                config["train"] = {**config["train"], "progress": False}
+                RunConfig.from_dict(config)
+                parts = [model, *(f"{k}={_label(v)}" for k, v in point.items()), f"seed{seed}"]
+                trials.append(Trial("-".join(parts), model, point, seed, config))
+    return trials
+
+
+# -- one trial ----------------------------------------------------------------------------------
+def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, float]:
+    from ..analysis.metrics import evaluate_metrics, posterior_mean
+    from ..train.checkpoint import atomic_write_json
+    from ..train.run import load, load_dataset
+
+    model = load(run_dir)
+    scores = evaluate_metrics(load_dataset(run_dir), posterior_mean(model), metrics, preset, seed)
+    record = {"preset": preset, "seed": seed, "representation": "mean", "scores": scores}
+    atomic_write_json(run_dir / SCORES_FILE, record)
+    return scores
+
+
+def _row(trial: Trial, status: str, scores: dict | None = None, error: str = "") -> dict:
+    return {"trial": trial.name, "model": trial.model, "hyper": trial.hyper, "seed": trial.seed,
+            "status": status, "error": error, "scores": scores or {}}  # fmt: skip
+
+
+def _done(run_dir: Path) -> dict | None:
+    path = run_dir / SCORES_FILE
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())["scores"]
+        except (ValueError, KeyError):
+            return None
+    return None
+
+
+def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int = 0) -> dict:
+    """Train and score one trial into ``root/trials/<name>`` (a folder left by a crash is
+    started again); returns its row. Never raises: a failure is the row's status."""
+    import shutil
+
+    import torch
+
+    from ..train.run import RunConfig, train_run
+
+    if threads:
+        torch.set_num_threads(threads)
+    run_dir = Path(root) / "trials" / trial.name
+    try:
+        scores = _done(run_dir)
+        if scores is not None:
+            return _row(trial, "done (earlier)", scores)
+        if run_dir.exists():  # an interrupted trial: its folder is incomplete
+            shutil.rmtree(run_dir)
+        train_run(RunConfig.from_dict(trial.config), run_dir)
+        return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
+    except Exception as exc:  # one failing trial must not stop the sweep
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return _row(trial, "failed", error=last)
+
+
+# -- executors ------------------------------------------------------------------------------------
+def _ensemble_key(trial: Trial) -> str | None:
+    """Trials with the same key differ only in their seed and can train as one ensemble: the
+    model must have no training phases and no auxiliary step."""
+    from ..models.base import Autoencoder
+
+    cls = MODELS.get(trial.model)
+    if not (isinstance(cls, type) and issubclass(cls, Autoencoder)):
+        return None
+    if (
+        cls.curriculum is not Autoencoder.curriculum
+        or cls.auxiliary_steps is not Autoencoder.auxiliary_steps
+    ):
+        return None
+    if trial.config.get("train", {}).get("grad_clip") is not None:
+        return None
+    shared = {k: v for k, v in trial.config.items() if k != "seed"}
+    return json.dumps(shared, sort_keys=True)
+
+
+def _train_group(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
+    """One ensemble for trials that differ only in seed; each member gets its run folder."""
+    import torch
+
+    from ..train import checkpoint as ckpt
+    from ..train.ensemble import train_ensemble
+    from ..train.run import RunConfig
+
+    todo = [t for t in group if _done(Path(root) / "trials" / t.name) is None]
+    rows = [_row(t, "done (earlier)", _done(Path(root) / "trials" / t.name))
+            for t in group if t not in todo]  # fmt: skip
+    if not todo:
+        return rows
+    try:
+        result = train_ensemble([RunConfig.from_dict(t.config) for t in todo])
+    except Exception:  # fall back to one by one (the error shows there, per trial)
+        return rows + [run_trial(t, root, metrics, preset) for t in todo]
+    for trial, model, config in zip(todo, result.models, result.configs):
+        run_dir = Path(root) / "trials" / trial.name
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.save_weights(run_dir / ckpt.WEIGHTS, model, {"step": str(config.train.steps)})
+            ckpt.atomic_write_json(run_dir / ckpt.METADATA, {
+                "status": "finished", "seed": config.seed, "trained_as": "ensemble",
+                "torch": torch.__version__,
+            })  # fmt: skip
+            ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
+            rows.append(_row(trial, "done", _score(run_dir, metrics, preset, trial.seed)))
+        except Exception as exc:
+            rows.append(_row(trial, "failed", error=f"{type(exc).__name__}: {exc}"))
+    return rows
+
+
+def run_local(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
+              jobs: int | None = None) -> list[dict]:  # fmt: skip
+    """Ensembles where possible, then the rest in up to ``jobs`` processes."""
+    groups: dict[str, list[Trial]] = {}
+    singles: list[Trial] = []
+    for trial in trials:
+        key = _ensemble_key(trial)
+        if key is None:
+            singles.append(trial)
+        else:
+            groups.setdefault(key, []).append(trial)
+    rows: list[dict] = []
+    for group in groups.values():
+        if len(group) == 1:
+            singles.append(group[0])
+        else:
+            rows += _train_group(group, root, metrics, preset)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(singles)))
+    if jobs == 1:
+        rows += [run_trial(t, root, metrics, preset) for t in singles]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = [pool.submit(run_trial, t, root, metrics, preset, threads) for t in singles]
+            rows += [f.result() for f in futures]
+    order = {t.name: i for i, t in enumerate(trials)}
+    return sorted(rows, key=lambda r: order[r["trial"]])
+
+
+def run_ray(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
+            address: str | None = None) -> list[dict]:  # fmt: skip
+    """Each trial as a Ray task (one CPU each) on ``address`` or a local instance."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "the ray executor needs Ray: pip install 'latent-atlas[ray]' (or pip install ray)"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        task = ray.remote(num_cpus=1)(run_trial)
+        return ray.get([task.remote(t, root, metrics, preset, 1) for t in trials])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# -- the sweep -------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    sweep: SweepConfig
+    rows: list[dict]
+    seconds: float
+    executor: str
+    score_names: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"sweep": self.sweep.to_dict(), "executor": self.executor,
+                "seconds": self.seconds, "trials": self.rows}  # fmt: skip
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["trial", "model", "hyper", "seed", "status", *self.score_names, "error"])
+        for r in self.rows:
+            scores = [r["scores"].get(k, "") for k in self.score_names]
+            writer.writerow([r["trial"], r["model"], json.dumps(r["hyper"]), r["seed"],
+                             r["status"], *scores, r["error"]])  # fmt: skip
+        return buffer.getvalue()
+
+    def to_markdown(self) -> str:
+        head = [k for k in self.score_names if "/" not in k][:8]
+        lines = ["| trial | status | " + " | ".join(head) + " |",
+                 "|---|---|" + "---|" * len(head)]  # fmt: skip
+        for r in self.rows:
+            cells = " | ".join(f"{r['scores'][k]:.3f}" if k in r["scores"] else "–" for k in head)
+            lines.append(f"| {r['trial']} | {r['status']} | {cells} |")
+        return "\n".join(lines)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+def load_sweep(path: str | Path) -> SweepConfig:
+    """A sweep file (YAML or JSON)."""
+    from ..config import read_config_file
+
+    return SweepConfig.from_dict(read_config_file(path))
+
+
+def run_sweep(
+    sweep: SweepConfig,
+    out: str | Path,
+    executor: str = "local",
+    jobs: int | None = None,
+    address: str | None = None,
+) -> SweepResult:
+    """Run every trial and gather the rows (see the module docstring)."""
+    t0 = time.perf_counter()
+    trials = expand(sweep)
+    root = str(Path(out).resolve())
+    Path(root, "trials").mkdir(parents=True, exist_ok=True)
+    if executor == "local":
+        rows = run_local(trials, root, sweep.metric_list, sweep.preset, jobs)
+    elif executor == "ray":
+        rows = run_ray(trials, root, sweep.metric_list, sweep.preset, address)
+    else:
+        raise ConfigError(f"executor: expected 'local' or 'ray', got {executor!r}")
+    names = sorted({k for r in rows for k in r["scores"]})
+    return SweepResult(sweep, rows, time.perf_counter() - t0, executor, names)
+
+
+def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
+    """results.json, results.csv, table.md, figures and report.html into ``out``."""
+    from ..train.checkpoint import atomic_write_text
+    from ..viz.reproduction import markdown_tables_html, write_reproduction_report
+    from ..viz.sweep_plots import plot_score_distributions
+    from .outputs import write_result_files
+
+    out = Path(out)
+    write_result_files(result, out)
+    atomic_write_text(out / "results.csv", result.to_csv())
+    done = [r for r in result.rows if r["scores"]]
+    main = [k for k in result.score_names if "/" not in k and not k.endswith("_train")]
+    figures = []
+    if done and main:
+        figures.append((
+            "scores", "Scores per model",
+            "Each score's distribution over the trials of each model (violin and box; points are "
+            "trials: hyper-parameters and seeds).",
+            plot_score_distributions(done, main),
+        ))  # fmt: skip
+    n_failed = len(result.failed)
+    return write_reproduction_report(
+        out,
+        title="Disentanglement sweep",
+        subtitle=f"{len(result.rows)} trials: " + ", ".join(result.sweep.models) + ".",
+        facts={
+            "trials": str(len(result.rows)),
+            "failed": str(n_failed),
+            "time": f"{result.seconds:.0f} s",
+        },
+        settings={
+            "executor": result.executor,
+            "preset": result.sweep.preset,
+            "seeds": list(result.sweep.seeds),
+        },
+        lead=f"{len(done)} trials scored"
+        + (f", {n_failed} failed (see the table)." if n_failed else "."),
+        tables_html=markdown_tables_html(result.to_markdown()),
+        figures=figures,
+        eyebrow="sweep",
+        status="finished" if not n_failed else f"{n_failed} failed",
+    )

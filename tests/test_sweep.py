@@ -1,0 +1,102 @@
+"""Sweeps: a 2×2 grid end to end locally (ensemble and processes), on a local Ray instance, and
+bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+import yaml
+
+from latentatlas.errors import ConfigError
+from latentatlas.experiments.sweep import SweepConfig, expand, run_sweep
+from latentatlas.train.run import RunConfig, load, train_run
+
+from .conftest import run_cli
+
+BASE = {
+    "dataset": {"name": "disks", "n": 200, "size": 16, "position_range": 4,
+                "radius_min": 2, "radius_max": 4},
+    "model": {"latent": {"name": "euclidean", "dim": 3}, "likelihood": {"name": "bernoulli"}},
+    "train": {"steps": 15, "batch_size": 32},
+}  # fmt: skip
+
+
+def sweep_dict(**changes) -> dict:
+    return {
+        "base": BASE,
+        "models": {
+            "beta_vae": {"beta": 4},
+            "factor_vae": {"discriminator_units": 16, "discriminator_layers": 2},
+        },
+        "seeds": [0, 1],
+        "metrics": ["mig", "sap", "unsupervised"],
+        "preset": "fast",
+        **changes,
+    }
+
+
+def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep_dict()))
+    out = tmp_path / "out"
+    proc = run_cli("sweep", str(path), "--out", str(out), "--jobs", "2", timeout=400)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert [r["trial"] for r in rows] == [
+        "beta_vae-beta=4-seed0", "beta_vae-beta=4-seed1",
+        "factor_vae-discriminator_layers=2-discriminator_units=16-seed0",
+        "factor_vae-discriminator_layers=2-discriminator_units=16-seed1",
+    ]  # fmt: skip
+    assert all(r["status"] == "done" and float(r["mig"]) >= 0 for r in rows)
+    for r in rows:
+        scores = json.loads((out / "trials" / r["trial"] / "disentanglement.json").read_text())
+        assert {"mig", "sap", "gaussian_total_correlation"} <= set(scores["scores"])
+    assert (out / "report.html").is_file() and (out / "figures" / "scores.png").is_file()
+    # the β-VAE seeds trained as one ensemble: each equals the run trained alone
+    alone, _ = train_run(
+        RunConfig.from_dict(expand(SweepConfig.from_dict(sweep_dict()))[1].config), None
+    )
+    member = load(out / "trials" / "beta_vae-beta=4-seed1")
+    for (k, a), b in zip(alone.state_dict().items(), member.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), k
+    again = run_cli("sweep", str(path), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert all(r["status"] == "done (earlier)" for r in rows)
+
+
+def test_a_sweep_on_a_local_ray_instance(tmp_path):
+    ray = pytest.importorskip("ray")  # installed with the test extra
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        sweep = SweepConfig.from_dict(sweep_dict(models={"beta_vae": {"beta": [1, 4]}}, seeds=[0]))
+        result = run_sweep(sweep, tmp_path / "ray", executor="ray")
+    finally:
+        ray.shutdown()
+    assert [r["status"] for r in result.rows] == ["done", "done"]
+    assert result.executor == "ray" and "mig" in result.score_names
+
+
+def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
+    with pytest.raises(Exception, match="unknown model 'betavae'"):
+        SweepConfig.from_dict(sweep_dict(models={"betavae": {}}))
+    with pytest.raises(ConfigError, match="base.seed"):
+        SweepConfig.from_dict(sweep_dict(base={**BASE, "seed": 3}))
+    with pytest.raises(Exception, match="unknown metric"):
+        SweepConfig.from_dict(sweep_dict(metrics=["mgi"]))
+    with pytest.raises(ConfigError, match="beta"):
+        expand(SweepConfig.from_dict(sweep_dict(models={"beta_vae": {"beta": [-1]}})))
+    path = tmp_path / "bad.yaml"
+    diverging = {**BASE, "train": {"steps": 15, "batch_size": 32, "lr": 1e12}}
+    bad = sweep_dict(models={"beta_vae": {"beta": 1}}, seeds=[0], base=diverging)
+    path.write_text(yaml.safe_dump(bad))
+    proc = run_cli("sweep", str(path), "--out", str(tmp_path / "bad"))
+    assert proc.returncode == 1 and "1 trial(s) failed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    rows = list(csv.DictReader((tmp_path / "bad" / "results.csv").open()))
+    assert rows[0]["status"] == "failed" and rows[0]["error"]
+    missing = run_cli("sweep", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
