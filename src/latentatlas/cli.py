@@ -211,7 +211,7 @@ def evaluate(
     """Evaluate a run on its evaluation set (thesis eq. 5.7-5.10), writing evaluation.json; with
     --metrics also the disentanglement metrics, writing disentanglement.json."""
     from .analysis.evaluation import evaluate as run_evaluation
-    from .analysis.metrics import evaluate_metrics, posterior_mean
+    from .analysis.metrics import evaluate_metrics, periodic_codes_of, posterior_mean
     from .analysis.metrics import metric_names as checked
     from .train import load, load_dataset
     from .train.checkpoint import atomic_write_json
@@ -226,9 +226,11 @@ def evaluate(
     click.echo(json.dumps(result.to_dict(), indent=2))
     if names is None:
         return
-    scores = evaluate_metrics(dataset, posterior_mean(model, sample=sample, seed=seed), names,
-                              preset, seed)  # fmt: skip
+    periodic = periodic_codes_of(model)  # circle and torus latents: the periodic-aware metrics
+    represent = posterior_mean(model, sample=sample, seed=seed)
+    scores = evaluate_metrics(dataset, represent, names, preset, seed, periodic)
     record = {"preset": preset, "seed": seed, "representation": "sample" if sample else "mean",
+              "periodic_codes": None if periodic is None else periodic.tolist(),
               "scores": scores}  # fmt: skip
     atomic_write_json(Path(run_dir) / "disentanglement.json", record)
     click.echo(json.dumps(record, indent=2))

@@ -126,12 +126,13 @@ def expand(sweep: SweepConfig) -> list[Trial]:
 
 # -- one trial ----------------------------------------------------------------------------------
 def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, float]:
-    from ..analysis.metrics import evaluate_metrics, posterior_mean
+    from ..analysis.metrics import evaluate_metrics, periodic_codes_of, posterior_mean
     from ..train.checkpoint import atomic_write_json
     from ..train.run import load, load_dataset
 
     model = load(run_dir)
-    scores = evaluate_metrics(load_dataset(run_dir), posterior_mean(model), metrics, preset, seed)
+    scores = evaluate_metrics(load_dataset(run_dir), posterior_mean(model), metrics, preset, seed,
+                              periodic_codes_of(model))  # fmt: skip
     record = {"preset": preset, "seed": seed, "representation": "mean", "scores": scores}
     atomic_write_json(run_dir / SCORES_FILE, record)
     return scores

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ...data.base import FactorDataset
 from ...errors import UnknownNameError
 from .dci import dci, dci_from_importance
 from .ground_truth import GroundTruth, Representation, check_codes, posterior_mean
 from .information import mig, mig_from, modularity_explicitness, modularity_from
 from .interventional import beta_vae_score, factor_vae_score
+from .periodic import periodic_codes_of
 from .sap import sap, sap_from
 from .unsupervised import unsupervised_scores
 
@@ -86,8 +89,11 @@ def evaluate_metrics(
     names: str | Sequence[str] = "all",
     preset: str = "standard",
     seed: int = 0,
+    periodic_codes: Sequence[bool] | None = None,
 ) -> dict[str, float]:
-    """The named metrics of ``represent`` on ``dataset`` as one flat dict."""
+    """The named metrics of ``represent`` on ``dataset`` as one flat dict. ``periodic_codes``
+    flags the codes that are angles (``periodic_codes_of(model)`` for circle and torus latents):
+    the metrics then use the periodic-aware versions of ``analysis.metrics.periodic``."""
     if preset not in ("standard", "fast"):
         raise UnknownNameError("metric preset", preset, ["standard", "fast"])
     chosen = metric_names(names)
@@ -95,7 +101,9 @@ def evaluate_metrics(
     gt = None
     for name in chosen:
         metric = METRICS[name]
-        settings = metric.standard if preset == "standard" else metric.fast
+        settings = dict(metric.standard if preset == "standard" else metric.fast)
+        if periodic_codes is not None:
+            settings["periodic"] = np.asarray(periodic_codes, dtype=bool)
         if metric.supervised:
             gt = gt or GroundTruth(dataset, metric=name)
             scores.update(metric.function(gt, represent, seed=seed, **settings))
@@ -119,6 +127,7 @@ __all__ = [
     "mig_from",
     "modularity_explicitness",
     "modularity_from",
+    "periodic_codes_of",
     "posterior_mean",
     "sap",
     "sap_from",

@@ -21,6 +21,7 @@ from scipy import stats
 
 from ...errors import DataError
 from .ground_truth import GroundTruth, Representation, encode_all
+from .periodic import features, mask
 
 
 def _one_minus_entropy(p: np.ndarray, base: int) -> np.ndarray:
@@ -91,19 +92,22 @@ def dci(
     num_test: int = 5_000,
     seed: int = 0,
     n_jobs: int = 1,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """DCI disentanglement, completeness and informativeness (train, test); ``n_jobs`` fits the
     per-factor classifiers in parallel (the same numbers)."""
     g = torch.Generator().manual_seed(seed)
     x_train, _, labels_train = gt.sample(num_train, g)
     x_test, _, labels_test = gt.sample(num_test, g)
-    r, train_acc, test_acc = importance_matrix(
-        encode_all(represent, x_train),
-        labels_train,
-        encode_all(represent, x_test),
-        labels_test,
-        n_jobs,
+    codes_train, codes_test = encode_all(represent, x_train), encode_all(represent, x_test)
+    flags = mask(periodic, codes_train.shape[1])
+    inputs_train, owner = features(codes_train, flags)
+    inputs_test, _ = features(codes_test, flags)
+    r_inputs, train_acc, test_acc = importance_matrix(
+        inputs_train, labels_train, inputs_test, labels_test, n_jobs
     )
+    r = np.zeros((codes_train.shape[1], r_inputs.shape[1]))
+    np.add.at(r, owner, r_inputs)  # (cos, sin) of a periodic code count as that code
     return {
         **dci_from_importance(r),
         "dci_informativeness_train": train_acc,

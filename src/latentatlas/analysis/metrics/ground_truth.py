@@ -83,13 +83,18 @@ def encode_all(represent: Representation, x: torch.Tensor, batch_size: int = 102
     return check_codes(codes, len(x))
 
 
-def discretize(codes: np.ndarray, bins: int = 20) -> np.ndarray:
+def discretize(codes: np.ndarray, bins: int = 20, periodic: np.ndarray | None = None) -> np.ndarray:
     """Each column into ``bins`` equal-width bins over its own range (the histogram
-    discretisation of Locatello et al. 2019): integer labels (d, n) → returned as (n, d)."""
+    discretisation of Locatello et al. 2019), or over the full turn [−π, π) for the columns
+    flagged ``periodic``: integer labels (n, d)."""
     if bins < 2:
         raise DataError(f"bins: expected at least 2, got {bins}")
     out = np.empty(codes.shape, dtype=np.int64)
     for j in range(codes.shape[1]):
+        if periodic is not None and periodic[j]:
+            turn = np.remainder(codes[:, j] + np.pi, 2 * np.pi) / (2 * np.pi)
+            out[:, j] = np.minimum((turn * bins).astype(np.int64), bins - 1)
+            continue
         edges = np.histogram(codes[:, j], bins)[1]
         out[:, j] = np.digitize(codes[:, j], edges[:-1])
     return out

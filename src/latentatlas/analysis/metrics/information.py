@@ -21,6 +21,7 @@ import torch
 
 from ...errors import DataError
 from .ground_truth import GroundTruth, Representation, discretize, encode_all
+from .periodic import features, mask
 
 DEFAULT_BINS = 20
 
@@ -67,13 +68,18 @@ def entropies(labels: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
-def mig_from(codes: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS) -> np.ndarray:
+def mig_from(
+    codes: np.ndarray,
+    labels: np.ndarray,
+    bins: int = DEFAULT_BINS,
+    periodic: np.ndarray | None = None,
+) -> np.ndarray:
     """The gap of each factor (k,) from raw codes and factor labels."""
     if len(codes) < bins:
         raise DataError(f"MIG: {len(codes)} samples are fewer than the {bins} bins")
     if codes.shape[1] < 2:
         raise DataError("MIG needs at least two code dimensions (the gap is between the top two)")
-    m = mutual_information(discretize(codes, bins), labels)
+    m = mutual_information(discretize(codes, bins, mask(periodic, codes.shape[1])), labels)
     h = entropies(labels)
     top = np.sort(m, axis=0)[::-1]
     return np.where(h > 0, (top[0] - top[1]) / np.where(h > 0, h, 1.0), 0.0)
@@ -85,10 +91,11 @@ def mig(
     num_train: int = 10_000,
     bins: int = DEFAULT_BINS,
     seed: int = 0,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Mutual Information Gap on ``num_train`` sampled observations."""
     x, _, labels = gt.sample(num_train, torch.Generator().manual_seed(seed))
-    gaps = mig_from(encode_all(represent, x), labels, bins)
+    gaps = mig_from(encode_all(represent, x), labels, bins, periodic)
     names = gt.space.names
     return {"mig": float(gaps.mean()), **{f"mig/{n}": float(g) for n, g in zip(names, gaps)}}
 
@@ -150,6 +157,7 @@ def modularity_explicitness(
     num_test: int = 5_000,
     bins: int = DEFAULT_BINS,
     seed: int = 0,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Modularity (on the training codes) and explicitness (train and test AUC)."""
     g = torch.Generator().manual_seed(seed)
@@ -159,8 +167,11 @@ def modularity_explicitness(
     codes_test = encode_all(represent, x_test)
     if len(codes_train) < bins:
         raise DataError(f"modularity: {len(codes_train)} samples are fewer than the {bins} bins")
-    m = mutual_information(discretize(codes_train, bins), labels_train)
-    train_auc, test_auc = explicitness(codes_train, labels_train, codes_test, labels_test)
+    flags = mask(periodic, codes_train.shape[1])
+    m = mutual_information(discretize(codes_train, bins, flags), labels_train)
+    train_auc, test_auc = explicitness(
+        features(codes_train, flags)[0], labels_train, features(codes_test, flags)[0], labels_test
+    )
     return {
         "modularity": modularity_from(m),
         "explicitness_train": train_auc,

@@ -19,6 +19,7 @@ import torch
 
 from ...errors import DataError
 from .ground_truth import GroundTruth, Representation, encode_all
+from .periodic import difference, mask, resultant
 
 PRUNE_THRESHOLD = 0.05
 """Dimensions whose standard deviation is below this are ignored by the FactorVAE score."""
@@ -44,6 +45,7 @@ def beta_vae_score(
     num_train: int = 10_000,
     num_eval: int = 5_000,
     seed: int = 0,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The BetaVAE score (train and eval accuracy of the factor-index classifier)."""
     from sklearn.linear_model import LogisticRegression
@@ -58,7 +60,8 @@ def beta_vae_score(
         for start in range(0, n, CHUNK):
             chunk = factors[start : start + CHUNK]
             a, b = gt.sample_pairs(chunk, batch_size, g)
-            diff = np.abs(encode_all(represent, a) - encode_all(represent, b))
+            za, zb = encode_all(represent, a), encode_all(represent, b)
+            diff = difference(za, zb, mask(periodic, za.shape[1]))
             feats.append(diff.reshape(len(chunk), batch_size, -1).mean(1))
         return np.concatenate(feats), factors
 
@@ -79,11 +82,16 @@ def factor_vae_score(
     num_eval: int = 5_000,
     num_variance_estimate: int = 10_000,
     seed: int = 0,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The FactorVAE score (majority-vote accuracy) and the number of active dimensions."""
     g = torch.Generator().manual_seed(seed)
     x, _, _ = gt.sample(num_variance_estimate, g)
-    scale = encode_all(represent, x).std(axis=0, ddof=1)
+    codes = encode_all(represent, x)
+    flags = mask(periodic, codes.shape[1])
+    r_global = resultant(codes)
+    circular_std = np.sqrt(-2 * np.log(np.clip(r_global, 1e-12, 1.0)))
+    scale = np.where(flags, circular_std, codes.std(axis=0, ddof=1))
     active = scale >= PRUNE_THRESHOLD
     if not active.any():
         return {"factor_vae_train": 0.0, "factor_vae": 0.0, "factor_vae_active_dims": 0.0}
@@ -94,9 +102,12 @@ def factor_vae_score(
         factors = _factor_indices(gt, n, g)
         for start in range(0, n, CHUNK):
             chunk = factors[start : start + CHUNK]
-            codes = encode_all(represent, gt.sample_fixed(chunk, batch_size, g))
-            codes = codes[:, kept] / scale[kept]
-            variances = codes.reshape(len(chunk), batch_size, -1).var(axis=1, ddof=1)
+            codes = encode_all(represent, gt.sample_fixed(chunk, batch_size, g))[:, kept]
+            blocks = codes.reshape(len(chunk), batch_size, -1)
+            linear = blocks.var(axis=1, ddof=1) / scale[kept] ** 2
+            # periodic codes: circular variance relative to the global one
+            circular = (1 - resultant(blocks, axis=1)) / np.maximum(1 - r_global[kept], 1e-12)
+            variances = np.where(flags[kept], circular, linear)
             np.add.at(table, (chunk, kept[variances.argmin(1)]), 1)
         return table
 

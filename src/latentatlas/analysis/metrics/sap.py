@@ -15,6 +15,7 @@ import torch
 
 from ...errors import DataError
 from .ground_truth import GroundTruth, Representation, encode_all
+from .periodic import circular_circular_r2, circular_linear_r2, mask
 
 
 def r2_matrix(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -53,6 +54,7 @@ def sap(
     num_train: int = 10_000,
     num_test: int = 5_000,
     seed: int = 0,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The SAP score."""
     g = torch.Generator().manual_seed(seed)
@@ -61,6 +63,20 @@ def sap(
     codes_train, codes_test = encode_all(represent, x_train), encode_all(represent, x_test)
     values_train = torch.as_tensor(values_train).double().numpy()
     scores = r2_matrix(codes_train, values_train)
+    flags = mask(periodic, codes_train.shape[1])
+    if periodic is not None:  # the periodic-aware version: circular correlations
+        for j, factor in enumerate(gt.space.factors):
+            theta = None
+            if factor.periodic:
+                theta = 2 * np.pi * (values_train[:, j] - factor.low) / factor.period
+            for i in range(codes_train.shape[1]):
+                code = codes_train[:, i]
+                if theta is not None and flags[i]:
+                    scores[i, j] = circular_circular_r2(theta, code)
+                elif theta is not None:
+                    scores[i, j] = circular_linear_r2(theta, code)
+                elif flags[i]:
+                    scores[i, j] = circular_linear_r2(code, values_train[:, j])
     for j, factor in enumerate(gt.space.factors):
         if factor.labels is not None:  # categorical: classification accuracy per code
             scores[:, j] = [

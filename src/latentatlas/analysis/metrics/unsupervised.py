@@ -21,6 +21,7 @@ from ...data.base import FactorDataset
 from ...errors import DataError
 from .ground_truth import Representation, discretize, encode_all
 from .information import mutual_information
+from .periodic import features, mask
 
 
 def gaussian_total_correlation(cov: np.ndarray) -> float:
@@ -41,6 +42,7 @@ def unsupervised_scores(
     num_train: int = 10_000,
     bins: int = 20,
     seed: int = 0,
+    periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Gaussian total correlation, Wasserstein correlation and mean pairwise mutual information."""
     g = torch.Generator().manual_seed(seed)
@@ -50,8 +52,9 @@ def unsupervised_scores(
         raise DataError("the unsupervised scores need at least two code dimensions")
     if len(codes) < bins:
         raise DataError(f"{len(codes)} samples are fewer than the {bins} bins")
-    cov = np.cov(codes, rowvar=False)
-    discrete = discretize(codes, bins)
+    flags = mask(periodic, codes.shape[1])
+    cov = np.cov(features(codes, flags)[0], rowvar=False)  # angles as (cos, sin)
+    discrete = discretize(codes, bins, flags)
     m = mutual_information(discrete, discrete)
     d = codes.shape[1]
     np.fill_diagonal(m, 0.0)
