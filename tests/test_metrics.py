@@ -304,3 +304,14 @@ def test_circle_and_torus_latents_are_flagged_periodic():
     assert periodic_codes_of(plain) is None
     with pytest.raises(DataError, match="expected 3 flags"):
         evaluate_metrics(AngleFactors(), rotated_angle, ["mig"], periodic_codes=[True], **FAST)
+
+
+def test_factors_that_do_not_vary_are_left_out():
+    from latentatlas.data.synthetic.dsprites import DSprites
+
+    gt = GroundTruth(DSprites())
+    assert gt.names == ["shape", "scale", "orientation", "pos_x", "pos_y"]  # not colour
+    x, values, labels = gt.sample(8, torch.Generator().manual_seed(0))
+    assert values.shape == (8, 5) and labels.shape == (8, 5) and x.shape == (8, 1, 64, 64)
+    fixed = gt.sample_fixed(np.array([2]), 6, torch.Generator().manual_seed(1))  # orientation
+    assert fixed.shape == (6, 1, 64, 64)

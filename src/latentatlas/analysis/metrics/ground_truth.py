@@ -112,20 +112,28 @@ class GroundTruth:
             )
         self.dataset = dataset
         self.space = dataset.factor_space
+        # a factor with a single value (dSprites' colour) is not a factor of variation
+        self.varying = [j for j, f in enumerate(self.space.factors) if f.size != 1]
+        if not self.varying:
+            raise DataError(f"{metric}: no factor of this dataset varies")
+        self.factors = [self.space.factors[j] for j in self.varying]
+        self.names = [f.name for f in self.factors]
         self.bins = bins
         self.renders = type(dataset).render is not FactorDataset.render
         self._rows: tuple[torch.Tensor, np.ndarray] | None = None
 
     @property
     def num_factors(self) -> int:
-        return len(self.space)
+        """The number of varying factors (the columns of labels and values)."""
+        return len(self.varying)
 
     def labels(self, values: torch.Tensor) -> np.ndarray:
-        """Integer class labels (n, k): grid classes, or equal-width bins for continuous factors."""
+        """Integer class labels (n, k) of the varying factors, from full factor rows: grid
+        classes, or equal-width bins for continuous factors."""
         values = torch.as_tensor(values, dtype=torch.float64)
-        out = np.empty(values.shape, dtype=np.int64)
-        for j, f in enumerate(self.space.factors):
-            v = values[:, j]
+        out = np.empty((len(values), self.num_factors), dtype=np.int64)
+        for j, (f, column) in enumerate(zip(self.factors, self.varying)):
+            v = values[:, column]
             if f.discrete:
                 grid = f.grid()
                 d = v[:, None] - grid[None]
@@ -147,13 +155,15 @@ class GroundTruth:
     def sample(
         self, n: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-        """``n`` observations, their factor values and labels."""
+        """``n`` observations, the values and the labels of their varying factors."""
         if self.renders:
             values = self.space.sample(n, generator)
-            return self.dataset.render(values).float(), values, self.labels(values)
-        idx = torch.randint(len(self.dataset), (n,), generator=generator)
-        batch = self.dataset.get_batch(idx)
-        return batch.x, batch.factors, self.labels(batch.factors)
+            x = self.dataset.render(values).float()
+        else:
+            idx = torch.randint(len(self.dataset), (n,), generator=generator)
+            batch = self.dataset.get_batch(idx)
+            x, values = batch.x, batch.factors
+        return x, values[:, self.varying], self.labels(values)
 
     def _rows_like(self, labels_of: np.ndarray, factor_of: np.ndarray, g: torch.Generator):
         """For each target row label (per its own factor), a random dataset row sharing it."""
@@ -182,7 +192,7 @@ class GroundTruth:
             values = self.space.sample(len(factors), generator)
             anchor = values[torch.from_numpy(blocks * batch)]
             rows = torch.arange(len(factors))
-            k = torch.from_numpy(factors)
+            k = torch.tensor(self.varying)[torch.from_numpy(factors)]
             values[rows, k] = anchor[rows, k]
             return self.dataset.render(values).float()
         first = torch.randint(len(self.dataset), (len(factors) // batch,), generator=generator)
@@ -197,7 +207,7 @@ class GroundTruth:
         factor ``factors[i]`` (a different value for every pair), the other factors are free."""
         factors = np.repeat(np.asarray(factors, dtype=np.int64), batch)
         rows = torch.arange(len(factors))
-        k = torch.from_numpy(factors)
+        k = torch.tensor(self.varying)[torch.from_numpy(factors)]
         if self.renders:
             first = self.space.sample(len(factors), generator)
             second = self.space.sample(len(factors), generator)

@@ -96,7 +96,7 @@ def mig(
     """Mutual Information Gap on ``num_train`` sampled observations."""
     x, _, labels = gt.sample(num_train, torch.Generator().manual_seed(seed))
     gaps = mig_from(encode_all(represent, x), labels, bins, periodic)
-    names = gt.space.names
+    names = gt.names
     return {"mig": float(gaps.mean()), **{f"mig/{n}": float(g) for n, g in zip(names, gaps)}}
 
 

@@ -65,7 +65,7 @@ def sap(
     scores = r2_matrix(codes_train, values_train)
     flags = mask(periodic, codes_train.shape[1])
     if periodic is not None:  # the periodic-aware version: circular correlations
-        for j, factor in enumerate(gt.space.factors):
+        for j, factor in enumerate(gt.factors):
             theta = None
             if factor.periodic:
                 theta = 2 * np.pi * (values_train[:, j] - factor.low) / factor.period
@@ -77,7 +77,7 @@ def sap(
                     scores[i, j] = circular_linear_r2(theta, code)
                 elif flags[i]:
                     scores[i, j] = circular_linear_r2(code, values_train[:, j])
-    for j, factor in enumerate(gt.space.factors):
+    for j, factor in enumerate(gt.factors):
         if factor.labels is not None:  # categorical: classification accuracy per code
             scores[:, j] = [
                 svm_accuracy(
