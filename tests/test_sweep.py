@@ -100,3 +100,27 @@ def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
     assert rows[0]["status"] == "failed" and rows[0]["error"]
     missing = run_cli("sweep", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
+    from latentatlas.experiments.locatello import (
+        SCALES,
+        LocatelloScale,
+        reproduce_locatello,
+        sweep_config,
+        write_locatello_outputs,
+    )
+
+    full = sweep_config(SCALES["full"])
+    assert full.models == {"beta_vae": {"beta": [1.0, 2.0, 4.0, 6.0, 8.0, 16.0]}}
+    assert full.base["train"]["lr"] == 1e-4 and full.base["train"]["steps"] == 300_000
+    tiny = LocatelloScale((1.0, 4.0), (0, 1), 3, 5e-4, "fast", ("mig", "sap"))
+    result = reproduce_locatello(scale=tiny, out=tmp_path)
+    assert [r["status"] for r in result.sweep.rows] == ["done"] * 4
+    summary = result.summary()
+    assert set(summary) == {"1", "4"} and set(summary["1"]) == {"mig", "sap"}
+    low, median, high = summary["4"]["mig"]
+    assert low <= median <= high
+    write_locatello_outputs(result, tmp_path)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["published"] is None and (tmp_path / "report.html").is_file()

@@ -345,6 +345,7 @@ EXPERIMENTS = (
     "intrinsic-stretch",
     "intrinsic-tracking",
     "intrinsic-sdr-training",
+    "locatello-dsprites-betavae",
 )
 
 
@@ -358,6 +359,16 @@ def _run_experiment(
         return _run_directions_experiment(name, quick, target)
     if name.startswith("intrinsic-"):
         return _run_intrinsic_experiment(name, quick, target)
+    if name == "locatello-dsprites-betavae":
+        from .experiments.locatello import reproduce_locatello, write_locatello_outputs
+
+        result = reproduce_locatello(quick=quick, out=target)
+        report = write_locatello_outputs(result, target)
+        return (
+            result.to_markdown(),
+            report,
+            f"{len(result.sweep.rows)} models in {result.seconds:.0f} s",
+        )
     if name.startswith("atomic-"):
         from .experiments.atomic import reproduce_atomic, write_atomic_outputs
 
@@ -485,8 +496,9 @@ def reproduce(
     (size, slides 8-20), slides-position (slides 22-30), slides-pca-ae (slides 31-39) or
     slides-pca-ae-generator (slides 42-46), directions-dsprites-beta (directions paper §3.3),
     directions-losses (appendix C), directions-inversion (appendix F), directions-curvature
-    (appendix D), intrinsic-stretch (intrinsic paper fig. 3a-d), intrinsic-tracking (fig. 4a-b)
-    or intrinsic-sdr-training (sec. 5.2, fig. 4c and 3e).
+    (appendix D), intrinsic-stretch (intrinsic paper fig. 3a-d), intrinsic-tracking (fig. 4a-b),
+    intrinsic-sdr-training (sec. 5.2, fig. 4c and 3e) or locatello-dsprites-betavae (the β-VAE
+    arm of Locatello et al. 2019, scored with every disentanglement metric).
     """
 
     from .errors import UnknownNameError
