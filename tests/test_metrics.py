@@ -315,3 +315,23 @@ def test_factors_that_do_not_vary_are_left_out():
     assert values.shape == (8, 5) and labels.shape == (8, 5) and x.shape == (8, 1, 64, 64)
     fixed = gt.sample_fixed(np.array([2]), 6, torch.Generator().manual_seed(1))  # orientation
     assert fixed.shape == (6, 1, 64, 64)
+
+
+def test_metrics_callback_scores_the_model_during_training(tmp_path):
+    from latentatlas.analysis.metrics import metrics_callback
+    from latentatlas.train import build_dataset
+    from latentatlas.train import checkpoint as ckpt
+    from latentatlas.train.run import RunConfig, train_run
+
+    config = RunConfig.from_dict({
+        "dataset": {"name": "disks", "n": 200, "size": 16, "position_range": 4,
+                    "radius_min": 2, "radius_max": 4},
+        "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 3}},
+        "train": {"steps": 10, "batch_size": 32, "progress": False},
+    })  # fmt: skip
+    callback = metrics_callback(build_dataset(config), ["mig", "unsupervised"], every=5)
+    train_run(config, tmp_path / "run", callbacks=[callback])
+    assert [r["step"] for r in callback.records] == [5, 10]
+    assert {"mig", "gaussian_total_correlation"} <= set(callback.records[0])
+    logged = [r for r in ckpt.read_metrics(tmp_path / "run") if r["split"] == "metrics"]
+    assert [r["step"] for r in logged] == [5, 10]

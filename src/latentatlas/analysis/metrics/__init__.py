@@ -112,6 +112,27 @@ def evaluate_metrics(
     return scores
 
 
+def metrics_callback(
+    dataset: FactorDataset,
+    names: str | Sequence[str] = ("mig", "sap"),
+    every: int = 1000,
+    preset: str = "fast",
+    seed: int = 0,
+):
+    """A training callback that scores the model being trained every ``every`` steps (and at the
+    end) with the named metrics on its posterior mean; records go to ``callback.records`` and to
+    ``metrics.jsonl`` as split ``"metrics"``. The fast preset keeps it cheap."""
+    from ...train.callbacks import PeriodicCallback
+
+    chosen = metric_names(names)
+
+    def score(model) -> dict[str, float]:
+        represent = posterior_mean(model, seed=seed)
+        return evaluate_metrics(dataset, represent, chosen, preset, seed, periodic_codes_of(model))
+
+    return PeriodicCallback(score, every, split="metrics")
+
+
 __all__ = [
     "METRICS",
     "GroundTruth",
@@ -123,6 +144,7 @@ __all__ = [
     "evaluate_metrics",
     "factor_vae_score",
     "metric_names",
+    "metrics_callback",
     "mig",
     "mig_from",
     "modularity_explicitness",
