@@ -1,0 +1,158 @@
+"""The model side of the latent explorer: load a run, order its latent coordinates, check codes
+from the page and decode them to PNG. No web framework here (``explorer.app`` serves it).
+
+Controls, one per latent coordinate, in order of importance:
+
+* a VAE's coordinates by their mean KL to the prior on the run's evaluation set (the informative
+  ones first), with a range of ±3 prior standard deviations (1 for N(0, I));
+* a plain autoencoder's (point latent) by the variance of its codes, ranging over ±3 standard
+  deviations around their mean;
+* circle and torus coordinates are angles: dials over a full turn (no end stops; −π and +π are
+  the same code, tested).
+
+Codes from the page are refused unless they have the latent's length, are finite and lie within
+``BOUND`` (linear coordinates; angles may take any finite value and are wrapped).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataError, RunFolderError
+
+BOUND = 50.0
+"""The largest absolute value a linear coordinate from the page may take."""
+
+MIN_PIXELS = 256
+"""Decoded images are enlarged (nearest neighbour) to at least this many pixels a side."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """One latent coordinate on the page."""
+
+    index: int
+    kind: str  # "slider" or "dial"
+    low: float
+    high: float
+    score: float
+    score_name: str
+
+
+class ExplorerSession:
+    """A trained model of a run folder, ready to decode codes sent by the page."""
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu", seed: int = 0):
+        from ..latent.circle import TorusLatent
+        from ..train.run import load, load_dataset
+
+        self.run_dir = Path(run_dir)
+        self.device = torch.device(device)
+        self.model = load(self.run_dir, self.device)
+        for needed in ("decode", "latent", "likelihood"):
+            if not hasattr(self.model, needed):
+                raise RunFolderError(f"{run_dir}: the model has no {needed}; nothing to explore")
+        self.dim = int(self.model.latent.dim)
+        self.periodic = isinstance(self.model.latent, TorusLatent)
+        self.seed = seed
+        x = load_dataset(self.run_dir).evaluation_set().x[:512].to(self.device)
+        self.controls = self._controls(x)
+        with torch.no_grad():
+            self.image_shape = tuple(self._decode(torch.zeros(1, self.dim)).shape[1:])
+        if len(self.image_shape) != 3 or self.image_shape[0] not in (1, 3):
+            raise RunFolderError(
+                f"{run_dir}: the explorer shows grey or colour images (1 or 3, H, W); this "
+                f"model's observations have shape {self.image_shape}"
+            )
+
+    def _controls(self, x: torch.Tensor) -> list[Control]:
+        with torch.no_grad():
+            posterior = self.model.encode(x)
+            means = self.model.latent.mean(posterior).reshape(len(x), -1).cpu()
+            try:
+                score = self.model.latent.kl_per_dim(posterior).reshape(len(x), -1).mean(0).cpu()
+                name = "mean KL (nats)"
+            except (NotImplementedError, AttributeError):
+                score, name = means.var(0), "variance"
+        controls = []
+        for i in range(self.dim):
+            if self.periodic:
+                low, high, kind = -math.pi, math.pi, "dial"
+            elif name == "variance":
+                centre, spread = float(means[:, i].mean()), float(means[:, i].std())
+                low, high, kind = centre - 3 * spread, centre + 3 * spread, "slider"
+            else:
+                low, high, kind = -3.0, 3.0, "slider"
+            controls.append(Control(i, kind, low, high, float(score[i]), name))
+        return sorted(controls, key=lambda c: -c.score)
+
+    # -- codes ------------------------------------------------------------------------------------
+    def check_code(self, values: object) -> torch.Tensor:
+        """A code from the page as a (1, dim) tensor; :class:`DataError` saying what is wrong."""
+        if not isinstance(values, (list, tuple)) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise DataError(f"z: expected a list of {self.dim} numbers")
+        if len(values) != self.dim:
+            raise DataError(f"z: expected {self.dim} numbers, got {len(values)}")
+        z = torch.tensor(values, dtype=torch.float32)
+        if not torch.isfinite(z).all():
+            raise DataError("z: every coordinate must be finite")
+        if self.periodic:
+            return torch.remainder(z + math.pi, 2 * math.pi)[None] - math.pi
+        if float(z.abs().max()) > BOUND:
+            raise DataError(f"z: coordinates must lie within ±{BOUND:g}")
+        return z[None]
+
+    def start_code(self, seed: int | None = None) -> list[float]:
+        """A prior sample (seeded), or zeros for a model without a prior."""
+        g = torch.Generator().manual_seed(self.seed if seed is None else seed)
+        latent = self.model.latent
+        if not getattr(latent, "has_prior", False):
+            return [0.0] * self.dim
+        return latent.sample(latent.prior(), 1, g).reshape(-1).tolist()
+
+    # -- images -----------------------------------------------------------------------------------
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model.likelihood.mean(self.model.decode(z.to(self.device))).cpu()
+
+    def decode_png(self, values: object) -> bytes:
+        """The decoded image of a code from the page as PNG bytes."""
+        return to_png(self._decode(self.check_code(values))[0])
+
+    def info(self) -> dict:
+        """What the page needs to build itself."""
+        return {
+            "run": self.run_dir.name,
+            "model": getattr(self.model, "registry_name", type(self.model).__name__),
+            "dim": self.dim,
+            "periodic": self.periodic,
+            "seed": self.seed,
+            "start": self.start_code(),
+            "image_shape": list(self.image_shape),
+            "controls": [asdict(c) for c in self.controls],
+        }
+
+
+def to_png(image: torch.Tensor) -> bytes:
+    """A (C, H, W) image in [0, 1] as PNG bytes, enlarged to at least ``MIN_PIXELS`` a side."""
+    from PIL import Image
+
+    a = image.detach().float().clamp(0, 1).numpy()
+    if a.ndim != 3 or a.shape[0] not in (1, 3):
+        raise DataError(f"only grey or colour images can be shown, got shape {a.shape}")
+    a = (a * 255 + 0.5).astype(np.uint8)
+    img = Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0))
+    factor = max(1, -(-MIN_PIXELS // max(img.size)))
+    if factor > 1:
+        img = img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,117 @@
+"""The latent explorer's server (API level; the page's browser tests are not written yet)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pytest
+from PIL import Image
+
+from latentatlas.errors import DataError, RunFolderError
+from latentatlas.explorer import ExplorerSession
+from latentatlas.train.run import RunConfig, train_run
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient
+
+from latentatlas.explorer.app import create_app, is_loopback
+
+
+def train(tmp_path, latent: dict, name: str = "vae", dataset: dict | None = None):
+    config = RunConfig.from_dict({
+        "dataset": dataset or {"name": "disks", "n": 128, "size": 16, "position_range": 4,
+                               "radius_min": 2, "radius_max": 4},
+        "model": {"name": name, "latent": latent, "likelihood": {"name": "bernoulli"}},
+        "train": {"steps": 10, "batch_size": 32, "progress": False},
+    })  # fmt: skip
+    run = tmp_path / "run"
+    train_run(config, run)
+    return run
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    return train(tmp_path_factory.mktemp("explorer"), {"name": "euclidean", "dim": 3})
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_info_orders_controls_by_kl_and_decode_returns_a_png(vae_run):
+    client = TestClient(create_app(ExplorerSession(vae_run)))
+    info = client.get("/api/info").json()
+    assert info["dim"] == 3 and len(info["start"]) == 3 and not info["periodic"]
+    scores = [c["score"] for c in info["controls"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {c["kind"] for c in info["controls"]} == {"slider"}
+    assert info["controls"][0]["low"] == -3.0 and info["controls"][0]["high"] == 3.0
+    a = client.post("/api/decode", json={"z": [0.0, 0.0, 0.0]})
+    assert a.status_code == 200 and a.headers["content-type"] == "image/png"
+    assert png_size(a.content) == (256, 256)  # 16×16 enlarged
+    b = client.post("/api/decode", json={"z": [2.5, -2.5, 1.0]})
+    assert a.content != b.content
+    page = client.get("/")
+    assert page.status_code == 200 and "latent-atlas explorer" in page.text
+    again = client.get("/api/start", params={"seed": 5}).json()
+    assert again["seed"] == 5 and again["z"] == client.get("/api/start?seed=5").json()["z"]
+
+
+def test_bad_codes_get_a_400_with_a_message(vae_run):
+    client = TestClient(create_app(ExplorerSession(vae_run)))
+    for body, message in (
+        ({"z": [0.0, 0.0]}, "expected 3 numbers"),
+        ({"z": [0.0, "x", 0.0]}, "list of 3 numbers"),
+        ({"z": [0.0, 1e9, 0.0]}, "within ±50"),
+        ({"w": [0.0]}, "JSON body"),
+    ):
+        response = client.post("/api/decode", json=body)
+        assert response.status_code == 400 and message in response.json()["error"]
+    nan = client.post("/api/decode", content=b'{"z": [0, NaN, 0]}',
+                      headers={"content-type": "application/json"})  # fmt: skip
+    assert nan.status_code == 400 and "finite" in nan.json()["error"]
+    assert client.get("/api/start?seed=abc").status_code == 400
+
+
+def test_no_path_from_a_request_reaches_the_file_system(vae_run):
+    figures = vae_run / "figures"
+    figures.mkdir(exist_ok=True)
+    Image.new("RGB", (4, 4)).save(figures / "curves.png")
+    client = TestClient(create_app(ExplorerSession(vae_run)))
+    assert client.get("/figures/curves.png").status_code == 200
+    assert "curves.png" in client.get("/api/info").json()["figures"]
+    for path in ("/figures/..%2Fconfig.json", "/figures/config.json", "/figures/%2Fetc%2Fpasswd"):
+        assert client.get(path).status_code == 404
+    assert client.get("/config.json").status_code == 404
+
+
+def test_circle_latents_get_dials_that_wrap(tmp_path):
+    run = train(tmp_path, {"name": "circle"}, name="diffusion_vae",
+                dataset={"name": "pixel_shift", "size": [8, 8]})  # fmt: skip
+    session = ExplorerSession(run)
+    assert session.periodic and session.controls[0].kind == "dial"
+    client = TestClient(create_app(session))
+    plus = client.post("/api/decode", json={"z": [math.pi]})
+    minus = client.post("/api/decode", json={"z": [-math.pi]})
+    assert plus.status_code == minus.status_code == 200
+    assert plus.content == minus.content  # +π and −π are one code
+    far = client.post("/api/decode", json={"z": [5 * math.pi]})  # angles wrap, never refused
+    assert far.content == plus.content
+
+
+def test_a_run_without_a_decodable_model_fails_before_serving(tmp_path):
+    with pytest.raises(RunFolderError):
+        ExplorerSession(tmp_path / "missing")
+    vectors = train(tmp_path, {"name": "euclidean", "dim": 2},
+                    dataset={"name": "sine_circle", "n": 64, "dim": 8})  # fmt: skip
+    with pytest.raises(RunFolderError, match="grey or colour images"):
+        ExplorerSession(vectors)
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    with pytest.raises(DataError):
+        import torch
+
+        from latentatlas.explorer import to_png
+
+        to_png(torch.zeros(2, 4, 4))
