@@ -46,3 +46,8 @@ def test_metrics_quick():
     out = run_quick("metrics.py")
     assert out.count("ratio reference/ours:") == 3 and out.count("agree: True") == 2
     assert "all metrics" in out
+
+
+def test_explorer_quick():
+    out = run_quick("explorer.py")
+    assert out.count("round trip median") == 2

@@ -78,7 +78,7 @@ class ExplorerSession:
             try:
                 score = self.model.latent.kl_per_dim(posterior).reshape(len(x), -1).mean(0).cpu()
                 name = "mean KL (nats)"
-            except (NotImplementedError, AttributeError):
+            except (NotImplementedError, AttributeError, TypeError):  # no prior: no KL
                 score, name = means.var(0), "variance"
         controls = []
         for i in range(self.dim):
