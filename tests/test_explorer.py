@@ -115,3 +115,62 @@ def test_a_run_without_a_decodable_model_fails_before_serving(tmp_path):
         from latentatlas.explorer import to_png
 
         to_png(torch.zeros(2, 4, 4))
+
+
+def test_examples_traversals_and_exports(vae_run):
+    client = TestClient(create_app(ExplorerSession(vae_run)))
+    example = client.get("/api/example?index=3").json()
+    assert example["index"] == 3 and len(example["z"]) == 3
+    assert example["image"].startswith("data:image/png;base64,")
+    assert client.get("/api/example?index=100000").status_code == 400
+    strip = client.post("/api/traversal", json={"z": [0.0, 0.0, 0.0], "index": 1})
+    assert strip.headers["content-type"] == "image/png"
+    width, height = png_size(strip.content)
+    assert width == 9 * height  # nine images side by side
+    gif = client.post("/api/traversal", json={"z": [0.0, 0.0, 0.0], "index": 1, "format": "gif"})
+    frames = Image.open(io.BytesIO(gif.content))
+    assert frames.format == "GIF" and frames.n_frames == 16  # there and back
+    assert client.post("/api/traversal", json={"z": [0.0, 0.0, 0.0], "index": 7}).status_code == 400
+
+
+def test_atomic_blocks_have_images_and_toggles(tmp_path):
+    config = RunConfig.from_dict({
+        "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},
+        "model": {"name": "atomic_ae", "blocks": 2, "block_dim": 3,
+                  "decoder": {"name": "mlp", "hidden": [16]}},
+        "train": {"steps": 3, "batch_size": 8, "progress": False},
+    })  # fmt: skip
+    train_run(config, tmp_path / "atomic")
+    session = ExplorerSession(tmp_path / "atomic")
+    assert session.blocks == 2
+    assert [c.block for c in session.controls] == [0, 0, 0, 1, 1, 1]  # grouped per block
+    client = TestClient(create_app(session))
+    z = [0.5, -0.2, 0.1, 0.3, 0.9, -0.4]
+    images = client.post("/api/blocks", json={"z": z}).json()["images"]
+    assert len(images) == 2 and all(i.startswith("data:image/png") for i in images)
+    both = client.post("/api/decode", json={"z": z}).content
+    assert client.post("/api/decode", json={"z": z, "keep": [True, True]}).content == both
+    assert client.post("/api/decode", json={"z": z, "keep": [True, False]}).content != both
+    bad = client.post("/api/decode", json={"z": z, "keep": [True]})
+    assert bad.status_code == 400 and "2 true/false" in bad.json()["error"]
+
+
+def test_saved_directions_become_sliders_in_their_units(vae_run):
+    import torch
+
+    from latentatlas.analysis.directions import DirectionModel
+
+    direction = DirectionModel(3, transformation="translate-x", units="fraction of the width")
+    with torch.no_grad():
+        direction.w.copy_(torch.tensor([1.0, 0.0, 0.0]))
+    direction.save(vae_run / "directions-translate-x" / "direction.safetensors")
+    client = TestClient(create_app(ExplorerSession(vae_run)))
+    (info,) = client.get("/api/info").json()["directions"]
+    assert info["transformation"] == "translate-x" and info["low"] < 0 < info["high"]
+    body = {"z": [0.0, 0.5, -0.5], "name": "directions-translate-x", "value": 0.1}
+    z = client.post("/api/direction", json=body).json()["z"]
+    assert z[1:] == pytest.approx([0.5, -0.5])  # only the coordinate along u moved
+    with torch.no_grad():
+        assert float(direction(torch.tensor([z]))) == pytest.approx(0.1, abs=1e-5)
+    bad = client.post("/api/direction", json={"z": [0.0, 0.0, 0.0], "name": "nope", "value": 1})
+    assert bad.status_code == 400

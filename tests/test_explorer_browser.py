@@ -137,3 +137,35 @@ def test_a_dial_at_plus_and_minus_pi_gives_the_same_image(browser, tmp_path):
         minus = image_after(browser, f"setValue(0, {-math.pi} + 1e-9)")
         other = image_after(browser, "setValue(0, 1.0)")
         assert plus == minus and other != plus
+
+
+def test_blocks_examples_and_the_traversal_strip_in_the_page(browser, tmp_path):
+    from latentatlas.train.run import RunConfig, train_run
+
+    config = RunConfig.from_dict({
+        "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},
+        "model": {"name": "atomic_ae", "blocks": 2, "block_dim": 3,
+                  "decoder": {"name": "mlp", "hidden": [16]}},
+        "train": {"steps": 3, "batch_size": 8, "progress": False},
+    })  # fmt: skip
+    train_run(config, tmp_path / "atomic")
+    with Server(tmp_path / "atomic") as url:
+        browser.get(url)
+        wait_for(browser, "return document.getElementById('image').dataset.version")
+        assert browser.execute_script("return document.querySelectorAll('.block').length") == 2
+        wait_for(browser, "return document.getElementById('strip').naturalWidth > 0")
+        wait_for(browser, "return document.querySelector('[data-block-image]').naturalWidth > 0")
+        both = base64.b64decode(browser.execute_async_script(CURRENT_IMAGE))
+        one = image_after(
+            browser,
+            """
+            const t = document.querySelector('[data-block="1"]');
+            t.checked = false; t.dispatchEvent(new Event('change'));""",
+        )
+        assert one != both and "keep=10" in browser.current_url
+        image_after(browser, "document.getElementById('example').click()")
+        assert browser.execute_script("return !document.getElementById('original-box').hidden")
+        browser.save_screenshot(str(tmp_path / "atomic.png"))
+        shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
+        if shots:
+            shutil.copy(tmp_path / "atomic.png", os.path.join(shots, "explorer-atomic.png"))

@@ -1,14 +1,18 @@
 """The latent explorer's web server: a Starlette app around an :class:`ExplorerSession`.
 
-Routes: ``/`` (the page), ``/api/info`` (controls, start code), ``/api/decode`` (POST
-``{"z": [...]}`` → PNG; a bad code gets a 400 with its message), ``/api/start?seed=N`` (a prior
-sample), ``/figures/<name>`` (only the PNG files found in the run folder's ``figures/`` when the
-server started: no path from a request reaches the file system). Starlette and uvicorn are
-imported lazily: ``pip install 'latent-atlas[explorer]'``.
+Routes: ``/`` (the page), ``/api/info`` (controls, start code, blocks, directions),
+``/api/decode`` (POST ``{"z": [...], "keep": [...]}`` → PNG), ``/api/blocks`` (each atomic
+block's image), ``/api/traversal`` (POST ``{"z", "index", "format": "png"|"gif"}``),
+``/api/example?index=i`` (a training example's code and image), ``/api/direction`` (POST
+``{"z", "name", "value"}`` → the edited code), ``/api/start?seed=N`` (a prior sample); bad input
+gets a 400 with its message; ``/figures/<name>`` (only the PNG files found in the run folder's
+``figures/`` when the server started: no path from a request reaches the file system). Starlette
+and uvicorn are imported lazily: ``pip install 'latent-atlas[explorer]'``.
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import logging
 from importlib import resources
@@ -58,18 +62,61 @@ def create_app(session: ExplorerSession):
             return JSONResponse({"error": "seed: expected an integer"}, status_code=400)
         return JSONResponse({"seed": seed, "z": session.start_code(seed)})
 
-    async def decode(request: Request) -> Response:
+    async def body_of(request: Request) -> dict:
         try:
             body = await request.json()
         except ValueError:
-            return JSONResponse({"error": 'expected a JSON body {"z": [...]}'}, status_code=400)
+            raise DataError('expected a JSON body {"z": [...]}') from None
         if not isinstance(body, dict) or "z" not in body:
-            return JSONResponse({"error": 'expected a JSON body {"z": [...]}'}, status_code=400)
+            raise DataError('expected a JSON body {"z": [...]}')
+        return body
+
+    def checked(handler):
+        """Bad input from the page → 400 with the message (never a traceback)."""
+
+        async def wrapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DataError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+
+        return wrapped
+
+    def data_url(png: bytes) -> str:
+        return "data:image/png;base64," + base64.b64encode(png).decode()
+
+    @checked
+    async def decode(request: Request) -> Response:
+        body = await body_of(request)
+        return Response(session.decode_png(body["z"], body.get("keep")), media_type="image/png")
+
+    @checked
+    async def blocks(request: Request) -> Response:
+        body = await body_of(request)
+        return JSONResponse({"images": [data_url(p) for p in session.block_pngs(body["z"])]})
+
+    @checked
+    async def traversal(request: Request) -> Response:
+        body = await body_of(request)
+        if body.get("format", "png") == "gif":
+            return Response(session.traversal_gif(body["z"], body.get("index")),
+                            media_type="image/gif")  # fmt: skip
+        return Response(session.traversal_png(body["z"], body.get("index")), media_type="image/png")
+
+    @checked
+    async def example(request: Request) -> Response:
         try:
-            png = session.decode_png(body["z"])
-        except DataError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return Response(png, media_type="image/png")
+            index = int(request.query_params.get("index", "0"))
+        except ValueError:
+            raise DataError("index: expected an integer") from None
+        z, png = session.example(index)
+        return JSONResponse({"index": index, "z": z, "image": data_url(png)})
+
+    @checked
+    async def direction(request: Request) -> Response:
+        body = await body_of(request)
+        return JSONResponse({"z": session.apply_direction(body["z"], body.get("name"),
+                                                          body.get("value"))})  # fmt: skip
 
     async def figure(request: Request) -> Response:
         name = request.path_params["name"]
@@ -83,6 +130,10 @@ def create_app(session: ExplorerSession):
             Route("/api/info", info),
             Route("/api/start", start),
             Route("/api/decode", decode, methods=["POST"]),
+            Route("/api/blocks", blocks, methods=["POST"]),
+            Route("/api/traversal", traversal, methods=["POST"]),
+            Route("/api/example", example),
+            Route("/api/direction", direction, methods=["POST"]),
             Route("/figures/{name}", figure),
         ]
     )

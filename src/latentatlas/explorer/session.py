@@ -35,7 +35,7 @@ MIN_PIXELS = 256
 
 @dataclass(frozen=True)
 class Control:
-    """One latent coordinate on the page."""
+    """One latent coordinate on the page (``block``: its atomic block, or −1)."""
 
     index: int
     kind: str  # "slider" or "dial"
@@ -43,6 +43,11 @@ class Control:
     high: float
     score: float
     score_name: str
+    block: int = -1
+
+
+TRAVERSAL_STEPS = 9
+"""Images in a traversal strip."""
 
 
 class ExplorerSession:
@@ -61,8 +66,11 @@ class ExplorerSession:
         self.dim = int(self.model.latent.dim)
         self.periodic = isinstance(self.model.latent, TorusLatent)
         self.seed = seed
-        x = load_dataset(self.run_dir).evaluation_set().x[:512].to(self.device)
+        self.data = load_dataset(self.run_dir)
+        x = self.data.evaluation_set().x[:512].to(self.device)
+        self.blocks = int(getattr(self.model, "blocks", 0)) if hasattr(self.model, "parts") else 0
         self.controls = self._controls(x)
+        self.directions = self._directions()
         with torch.no_grad():
             self.image_shape = tuple(self._decode(torch.zeros(1, self.dim)).shape[1:])
         if len(self.image_shape) != 3 or self.image_shape[0] not in (1, 3):
@@ -89,8 +97,27 @@ class ExplorerSession:
                 low, high, kind = centre - 3 * spread, centre + 3 * spread, "slider"
             else:
                 low, high, kind = -3.0, 3.0, "slider"
-            controls.append(Control(i, kind, low, high, float(score[i]), name))
+            block = i // self.model.block_dim if self.blocks else -1
+            controls.append(Control(i, kind, low, high, float(score[i]), name, block))
+        if self.blocks:  # grouped per block, blocks in order, coordinates by importance inside
+            return sorted(controls, key=lambda c: (c.block, -c.score))
         return sorted(controls, key=lambda c: -c.score)
+
+    def _directions(self) -> dict:
+        """Saved directions (``latent-atlas directions``) in the run folder's subfolders."""
+        from ..analysis.directions import DirectionModel
+
+        found = {}
+        if self.periodic:
+            return found
+        for path in sorted(self.run_dir.glob("*/direction.safetensors")):
+            try:
+                direction = DirectionModel.load(path)
+            except Exception:  # a corrupt file is left out, not fatal for the page
+                continue
+            if direction.dim == self.dim:
+                found[path.parent.name] = direction
+        return found
 
     # -- codes ------------------------------------------------------------------------------------
     def check_code(self, values: object) -> torch.Tensor:
@@ -123,9 +150,93 @@ class ExplorerSession:
         with torch.no_grad():
             return self.model.likelihood.mean(self.model.decode(z.to(self.device))).cpu()
 
-    def decode_png(self, values: object) -> bytes:
-        """The decoded image of a code from the page as PNG bytes."""
-        return to_png(self._decode(self.check_code(values))[0])
+    def check_keep(self, keep: object) -> torch.Tensor | None:
+        """Which atomic blocks are switched on (None: all, or not an atomic model)."""
+        if keep is None or not self.blocks:
+            return None
+        if (
+            not isinstance(keep, (list, tuple))
+            or len(keep) != self.blocks
+            or not all(isinstance(k, bool) for k in keep)
+        ):
+            raise DataError(f"keep: expected {self.blocks} true/false values, one per block")
+        return torch.tensor(keep)
+
+    def decode_png(self, values: object, keep: object = None) -> bytes:
+        """The decoded image of a code from the page as PNG bytes; for an atomic model ``keep``
+        switches blocks on or off (the sub-model Σ_{i kept} g(z_i))."""
+        z = self.check_code(values)
+        on = self.check_keep(keep)
+        if on is None:
+            return to_png(self._decode(z)[0])
+        with torch.no_grad():
+            params = self.model.decode_blocks(z.to(self.device), on.to(self.device))
+            return to_png(self.model.likelihood.mean(params).cpu()[0])
+
+    def block_pngs(self, values: object) -> list[bytes]:
+        """Each atomic block's own image g(z_i) (likelihood mean), as PNG bytes."""
+        if not self.blocks:
+            raise DataError("this model has no latent blocks")
+        with torch.no_grad():
+            parts = self.model.parts(self.check_code(values).to(self.device)).cpu()[0]
+        return [to_png(self.model.likelihood.mean(p).clamp(0, 1)) for p in parts]
+
+    def traversal(
+        self, values: object, index: object, steps: int = TRAVERSAL_STEPS
+    ) -> torch.Tensor:
+        """Images (steps, C, H, W) along one coordinate's range, the others fixed."""
+        z = self.check_code(values)
+        if not isinstance(index, int) or not 0 <= index < self.dim:
+            raise DataError(f"index: expected a coordinate 0..{self.dim - 1}")
+        control = next(c for c in self.controls if c.index == index)
+        if control.kind == "dial":  # a full turn without repeating the end
+            grid = torch.linspace(control.low, control.high, steps + 1)[:-1]
+        else:
+            grid = torch.linspace(control.low, control.high, steps)
+        codes = z.repeat(steps, 1)
+        codes[:, index] = grid
+        return self._decode(codes)
+
+    def traversal_png(self, values: object, index: object) -> bytes:
+        """The traversal as one PNG strip."""
+        images = self.traversal(values, index)
+        return to_png(torch.cat(list(images), dim=-1))
+
+    def traversal_gif(self, values: object, index: object) -> bytes:
+        """The traversal as an animated GIF (there and back)."""
+        from PIL import Image
+
+        frames = [
+            Image.open(io.BytesIO(to_png(img))).convert("P")
+            for img in self.traversal(values, index)
+        ]
+        frames = frames + frames[-2:0:-1]
+        buffer = io.BytesIO()
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=120,
+                       loop=0)  # fmt: skip
+        return buffer.getvalue()
+
+    def example(self, index: object) -> tuple[list[float], bytes]:
+        """The code (posterior mean) of training example ``index`` and its image."""
+        if not isinstance(index, int) or not 0 <= index < len(self.data):
+            raise DataError(f"index: expected an example number 0..{len(self.data) - 1}")
+        x = self.data.get_batch(torch.tensor([index])).x.to(self.device)
+        with torch.no_grad():
+            z = self.model.latent.mean(self.model.encode(x)).reshape(-1).cpu()
+        return z.tolist(), to_png(x[0].cpu())
+
+    def apply_direction(self, values: object, name: object, value: object) -> list[float]:
+        """The code with the named direction's factor set to ``value`` (its units, through g⁻¹)."""
+        if name not in self.directions:
+            raise DataError(f"direction: expected one of {', '.join(self.directions) or 'none'}")
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise DataError("value: expected a finite number")
+        z = self.check_code(values)
+        return self.directions[name].set_factor(z, float(value)).reshape(-1).tolist()
 
     def info(self) -> dict:
         """What the page needs to build itself."""
@@ -138,6 +249,21 @@ class ExplorerSession:
             "start": self.start_code(),
             "image_shape": list(self.image_shape),
             "controls": [asdict(c) for c in self.controls],
+            "blocks": self.blocks,
+            "examples": len(self.data),
+            "directions": [self._direction_info(n, d) for n, d in self.directions.items()],
+        }
+
+    @staticmethod
+    def _direction_info(name: str, direction) -> dict:
+        with torch.no_grad():
+            ends = direction.g(torch.tensor([-3.0, 3.0]))
+        return {
+            "name": name,
+            "transformation": direction.transformation,
+            "units": direction.units,
+            "low": float(ends.min()),
+            "high": float(ends.max()),
         }
 
 
