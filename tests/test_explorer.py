@@ -174,3 +174,24 @@ def test_saved_directions_become_sliders_in_their_units(vae_run):
         assert float(direction(torch.tensor([z]))) == pytest.approx(0.1, abs=1e-5)
     bad = client.post("/api/direction", json={"z": [0.0, 0.0, 0.0], "name": "nope", "value": 1})
     assert bad.status_code == 400
+
+
+def test_pca_ae_keeps_its_order_and_the_command_refuses_bad_runs(tmp_path):
+    from .conftest import run_cli
+
+    config = RunConfig.from_dict({
+        "dataset": {"name": "disks", "n": 64, "size": 16},
+        "model": {"name": "pca_ae", "components": 3},
+        "train": {"steps": 6, "batch_size": 16, "progress": False},
+    })  # fmt: skip
+    train_run(config, tmp_path / "pca")
+    session = ExplorerSession(tmp_path / "pca")
+    assert [c.index for c in session.controls] == [0, 1, 2]
+    assert "PCA-AE order" in session.controls[0].score_name
+    missing = run_cli("explore", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    vectors = train(tmp_path / "v", {"name": "euclidean", "dim": 2},
+                    dataset={"name": "sine_circle", "n": 64, "dim": 8})  # fmt: skip
+    refused = run_cli("explore", str(vectors), "--port", "1")
+    assert refused.returncode == 2 and "grey or colour images" in refused.stderr

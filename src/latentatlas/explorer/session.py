@@ -6,7 +6,8 @@ Controls, one per latent coordinate, in order of importance:
 * a VAE's coordinates by their mean KL to the prior on the run's evaluation set (the informative
   ones first), with a range of ±3 prior standard deviations (1 for N(0, I));
 * a plain autoencoder's (point latent) by the variance of its codes, ranging over ±3 standard
-  deviations around their mean;
+  deviations around their mean; the PCA-like autoencoder's in its own order (component 1 first);
+* an atomic autoencoder's grouped per block (its coordinates by variance inside a block);
 * circle and torus coordinates are angles: dials over a full turn (no end stops; −π and +π are
   the same code, tested).
 
@@ -101,6 +102,9 @@ class ExplorerSession:
             controls.append(Control(i, kind, low, high, float(score[i]), name, block))
         if self.blocks:  # grouped per block, blocks in order, coordinates by importance inside
             return sorted(controls, key=lambda c: (c.block, -c.score))
+        if getattr(self.model, "registry_name", "") == "pca_ae":  # the PCA-AE order: by stage
+            return [Control(c.index, c.kind, c.low, c.high, c.score, "variance (PCA-AE order)")
+                    for c in sorted(controls, key=lambda c: c.index)]  # fmt: skip
         return sorted(controls, key=lambda c: -c.score)
 
     def _directions(self) -> dict:
