@@ -34,6 +34,8 @@ def test_every_capability_has_a_page():
         "reports.md",
         "directions.md",
         "intrinsic.md",
+        "metrics.md",
+        "explorer.md",
     ):
         assert page in names, f"docs/{page} is missing"
 
