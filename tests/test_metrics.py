@@ -122,6 +122,48 @@ def test_dci_end_to_end_on_true_factors_and_on_noise():
     assert bad["dci_informativeness_test"] < 0.5
 
 
+def test_dci_lightgbm_trees_agree_with_the_studys_sklearn_trees():
+    """The default LightGBM trees give the scores of the study's scikit-learn estimator."""
+    from latentatlas.analysis.metrics.dci import importance_matrix
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, (600, 3))
+    mixing = np.array([[1.0, 0.3, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 1.0], [0.2, 0.2, 0.2]])
+    codes = labels @ mixing.T + 0.3 * rng.standard_normal((600, 4))
+    train, test = slice(0, 400), slice(400, None)
+    scores = {}
+    for trees in ("lightgbm", "sklearn"):
+        r, acc_train, acc_test = importance_matrix(
+            codes[train], labels[train], codes[test], labels[test], 1, trees
+        )
+        assert r.sum(0) == pytest.approx(np.ones(3))  # each factor's importances sum to 1
+        scores[trees] = {**dci_from_importance(r), "train": acc_train, "test": acc_test}
+    for key, value in scores["sklearn"].items():
+        assert scores["lightgbm"][key] == pytest.approx(value, abs=0.05), key
+    with pytest.raises(UnknownNameError, match="DCI trees"):
+        importance_matrix(codes, labels, codes, labels, 1, "xgboost")
+
+
+def test_presets_study_is_standard_with_the_studys_estimator():
+    from latentatlas.analysis.metrics import PRESETS
+
+    assert METRICS["dci"].settings("study") == {**METRICS["dci"].standard, "trees": "sklearn"}
+    assert METRICS["mig"].settings("study") == METRICS["mig"].standard
+    assert "trees" not in METRICS["dci"].settings("standard")  # the LightGBM default
+    with pytest.raises(UnknownNameError, match="metric preset"):
+        METRICS["dci"].settings("slow")
+    from latentatlas.cli import evaluate
+
+    preset_option = next(p for p in evaluate.params if p.name == "preset")
+    assert tuple(preset_option.type.choices) == PRESETS
+    from dataclasses import fields
+
+    from latentatlas.experiments.sweep import SweepConfig
+
+    sweep_preset = next(f for f in fields(SweepConfig) if f.name == "preset")
+    assert tuple(sweep_preset.metadata["choices"]) == PRESETS
+
+
 def test_gap_functions_and_modularity_from_matrices():
     assert sap_from(np.array([[0.9, 0.1], [0.1, 0.8], [0.0, 0.0]])) == pytest.approx(0.75)
     assert modularity_from(np.array([[1.0, 0.0], [0.0, 1.0]])) == pytest.approx(1.0)

@@ -201,8 +201,10 @@ def _finish_training(out: str, fit) -> None:
     "--preset",
     default="standard",
     show_default=True,
-    type=click.Choice(["standard", "fast"]),
-    help="Sample sizes of the metrics: Locatello et al. (2019), or a tenth of them.",
+    type=click.Choice(["standard", "fast", "study"]),  # analysis.metrics.PRESETS
+    help="Metric settings: the sample sizes of Locatello et al. (2019) (standard), a tenth of "
+    "them (fast), or their sizes with the study's exact estimators (study: DCI by scikit-learn's "
+    "gradient boosting, minutes).",
 )
 @click.option("--sample", is_flag=True, help="Metrics read a posterior sample, not the mean.")
 def evaluate(
@@ -350,7 +352,7 @@ EXPERIMENTS = (
 
 
 def _run_experiment(
-    name: str, quick: bool, target: Path, dataset: dict | None = None
+    name: str, quick: bool, target: Path, dataset: dict | None = None, published: str | None = None
 ) -> tuple[str, Path, str]:
     """Run a reproduction; returns its Markdown table, report path and a summary line."""
     if name.startswith("slides-"):
@@ -362,7 +364,7 @@ def _run_experiment(
     if name == "locatello-dsprites-betavae":
         from .experiments.locatello import reproduce_locatello, write_locatello_outputs
 
-        result = reproduce_locatello(quick=quick, out=target)
+        result = reproduce_locatello(quick=quick, out=target, published=published)
         report = write_locatello_outputs(result, target)
         return (
             result.to_markdown(),
@@ -485,8 +487,20 @@ def _run_intrinsic_experiment(name: str, quick: bool, target: Path) -> tuple[str
     type=click.Path(),
     help="atomic-strokes only: a folder with the MNIST IDX files, to train on real digits.",
 )
+@click.option(
+    "--published",
+    type=click.Path(),
+    help="locatello-dsprites-betavae only: disentanglement_lib's result files of the study's "
+    "models (a folder searched for results/aggregate/evaluation.json, or an aggregated JSON), "
+    "shown beside ours.",
+)
 def reproduce(
-    experiment: str, out: str | None, quick: bool, force: bool, mnist: str | None
+    experiment: str,
+    out: str | None,
+    quick: bool,
+    force: bool,
+    mnist: str | None,
+    published: str | None,
 ) -> None:
     """Reproduce a published experiment: results.json, table.md, figures and report.html.
 
@@ -515,9 +529,15 @@ def reproduce(
         side = atomic_experiment(experiment).scale(quick).dataset["size"]
         dataset = {"name": "mnist", "root": mnist, "size": side}
         Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
+    if published is not None:
+        if experiment != "locatello-dsprites-betavae":
+            raise click.UsageError("--published goes with locatello-dsprites-betavae only")
+        from .analysis.metrics.published import load_published
+
+        load_published(published, "beta_vae")  # no scores or a bad file fail before anything
     target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
     _clear_output_folder(target, force, "results.json", "reproduction")
-    table, report, summary = _run_experiment(experiment, quick, target, dataset)
+    table, report, summary = _run_experiment(experiment, quick, target, dataset, published)
     click.echo(table, err=True)
     click.echo(f"\n{summary}; report: {report}", err=True)
     click.echo(str(report))

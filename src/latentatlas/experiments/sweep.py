@@ -12,7 +12,7 @@ A sweep file::
       factor_vae: {gamma: [10, 40]}
     seeds: [0, 1, 2]
     metrics: all               # or a list: [mig, dci]
-    preset: fast               # metric sample sizes: standard or fast
+    preset: fast               # metric preset: standard, fast or study
 
 Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s>/`` with its
 ``disentanglement.json``; ``OUT/results.csv`` and ``results.json`` hold one row per trial
@@ -61,7 +61,9 @@ class SweepConfig(Config):
         convert=lambda v: (v,) if isinstance(v, str) else v,
         doc="metric names, or all",
     )
-    preset: str = config_field("fast", choices=("standard", "fast"), doc="metric sample sizes")
+    preset: str = config_field(
+        "fast", choices=("standard", "fast", "study"), doc="metric preset (analysis.metrics)"
+    )
 
     def validate(self) -> None:
         from ..analysis.metrics import metric_names
