@@ -124,3 +124,25 @@ def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
     write_locatello_outputs(result, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["published"] is None and (tmp_path / "report.html").is_file()
+    assert "none was given" in (tmp_path / "report.html").read_text()
+
+    # the study's own scores (disentanglement_lib result files) beside ours
+    from dataclasses import replace
+
+    from latentatlas.analysis.metrics.published import load_published
+
+    from .test_published_scores import write_model
+
+    for number, (beta, seed) in enumerate([(1.0, 0), (1.0, 1), (1.0, 2), (4.0, 0), (8.0, 0)]):
+        write_model(tmp_path / "dlib", number, beta, seed)
+    with_published = replace(result, published=load_published(tmp_path / "dlib"))
+    published = with_published.published_summary()
+    assert set(published) == {"1", "4"}  # β = 8 is not in this run
+    assert published["1"]["seeds"] == 3 and published["1"]["mig"] == pytest.approx([0.11] * 3)
+    table = with_published.to_markdown()
+    assert "| 1 (ours, 2 seeds) |" in table and "| 1 (published, 3 seeds) | 0.110 [0.110" in table
+    out = tmp_path / "with-published"
+    write_locatello_outputs(with_published, out)
+    data = json.loads((out / "results.json").read_text())
+    assert data["published"]["per_beta"]["4"]["sap"] == pytest.approx([0.05] * 3)
+    assert "dlib" in (out / "report.html").read_text()

@@ -29,13 +29,14 @@ def plot_score_distributions(rows: Sequence[Mapping], scores: Sequence[str]) -> 
         present = [np.asarray(d, dtype=float) for d in data if len(d)]
         if any(len(d) > 1 and np.ptp(d) > 0 for d in present):
             parts = ax.violinplot(present, positions, showextrema=False, widths=0.8)
-            for body, color in zip(parts["bodies"], PALETTE):
-                body.set_facecolor(color)
+            for body, pos in zip(parts["bodies"], positions):
+                body.set_facecolor(PALETTE[(pos - 1) % len(PALETTE)])
                 body.set_alpha(0.25)
         ax.boxplot(present, positions=positions, widths=0.25, showfliers=False,
                    medianprops={"color": "#111827"})  # fmt: skip
         rng = np.random.default_rng(0)
-        for pos, d, color in zip(positions, present, PALETTE):
+        for pos, d in zip(positions, present):  # colours cycle past the palette's 8
+            color = PALETTE[(pos - 1) % len(PALETTE)]
             ax.plot(pos + rng.uniform(-0.08, 0.08, len(d)), d, "o", ms=3, color=color)
         ax.set_xticks(range(1, len(models) + 1))
         ax.set_xticklabels(models, fontsize=7, rotation=20)
