@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -44,8 +45,11 @@ def test_sdr_quick():
 
 def test_metrics_quick():
     out = run_quick("metrics.py")
-    assert out.count("ratio reference/ours:") == 3 and out.count("agree: True") == 2
+    assert out.count("ratio reference/ours:") == 3 and out.count("agree: True") == 1
     assert "all metrics" in out
+    # DCI: LightGBM's trees and the study's scikit-learn trees give close scores
+    ours, study = map(float, re.search(r"disentanglement ([\d.]+) / ([\d.]+)", out).groups())
+    assert abs(ours - study) < 0.05
 
 
 def test_explorer_quick():
