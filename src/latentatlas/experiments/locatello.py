@@ -176,7 +176,7 @@ def write_locatello_outputs(result: LocatelloResult, out: str | Path) -> Path:
         figures.append((
             "scores", "Scores per β over seeds (the study's fig. 7 and its companions)",
             "Each point is one seed; violin and box per β.",
-            plot_score_distributions(rows, scores),
+            plot_score_distributions(rows, scores, _colors(result)),
         ))  # fmt: skip
     failed = len(result.sweep.failed)
     return write_reproduction_report(
@@ -198,6 +198,17 @@ def write_locatello_outputs(result: LocatelloResult, out: str | Path) -> Path:
         tables_html=markdown_tables_html(result.to_markdown()),
         figures=figures,
     )
+
+
+def _colors(result: LocatelloResult) -> dict[str, str]:
+    """One colour per β, ours in it and the published seeds of that β in grey beside."""
+    from ..viz.direction_plots import PALETTE
+
+    colors = {}
+    for i, beta in enumerate(result.scale.betas):
+        colors[f"β={beta:g}"] = PALETTE[i % len(PALETTE)]
+        colors[f"β={beta:g} published"] = "#6b7280"
+    return colors
 
 
 def _lead(result: LocatelloResult) -> str:
