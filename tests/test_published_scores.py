@@ -69,12 +69,15 @@ def test_scores_read_from_an_aggregated_json(tmp_path):
     rows.append(record("sap_score", 2.0, 0))
     columns = sorted({k for r in rows for k in r})
     frame = {c: {str(i): r.get(c) for i, r in enumerate(rows)} for c in columns}
-    frame["evaluation_results.discrete_mig"]["3"] = None  # the SAP row has no MIG (NaN → null)
+    assert frame["evaluation_results.discrete_mig"]["3"] is None  # the SAP row: pandas' NaN
+    frame["evaluation_results.discrete_mig"]["2"] = None  # a failed evaluation: NaN → null
     path = tmp_path / "results.json"
     path.write_text(json.dumps(frame))
     published = load_published(path)
-    assert published.values(2.0, "mig") == pytest.approx([0.11, 0.12, 0.13])
+    assert published.values(2.0, "mig") == pytest.approx([0.11, 0.12])
+    assert (2.0, 2) not in published.models  # nothing but the missing MIG
     assert published.models[(2.0, 0)]["sap"] == 0.05
+    rows[2]["evaluation_results.discrete_mig"] = None
     records = tmp_path / "records.json"  # a plain list of flat objects reads the same
     records.write_text(json.dumps(rows))
     assert load_published(records).models == published.models
@@ -94,6 +97,15 @@ def test_bad_published_paths_give_clear_errors(tmp_path):
         load_published(tmp_path / "other")
     with pytest.raises(DataError, match="model 'gan'"):
         load_published(tmp_path / "other", model="gan")
+    unbound = record("mig", 1.0, 0)
+    del unbound["train_config.vae.beta"]
+    (tmp_path / "unbound.json").write_text(json.dumps([unbound]))
+    with pytest.raises(DataError, match=r"left out \(no train_config.vae.beta: 1\)"):
+        load_published(tmp_path / "unbound.json")
+    twice = [record("mig", 1.0, 0), record("mig", 1.0, 0, shift=0.2)]
+    (tmp_path / "twice.json").write_text(json.dumps(twice))
+    with pytest.raises(DataError, match="two different mig scores"):
+        load_published(tmp_path / "twice.json")
 
 
 def test_reproduce_cli_checks_the_published_files_before_training(tmp_path):

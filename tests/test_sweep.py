@@ -66,6 +66,19 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     assert again.returncode == 0, again.stderr
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert all(r["status"] == "done (earlier)" for r in rows)
+    # other metrics: every trial is scored again, none trained again
+    weights = {r["trial"]: (out / "trials" / r["trial"] / "model.safetensors").read_bytes()
+               for r in rows}  # fmt: skip
+    path.write_text(yaml.safe_dump(sweep_dict(metrics=["mig"])))
+    rescored = run_cli("sweep", str(path), "--out", str(out))
+    assert rescored.returncode == 0, rescored.stderr
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert all(r["status"] == "done" for r in rows)
+    for r in rows:
+        trial = out / "trials" / r["trial"]
+        record = json.loads((trial / "disentanglement.json").read_text())
+        assert record["metrics"] == ["mig"] and "sap" not in record["scores"]
+        assert (trial / "model.safetensors").read_bytes() == weights[r["trial"]]
 
 
 def test_a_sweep_on_a_local_ray_instance(tmp_path):
@@ -134,15 +147,17 @@ def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
     from .test_published_scores import write_model
 
     for number, (beta, seed) in enumerate([(1.0, 0), (1.0, 1), (1.0, 2), (4.0, 0), (8.0, 0)]):
-        write_model(tmp_path / "dlib", number, beta, seed)
+        write_model(tmp_path / "dlib", number, beta, seed, shift=0.01 * number)
     with_published = replace(result, published=load_published(tmp_path / "dlib"))
     published = with_published.published_summary()
     assert set(published) == {"1", "4"}  # β = 8 is not in this run
-    assert published["1"]["seeds"] == 3 and published["1"]["mig"] == pytest.approx([0.11] * 3)
+    assert published["1"]["seeds"] == 3  # MIG 0.11, 0.12, 0.13: quartiles 0.115, 0.12, 0.125
+    assert published["1"]["mig"] == pytest.approx([0.115, 0.12, 0.125])
     table = with_published.to_markdown()
-    assert "| 1 (ours, 2 seeds) |" in table and "| 1 (published, 3 seeds) | 0.110 [0.110" in table
+    assert "| 1 (ours, 2 seeds) |" in table
+    assert "| 1 (published, 3 seeds) | 0.120 [0.115, 0.125] |" in table
     out = tmp_path / "with-published"
     write_locatello_outputs(with_published, out)
     data = json.loads((out / "results.json").read_text())
-    assert data["published"]["per_beta"]["4"]["sap"] == pytest.approx([0.05] * 3)
+    assert data["published"]["per_beta"]["4"]["sap"] == pytest.approx([0.08] * 3)  # shift 0.03
     assert "dlib" in (out / "report.html").read_text()

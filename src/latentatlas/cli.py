@@ -203,7 +203,7 @@ def _finish_training(out: str, fit) -> None:
     show_default=True,
     type=click.Choice(["standard", "fast", "study"]),  # analysis.metrics.PRESETS
     help="Metric settings: the sample sizes of Locatello et al. (2019) (standard), a tenth of "
-    "them (fast), or their sizes with the study's exact estimators (study: DCI by scikit-learn's "
+    "them (fast), or their sizes with DCI by the study's estimator (study: scikit-learn's "
     "gradient boosting, minutes).",
 )
 @click.option("--sample", is_flag=True, help="Metrics read a posterior sample, not the mean.")
@@ -352,7 +352,7 @@ EXPERIMENTS = (
 
 
 def _run_experiment(
-    name: str, quick: bool, target: Path, dataset: dict | None = None, published: str | None = None
+    name: str, quick: bool, target: Path, dataset: dict | None = None, published: Any = None
 ) -> tuple[str, Path, str]:
     """Run a reproduction; returns its Markdown table, report path and a summary line."""
     if name.startswith("slides-"):
@@ -529,15 +529,17 @@ def reproduce(
         side = atomic_experiment(experiment).scale(quick).dataset["size"]
         dataset = {"name": "mnist", "root": mnist, "size": side}
         Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
+    study_scores = None
     if published is not None:
         if experiment != "locatello-dsprites-betavae":
             raise click.UsageError("--published goes with locatello-dsprites-betavae only")
         from .analysis.metrics.published import load_published
 
-        load_published(published, "beta_vae")  # no scores or a bad file fail before anything
+        # read once, before anything: no scores or a bad file fail here
+        study_scores = load_published(published, "beta_vae")
     target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
     _clear_output_folder(target, force, "results.json", "reproduction")
-    table, report, summary = _run_experiment(experiment, quick, target, dataset, published)
+    table, report, summary = _run_experiment(experiment, quick, target, dataset, study_scores)
     click.echo(table, err=True)
     click.echo(f"\n{summary}; report: {report}", err=True)
     click.echo(str(report))

@@ -8,9 +8,9 @@ posterior mean. Here the grid runs as a sweep (``experiments.sweep``) on procedu
 summarised per β (median and quartiles over seeds).
 
 ``--full`` is the protocol with 5 seeds per β instead of 50, scored with the ``study`` preset
-(the study's own estimators; 300 000 steps of the 64×64 network take about a day per model on 2
-CPU cores: a GPU job). ``--quick`` trains 2 seeds of β ∈ {1, 16}
-for 3000 steps at learning rate 5e-4 and scores with the fast preset: minutes, not the study.
+(DCI by the study's own estimator; 300 000 steps of the 64×64 network take about a day per
+model on 2 CPU cores: a GPU job). ``--quick`` trains 2 seeds of β ∈ {1, 16} for 3000 steps at
+learning rate 5e-4 and scores with the fast preset: minutes, not the study.
 
 Published bands: the study reports its distributions as figures only (e.g. its fig. 7 for MIG on
 dSprites); its per-model scores are the result files of disentanglement_lib (also inside the
@@ -22,6 +22,7 @@ figure; without one, no published numbers are shown (the report says so).
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,8 +93,9 @@ class LocatelloResult:
         return out
 
     def published_summary(self) -> dict[str, dict[str, Any]]:
-        """{β: {"seeds": n, score: [q25, median, q75]}} of the published models, for the β of
-        this run; empty without published scores."""
+        """{β: {"seeds": n, "counts": {score: n}, score: [q25, median, q75]}} of the published
+        models, for the β of this run (a score may cover fewer models than ``seeds``); empty
+        without published scores."""
         if self.published is None:
             return {}
         out: dict[str, dict[str, Any]] = {}
@@ -101,8 +103,9 @@ class LocatelloResult:
             per_score = {k: self.published.values(beta, k) for k in MAIN_SCORES}
             seeds = {seed for h, seed in self.published.models if h == beta}
             if seeds:
-                out[f"{beta:g}"] = {"seeds": len(seeds)} | {
-                    k: _quartiles(v) for k, v in per_score.items() if v
+                counts = {k: len(v) for k, v in per_score.items() if v}
+                out[f"{beta:g}"] = {"seeds": len(seeds), "counts": counts} | {
+                    k: _quartiles(per_score[k]) for k in counts
                 }
         return out
 
@@ -125,33 +128,39 @@ class LocatelloResult:
         scores = [k for k in MAIN_SCORES if any(k in v for v in summary.values())]
         lines = ["| β | " + " | ".join(scores) + " |", "|---|" + "---|" * len(scores)]
 
-        def row(label: str, values: dict[str, Any]) -> str:
+        def row(label: str, values: dict[str, Any], seeds: int, counts: dict[str, int]) -> str:
             cells = " | ".join(
-                f"{values[k][1]:.3f} [{values[k][0]:.3f}, {values[k][2]:.3f}]" if k in values
-                else "–"
+                f"{values[k][1]:.3f} [{values[k][0]:.3f}, {values[k][2]:.3f}]"
+                + (f" (n = {counts[k]})" if counts.get(k, seeds) != seeds else "")
+                if k in values else "–"
                 for k in scores
             )  # fmt: skip
             return f"| {label} | {cells} |"
 
         for beta, values in summary.items():
-            seeds = sum(1 for r in self.sweep.rows if f"{r['hyper']['beta']:g}" == beta)
-            lines.append(row(f"{beta} (ours, {seeds} seeds)" if published else beta, values))
+            seeds = sum(1 for r in self.sweep.rows
+                        if f"{r['hyper']['beta']:g}" == beta and r["scores"])  # fmt: skip
+            lines.append(row(f"{beta} (ours, {seeds} seeds)" if published else beta, values,
+                             seeds, {}))  # fmt: skip
             if beta in published:
-                lines.append(row(f"{beta} (published, {published[beta]['seeds']} seeds)",
-                                 published[beta]))  # fmt: skip
+                theirs = published[beta]
+                lines.append(row(f"{beta} (published, {theirs['seeds']} seeds)", theirs,
+                                 theirs["seeds"], theirs["counts"]))  # fmt: skip
         return "\n".join(lines)
 
 
 def reproduce_locatello(
     quick: bool = False, scale: LocatelloScale | None = None, out: str | Path = "runs/locatello",
-    jobs: int | None = None, published: str | Path | None = None,
+    jobs: int | None = None, published: str | Path | PublishedScores | None = None,
 ) -> LocatelloResult:  # fmt: skip
     """Run the grid into ``out/sweep`` (a rerun continues it) and summarise per β; with
-    ``published`` (disentanglement_lib result files, read before any training), the study's own
-    scores beside ours."""
+    ``published`` (disentanglement_lib result files, read before any training, or their
+    :class:`PublishedScores`), the study's own scores beside ours."""
     t0 = time.perf_counter()
     s = scale or SCALES["quick" if quick else "full"]
-    scores = None if published is None else load_published(published, "beta_vae")
+    scores = published
+    if published is not None and not isinstance(published, PublishedScores):
+        scores = load_published(published, "beta_vae")
     result = run_sweep(sweep_config(s), Path(out) / "sweep", jobs=jobs)
     return LocatelloResult(quick, s, result, time.perf_counter() - t0, scores)
 
@@ -215,7 +224,8 @@ def _lead(result: LocatelloResult) -> str:
     if result.published is not None:
         return (
             "Median [quartiles] over seeds, ours and the study's own (disentanglement_lib result "
-            f"files read from {result.published.source}). Ours are not the study's numbers unless "
+            f"files read from {html.escape(result.published.source)}). Ours are not the study's "
+            "numbers unless "
             "the run is the full protocol."
         )
     return (

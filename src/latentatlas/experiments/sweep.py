@@ -17,8 +17,10 @@ A sweep file::
 Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s>/`` with its
 ``disentanglement.json``; ``OUT/results.csv`` and ``results.json`` hold one row per trial
 (model, hyper-parameters, seed, status, every score) and ``report.html`` the distributions of the
-scores per model. A trial whose folder already holds scores is not run again, so an interrupted
-sweep continues where it stopped; a failing trial is recorded with its error and the others go on.
+scores per model. A trial whose folder already holds scores of the same metrics and preset is not
+run again, so an interrupted sweep continues where it stopped; a finished trial scored with other
+metrics or another preset is scored again, not retrained; a failing trial is recorded with its
+error and the others go on.
 
 Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
 (``train.ensemble``) when the model allows it (no training phases, no auxiliary step), and the
@@ -135,9 +137,16 @@ def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, flo
     model = load(run_dir)
     scores = evaluate_metrics(load_dataset(run_dir), posterior_mean(model), metrics, preset, seed,
                               periodic_codes_of(model))  # fmt: skip
-    record = {"preset": preset, "seed": seed, "representation": "mean", "scores": scores}
+    record = {"preset": preset, "metrics": _names(metrics), "seed": seed, "representation": "mean",
+              "scores": scores}  # fmt: skip
     atomic_write_json(run_dir / SCORES_FILE, record)
     return scores
+
+
+def _names(metrics: Any) -> list[str]:
+    from ..analysis.metrics import metric_names
+
+    return metric_names(metrics)
 
 
 def _row(trial: Trial, status: str, scores: dict | None = None, error: str = "") -> dict:
@@ -145,14 +154,26 @@ def _row(trial: Trial, status: str, scores: dict | None = None, error: str = "")
             "status": status, "error": error, "scores": scores or {}}  # fmt: skip
 
 
-def _done(run_dir: Path) -> dict | None:
-    path = run_dir / SCORES_FILE
-    if path.is_file():
-        try:
-            return json.loads(path.read_text())["scores"]
-        except (ValueError, KeyError):
-            return None
-    return None
+def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
+    """The scores of an earlier run of this trial when they were computed with the same metrics
+    and preset (a rerun with other ones scores again)."""
+    try:
+        record = json.loads((run_dir / SCORES_FILE).read_text())
+        same = record["preset"] == preset and record.get("metrics") == _names(metrics)
+        return record["scores"] if same else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _trained(run_dir: Path) -> bool:
+    """Whether the trial's training finished (its weights can be scored again)."""
+    from ..train import checkpoint as ckpt
+
+    try:
+        metadata = json.loads((run_dir / ckpt.METADATA).read_text())
+    except (OSError, ValueError):
+        return False
+    return metadata.get("status") == "finished" and (run_dir / ckpt.WEIGHTS).is_file()
 
 
 def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int = 0) -> dict:
@@ -168,12 +189,13 @@ def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int =
         torch.set_num_threads(threads)
     run_dir = Path(root) / "trials" / trial.name
     try:
-        scores = _done(run_dir)
+        scores = _done(run_dir, metrics, preset)
         if scores is not None:
             return _row(trial, "done (earlier)", scores)
-        if run_dir.exists():  # an interrupted trial: its folder is incomplete
-            shutil.rmtree(run_dir)
-        train_run(RunConfig.from_dict(trial.config), run_dir)
+        if not _trained(run_dir):
+            if run_dir.exists():  # an interrupted trial: its folder is incomplete
+                shutil.rmtree(run_dir)
+            train_run(RunConfig.from_dict(trial.config), run_dir)
         return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -208,9 +230,13 @@ def _train_group(group: list[Trial], root: str, metrics: Any, preset: str) -> li
     from ..train.ensemble import train_ensemble
     from ..train.run import RunConfig
 
-    todo = [t for t in group if _done(Path(root) / "trials" / t.name) is None]
-    rows = [_row(t, "done (earlier)", _done(Path(root) / "trials" / t.name))
-            for t in group if t not in todo]  # fmt: skip
+    earlier = {t.name: _done(Path(root) / "trials" / t.name, metrics, preset) for t in group}
+    rows = [_row(t, "done (earlier)", earlier[t.name]) for t in group
+            if earlier[t.name] is not None]  # fmt: skip
+    todo = [t for t in group if earlier[t.name] is None]
+    trained = [t for t in todo if _trained(Path(root) / "trials" / t.name)]
+    rows += [run_trial(t, root, metrics, preset) for t in trained]  # scored again, not retrained
+    todo = [t for t in todo if t not in trained]
     if not todo:
         return rows
     try:

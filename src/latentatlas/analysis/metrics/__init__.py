@@ -4,10 +4,11 @@
 flat dict of named scores. The presets (:data:`PRESETS`):
 
 * ``"standard"``: the sample sizes of Locatello et al. (2019) (10 000 training points, 5 000 for
-  evaluation, batches of 64), DCI's trees by LightGBM (the same settings, ~30× faster,
-  scores within about 0.05 of the study's trees);
-* ``"study"``: the same sizes with the study's exact estimators (DCI by scikit-learn's
-  gradient boosting, minutes);
+  evaluation, batches of 64), DCI's trees by LightGBM (~30× faster, scores within about 0.07
+  of the study's trees);
+* ``"study"``: the same sizes with DCI by the study's estimator, scikit-learn's gradient
+  boosting (minutes); the other metrics as in ``standard`` (their deviations from the study's
+  code are in docs/metrics.md);
 * ``"fast"``: a tenth of the sizes, for use during training.
  ``represent`` is ``posterior_mean(model)`` by default (``sample=True`` for
 one posterior sample). Each metric module's docstring gives its definition.
@@ -52,7 +53,7 @@ class Metric:
 
 
 PRESETS = ("standard", "fast", "study")
-"""The metric presets: the study's sizes, a tenth of them, the study's sizes and estimators."""
+"""The metric presets: the study's sizes, a tenth of them, the study's sizes and DCI trees."""
 
 
 METRICS: dict[str, Metric] = {

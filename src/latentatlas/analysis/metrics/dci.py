@@ -13,14 +13,14 @@ normalised to sum 1,
 
 :func:`dci_from_importance` is the part that depends on R only (tested on hand-built matrices).
 
-Two implementations of the trees (``trees=``), with the same settings — 100 stages of depth-3
-trees, learning rate 0.1, leaves of one sample or more, importance = the total gain of the splits
-on each code:
+Two implementations of the trees (``trees=``), with the same main settings — 100 stages of
+depth-3 trees, learning rate 0.1, leaves of one sample or more, importance = the total gain of the
+splits on each code:
 
-* ``"lightgbm"`` (default): LightGBM's histogram trees on all cores — 7 s instead of 230 s at the
-  study's sizes on dSprites-like factors (2 cores); second-order split gains, so the scores
-  differ from the study's estimator by up to about 0.05 (``benchmarks/metrics.py`` measures both
-  side by side);
+* ``"lightgbm"`` (default): LightGBM's histogram trees (features binned, 255 bins;
+  second-order split gains) on the cores given — 7 s instead of 230 s at the study's sizes on
+  dSprites-like factors (2 cores); the scores differ from the study's estimator by up to about
+  0.07, in either direction (``benchmarks/metrics.py`` measures both side by side);
 * ``"sklearn"``: scikit-learn's ``GradientBoostingClassifier()``, the study's exact estimator
   (the ``study`` preset), one tree per class and stage fitted on the exact feature values.
 """
@@ -102,18 +102,21 @@ def importance_matrix(
     trees: str = "lightgbm",
 ) -> tuple[np.ndarray, float, float]:
     """R (codes × factors) from one gradient-boosting classifier per factor, and the mean train
-    and test accuracies. ``n_jobs`` is the number of cores (−1: all): LightGBM's threads, or for
-    scikit-learn's trees, parallel processes over the factors (joblib)."""
+    and test accuracies. ``n_jobs`` is the number of cores (−1: torch's thread count, which a
+    sweep's worker process sets to its share, so workers do not oversubscribe the machine):
+    LightGBM's threads, or for scikit-learn's trees, parallel processes over the factors."""
     if trees not in TREES:
         raise UnknownNameError("DCI trees", trees, list(TREES))
+    cores = torch.get_num_threads() if n_jobs < 1 else n_jobs
     columns = range(labels_train.shape[1])
     args = [(codes_train, labels_train[:, j], codes_test, labels_test[:, j]) for j in columns]
-    if trees == "lightgbm" or n_jobs == 1:
-        fits = [_fit_factor(*a, trees, n_jobs) for a in args]
+    if trees == "lightgbm" or cores == 1:
+        fits = [_fit_factor(*a, trees, cores) for a in args]
     else:
         from joblib import Parallel, delayed
 
-        fits = Parallel(n_jobs=n_jobs)(delayed(_fit_factor)(*a, trees) for a in args)
+        workers = min(cores, len(args))
+        fits = Parallel(n_jobs=workers)(delayed(_fit_factor)(*a, trees) for a in args)
     r = np.stack([f[0] for f in fits], 1)
     return r, float(np.mean([f[1] for f in fits])), float(np.mean([f[2] for f in fits]))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,31 +153,48 @@ def load_published(
         raise DataError(f"model {model!r}: expected one of {', '.join(HYPER_BINDINGS)}")
     path = Path(path)
     published = PublishedScores(model, dataset, representation, str(path))
-    seen: dict[str, int] = {}
+    seen: Counter[str] = Counter()  # model / data set / representation of every record
+    skipped: Counter[str] = Counter()  # why matching records gave no score
+    binding = f"train_config.{HYPER_BINDINGS[model]}"
     for record in _records(path):
         found = (
             _unquote(record.get("train_config.model.name", "?")),
             _unquote(record.get("train_config.dataset.name", "?")),
             _unquote(record.get("postprocess_config.postprocess.postprocess_fn", "?")),
         )
-        seen[" / ".join(found)] = seen.get(" / ".join(found), 0) + 1
+        seen[" / ".join(found)] += 1
         if found != (model, dataset, f"{representation}_representation"):
             continue
-        hyper = _number(record.get(f"train_config.{HYPER_BINDINGS[model]}"))
+        hyper = _number(record.get(binding))
         seed = _number(record.get("train_config.model.random_seed"))
-        names = SCORE_NAMES.get(_unquote(record.get("evaluation_config.evaluation.evaluation_fn")))
+        function = _unquote(record.get("evaluation_config.evaluation.evaluation_fn", "?"))
+        names = SCORE_NAMES.get(function)
         if hyper is None or seed is None or names is None:
+            skipped[
+                f"no {binding}" if hyper is None
+                else "no train_config.model.random_seed" if seed is None
+                else f"evaluation function {function!r} not read"
+            ] += 1  # fmt: skip
             continue
         scores = published.models.setdefault((hyper, int(seed)), {})
         for key, name in names.items():
             value = _number(record.get(f"evaluation_results.{key}"))
-            if value is not None:
-                scores[name] = value
+            if value is None:
+                continue
+            if name in scores and scores[name] != value:
+                raise DataError(
+                    f"{path}: two different {name} scores ({scores[name]} and {value}) for "
+                    f"{model} with {HYPER_BINDINGS[model]} = {hyper:g}, seed {int(seed)}: give "
+                    "one evaluation per model"
+                )
+            scores[name] = value
     published.models = {k: v for k, v in published.models.items() if v}
     if not published.models:
-        found = "; ".join(f"{k}: {n}" for k, n in sorted(seen.items())) or "no records"
+        found = "; ".join(f"{k}: {n}" for k, n in sorted(seen.items())) or "none"
+        why = "; ".join(f"{k}: {n}" for k, n in sorted(skipped.items()))
         raise DataError(
             f"{path}: no scores of {model} on {dataset} ({representation} representation); "
-            f"found (model / data set / representation: files) {found}"
+            f"records found (model / data set / representation: count): {found}"
+            + (f"; matching records left out ({why})" if why else "")
         )
     return published
