@@ -225,8 +225,7 @@ def _lead(result: LocatelloResult) -> str:
         return (
             "Median [quartiles] over seeds, ours and the study's own (disentanglement_lib result "
             f"files read from {html.escape(result.published.source)}). Ours are not the study's "
-            "numbers unless "
-            "the run is the full protocol."
+            "numbers unless the run is the full protocol."
         )
     return (
         "Median [quartiles] over seeds. The published distributions are figures in the paper and "

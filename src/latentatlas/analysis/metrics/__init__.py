@@ -10,7 +10,8 @@ flat dict of named scores. The presets (:data:`PRESETS`):
   boosting (minutes); the other metrics as in ``standard`` (their deviations from the study's
   code are in docs/metrics.md);
 * ``"fast"``: a tenth of the sizes, for use during training.
- ``represent`` is ``posterior_mean(model)`` by default (``sample=True`` for
+
+``represent`` is ``posterior_mean(model)`` by default (``sample=True`` for
 one posterior sample). Each metric module's docstring gives its definition.
 """
 
