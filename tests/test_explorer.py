@@ -40,7 +40,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_info_orders_controls_by_kl_and_decode_returns_a_png(vae_run):
-    client = TestClient(create_app(ExplorerSession(vae_run)))
+    client = TestClient(create_app(ExplorerSession(vae_run)), base_url="http://127.0.0.1")
     info = client.get("/api/info").json()
     assert info["dim"] == 3 and len(info["start"]) == 3 and not info["periodic"]
     scores = [c["score"] for c in info["controls"]]
@@ -59,7 +59,7 @@ def test_info_orders_controls_by_kl_and_decode_returns_a_png(vae_run):
 
 
 def test_bad_codes_get_a_400_with_a_message(vae_run):
-    client = TestClient(create_app(ExplorerSession(vae_run)))
+    client = TestClient(create_app(ExplorerSession(vae_run)), base_url="http://127.0.0.1")
     for body, message in (
         ({"z": [0.0, 0.0]}, "expected 3 numbers"),
         ({"z": [0.0, "x", 0.0]}, "list of 3 numbers"),
@@ -78,7 +78,7 @@ def test_no_path_from_a_request_reaches_the_file_system(vae_run):
     figures = vae_run / "figures"
     figures.mkdir(exist_ok=True)
     Image.new("RGB", (4, 4)).save(figures / "curves.png")
-    client = TestClient(create_app(ExplorerSession(vae_run)))
+    client = TestClient(create_app(ExplorerSession(vae_run)), base_url="http://127.0.0.1")
     assert client.get("/figures/curves.png").status_code == 200
     assert "curves.png" in client.get("/api/info").json()["figures"]
     for path in ("/figures/..%2Fconfig.json", "/figures/config.json", "/figures/%2Fetc%2Fpasswd"):
@@ -91,7 +91,7 @@ def test_circle_latents_get_dials_that_wrap(tmp_path):
                 dataset={"name": "pixel_shift", "size": [8, 8]})  # fmt: skip
     session = ExplorerSession(run)
     assert session.periodic and session.controls[0].kind == "dial"
-    client = TestClient(create_app(session))
+    client = TestClient(create_app(session), base_url="http://127.0.0.1")
     plus = client.post("/api/decode", json={"z": [math.pi]})
     minus = client.post("/api/decode", json={"z": [-math.pi]})
     assert plus.status_code == minus.status_code == 200
@@ -118,7 +118,7 @@ def test_a_run_without_a_decodable_model_fails_before_serving(tmp_path):
 
 
 def test_examples_traversals_and_exports(vae_run):
-    client = TestClient(create_app(ExplorerSession(vae_run)))
+    client = TestClient(create_app(ExplorerSession(vae_run)), base_url="http://127.0.0.1")
     example = client.get("/api/example?index=3").json()
     assert example["index"] == 3 and len(example["z"]) == 3
     assert example["image"].startswith("data:image/png;base64,")
@@ -144,7 +144,7 @@ def test_atomic_blocks_have_images_and_toggles(tmp_path):
     session = ExplorerSession(tmp_path / "atomic")
     assert session.blocks == 2
     assert [c.block for c in session.controls] == [0, 0, 0, 1, 1, 1]  # grouped per block
-    client = TestClient(create_app(session))
+    client = TestClient(create_app(session), base_url="http://127.0.0.1")
     z = [0.5, -0.2, 0.1, 0.3, 0.9, -0.4]
     images = client.post("/api/blocks", json={"z": z}).json()["images"]
     assert len(images) == 2 and all(i.startswith("data:image/png") for i in images)
@@ -164,7 +164,7 @@ def test_saved_directions_become_sliders_in_their_units(vae_run):
     with torch.no_grad():
         direction.w.copy_(torch.tensor([1.0, 0.0, 0.0]))
     direction.save(vae_run / "directions-translate-x" / "direction.safetensors")
-    client = TestClient(create_app(ExplorerSession(vae_run)))
+    client = TestClient(create_app(ExplorerSession(vae_run)), base_url="http://127.0.0.1")
     (info,) = client.get("/api/info").json()["directions"]
     assert info["transformation"] == "translate-x" and info["low"] < 0 < info["high"]
     body = {"z": [0.0, 0.5, -0.5], "name": "directions-translate-x", "value": 0.1}
@@ -195,3 +195,81 @@ def test_pca_ae_keeps_its_order_and_the_command_refuses_bad_runs(tmp_path):
                     dataset={"name": "sine_circle", "n": 64, "dim": 8})  # fmt: skip
     refused = run_cli("explore", str(vectors), "--port", "1")
     assert refused.returncode == 2 and "grey or colour images" in refused.stderr
+
+
+# -- hostile requests: every one gets a 4xx with a reason, never a 500 ----------------------------
+BAD_REQUESTS = [
+    ("post", "/api/traversal", {"json": {"z": [0.0, 0.0], "index": 0}}, 400, "z: expected 3"),
+    ("post", "/api/traversal", {"json": {"z": [0.0, 0.0, 0.0], "index": 7}}, 400, "index"),
+    (
+        "post",
+        "/api/direction",
+        {"json": {"z": [0, 0, 0], "name": ["a"], "value": 1}},
+        400,
+        "direction",
+    ),
+    (
+        "post",
+        "/api/direction",
+        {"json": {"z": [0, 0, 0], "name": {"a": 1}, "value": 1}},
+        400,
+        "direction",
+    ),
+    ("get", "/api/start?seed=12345678901234567890123", {}, 400, "seed"),
+    ("get", "/api/start?seed=-1", {}, 400, "seed"),
+    ("get", "/api/example?index=1234567890123456789012345", {}, 400, "index"),
+    ("post", "/api/decode", {"json": {"z": [int("9" * 400), 0, 0]}}, 400, "finite"),
+    (
+        "post",
+        "/api/decode",
+        {"content": "[" * 100_000 + "]" * 100_000, "headers": {"content-type": "application/json"}},
+        400,
+        "JSON body",
+    ),
+    (
+        "post",
+        "/api/decode",
+        {"content": '{"z": [0, 0, 0]}', "headers": {"content-type": "text/plain"}},
+        415,
+        "application/json",
+    ),
+    (
+        "post",
+        "/api/decode",
+        {"content": "{" + " " * (2 << 20) + "}", "headers": {"content-type": "application/json"}},
+        413,
+        "body over",
+    ),
+    ("post", "/api/decode", {"json": {"z": [0, 0, "a"]}}, 400, "z: expected"),
+    ("post", "/api/decode", {"json": [0, 0, 0]}, 400, "JSON body"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "reason"), BAD_REQUESTS)
+def test_bad_requests_get_a_reason_not_a_traceback(vae_run, method, path, kwargs, status, reason):
+    client = TestClient(
+        create_app(ExplorerSession(vae_run)),
+        base_url="http://127.0.0.1",
+        raise_server_exceptions=True,
+    )  # a server error would raise here
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == status, response.text[:200]
+    error = response.json()["error"]
+    assert isinstance(error, str) and error
+    if reason is not None:
+        assert reason in error
+
+
+def test_requests_for_another_host_are_refused(vae_run):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host name."""
+    app = create_app(ExplorerSession(vae_run))
+    for good in ("http://127.0.0.1:8765", "http://localhost", "http://[::1]:8765"):
+        assert TestClient(app, base_url=good).get("/api/info").status_code == 200
+    evil = TestClient(app, base_url="http://evil.example:8765")
+    response = evil.post("/api/decode", json={"z": [0.0, 0.0, 0.0]})
+    assert response.status_code == 400 and "Host header" in response.json()["error"]
+    assert evil.get("/").status_code == 400
+    # a server bound to another address answers that address only
+    lan = create_app(ExplorerSession(vae_run), host="192.168.1.5")
+    assert TestClient(lan, base_url="http://192.168.1.5:80").get("/api/info").status_code == 200
+    assert TestClient(lan, base_url="http://127.0.0.1").get("/api/info").status_code == 400

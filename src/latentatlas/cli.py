@@ -34,21 +34,45 @@ LISTABLE = {
 }
 
 
+class Terminated(BaseException):
+    """SIGTERM outside a training loop: unwinds like Ctrl-C, so locks are released and output
+    folders sealed (a training loop handles SIGTERM itself: checkpoint, then exit 143)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated
+
+
 class AtlasGroup(click.Group):
-    """Turns library errors into one-line messages and exit codes."""
+    """Turns library errors into one-line messages and exit codes (2 for bad input, 1 for a
+    diverged training, 143 for SIGTERM)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _raise_terminated)
         try:
             return super().invoke(ctx)
         except LatentAtlasError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(1 if isinstance(exc, TrainingDiverged) else 2)
+        except Terminated:
+            click.echo("terminated (SIGTERM); nothing was left half-written", err=True)
+            ctx.exit(143)
         finally:
             from .train import distributed
 
             distributed.teardown()  # under torchrun: leave the process group cleanly
+
+
+def _one_line(exc: BaseException, limit: int = 600) -> str:
+    """An error message on one line, shortened to ``limit`` characters."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @click.group(cls=AtlasGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,28 +84,6 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """latent-atlas: train, inspect and organise the latent spaces of generative models."""
     ctx.obj = {"debug": debug}
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
-
-
-def _clear_output_folder(target: Path, force: bool, marker: str, what: str) -> None:
-    """Make ``target`` usable as an output folder: an empty or missing folder is fine; a
-    non-empty one is replaced only with ``force`` and only if it holds ``marker`` (the file every
-    ``what`` writes), so --force never deletes a folder of something else."""
-    import shutil
-
-    from .errors import RunFolderError
-
-    if not (target.exists() and any(target.iterdir())):
-        return
-    if not force:
-        raise RunFolderError(
-            f"{str(target)!r} is not empty; pass --force to replace it or choose --out"
-        )
-    if not (target / marker).is_file():
-        raise RunFolderError(
-            f"{str(target)!r} holds files but no {what} ({marker} is missing); --force only "
-            f"replaces a {what}, so nothing was deleted"
-        )
-    shutil.rmtree(target)
 
 
 # -- train ------------------------------------------------------------------------------------
@@ -111,6 +113,7 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
     """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
     from .config import apply_overrides, read_config_file
     from .train import (
+        FolderLock,
         RunConfig,
         build_dataset,
         check_new_run_dir,
@@ -128,9 +131,10 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
                 "--resume takes the run's own config; only --set train.* applies"
             )
         changes = apply_overrides({}, overrides)
-        every = resume_config(out, changes).train.eval_every  # the new value, if changed
-        callbacks = _eval_callbacks(load_dataset(out), eval_samples, every)
-        _, fit = resume_run(out, changes, callbacks)
+        with FolderLock(out):  # for the whole command, data building included
+            every = resume_config(out, changes).train.eval_every  # the new value, if changed
+            callbacks = _eval_callbacks(load_dataset(out), eval_samples, every)
+            _, fit = resume_run(out, changes, callbacks)
         _finish_training(out, fit)
         return
     data: dict[str, Any] = read_config_file(config_file) if config_file else {}
@@ -144,10 +148,12 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
     check_new_run_dir(out)  # before building the data, which may take a while
-    dataset = build_dataset(config)
-    callbacks = _eval_callbacks(dataset, eval_samples, config.train.eval_every)
-    click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
-    _, fit = train_run(config, out, callbacks, dataset=dataset)
+    with FolderLock(out):  # checks that --out can be written; held until the run ends
+        check_new_run_dir(out)  # again: another command may have trained there meanwhile
+        dataset = build_dataset(config)
+        callbacks = _eval_callbacks(dataset, eval_samples, config.train.eval_every)
+        click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
+        _, fit = train_run(config, out, callbacks, dataset=dataset)
     _finish_training(out, fit)
 
 
@@ -171,11 +177,11 @@ def _eval_callbacks(dataset, samples: int, every: int) -> list:
 def _finish_training(out: str, fit) -> None:
     if fit.status == "interrupted":
         click.echo(
-            f"interrupted at step {fit.step}; checkpoint saved in {out}. "
+            f"interrupted ({fit.signal}) at step {fit.step}; checkpoint saved in {out}. "
             f"Resume with: latent-atlas train --resume --out {out}",
             err=True,
         )
-        sys.exit(130)
+        sys.exit(fit.exit_code)
     click.echo(f"finished {fit.step} steps; run folder: {out}", err=True)
     click.echo(out)
 
@@ -215,27 +221,33 @@ def evaluate(
     from .analysis.evaluation import evaluate as run_evaluation
     from .analysis.metrics import evaluate_metrics, periodic_codes_of, posterior_mean
     from .analysis.metrics import metric_names as checked
-    from .train import load, load_dataset
-    from .train.checkpoint import atomic_write_json
+    from .train import FolderLock, load, load_dataset
+    from .train.checkpoint import atomic_write_json, check_run_dir
 
     names = None
     if metric_names is not None:  # unknown names fail before any work
         names = "all" if metric_names == "all" else checked(_names(metric_names) or [])
-    model = load(run_dir)
-    dataset = load_dataset(run_dir)
-    result = run_evaluation(model, dataset.evaluation_set().x, samples, seed)
-    atomic_write_json(Path(run_dir) / "evaluation.json", result.to_dict())
+    check_run_dir(run_dir)
+    with FolderLock(run_dir):  # no training or other evaluation writes meanwhile
+        model = load(run_dir)
+        dataset = load_dataset(run_dir)
+        result = run_evaluation(model, dataset.evaluation_set().x, samples, seed)
+        record = None
+        if names is not None:
+            periodic = periodic_codes_of(model)  # circle/torus latents: periodic-aware metrics
+            represent = posterior_mean(model, sample=sample, seed=seed)
+            scores = evaluate_metrics(dataset, represent, names, preset, seed, periodic)
+            record = {"preset": preset, "seed": seed,
+                      "representation": "sample" if sample else "mean",
+                      "periodic_codes": None if periodic is None else periodic.tolist(),
+                      "scores": scores}  # fmt: skip
+        # written only once everything succeeded: a failing metric leaves the old files as they were
+        atomic_write_json(Path(run_dir) / "evaluation.json", result.to_dict())
+        if record is not None:
+            atomic_write_json(Path(run_dir) / "disentanglement.json", record)
     click.echo(json.dumps(result.to_dict(), indent=2))
-    if names is None:
-        return
-    periodic = periodic_codes_of(model)  # circle and torus latents: the periodic-aware metrics
-    represent = posterior_mean(model, sample=sample, seed=seed)
-    scores = evaluate_metrics(dataset, represent, names, preset, seed, periodic)
-    record = {"preset": preset, "seed": seed, "representation": "sample" if sample else "mean",
-              "periodic_codes": None if periodic is None else periodic.tolist(),
-              "scores": scores}  # fmt: skip
-    atomic_write_json(Path(run_dir) / "disentanglement.json", record)
-    click.echo(json.dumps(record, indent=2))
+    if record is not None:
+        click.echo(json.dumps(record, indent=2))
 
 
 @cli.command()
@@ -295,19 +307,18 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
         demo_config,
         run_demo,
     )
-    from .train.checkpoint import CONFIG
+    from .train import OutputFolder
 
     if quick:
         steps = min(steps, 300)
     demo_config(steps)  # bad settings fail here, before anything on disk is touched
-    target = Path(out)
-    _clear_output_folder(target, force, CONFIG, "run")
-    result = run_demo(
-        out, steps=steps, progress=sys.stderr.isatty(), reduction_steps=100 if quick else 500
-    )
+    with OutputFolder(out, "demo", force):
+        result = run_demo(
+            out, steps=steps, progress=sys.stderr.isatty(), reduction_steps=100 if quick else 500
+        )
     if result.status != "finished":
         click.echo(f"demo {result.status}; checkpoint saved in {out}", err=True)
-        sys.exit(130)
+        sys.exit(result.exit_code)
     ev = result.evaluation.to_dict()  # type: ignore[union-attr]
     click.echo(f"\n{'metric':<16}{'latent-atlas':>14}   {REFERENCE_NAME}", err=True)
     for key, reference in THESIS_TABLE_5_1_X01_SX01_TEXT.items():
@@ -537,9 +548,11 @@ def reproduce(
 
         # read once, before anything: no scores or a bad file fail here
         study_scores = load_published(published, "beta_vae")
+    from .train import OutputFolder
+
     target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
-    _clear_output_folder(target, force, "results.json", "reproduction")
-    table, report, summary = _run_experiment(experiment, quick, target, dataset, study_scores)
+    with OutputFolder(target, "reproduction", force):
+        table, report, summary = _run_experiment(experiment, quick, target, dataset, study_scores)
     click.echo(table, err=True)
     click.echo(f"\n{summary}; report: {report}", err=True)
     click.echo(str(report))
@@ -599,32 +612,30 @@ def directions(
     or encoder (directions paper); write direction.safetensors, results.json and report.html."""
 
     from .data.transforms import get_transformation
-    from .experiments.directions_tool import run_directions, write_direction_outputs
+    from .train import OutputFolder
     from .train.checkpoint import check_run_dir
 
     check_run_dir(run_dir)
     name = get_transformation(transformation).name
     target = Path(out or Path(run_dir) / f"directions-{name}")
-    _clear_output_folder(target, force, "results.json", "direction result")
     if quick:
         trajectories, steps = min(trajectories, 32), min(steps, 20)
-    report = run_directions(
-        run_dir,
-        name,
-        compile=compile_generator,
-        n=trajectories,
-        amounts=_amounts(amounts),
-        steps=steps,
-        lr=lr,
-        loss=loss,
-        sigma=sigma,
-        traversals=traversals,
-        seed=seed,
-    )
+    settings = dict(n=trajectories, amounts=_amounts(amounts), steps=steps, lr=lr, loss=loss,
+                    sigma=sigma, traversals=traversals, seed=seed)  # fmt: skip
+    with OutputFolder(target, "direction result", force):
+        _find_direction(run_dir, name, target, compile_generator, settings)
+
+
+def _find_direction(run_dir, name, target, compile_generator, settings) -> Path:
+    """Run the direction search, write its outputs into ``target`` and print the summary."""
+    from .experiments.directions_tool import run_directions, write_direction_outputs
+
+    report = run_directions(run_dir, name, compile=compile_generator, **settings)
     path = write_direction_outputs(report, target)
     click.echo(report.to_markdown(), err=True)
     click.echo(f"\ndirection: {target / 'direction.safetensors'}; report: {path}", err=True)
     click.echo(str(path))
+    return path
 
 
 # -- probe ---------------------------------------------------------------------------------------
@@ -676,16 +687,17 @@ def probe(
     vs stretch the output, by wavelet scale, and the SDR between maps and filters."""
 
     from .experiments.intrinsic_probe import run_probe, write_probe_outputs
+    from .train import OutputFolder
     from .train.checkpoint import check_run_dir
 
     check_run_dir(run_dir)
     target = Path(out or Path(run_dir) / "probe")
-    _clear_output_folder(target, force, "results.json", "probe result")
     sdr = [] if sdr_layers == "none" else _names(sdr_layers)
-    report = run_probe(
-        run_dir, _names(layers), sdr, stretch, samples, levels, averaging, codes, seed
-    )
-    path = write_probe_outputs(report, target)
+    with OutputFolder(target, "probe result", force):
+        report = run_probe(
+            run_dir, _names(layers), sdr, stretch, samples, levels, averaging, codes, seed
+        )
+        path = write_probe_outputs(report, target)
     click.echo(report.to_markdown(), err=True)
     click.echo(f"\nreport: {path}", err=True)
     click.echo(str(path))
@@ -725,11 +737,13 @@ def sweep(sweep_file: str, out: str | None, executor: str, jobs: int | None, add
     disentanglement metrics, and write results.csv, results.json and report.html. Running it
     again on the same --out continues an interrupted sweep."""
     from .experiments.sweep import load_sweep, run_sweep, write_sweep_outputs
+    from .train import FolderLock
 
     config = load_sweep(sweep_file)
     target = Path(out or f"runs/sweep-{Path(sweep_file).stem}")
-    result = run_sweep(config, target, executor, jobs, address)
-    report = write_sweep_outputs(result, target)
+    with FolderLock(target):  # a second sweep into the same folder would mix the trials
+        result = run_sweep(config, target, executor, jobs, address)
+        report = write_sweep_outputs(result, target)
     click.echo(result.to_markdown(), err=True)
     click.echo(f"\n{len(result.rows)} trials in {result.seconds:.0f} s; report: {report}", err=True)
     if result.failed:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
+import reprlib
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -57,6 +59,8 @@ def _yaml_load(text: str) -> Any:
 
 
 C = TypeVar("C", bound="Config")
+#: integers of a config must fit in 64 bits (what torch and NumPy index with)
+MAX_INT = 2**63
 _MISSING = dataclasses.MISSING
 
 
@@ -92,6 +96,32 @@ def field(
     return dataclasses.field(default=default, metadata=meta)
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 3, 60, 60, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = 6
+#: how deeply a config may nest (a real one nests 4 or 5 levels)
+MAX_DEPTH = 32
+
+
+def _show(value: Any) -> str:
+    """A short repr of a user's value for an error message (long numbers, strings and deeply
+    nested lists are abbreviated)."""
+    return _SHORT.repr(value)
+
+
+def _check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse mappings and lists nested deeper than ``limit`` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise ConfigError(f"config: nested more than {limit} levels deep")
+        if isinstance(node, Mapping):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, depth + 1) for v in node)
+
+
 def _describe(tp: Any) -> str:
     origin = get_origin(tp)
     if tp is type(None):
@@ -124,32 +154,40 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
                 return _coerce(value, arg, name)
             except ConfigError as exc:
                 errors.append(exc)
-        raise ConfigError(f"{name}: expected {_describe(tp)}, got {value!r}")
+        raise ConfigError(f"{name}: expected {_describe(tp)}, got {_show(value)}")
     if tp is type(None):
         if value is None:
             return None
-        raise ConfigError(f"{name}: expected null, got {value!r}")
+        raise ConfigError(f"{name}: expected null, got {_show(value)}")
     if origin is Literal:
         if value in get_args(tp):
             return value
-        raise ConfigError(f"{name}: expected {_describe(tp)}, got {value!r}")
+        raise ConfigError(f"{name}: expected {_describe(tp)}, got {_show(value)}")
     if isinstance(tp, type) and issubclass(tp, Config):
         if isinstance(value, tp):
             return value
         if isinstance(value, Mapping):
             return tp.from_dict(value, path=name)
-        raise ConfigError(f"{name}: expected a mapping of {tp.__name__} fields, got {value!r}")
+        raise ConfigError(f"{name}: expected a mapping of {tp.__name__} fields, got {_show(value)}")
     if tp is bool:
         if isinstance(value, bool):
             return value
     elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) >= MAX_INT:
+                raise ConfigError(f"{name}: expected an integer below 2**63, got {value:.3g}")
+            return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond a float's range
+                raise ConfigError(f"{name}: expected a finite number, got {value:.3g}") from None
+            if not math.isfinite(value):
+                raise ConfigError(f"{name}: expected a finite number, got {value}")
+            return value
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -158,7 +196,7 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
             args = get_args(tp)
             if args and args[-1] is not Ellipsis and origin is tuple:
                 if len(args) != len(value):
-                    raise ConfigError(f"{name}: expected {len(args)} values, got {value!r}")
+                    raise ConfigError(f"{name}: expected {len(args)} values, got {_show(value)}")
                 items = [_coerce(v, a, f"{name}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
             else:
                 elem = args[0] if args else Any
@@ -166,10 +204,13 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
             return tuple(items) if (origin is tuple or tp is tuple) else list(items)
     elif origin is dict or tp is dict:
         if isinstance(value, Mapping):
+            bad = [k for k in value if not isinstance(k, str)]
+            if bad:
+                raise ConfigError(f"{name}: keys must be strings, got {_show(bad[0])}")
             return dict(value)
     else:  # an annotation we do not check (e.g. a callable); accept as is
         return value
-    raise ConfigError(f"{name}: expected {_describe(tp)}, got {value!r}")
+    raise ConfigError(f"{name}: expected {_describe(tp)}, got {_show(value)}")
 
 
 def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
@@ -186,14 +227,19 @@ def _check_meta(value: Any, meta: Mapping[str, Any], name: str) -> None:
             ):
                 bound = meta.get(key)
                 if bound is not None and not ok(v, bound):
-                    raise ConfigError(f"{name}: expected a value {word} {bound}, got {value!r}")
+                    raise ConfigError(
+                        f"{name}: expected a value {word} {bound}, got {_show(value)}"
+                    )
     choices = meta.get("choices")
     if choices is not None and value not in choices:
-        raise ConfigError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise ConfigError(
+            f"{name}: expected one of {', '.join(map(repr, choices))}, got {_show(value)}"
+        )
     registry = meta.get("registry")
     if registry is not None and value not in registry:
         raise ConfigError(
-            f"{name}: unknown {registry.kind} {value!r}; valid names: {', '.join(registry.names())}"
+            f"{name}: unknown {registry.kind} {_show(value)}; "
+            f"valid names: {', '.join(registry.names())}"
         )
 
 
@@ -246,10 +292,19 @@ class Config:
         """Build from a mapping; unknown keys and bad values raise :class:`ConfigError`."""
         if not isinstance(data, Mapping):
             where = path or cls.__name__
-            raise ConfigError(f"{where}: expected a mapping of fields, got {data!r}")
-        names = [f.name for f in dataclasses.fields(cls) if f.init]
-        unknown = sorted(set(data) - set(names))
+            raise ConfigError(f"{where}: expected a mapping of fields, got {_show(data)}")
         prefix = f"{path}." if path else ""
+        if not path:
+            _check_depth(data)
+        keys = list(data)
+        bad = [k for k in keys if not isinstance(k, str)]
+        if bad:
+            raise ConfigError(
+                f"{prefix}{_show(bad[0])}: field names must be strings, got "
+                f"{type(bad[0]).__name__} {_show(bad[0])} (quote it in YAML)"
+            )
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        unknown = sorted(set(keys) - set(names))
         if unknown:
             raise ConfigError(
                 f"{prefix}{unknown[0]}: unknown field of {cls.__name__}; "
@@ -300,15 +355,30 @@ class Config:
         return rows
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line: where (line and column, 1-based) and what."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}" + (f" ({context})" if context else "") + " — not valid YAML/JSON"
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or JSON file into a dict, with a clear error for missing or malformed files."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        data = _yaml_load(path.read_text())  # YAML is a superset of JSON
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML/JSON: {exc}") from None
+        data = _yaml_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(path)!r}: {yaml_problem(exc)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"config file {str(path)!r} is nested too deeply") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r}: {exc.strerror or exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -334,7 +404,11 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
         try:
             value = _yaml_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            raise ConfigError(f"override {item!r}: cannot parse value: {exc}") from None
+            raise ConfigError(
+                f"override {item!r}: cannot parse value ({yaml_problem(exc)})"
+            ) from None
+        except RecursionError:
+            raise ConfigError(f"override {item!r}: value nested too deeply") from None
         node = data
         for p in parts[:-1]:
             child = node.setdefault(p, {})

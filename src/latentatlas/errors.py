@@ -35,5 +35,9 @@ class RunFolderError(LatentAtlasError):
     """A run folder is missing, incomplete or corrupt."""
 
 
+class FolderLockedError(RunFolderError):
+    """Another command holds the folder's lock (or a dead one left it: a stale lock)."""
+
+
 class TrainingDiverged(LatentAtlasError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""

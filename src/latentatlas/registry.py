@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from .errors import ConfigError, UnknownNameError
+from .memory import allocation_error
 
 T = TypeVar("T")
 
@@ -105,7 +106,14 @@ def build(registry: Registry, spec: dict, path: str = "", **extra):
     ``from_config(config, **extra)`` classmethod; ``params`` are validated by that config.
     """
     cls, params = _split_spec(registry, spec, path)
-    return cls.from_config(cls.Config.from_dict(params, path=path), **extra)
+    config = cls.Config.from_dict(params, path=path)
+    try:
+        return cls.from_config(config, **extra)
+    except (MemoryError, RuntimeError) as exc:  # sizes no machine here can hold
+        error = allocation_error(exc, path or registry.kind)
+        if error is None:
+            raise
+        raise error from None
 
 
 def check_spec(registry: Registry, spec: dict, path: str) -> None:

@@ -58,8 +58,10 @@ def evaluate(
     reproducible and does not disturb the global RNG.
     """
     x = check_observations(x, "evaluation data")
-    if n_samples < 1:
-        raise ConfigError(f"n_samples: expected at least 1 posterior sample, got {n_samples}")
+    for name, value, low in (("n_samples", n_samples, 1), ("batch_size", batch_size, 1),
+                             ("seed", seed, 0)):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r:.60}")
     model.check_input(x)
     device = next(model.parameters()).device
     was_training = model.training

@@ -35,12 +35,15 @@ class Batch:
 
 
 def check_observations(x: torch.Tensor, what: str = "data") -> torch.Tensor:
-    """Refuse observations that are not a floating tensor of finite values (NaN/inf)."""
+    """Observations as float32 (integers and float64 converted); refuses what is not a tensor of
+    shape (n, ...) with n >= 1 finite samples (no NaN/inf)."""
     if not isinstance(x, torch.Tensor):
         raise DataError(f"{what}: expected a tensor, got {type(x).__name__}")
     if x.ndim < 2:
         raise DataError(f"{what}: expected shape (n, ...) with n samples, got {tuple(x.shape)}")
-    if not x.is_floating_point():
+    if x.shape[0] == 0:
+        raise DataError(f"{what}: expected at least one sample, got shape {tuple(x.shape)}")
+    if x.dtype != torch.float32:  # models hold float32 weights: ints and float64 are converted
         x = x.float()
     bad = ~torch.isfinite(x)
     if bad.any():

@@ -54,6 +54,13 @@ class DemoResult:
     status: str
     circle_evaluation: EvaluationResult | None = None
     reduction: Any = None
+    signal: str | None = None  # what stopped an interrupted training (SIGINT, SIGTERM)
+
+    @property
+    def exit_code(self) -> int:
+        from ..train.trainer import exit_code_for
+
+        return exit_code_for(self.status, self.signal)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,7 +118,7 @@ def run_demo(
     dataset = build_dataset(config)
     model, fit, result = _train_and_evaluate(config, out, dataset, reference_rows(), seed)
     if result is None:
-        return DemoResult(out, None, None, fit.status)
+        return DemoResult(out, None, None, fit.status, signal=fit.signal)
     circle_config = config.replace(model={**config.model, "name": "diffusion_vae"})
     circle_references = {
         "thesis table 7.1 (X_0.1, σX = 0.1)": dict(THESIS_TABLES["7.1"][(0.1, 0.1)])
@@ -120,7 +127,7 @@ def run_demo(
         circle_config, out / "diffusion_vae", dataset, circle_references, seed
     )
     if circle_result is None:
-        return DemoResult(out, None, result, fit2.status)
+        return DemoResult(out, None, result, fit2.status, signal=fit2.signal)
     write_report(out / "diffusion_vae", evaluation=circle_result.to_dict())
     models = {"R²": model, "S¹": circle, "Φ": GroundTruthModel(dataset)}
     table = delta_table(models, repetitions=1, seed=seed, steps=reduction_steps, samples=1000,

@@ -8,6 +8,12 @@ block's image), ``/api/traversal`` (POST ``{"z", "index", "format": "png"|"gif"}
 gets a 400 with its message; ``/figures/<name>`` (only the PNG files found in the run folder's
 ``figures/`` when the server started: no path from a request reaches the file system). Starlette
 and uvicorn are imported lazily: ``pip install 'latent-atlas[explorer]'``.
+
+Every request passes a guard first (:class:`RequestGuard`): its ``Host`` header must name the
+address the server is bound to (for a loopback server: ``127.0.0.1``, ``localhost`` or ``::1``),
+which defeats DNS rebinding (a page on another site whose name resolves to 127.0.0.1 sends its
+own name); a POST must say ``Content-Type: application/json`` (a cross-site form cannot) and carry
+at most :data:`MAX_BODY` bytes.
 """
 
 from __future__ import annotations
@@ -18,10 +24,14 @@ import logging
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, LatentAtlasError
 from .session import ExplorerSession
 
 log = logging.getLogger(__name__)
+
+#: the largest request body accepted (a code of 10 000 numbers is ~200 kB)
+MAX_BODY = 1 << 20
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _require():
@@ -34,8 +44,83 @@ def _require():
         ) from None
 
 
-def create_app(session: ExplorerSession):
-    """The ASGI app serving ``session``."""
+class _BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """ASGI middleware: refuse requests for another host name (400), POSTs that are not JSON
+    (415) and bodies larger than ``max_body`` bytes (413), each with a JSON reason."""
+
+    def __init__(self, app, hosts: frozenset[str], max_body: int = MAX_BODY):
+        self.app, self.hosts, self.max_body = app, hosts, max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        host = host_name(headers.get(b"host", b"").decode("latin-1"))
+        if host not in self.hosts:
+            return await _reject(send, 400, f"Host header {host!r:.80} is not this server's "
+                                 f"address ({', '.join(sorted(self.hosts))})")  # fmt: skip
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if kind != b"application/json":
+            return await _reject(send, 415, "expected Content-Type: application/json")
+        length = headers.get(b"content-length", b"")
+        if length and (not length.isdigit() or int(length) > self.max_body):
+            return await _reject(send, 413, f"request body over {self.max_body} bytes")
+        seen = 0
+        started = False
+
+        async def counted_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise _BodyTooLarge
+            return message
+
+        async def tracked_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _BodyTooLarge:
+            if not started:
+                await _reject(send, 413, f"request body over {self.max_body} bytes")
+
+
+async def _reject(send, status: int, reason: str) -> None:
+    import json
+
+    body = json.dumps({"error": reason}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+def host_name(header: str) -> str:
+    """The host of a ``Host`` header without its port (``[::1]:8765`` → ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):  # an IPv6 literal
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def allowed_hosts(bound: str) -> frozenset[str]:
+    """The ``Host`` names a server bound to ``bound`` answers: every loopback name for a
+    loopback address, else the address itself."""
+    bound = bound.strip().lower().strip("[]")
+    return LOOPBACK_NAMES if is_loopback(bound) else frozenset({bound})
+
+
+def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
+    """The ASGI app serving ``session``, answering requests addressed to ``host`` only."""
     _require()
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -56,16 +141,19 @@ def create_app(session: ExplorerSession):
         return JSONResponse({**session.info(), "figures": sorted(figures)})
 
     async def start(request: Request) -> Response:
+        raw = request.query_params.get("seed", str(session.seed))
         try:
-            seed = int(request.query_params.get("seed", session.seed))
+            seed = int(raw) if len(raw) <= 20 else -1
         except ValueError:
-            return JSONResponse({"error": "seed: expected an integer"}, status_code=400)
+            seed = -1
+        if not 0 <= seed < 2**63:
+            return JSONResponse({"error": "seed: expected an integer 0..2**63-1"}, status_code=400)
         return JSONResponse({"seed": seed, "z": session.start_code(seed)})
 
     async def body_of(request: Request) -> dict:
         try:
             body = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # malformed, or nested beyond any code
             raise DataError('expected a JSON body {"z": [...]}') from None
         if not isinstance(body, dict) or "z" not in body:
             raise DataError('expected a JSON body {"z": [...]}')
@@ -77,7 +165,7 @@ def create_app(session: ExplorerSession):
         async def wrapped(request: Request) -> Response:
             try:
                 return await handler(request)
-            except DataError as exc:
+            except LatentAtlasError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
 
         return wrapped
@@ -105,8 +193,9 @@ def create_app(session: ExplorerSession):
 
     @checked
     async def example(request: Request) -> Response:
+        raw = request.query_params.get("index", "0")
         try:
-            index = int(request.query_params.get("index", "0"))
+            index = int(raw) if len(raw) <= 20 else -1
         except ValueError:
             raise DataError("index: expected an integer") from None
         z, png = session.example(index)
@@ -124,7 +213,7 @@ def create_app(session: ExplorerSession):
             return JSONResponse({"error": "no such figure"}, status_code=404)
         return Response(figures[name], media_type="image/png")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", index),
             Route("/api/info", info),
@@ -137,9 +226,11 @@ def create_app(session: ExplorerSession):
             Route("/figures/{name}", figure),
         ]
     )
+    return RequestGuard(app, allowed_hosts(host))
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address) is this machine's loopback."""
     if host == "localhost":
         return True
     try:
@@ -155,7 +246,7 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, device
     import uvicorn
 
     session = ExplorerSession(run_dir, device, seed)
-    app = create_app(session)
+    app = create_app(session, host)
     if not is_loopback(host):
         echo(f"WARNING: serving on {host}: anyone who can reach this address can use the model")
     echo(f"latent explorer for {run_dir}: http://{host}:{port}/")

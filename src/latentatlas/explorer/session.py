@@ -132,7 +132,10 @@ class ExplorerSession:
             raise DataError(f"z: expected a list of {self.dim} numbers")
         if len(values) != self.dim:
             raise DataError(f"z: expected {self.dim} numbers, got {len(values)}")
-        z = torch.tensor(values, dtype=torch.float32)
+        try:
+            z = torch.tensor([float(v) for v in values], dtype=torch.float32)
+        except OverflowError:  # an integer beyond any float
+            raise DataError("z: every coordinate must be finite") from None
         if not torch.isfinite(z).all():
             raise DataError("z: every coordinate must be finite")
         if self.periodic:
@@ -143,7 +146,10 @@ class ExplorerSession:
 
     def start_code(self, seed: int | None = None) -> list[float]:
         """A prior sample (seeded), or zeros for a model without a prior."""
-        g = torch.Generator().manual_seed(self.seed if seed is None else seed)
+        seed = self.seed if seed is None else seed
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise DataError(f"seed: expected an integer 0..2**63-1, got {seed!r:.40}")
+        g = torch.Generator().manual_seed(seed)
         latent = self.model.latent
         if not getattr(latent, "has_prior", False):
             return [0.0] * self.dim
@@ -231,7 +237,7 @@ class ExplorerSession:
 
     def apply_direction(self, values: object, name: object, value: object) -> list[float]:
         """The code with the named direction's factor set to ``value`` (its units, through g⁻¹)."""
-        if name not in self.directions:
+        if not isinstance(name, str) or name not in self.directions:
             raise DataError(f"direction: expected one of {', '.join(self.directions) or 'none'}")
         if (
             not isinstance(value, (int, float))

@@ -110,7 +110,9 @@ def _interpolate_log_kl(u: torch.Tensor) -> torch.Tensor:
     value, slope = table["value"].to(u.device), table["slope"].to(u.device)
     h = float(table["h"])
     pos = (u - float(table["u0"])) / h
-    i = pos.detach().floor().clamp(0, TABLE_NODES - 2).long()
+    # a NaN time (a diverging encoder) indexes node 0 and stays NaN through s, so the loss
+    # becomes NaN and the trainer reports it, instead of an out-of-range index
+    i = torch.nan_to_num(pos.detach(), nan=0.0).floor().clamp(0, TABLE_NODES - 2).long()
     s = pos - i
     s2, s3 = s * s, s * s * s
     return (

@@ -2,6 +2,7 @@
 
 from . import optim  # noqa: F401  (registers optimisers and schedules)
 from .callbacks import Callback, History, PeriodicCallback, StopAt
+from .outputs import FolderLock, OutputFolder
 from .run import (
     RunConfig,
     build_dataset,
@@ -10,8 +11,10 @@ from .run import (
     load,
     load_config,
     load_dataset,
+    read_metadata,
     resume_config,
     resume_run,
+    run_status,
     train_run,
 )
 from .trainer import FitResult, Trainer, TrainerConfig
@@ -19,7 +22,9 @@ from .trainer import FitResult, Trainer, TrainerConfig
 __all__ = [
     "Callback",
     "FitResult",
+    "FolderLock",
     "History",
+    "OutputFolder",
     "PeriodicCallback",
     "RunConfig",
     "StopAt",
@@ -31,7 +36,9 @@ __all__ = [
     "load",
     "load_config",
     "load_dataset",
+    "read_metadata",
     "resume_config",
     "resume_run",
+    "run_status",
     "train_run",
 ]

@@ -111,13 +111,36 @@ def save_weights(path: str | Path, model: torch.nn.Module, metadata: dict[str, s
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a weights file; refuses a missing or corrupt file, and floating-point
+    weights that are not finite (a NaN model decodes nothing). Whether each tensor has the
+    dtype its model expects is checked by :func:`check_weight_dtypes`."""
     path = Path(path)
     if not path.is_file():
         raise RunFolderError(f"{path.parent}: no {path.name} (is this a finished run folder?)")
     try:
-        return load_file(str(path))
+        weights = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise RunFolderError(f"{path}: corrupt or unreadable weights file ({exc})") from None
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            raise RunFolderError(f"{path}: tensor {name!r} holds NaN or inf values")
+    return weights
+
+
+def check_weight_dtypes(
+    weights: dict[str, torch.Tensor], model: torch.nn.Module, path: str | Path
+) -> None:
+    """Refuse tensors whose dtype differs from the model's (``load_state_dict`` would convert
+    them silently: float64 rounded, an int64 file truncated into float parameters)."""
+    expected = model.state_dict()
+    for name, tensor in weights.items():
+        if name in expected and tensor.dtype != expected[name].dtype:
+            have = str(tensor.dtype).replace("torch.", "")
+            want = str(expected[name].dtype).replace("torch.", "")
+            raise RunFolderError(
+                f"{path}: tensor {name!r} has dtype {have}, the model's is {want} "
+                "(convert the file, or retrain)"
+            )
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
@@ -125,6 +148,7 @@ def save_state(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
+    """The trainer state of ``path``, its layout checked (see :func:`check_state`)."""
     path = Path(path)
     if not path.is_file():
         raise RunFolderError(f"{path.parent}: no {path.name}; nothing to resume from")
@@ -135,9 +159,44 @@ def load_state(path: str | Path) -> dict[str, Any]:
         raise RunFolderError(
             f"{path}: corrupt or unreadable trainer state ({type(exc).__name__}: {first[:200]})"
         ) from None
-    if not isinstance(state, dict) or "step" not in state:
-        raise RunFolderError(f"{path}: not a latent-atlas trainer state")
+    check_state(state, path)
     return state
+
+
+#: keys of a trainer state, with the type each must have
+_STATE_TYPES: dict[str, tuple[type, str]] = {
+    "step": (int, "a step number"),
+    "model": (dict, "the model's state dict"),
+    "optimizer": (dict, "the optimiser's state dict"),
+    "scheduler": (dict, "the schedule's state dict"),
+    "torch_rng": (torch.Tensor, "a uint8 tensor of random-generator states"),
+}
+
+
+def check_state(state: Any, path: str | Path) -> None:
+    """Refuse a trainer state with missing or mistyped entries, a negative step, model entries
+    that are not tensors or a random-generator state that is not one."""
+    if not isinstance(state, dict):
+        raise RunFolderError(f"{path}: not a latent-atlas trainer state (not a mapping)")
+    for key, (kind, what) in _STATE_TYPES.items():
+        if key not in state:
+            raise RunFolderError(f"{path}: not a complete trainer state ({key!r} is missing)")
+        value = state[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise RunFolderError(f"{path}: {key!r} should be {what}, got {type(value).__name__}")
+    if state["step"] < 0:
+        raise RunFolderError(f"{path}: 'step' should be >= 0, got {state['step']}")
+    bad = [k for k, v in state["model"].items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise RunFolderError(f"{path}: model entry {bad[0]!r} is not a tensor")
+    rng = state["torch_rng"]
+    if rng.dtype != torch.uint8 or rng.ndim not in (1, 2) or rng.shape[-1] < 8:
+        raise RunFolderError(
+            f"{path}: 'torch_rng' is not a random-generator state (dtype {rng.dtype}, "
+            f"shape {list(rng.shape)})"
+        )
+    if not isinstance(state.get("callbacks", {}), dict):
+        raise RunFolderError(f"{path}: 'callbacks' should be a mapping")
 
 
 def read_json(path: str | Path) -> Any:
@@ -146,21 +205,47 @@ def read_json(path: str | Path) -> Any:
         raise RunFolderError(f"{path.parent}: missing {path.name} (not a latent-atlas run folder?)")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise RunFolderError(f"{path}: corrupt JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise RunFolderError(f"{path}: not a UTF-8 text file") from None
+    except RecursionError:
+        raise RunFolderError(f"{path}: JSON nested too deeply to be a latent-atlas file") from None
+    except OSError as exc:
+        raise RunFolderError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """All records of ``metrics.jsonl`` (a torn last line, from a crash, is skipped)."""
+    """All records of ``metrics.jsonl``. A torn last line (a crash while appending) is skipped;
+    any other line that is not a JSON object with a step >= 0, or a file that is not UTF-8, is a
+    :class:`RunFolderError` naming the file and the line."""
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return []
+    try:
+        raw = path.read_bytes()
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RunFolderError(f"{path}: line {line} is not UTF-8 text") from None
+    except OSError as exc:
+        raise RunFolderError(f"{path}: cannot read ({exc.strerror or exc})") from None
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
             continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            if number == len(lines):  # torn by a crash while it was appended
+                continue
+            raise RunFolderError(f"{path}: line {number} is not valid JSON") from None
+        step = record.get("step") if isinstance(record, dict) else None
+        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+            raise RunFolderError(
+                f"{path}: line {number} should be a JSON object with a step >= 0, got {line:.80}"
+            )
+        records.append(record)
     return records
 
 
@@ -169,7 +254,7 @@ def truncate_metrics(run_dir: str | Path, step: int) -> None:
     path = Path(run_dir) / METRICS
     if not path.is_file():
         return
-    kept = [r for r in read_metrics(run_dir) if int(r.get("step", 0)) <= step]
+    kept = [r for r in read_metrics(run_dir) if r["step"] <= step]
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
@@ -183,3 +268,14 @@ def check_run_dir(run_dir: str | Path) -> Path:
     if not (run_dir / CONFIG).is_file():
         raise RunFolderError(f"{str(run_dir)!r} is not a latent-atlas run folder (no {CONFIG})")
     return run_dir
+
+
+def summarise_load_error(exc: BaseException, limit: int = 200) -> str:
+    """The first problem of a ``load_state_dict`` error (which lists every mismatched tensor,
+    often hundreds of lines), shortened, with how many more there are."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    details = [ln for ln in lines if not ln.startswith("Error(s) in loading")] or lines or [""]
+    first = details[0]
+    first = first if len(first) <= limit else first[: limit - 3] + "..."
+    more = len(details) - 1
+    return first + (f" (and {more} more problem(s))" if more > 0 else "")

@@ -14,6 +14,8 @@ A run config file looks like::
 
 from __future__ import annotations
 
+import logging
+import math
 import platform
 import time
 from collections.abc import Sequence
@@ -27,11 +29,15 @@ from .. import __version__
 from ..config import Config, field
 from ..data.base import FactorDataset
 from ..errors import ConfigError, RunFolderError
+from ..memory import check_fits
 from ..registry import AUXILIARY, DATASETS, MODELS, build, check_spec, resolve
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
-from .trainer import FitResult, Trainer, TrainerConfig
+from .outputs import LOCK, MARKER, FolderLock, is_locked_by_live_process, mark_folder
+from .trainer import FitResult, Trainer, TrainerConfig, check_device_available
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,34 @@ class RunConfig(Config):
 
 
 def build_dataset(config: RunConfig) -> FactorDataset:
+    """The dataset of ``config``; a size that cannot fit in memory is refused first
+    (:func:`check_dataset_fits`)."""
+    check_dataset_fits(dict(config.dataset))
     return build(DATASETS, dict(config.dataset), "dataset")
+
+
+#: datasets with fewer samples than this are built without a memory estimate
+_PROBE_ABOVE = 100_000
+
+
+def check_dataset_fits(spec: dict) -> None:
+    """Refuse, before generating it, a dataset of ``n`` samples that cannot fit in memory: the
+    shape of one sample is read from a copy with two samples, and the estimate counts 8 bytes
+    per value (generated in float64, kept in float32)."""
+    cls = DATASETS.get(spec.get("name"))
+    n = getattr(cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}), "n", None)
+    if not isinstance(n, int) or n <= _PROBE_ABOVE:
+        return
+    try:
+        probe = build(DATASETS, {**spec, "n": 2}, "dataset")
+        per_sample = math.prod(probe.observation_shape)
+    except Exception:  # no estimate for this dataset: building it will tell
+        return
+    check_fits(
+        8 * n * per_sample,
+        f"dataset: {n:,} samples of shape {list(probe.observation_shape)}",
+        "reduce dataset.n",
+    )
 
 
 def build_model(config: RunConfig, dataset: FactorDataset | None = None) -> torch.nn.Module:
@@ -80,11 +113,36 @@ def build_model(config: RunConfig, dataset: FactorDataset | None = None) -> torc
     return build(MODELS, spec, "model")
 
 
+def check_model_fits(config: RunConfig, dataset: FactorDataset) -> None:
+    """Refuse, before allocating anything, a model whose training cannot fit in memory: its
+    parameter count is read from a build on torch's ``meta`` device (no memory used), and
+    training holds about four copies (weights, gradients, two Adam moments) in float32."""
+    try:
+        with torch.device("meta"):
+            model = build_model(config, dataset)
+    except ConfigError:
+        raise
+    except Exception:  # a model that cannot be built on the meta device: no estimate
+        return
+    count = sum(p.numel() for p in model.parameters())
+    check_fits(
+        16 * count,
+        f"model: training {count:,} parameters (weights, gradients and optimiser state)",
+        "reduce model sizes such as model.latent.dim or the hidden layers",
+    )
+
+
 def complete_config(config: RunConfig, dataset: FactorDataset) -> RunConfig:
     """What ``config.json`` holds: every default written out (:func:`resolve`),
     ``model.input_shape`` filled from the data, and dataset file paths (``path``,
     ``*_path``) made absolute."""
-    model = {**config.model, "input_shape": list(dataset.observation_shape)}
+    shape = list(dataset.observation_shape)
+    given = config.model.get("input_shape")
+    if given and list(given) != shape:
+        raise ConfigError(
+            f"model.input_shape: {list(given)} does not match the data's shape {shape}"
+        )
+    model = {**config.model, "input_shape": shape}
     model_config = MODELS.get(model["name"]).Config
     if "dataset_size" in getattr(model_config, "__dataclass_fields__", {}):
         if not model.get("dataset_size"):  # estimators that need N (β-TCVAE) get the data's
@@ -129,14 +187,23 @@ def auxiliary_callbacks(config: RunConfig, model: torch.nn.Module) -> list[Callb
 
 
 def check_new_run_dir(run_dir: str | Path) -> None:
-    """Refuse a folder that already holds a run (or is a file): nothing on disk is overwritten."""
+    """Refuse a folder that already holds a run, holds anything else, or is a file: a new run
+    only goes into a missing or empty folder, so nothing on disk is overwritten or appended to."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunFolderError(f"{str(run_dir)!r} exists and is not a folder")
     if (run_dir / ckpt.CONFIG).exists():
         raise RunFolderError(
             f"{str(run_dir)!r} already holds a run; resume it (--resume) or choose another --out"
         )
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunFolderError(f"{str(run_dir)!r} exists and is not a folder")
+    if run_dir.is_dir():
+        present = sorted(p.name for p in run_dir.iterdir() if p.name not in (LOCK, MARKER))
+        if present:
+            shown = ", ".join(present[:3]) + (" ..." if present[3:] else "")
+            raise RunFolderError(
+                f"{str(run_dir)!r} is not empty ({shown}); a new run needs a missing or empty "
+                "folder: choose another --out"
+            )
 
 
 def train_run(
@@ -154,28 +221,36 @@ def train_run(
     refused before training starts.
     """
     info = distributed.setup(torch.device(config.train.device))
-    if run_dir is not None:
-        run_dir = Path(run_dir)
-        check_new_run_dir(run_dir)
-    distributed.barrier()  # every rank has checked the folder before rank 0 writes into it
-    dataset = dataset if dataset is not None else build_dataset(config)
-    dataset.check_finite()
-    config = complete_config(config, dataset)
-    torch.manual_seed(config.seed)
-    model = build_model(config, dataset)
-    trainer = Trainer(
-        model,
-        dataset,
-        config.train,
-        run_dir,
-        config.seed,
-        [*auxiliary_callbacks(config, model), *callbacks],
-        _metadata(config, dataset, model),
-    )
-    if run_dir is not None and info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
-    return model, trainer.fit()
+    run_dir = Path(run_dir) if run_dir is not None else None
+    lock = FolderLock(run_dir) if run_dir is not None and info.is_main else None
+    if lock is not None:
+        lock.acquire()  # also checks that the folder can be written, before any work
+    try:
+        if run_dir is not None:
+            check_new_run_dir(run_dir)
+        distributed.barrier()  # every rank has checked the folder before rank 0 writes into it
+        dataset = dataset if dataset is not None else build_dataset(config)
+        dataset.check_finite()
+        config = complete_config(config, dataset)
+        check_model_fits(config, dataset)
+        torch.manual_seed(config.seed)
+        model = build_model(config, dataset)
+        trainer = Trainer(
+            model,
+            dataset,
+            config.train,
+            run_dir,
+            config.seed,
+            [*auxiliary_callbacks(config, model), *callbacks],
+            _metadata(config, dataset, model),
+        )
+        if run_dir is not None and info.is_main:
+            mark_folder(run_dir, "run")
+            ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
+        return model, trainer.fit()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def load_config(run_dir: str | Path) -> RunConfig:
@@ -206,44 +281,139 @@ def resume_run(
     callbacks: Sequence[Callback] = (),
 ) -> tuple[torch.nn.Module, FitResult]:
     """Continue a run from its last checkpoint; ``overrides`` may change ``train`` settings only
-    (e.g. more steps). The result equals an uninterrupted run with the same seed."""
-    config = resume_config(run_dir, overrides)
-    dataset = build_dataset(config)
-    meta_path = Path(run_dir) / ckpt.METADATA
-    meta = ckpt.read_json(meta_path) if meta_path.exists() else {}
+    (e.g. more steps). The result equals an uninterrupted run with the same seed.
+
+    A run stopped before its first checkpoint (killed while building or in its first steps)
+    starts again from step 0 with its saved config, which also gives the same numbers.
+    """
+    run_dir = Path(run_dir)
+    info = distributed.setup(torch.device(load_config(run_dir).train.device))
+    lock = FolderLock(run_dir) if info.is_main else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        config = resume_config(run_dir, overrides)
+        dataset = build_dataset(config)
+        meta = read_metadata(run_dir)
+        if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
+            raise RunFolderError(
+                f"{run_dir}: the dataset differs from the one this run was trained on"
+            )
+        fresh = not (run_dir / ckpt.STATE).exists()
+        if fresh:
+            log.warning("%s has no checkpoint yet: training starts from step 0 with its "
+                        "saved config", run_dir)  # fmt: skip
+            dataset.check_finite()
+            torch.manual_seed(config.seed)  # as train_run does: the same initial weights
+        model = build_model(config, dataset)
+        callbacks = [*auxiliary_callbacks(config, model), *callbacks]
+        if fresh:
+            meta = _metadata(config, dataset, model)
+        trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks, meta)
+        if fresh:
+            if trainer.dist.is_main:
+                ckpt.truncate_metrics(run_dir, -1)
+            step = 0
+        else:
+            step = trainer.resume()
+        if step >= trainer.total_steps:
+            raise ConfigError(
+                f"train.steps: the run already reached step {step} of {trainer.total_steps}; "
+                "set a larger train.steps (or epochs) to continue it"
+            )
+        if trainer.dist.is_main:
+            mark_folder(run_dir, "run")
+            ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
+        return model, trainer.fit()
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def read_metadata(run_dir: str | Path) -> dict[str, Any]:
+    """``metadata.json`` of a run folder, checked ({} when it has none): a corrupt file or an
+    entry of the wrong type is a :class:`RunFolderError` naming the file and the entry."""
+    path = Path(run_dir) / ckpt.METADATA
+    if not path.exists():
+        return {}
+    meta = ckpt.read_json(path)
     if not isinstance(meta, dict):
-        raise RunFolderError(f"{meta_path}: corrupt metadata (expected a JSON object)")
-    if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
-        raise RunFolderError(f"{run_dir}: the dataset differs from the one this run was trained on")
-    model = build_model(config, dataset)
-    callbacks = [*auxiliary_callbacks(config, model), *callbacks]
-    trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks, meta)
-    step = trainer.resume()
-    if step >= trainer.total_steps:
-        raise ConfigError(
-            f"train.steps: the run already reached step {step} of {trainer.total_steps}; "
-            "set a larger train.steps (or epochs) to continue it"
-        )
-    if trainer.dist.is_main:
-        ckpt.atomic_write_text(Path(run_dir) / ckpt.CONFIG, config.to_json() + "\n")
-    return model, trainer.fit()
+        raise RunFolderError(f"{path}: corrupt metadata (expected a JSON object)")
+    for key, kinds, what in _METADATA_TYPES:
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise RunFolderError(f"{path}: {key!r} should be {what}, got {value!r:.80}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            raise RunFolderError(f"{path}: {key!r} should be {what}, got {value!r}")
+    return meta
+
+
+_METADATA_TYPES = (
+    ("step", (int,), "a step number >= 0"),
+    ("total_steps", (int,), "a step number >= 0"),
+    ("seed", (int,), "a seed >= 0"),
+    ("parameters", (int,), "a parameter count >= 0"),
+    ("data_size", (int,), "a count >= 0"),
+    ("train_seconds", (int, float), "a number of seconds >= 0"),
+    ("status", (str,), "a status word"),
+    ("data_fingerprint", (str,), "a fingerprint string"),
+    ("model", (str,), "a model name"),
+    ("dataset", (str,), "a dataset name"),
+    ("platform", (str,), "a string"),
+    ("latent_atlas", (str,), "a version string"),
+    ("torch", (str,), "a version string"),
+)
+
+
+def run_status(run_dir: str | Path) -> str:
+    """The run's status as recorded in ``metadata.json`` — except that a run recorded as
+    "running" whose command no longer holds the folder's lock ended without saying so (killed,
+    out of memory, power loss): it is reported as ``"stopped"``."""
+    meta = read_metadata(run_dir)
+    status = str(meta.get("status", "unknown"))
+    if status == "running" and not is_locked_by_live_process(run_dir):
+        return "stopped"
+    return status
 
 
 def load(run_dir: str | Path, device: torch.device | str | None = None) -> torch.nn.Module:
-    """Rebuild the trained model of a run folder (any registered model), in eval mode."""
+    """Rebuild the trained model of a run folder (any registered model), in eval mode, on
+    ``device`` (default: the CPU). A device that is not a torch device or is not available on
+    this machine is a :class:`ConfigError`; a corrupt folder a :class:`RunFolderError`."""
+    target = _device(device)
     config = load_config(run_dir)
     try:
         model = build(MODELS, dict(config.model), "model")
     except ConfigError as exc:
         raise RunFolderError(f"{run_dir}: cannot rebuild the model ({exc})") from None
     weights = ckpt.load_weights(Path(run_dir) / ckpt.WEIGHTS)
+    ckpt.check_weight_dtypes(weights, model, Path(run_dir) / ckpt.WEIGHTS)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
-        raise RunFolderError(f"{run_dir}: weights do not match the model config ({exc})") from None
-    if device is not None:
-        model.to(torch.device(device))
+        raise RunFolderError(
+            f"{Path(run_dir) / ckpt.WEIGHTS}: the weights do not match the model in "
+            f"{ckpt.CONFIG} ({ckpt.summarise_load_error(exc)})"
+        ) from None
+    if target is not None:
+        model.to(target)
     return model.eval()
+
+
+def _device(device: torch.device | str | None) -> torch.device | None:
+    """``device`` as a torch device available here, or a :class:`ConfigError` saying why not."""
+    if device is None:
+        return None
+    try:
+        target = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(
+            f"device: expected a torch device like 'cpu' or 'cuda:0', got {device!r}"
+        ) from None
+    check_device_available(target, "device")
+    return target
 
 
 def load_dataset(run_dir: str | Path) -> FactorDataset:

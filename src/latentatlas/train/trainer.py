@@ -31,7 +31,7 @@ import torch
 
 from ..config import Config, field
 from ..data.base import Batch, FactorDataset
-from ..errors import ConfigError, TrainingDiverged
+from ..errors import ConfigError, RunFolderError, TrainingDiverged
 from ..registry import OPTIMIZERS, SCHEDULES
 from . import checkpoint as ckpt
 from . import distributed
@@ -41,11 +41,19 @@ from .optim import make_optimizer, make_schedule
 log = logging.getLogger(__name__)
 
 
+#: more optimiser steps than any training could take (a year at 30 000 steps per second)
+MAX_STEPS = 10**12
+
+
 @dataclass(frozen=True)
 class TrainerConfig(Config):
-    steps: int | None = field(1000, ge=1, doc="optimiser steps (or give epochs)")
-    epochs: int | None = field(None, ge=1, doc="passes over the data; overrides steps when set")
-    batch_size: int = field(64, ge=1, doc="samples per step (per process under torchrun)")
+    steps: int | None = field(1000, ge=1, le=MAX_STEPS, doc="optimiser steps (or give epochs)")
+    epochs: int | None = field(
+        None, ge=1, le=MAX_STEPS, doc="passes over the data; overrides steps when set"
+    )
+    batch_size: int = field(
+        64, ge=1, le=2**31 - 1, doc="samples per step (per process under torchrun)"
+    )
     optimizer: str = field("adam", registry=OPTIMIZERS, doc="optimiser name")
     lr: float = field(1e-3, gt=0.0, doc="learning rate")
     betas: tuple[float, float] = field((0.9, 0.999), ge=0.0, lt=1.0, doc="Adam betas")
@@ -76,10 +84,14 @@ class TrainerConfig(Config):
             ) from None
         if self.steps is None and self.epochs is None:
             raise ConfigError("steps: give steps or epochs")
+        for name in ("log_every", "eval_every", "checkpoint_every", "warmup_steps", "step_size"):
+            if getattr(self, name) > MAX_STEPS:
+                value = getattr(self, name)
+                raise ConfigError(f"{name}: expected a value <= {MAX_STEPS}, got {value}")
 
 
-def _check_available(device: torch.device) -> None:
-    """Refuse a device this machine does not have, naming what it has instead."""
+def check_device_available(device: torch.device, name: str = "train.device") -> None:
+    """Refuse a device this machine does not have (config field ``name``), naming what it has."""
     backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, torch.xpu, ...
     if device.type == "cpu" or backend is None or not hasattr(backend, "is_available"):
         return
@@ -87,7 +99,7 @@ def _check_available(device: torch.device) -> None:
     index = device.index or 0
     if index >= count:
         raise ConfigError(
-            f"train.device: {str(device)!r} is not available here ({count} {device.type} "
+            f"{name}: {str(device)!r} is not available here ({count} {device.type} "
             "device(s)); use 'cpu' or an available device"
         )
 
@@ -110,11 +122,28 @@ def _model_steps(model: torch.nn.Module) -> list[Callback]:
 
 @dataclass
 class FitResult:
-    """How :meth:`Trainer.fit` ended: the step reached, ``"finished"`` or ``"interrupted"``."""
+    """How :meth:`Trainer.fit` ended: the step reached, ``"finished"`` or ``"interrupted"``, and
+    for an interruption the signal that asked for it (``SIGINT`` from Ctrl-C, ``SIGTERM``)."""
 
     step: int
     status: str
     last: dict[str, float]
+    signal: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 0 when finished, 128 + the signal's number when stopped."""
+        return exit_code_for(self.status, self.signal)
+
+
+def exit_code_for(status: str, signal_name: str | None) -> int:
+    """0 for a finished training, 128 + the signal's number for one stopped by a signal (130 for
+    Ctrl-C, 143 for SIGTERM), 1 otherwise."""
+    if status == "finished":
+        return 0
+    if status != "interrupted":
+        return 1
+    return 128 + int(getattr(signal, signal_name or "SIGINT", signal.SIGINT))
 
 
 class Trainer:
@@ -150,7 +179,7 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.dist = distributed.setup(torch.device(self.config.device))
         self.device = distributed.device_for(torch.device(self.config.device), self.dist)
-        _check_available(self.device)
+        check_device_available(self.device)
         self.model = model.to(self.device)
         self.net = self._wrap(self.model)
         self._comm_device = distributed.collective_device(self.device)
@@ -173,10 +202,16 @@ class Trainer:
             step_size=cfg.step_size,
             gamma=cfg.gamma,
         )
+        if self.total_steps > MAX_STEPS:
+            raise ConfigError(
+                f"train.epochs: {cfg.epochs} epochs are {self.total_steps} steps, more than "
+                f"{MAX_STEPS}"
+            )
         self.step = 0
         self.last_checkpoint = 0
         self.metadata = dict(metadata or {})
         self._stop = False
+        self._stop_signal: str | None = None
         self._perm_cache: tuple[int, torch.Tensor] | None = None
         self._rng_seeded = False
 
@@ -242,15 +277,33 @@ class Trainer:
                 f"train.optimizer: the checkpoint holds {saved!r} state; the optimiser cannot "
                 f"change to {self.config.optimizer!r} when resuming"
             )
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        where = self.run_dir / ckpt.STATE if self.run_dir is not None else "trainer state"
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise RunFolderError(
+                f"{where}: the model weights do not fit the run's config "
+                f"({ckpt.summarise_load_error(exc)})"
+            ) from None
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
+            raise RunFolderError(
+                f"{where}: the optimiser or schedule state does not fit this model "
+                f"({type(exc).__name__}: {str(exc)[:160]})"
+            ) from None
         self._apply_optimizer_settings()
         rng = state["torch_rng"]
         if rng.ndim == 1:  # a single-process checkpoint
             rng = rng[None]
         if len(rng) == self.dist.world_size:
-            torch.set_rng_state(rng[self.dist.rank].clone())
+            try:
+                torch.set_rng_state(rng[self.dist.rank].clone())
+            except RuntimeError:
+                raise RunFolderError(
+                    f"{where}: 'torch_rng' is not a valid generator state"
+                ) from None
         else:  # another number of processes: exact continuation is impossible anyway
             log.warning(
                 "the checkpoint was written by %d process(es), this run has %d: the random "
@@ -264,7 +317,13 @@ class Trainer:
         saved_callbacks = state.get("callbacks", {})
         for i, cb in enumerate(self.callbacks):
             if saved_callbacks.get(str(i)):
-                cb.load_state_dict(saved_callbacks[str(i)])
+                try:
+                    cb.load_state_dict(saved_callbacks[str(i)])
+                except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
+                    raise RunFolderError(
+                        f"{where}: the state of {type(cb).__name__} does not fit "
+                        f"({type(exc).__name__}: {str(exc)[:160]})"
+                    ) from None
         self.step = self.last_checkpoint = int(state["step"])
         self._rng_seeded = True
 
@@ -393,7 +452,7 @@ class Trainer:
         last: dict[str, float] = {}
         status = "finished"
         t0, s0 = time.perf_counter(), self.step
-        previous_handler = self._install_sigint()
+        previous_handlers = self._install_signal_handlers()
         try:
             while self.step < total:
                 if self._stop_requested():
@@ -442,7 +501,7 @@ class Trainer:
             self.update_metadata(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            self._restore_sigint(previous_handler)
+            self._restore_signal_handlers(previous_handlers)
             if bar is not None:
                 bar.close()
         self.update_metadata(
@@ -451,7 +510,8 @@ class Trainer:
             train_seconds=self.metadata.get("train_seconds", 0.0) + time.perf_counter() - t0,
         )
         distributed.barrier()
-        return FitResult(self.step, status, last)
+        stopped_by = self._stop_signal if status == "interrupted" else None
+        return FitResult(self.step, status, last, stopped_by)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _curriculum(self, step: int, total: int) -> None:
@@ -468,19 +528,23 @@ class Trainer:
 
         return tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True, leave=False)
 
-    def _install_sigint(self):
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        """Ctrl-C (SIGINT) and SIGTERM (``kill``, a scheduler's stop) finish the current step,
+        save a checkpoint and return; a second one stops at once (the last checkpoint stays)."""
         if threading.current_thread() is not threading.main_thread():
-            return None
+            return {}
 
         def handler(signum, frame):
-            if self._stop:  # a second Ctrl-C: stop now
+            if self._stop:  # a second signal: stop now
                 raise KeyboardInterrupt
-            log.warning("interrupt received: finishing the step and saving a checkpoint")
+            name = signal.Signals(signum).name
+            log.warning("%s received: finishing the step and saving a checkpoint", name)
+            self._stop_signal = name
             self._stop = True
 
-        return signal.signal(signal.SIGINT, handler)
+        return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     @staticmethod
-    def _restore_sigint(previous) -> None:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

@@ -48,7 +48,7 @@ from ..analysis.latents import (
 from ..data.base import FactorDataset
 from ..errors import RunFolderError
 from ..train import checkpoint as ckpt
-from ..train.run import load, load_dataset
+from ..train.run import load, load_dataset, read_metadata, run_status
 from .curves import plot_training_curves
 from .images import plot_reconstructions, plot_traversal_grid
 from .latent_plots import (
@@ -63,6 +63,7 @@ FIGURES = "figures"
 EVALUATION = "evaluation.json"
 #: optional run-folder file of published numbers to compare with (written e.g. by the demo)
 REFERENCES = "references.json"
+SECTIONS = "report_sections"  # extra sections as rendered, reused by a later report
 DPI = 144
 #: CSS pixels per inch: figures are shown at their natural size (10 pt text ≈ the page's text)
 CSS_PX_PER_INCH = 96
@@ -540,6 +541,28 @@ def _section_html(section: ReportSection, out: Path, dpi: int) -> str:
     )
 
 
+def _extra_sections(run_dir: Path, extras: Sequence[ReportSection], dpi: int) -> list[str]:
+    """The HTML of the extra sections. Given sections are rendered and kept in
+    ``run_dir/report_sections/`` so that a later ``latent-atlas report RUN_DIR`` (which cannot
+    recompute them: e.g. the demo's diffusion VAE and Δ-reductions) shows them again rather
+    than dropping them; with no sections given, the kept ones are used."""
+    folder = run_dir / SECTIONS
+    if not extras:
+        if not folder.is_dir():
+            return []
+        kept = sorted(folder.glob("*.html"))
+        try:
+            return [p.read_text(encoding="utf-8") for p in kept]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RunFolderError(f"{folder}: unreadable report section ({exc})") from None
+    rendered = [_section_html(x, run_dir, dpi) for x in extras]
+    for i, text in enumerate(rendered):
+        ckpt.atomic_write_text(folder / f"{i:02d}.html", text)
+    for stale in sorted(folder.glob("*.html"))[len(rendered) :]:
+        stale.unlink()
+    return rendered
+
+
 def _template() -> Template:
     text = (
         resources.files("latentatlas.viz").joinpath("templates", "report.html").read_text("utf-8")
@@ -577,7 +600,9 @@ def write_report(
     """
     run_dir = ckpt.check_run_dir(run_dir)
     config = ckpt.read_json(run_dir / ckpt.CONFIG)
-    meta = _read_optional_json(run_dir / ckpt.METADATA) or {}
+    if not isinstance(config, dict):
+        raise RunFolderError(f"{run_dir / ckpt.CONFIG}: expected a JSON object")
+    meta = read_metadata(run_dir)
     if evaluation is None:
         evaluation = _read_run_file(run_dir / EVALUATION, "metric → value")
     if evaluation is not None and hasattr(evaluation, "to_dict"):
@@ -604,7 +629,7 @@ def write_report(
         ckpt.atomic_write(run_dir / rel, lambda tmp, data=c.png: Path(tmp).write_bytes(data))
         paths[c.slug] = rel
 
-    status = str(meta.get("status", "unknown"))
+    status = run_status(run_dir)
     badge_cls = "status" if status == "finished" else "status other"
     model_name = meta.get("model") or config.get("model", {}).get("name", "model")
     dataset_name = meta.get("dataset") or config.get("dataset", {}).get("name", "data")
@@ -652,7 +677,7 @@ def write_report(
         tables=_metrics_table(evaluation, references) + "\n" + _latent_table(summary),
         figures_lead=figures_lead,
         figures=_figure_cards(cards, paths),
-        extras="\n".join(_section_html(x, run_dir, dpi) for x in extras),
+        extras="\n".join(_extra_sections(run_dir, extras, dpi)),
         footer=footer,
     )
     out = run_dir / REPORT

@@ -1,0 +1,314 @@
+"""Output folders that are safe to share: a lock per folder, an ownership marker, a safe --force.
+
+Every command of latent-atlas that writes into a folder (training, resuming, evaluating, the
+demo, reproductions, sweeps, directions, probes):
+
+* checks that the folder can be created and written **before** any work
+  (:func:`check_writable_folder`), so ``--out /proc/x`` fails at once with one line;
+* **locks** it for the life of the command (:class:`FolderLock`): the lock is a file
+  ``.latent-atlas.lock`` created with ``O_CREAT | O_EXCL`` holding the owner's PID, host, command
+  and start time. A second command on the same folder fails with
+  :class:`~latentatlas.errors.FolderLockedError` naming the holder; a lock left by a process that
+  no longer runs (``kill -9``, out of memory) is recognised as stale and reported with how to
+  clear it. Locks are re-entrant within one process (the demo locks its folder and then trains
+  into it);
+* marks what it wrote with ``.latent-atlas.json`` (:func:`claim_output_folder`,
+  :func:`seal_output_folder`): the kind of output and, once the command ends, the list of the
+  top-level entries it wrote. ``--force`` removes a folder's previous contents only when that
+  marker is there and every entry is either listed in it or is itself a marked latent-atlas
+  folder; a folder holding anything else is refused and nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import FolderLockedError, RunFolderError
+
+LOCK = ".latent-atlas.lock"
+MARKER = ".latent-atlas.json"
+#: files of ours that may sit in any output folder besides what the marker lists
+_OWN = (LOCK, MARKER)
+
+_held: dict[Path, int] = {}  # folder -> depth of the locks this process holds on it
+_held_guard = threading.Lock()
+
+
+def _key(folder: Path) -> Path:
+    return folder.resolve()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def check_writable_folder(folder: str | Path) -> Path:
+    """Create ``folder`` (and its parents) if needed and check that files can be written in it;
+    a :class:`~latentatlas.errors.RunFolderError` says why not (a path under a regular file, a
+    read-only or virtual file system such as ``/proc``)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"{str(folder)!r} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno == errno.ENOTDIR:
+            reason = "a part of the path is a file, not a folder"
+        raise RunFolderError(f"cannot write into {str(folder)!r}: {reason}") from None
+    return folder
+
+
+class FolderLock:
+    """An exclusive lock on ``folder`` for the life of a command (a context manager).
+
+    ``acquire`` creates ``folder/.latent-atlas.lock`` with ``O_EXCL``; if it exists and names a
+    live process, :class:`FolderLockedError` names that process; if the process is gone, the
+    error says the lock is stale and how to remove it. Locks taken again by the process that
+    holds them nest (released when the outermost one is).
+    """
+
+    def __init__(self, folder: str | Path, command: str | None = None):
+        self.folder = Path(folder)
+        self.command = command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:300]
+        self._acquired = False
+
+    @property
+    def path(self) -> Path:
+        return self.folder / LOCK
+
+    def acquire(self) -> FolderLock:
+        check_writable_folder(self.folder)
+        key = _key(self.folder)
+        with _held_guard:
+            if _held.get(key):
+                _held[key] += 1
+                self._acquired = True
+                return self
+            record = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                raise self._held_by_other() from None
+            except OSError as exc:
+                raise RunFolderError(
+                    f"cannot lock {str(self.folder)!r}: {exc.strerror or exc}"
+                ) from None
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+            _held[key] = 1
+            self._acquired = True
+        return self
+
+    def release(self) -> None:
+        if not self._acquired:
+            return
+        self._acquired = False
+        key = _key(self.folder)
+        with _held_guard:
+            _held[key] -= 1
+            if _held[key] > 0:
+                return
+            del _held[key]
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+    def _held_by_other(self) -> FolderLockedError:
+        holder = read_lock(self.folder)
+        where = str(self.folder)
+        if holder is None:
+            return FolderLockedError(
+                f"{where!r} is locked by another command ({self.path} exists but cannot be read); "
+                f"if no latent-atlas command is using the folder, remove {self.path}"
+            )
+        pid, host = holder.get("pid"), holder.get("host")
+        what = f"process {pid} on {host} ({holder.get('command', '?')!s:.120}, since " \
+               f"{holder.get('started', '?')})"  # fmt: skip
+        if host == socket.gethostname() and isinstance(pid, int) and not _pid_alive(pid):
+            return FolderLockedError(
+                f"{where!r} holds a stale lock from {what}, which no longer runs (killed or "
+                f"crashed); check the folder, then remove {self.path} and run the command again"
+            )
+        return FolderLockedError(
+            f"{where!r} is in use by {what}; wait for it to finish or choose another folder"
+        )
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def read_lock(folder: str | Path) -> dict[str, Any] | None:
+    """The record of the lock on ``folder`` (pid, host, command, started), or None."""
+    try:
+        record = json.loads((Path(folder) / LOCK).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def is_locked_by_live_process(folder: str | Path) -> bool:
+    """Whether a command (here, or on another host: assumed alive) holds ``folder``'s lock."""
+    if _held.get(_key(Path(folder))):
+        return True
+    record = read_lock(folder)
+    if record is None:
+        return False
+    pid = record.get("pid")
+    if record.get("host") != socket.gethostname():
+        return True
+    return isinstance(pid, int) and _pid_alive(pid)
+
+
+# -- ownership marker and --force ------------------------------------------------------------------
+def read_marker(folder: str | Path) -> dict[str, Any] | None:
+    """``folder``'s ownership marker, or None when it has none (or an unreadable one)."""
+    try:
+        record = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not (isinstance(record, dict) and record.get("tool") == "latent-atlas"):
+        return None
+    return record
+
+
+def _write_marker(folder: Path, record: dict[str, Any]) -> None:
+    from .checkpoint import atomic_write_json
+
+    atomic_write_json(folder / MARKER, record)
+
+
+def mark_folder(folder: str | Path, kind: str) -> None:
+    """Mark ``folder`` as a latent-atlas output of ``kind`` (kept if it is marked already)."""
+    folder = Path(folder)
+    if read_marker(folder) is None:
+        _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "entries": [],
+                               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name not in _OWN)
+
+
+def foreign_entries(folder: str | Path) -> list[str]:
+    """The top-level entries of ``folder`` that latent-atlas cannot show it wrote: not listed in
+    its marker, not one of our temporary files, and (when the command that wrote the folder was
+    killed before recording its entries) not a marked latent-atlas folder."""
+    folder = Path(folder)
+    marker = read_marker(folder)
+    listed = set(marker.get("entries") or []) if marker else set()
+    foreign = []
+    for name in _entries(folder):
+        path = folder / name
+        if name in listed or (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        unsealed = marker is not None and not marker.get("sealed")
+        if unsealed and path.is_dir() and not path.is_symlink() and read_marker(path) is not None:
+            continue  # a command that was killed before sealing: its own marked sub-folders
+        foreign.append(name)
+    return foreign
+
+
+def claim_output_folder(folder: str | Path, kind: str, force: bool = False) -> Path:
+    """Make ``folder`` this command's output of ``kind``: missing or empty folders are fine; a
+    non-empty one needs ``force``, and then only latent-atlas's own earlier outputs are removed.
+
+    The caller holds the folder's :class:`FolderLock`. Raises
+    :class:`~latentatlas.errors.RunFolderError` (nothing deleted) for a non-empty folder without
+    ``force``, or one that is not marked as latent-atlas's, or holds entries it did not write.
+    """
+    folder = check_writable_folder(folder)
+    present = _entries(folder)
+    if present:
+        if not force:
+            raise RunFolderError(
+                f"{str(folder)!r} is not empty; pass --force to replace an earlier latent-atlas "
+                "output there, or choose another folder"
+            )
+        if read_marker(folder) is None:
+            raise RunFolderError(
+                f"{str(folder)!r} holds files that latent-atlas did not write (no {MARKER}); "
+                "--force only replaces latent-atlas's own outputs, so nothing was deleted"
+            )
+        foreign = foreign_entries(folder)
+        if foreign:
+            more = f" and {len(foreign) - 5} more" if foreign[5:] else ""
+            shown = ", ".join(foreign[:5]) + more
+            raise RunFolderError(
+                f"{str(folder)!r} holds entries latent-atlas did not write ({shown}); --force "
+                "only removes latent-atlas's own outputs, so nothing was deleted. Move them "
+                "away or choose another folder"
+            )
+        for name in present:
+            path = folder / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        (folder / MARKER).unlink(missing_ok=True)
+    _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "entries": [],
+                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+    return folder
+
+
+def seal_output_folder(folder: str | Path) -> None:
+    """Record in the marker every top-level entry now in ``folder`` (what this command wrote
+    into the folder it claimed empty), so a later ``--force`` may remove them."""
+    folder = Path(folder)
+    marker = read_marker(folder)
+    if marker is None or not folder.is_dir():
+        return
+    marker["entries"] = sorted(set(marker.get("entries") or []) | set(_entries(folder)))
+    marker["sealed"] = True
+    _write_marker(folder, marker)
+
+
+class OutputFolder:
+    """``with OutputFolder(path, kind, force):`` lock, claim (see :func:`claim_output_folder`),
+    and on the way out seal the marker and release the lock — also after an error or Ctrl-C."""
+
+    def __init__(self, folder: str | Path, kind: str, force: bool = False):
+        self.folder = Path(folder)
+        self.kind, self.force = kind, force
+        self._lock = FolderLock(self.folder)
+
+    def __enter__(self) -> Path:
+        self._lock.acquire()
+        try:
+            claim_output_folder(self.folder, self.kind, self.force)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self.folder
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            seal_output_folder(self.folder)
+        finally:
+            self._lock.release()
