@@ -14,6 +14,8 @@ encoder's cost per image to get the full time for a trained model.
 * DCI (10 000 / 5 000 points): LightGBM's histogram trees on all cores (the default) vs the
   study's estimator, scikit-learn's ``GradientBoostingClassifier`` with the factors fitted in
   parallel processes (the ``study`` preset), with both scores.
+* Thread oversubscription: the small batches that BetaVAE and FactorVAE draw thousands of times,
+  with every core busy with another process, with torch's default threads vs one thread.
 
     python benchmarks/metrics.py            # the standard sizes
     python benchmarks/metrics.py --quick    # a tenth (used by the tests)
@@ -22,6 +24,7 @@ encoder's cost per image to get the full time for a trained model.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -160,7 +163,57 @@ def main() -> None:
         f"{ref['dci_completeness']:.3f}, informativeness (test) {acc_ours:.3f} / {acc_ref:.3f}, "
         f"largest importance difference {np.abs(r_ours - r_ref).max():.3f}"
     )
+    oversubscription(gt, div)
 
+
+def _spin(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def oversubscription(gt: GroundTruth, div: int) -> None:
+    """The BetaVAE score's batches (64 points × 64 pairs per call) on a machine whose cores are
+    all busy with other processes: torch's default threads vs one thread (what the library's
+    sampling uses, ``latentatlas.threads.small_work``); then the whole BetaVAE score under the
+    same load, with the library's settings and entirely on one thread."""
+    import multiprocessing
+
+    from latentatlas.analysis.metrics.interventional import CHUNK, beta_vae_score
+    from latentatlas.threads import single_threaded
+
+    calls = 400 // div
+    factors = np.arange(CHUNK) % gt.num_factors
+    raw = GroundTruth.sample_pairs.__wrapped__  # the method without its single-thread guard
+
+    def loop(fn) -> float:
+        g = torch.Generator().manual_seed(3)
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn(gt, factors, 64, g)
+        return time.perf_counter() - start
+
+    busy = [multiprocessing.Process(target=_spin, args=(3600,), daemon=True)
+            for _ in range(os.cpu_count() or 1)]  # fmt: skip
+    for p in busy:
+        p.start()
+    try:
+        t_default, t_single = loop(raw), loop(GroundTruth.sample_pairs)
+        sizes = (64, 10_000 // div, 5_000 // div)
+        t_library, _ = timed(lambda: beta_vae_score(gt, represent, *sizes))
+        with single_threaded():
+            t_one, _ = timed(lambda: beta_vae_score(gt, represent, *sizes))
+    finally:
+        for p in busy:
+            p.terminate()
+    print(
+        f"\nThread oversubscription, every core busy with another process: {calls} batches of "
+        f"{CHUNK} × 64 pairs with torch's {torch.get_num_threads()} threads {t_default:.2f} s, "
+        f"one thread (the library's sampling) {t_single:.2f} s, ratio default/single: "
+        f"{t_default / t_single:.1f}; the BetaVAE score ({sizes[1]} + {sizes[2]} points) "
+        f"{t_library:.2f} s as the library runs it, {t_one:.2f} s all on one thread (the rest "
+        "is the representation's own work, here a small matrix product)"
+    )
 
 if __name__ == "__main__":
     main()

@@ -25,6 +25,7 @@ import torch
 
 from ...data.base import FactorDataset
 from ...errors import DataError
+from ...threads import small_work
 
 Representation = Callable[[torch.Tensor], torch.Tensor]
 
@@ -180,6 +181,7 @@ class GroundTruth:
             out[where] = order[lo + np.floor(u * (hi - lo)).astype(np.int64)]
         return torch.from_numpy(out)
 
+    @small_work  # called once per point of BetaVAE/FactorVAE: small batches, many calls
     def sample_fixed(
         self, factors: np.ndarray, batch: int, generator: torch.Generator
     ) -> torch.Tensor:
@@ -200,6 +202,7 @@ class GroundTruth:
         targets = labels[first.numpy()][blocks, factors]
         return self.dataset.get_batch(self._rows_like(targets, factors, generator)).x
 
+    @small_work
     def sample_pairs(
         self, factors: np.ndarray, batch: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -25,10 +25,21 @@ from .periodic import features, mask
 
 
 def gaussian_total_correlation(cov: np.ndarray) -> float:
-    sign, logdet = np.linalg.slogdet(cov)
-    if sign <= 0:
+    """TC of a Gaussian with covariance ``cov``: ½ (Σ log Σᵢᵢ − log det Σ) = −½ log det R for
+    the correlation matrix R. Computed from R's eigenvalues, so that a singular covariance
+    (duplicated or collinear codes) is +inf whatever rounding and memory layout give: an
+    eigenvalue below ``d`` × 1e-12 counts as zero (``slogdet`` of a near-singular matrix
+    returns a finite value that depends on the floating-point path)."""
+    cov = np.asarray(cov, dtype=np.float64)
+    var = np.diag(cov)
+    if np.any(var <= 0) or not np.all(np.isfinite(cov)):
         return float("inf")
-    return float(0.5 * (np.log(np.diag(cov)).sum() - logdet))
+    scale = 1.0 / np.sqrt(var)
+    corr = cov * scale[:, None] * scale[None, :]
+    eigenvalues = np.linalg.eigvalsh((corr + corr.T) / 2)
+    if eigenvalues.min() <= len(var) * 1e-12:
+        return float("inf")
+    return float(-0.5 * np.log(eigenvalues).sum())
 
 
 def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
