@@ -1,0 +1,436 @@
+"""Nothing lost, nothing corrupted: --force, folder locks, kills before the first checkpoint,
+outputs written only after success, and one clear line for every corrupt run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from latentatlas.analysis.evaluation import evaluate
+from latentatlas.errors import (
+    ConfigError,
+    DataError,
+    FolderLockedError,
+    RunFolderError,
+)
+from latentatlas.train import checkpoint as ckpt
+from latentatlas.train.outputs import (
+    LOCK,
+    MARKER,
+    FolderLock,
+    OutputFolder,
+    claim_output_folder,
+    read_marker,
+)
+from latentatlas.train.run import (
+    RunConfig,
+    load,
+    load_dataset,
+    resume_run,
+    run_status,
+    train_run,
+)
+from latentatlas.viz.report import ReportSection, write_report
+
+from .conftest import CLI, run_cli, tiny_run_dict
+
+
+def one_line_error(proc: subprocess.CompletedProcess, *fragments: str, code: int = 2) -> str:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], proc.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("safety") / "run"
+    train_run(RunConfig.from_dict(tiny_run_dict(steps=10, checkpoint_every=5)), run_dir)
+    return run_dir
+
+
+def copy_of(run_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "copy"
+    shutil.copytree(run_dir, target)
+    return target
+
+
+# -- --force ----------------------------------------------------------------------------------------
+def test_force_refuses_a_folder_latent_atlas_did_not_write(tmp_path):
+    """The issue's case: a config.json next to a user's thesis is not a licence to delete."""
+    folder = tmp_path / "p"
+    (folder / "src").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "thesis.tex").write_text("x")
+    proc = run_cli("demo", "--out", str(folder), "--quick", "--force")
+    one_line_error(proc, "nothing was deleted")
+    assert (folder / "thesis.tex").read_text() == "x" and (folder / "src").is_dir()
+    assert not (folder / LOCK).exists()  # the lock went with the refused command
+
+
+def test_force_removes_only_what_the_marker_lists(tmp_path):
+    folder = tmp_path / "out"
+    with OutputFolder(folder, "reproduction"):
+        (folder / "results.json").write_text("{}")
+        (folder / "figures").mkdir()
+        (folder / "figures" / "a.png").write_bytes(b"png")
+    marker = read_marker(folder)
+    assert marker["sealed"] and marker["entries"] == ["figures", "results.json"]
+    assert not (folder / LOCK).exists()
+    # a file the user put there afterwards: --force refuses and deletes nothing
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(RunFolderError, match="notes.txt"):
+        claim_output_folder(folder, "reproduction", force=True)
+    assert (folder / "results.json").exists() and (folder / "figures" / "a.png").exists()
+    (folder / "notes.txt").unlink()
+    with pytest.raises(RunFolderError, match="not empty"):
+        claim_output_folder(folder, "reproduction", force=False)
+    claim_output_folder(folder, "reproduction", force=True)
+    assert sorted(p.name for p in folder.iterdir()) == [MARKER]
+
+
+def test_force_after_a_kill_accepts_the_killed_commands_own_run_folders(tmp_path, trained):
+    """A command killed before sealing its marker: its marked sub-folders are still its own,
+    an unmarked file is not."""
+    folder = tmp_path / "demo"
+    claim_output_folder(folder, "demo")
+    shutil.copytree(trained, folder / "diffusion_vae")  # a marked run folder
+    claim_output_folder(folder, "demo", force=True)
+    assert not (folder / "diffusion_vae").exists()
+    (folder / "loose.txt").write_text("?")
+    with pytest.raises(RunFolderError, match="loose.txt"):
+        claim_output_folder(folder, "demo", force=True)
+
+
+# -- locks --------------------------------------------------------------------------------------------
+HOLD = """
+import sys, time
+from latentatlas.train.outputs import FolderLock
+with FolderLock(sys.argv[1], command="holder"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_command_on_a_locked_folder_exits_2_naming_the_holder(tmp_path):
+    folder = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = run_cli("train", "--set=train.steps=2", "--out", str(folder))
+        one_line_error(proc, "is in use by process", str(holder.pid), "holder")
+        proc = run_cli("sweep", "nonexistent.yaml", "--out", str(folder))
+        assert proc.returncode == 2
+        with pytest.raises(FolderLockedError, match="in use"):
+            FolderLock(folder).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder was killed: its lock is stale, reported with how to clear it
+    proc = run_cli("train", "--set=train.steps=2", "--out", str(folder))
+    one_line_error(proc, "stale lock", f"remove {folder / LOCK}")
+    (folder / LOCK).unlink()
+    assert run_cli("train", "--set=train.steps=2", "--set=train.progress=false", "--out",
+                   str(folder)).returncode == 0  # fmt: skip
+
+
+def test_two_trainings_into_one_folder_at_once(tmp_path):
+    folder = tmp_path / "run"
+    args = [*CLI, "train", "--set=train.steps=400", "--set=train.progress=false", "--out",
+            str(folder)]  # fmt: skip
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    results = [(p.wait(timeout=240), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    loser = next(err for code, err in results if code == 2)
+    assert "in use by process" in loser or "already holds a run" in loser
+    config = json.loads((folder / ckpt.CONFIG).read_text())
+    assert config["train"]["steps"] == 400 and ckpt.read_metrics(folder)[-1]["step"] == 400
+    steps = [r["step"] for r in ckpt.read_metrics(folder) if r.get("split") == "train"]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))  # not interleaved
+
+
+def test_locks_nest_within_one_process(tmp_path):
+    with FolderLock(tmp_path), FolderLock(tmp_path):
+        assert (tmp_path / LOCK).exists()
+    assert not (tmp_path / LOCK).exists()
+
+
+# -- kills, SIGTERM and resume ---------------------------------------------------------------------
+LONG = ["--set=dataset.n=256", "--set=dataset.dim=12", "--set=train.batch_size=32",
+        "--set=train.progress=false", "--set=train.log_every=1", "--set=train.checkpoint_every=0",
+        "--set=train.steps=1000000"]  # fmt: skip
+
+
+def start_training(out: Path, *extra: str) -> subprocess.Popen:
+    proc = subprocess.Popen([*CLI, "train", *LONG, *extra, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / ckpt.METRICS).is_file():
+        time.sleep(0.05)
+    return proc
+
+
+def test_sigterm_before_the_first_checkpoint_saves_one_and_exits_143(tmp_path):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr and "SIGTERM" in stderr
+    meta = json.loads((out / ckpt.METADATA).read_text())
+    assert meta["status"] == "interrupted" and (out / ckpt.STATE).is_file()
+    assert not (out / LOCK).exists() and run_status(out) == "interrupted"
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
+    out = tmp_path / "run"
+    proc = start_training(out)
+    proc.kill()
+    proc.wait()
+    assert not (out / ckpt.STATE).exists() and (out / ckpt.CONFIG).is_file()
+    assert run_status(out) == "running" or (out / LOCK).exists()
+    (out / LOCK).unlink()  # the stale lock (reported as such by any command)
+    assert run_status(out) == "stopped"  # recorded "running", but nobody runs it
+    proc = run_cli("train", "--resume", "--out", str(out), "--set=train.steps=12")
+    assert proc.returncode == 0, proc.stderr
+    assert "starts from step 0" in proc.stderr
+    # the same weights as an uninterrupted run of the same config
+    config = json.loads((out / ckpt.CONFIG).read_text())
+    fresh = tmp_path / "fresh"
+    train_run(RunConfig.from_dict(config), fresh)
+    a, b = load_file(out / ckpt.WEIGHTS), load_file(fresh / ckpt.WEIGHTS)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    records = ckpt.read_metrics(out)
+    assert [r["step"] for r in records if r.get("split") == "train"] == list(range(1, 13))
+
+
+def test_training_into_a_non_empty_folder_is_refused(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / ckpt.METRICS).write_text('{"step": 1, "loss": 3}\n')
+    with pytest.raises(RunFolderError, match="not empty"):
+        train_run(RunConfig.from_dict(tiny_run_dict(steps=2)), folder)
+    assert (folder / ckpt.METRICS).read_text() == '{"step": 1, "loss": 3}\n'
+
+
+@pytest.mark.parametrize("out", ["/proc/latent-atlas-x", "FILE/sub"])
+def test_an_unusable_out_fails_before_any_data_is_built(tmp_path, out):
+    (tmp_path / "FILE").write_text("a file")
+    proc = run_cli("train", "--set=dataset.n=100000000", "--out",
+                   out.replace("FILE", str(tmp_path / "FILE")))  # fmt: skip
+    one_line_error(proc, "cannot write into")
+
+
+# -- outputs only after success ----------------------------------------------------------------------
+def test_a_failing_evaluate_leaves_the_earlier_results(tmp_path, trained):
+    run_dir = copy_of(trained, tmp_path)
+    assert run_cli("evaluate", str(run_dir), "--samples", "7").returncode == 0
+    before = (run_dir / "evaluation.json").read_text()
+    proc = run_cli("evaluate", str(run_dir), "--samples", "1", "--metrics", "beta_vae")
+    one_line_error(proc)
+    assert (run_dir / "evaluation.json").read_text() == before
+
+
+def test_report_keeps_the_sections_it_cannot_recompute(tmp_path, trained):
+    run_dir = copy_of(trained, tmp_path)
+    section = ReportSection(title="Δ-reduction between three models", lead="kept <b>lead</b>")
+    first = write_report(run_dir, extras=[section], dpi=30).read_text(encoding="utf-8")
+    again = write_report(run_dir, dpi=30).read_text(encoding="utf-8")
+    assert "Δ-reduction between three models" in first and "kept <b>lead</b>" in again
+    assert "Δ-reduction between three models" in again
+
+
+# -- corrupt run folders: one line naming the file, for resume, evaluate, report and explore ------------
+def _state(run_dir: Path) -> dict:
+    return torch.load(run_dir / ckpt.STATE, weights_only=True)
+
+
+def _save_state(run_dir: Path, state: dict) -> None:
+    torch.save(state, run_dir / ckpt.STATE)
+
+
+def _edit_state(**changes):
+    def edit(run_dir: Path) -> None:
+        state = _state(run_dir)
+        for key, value in changes.items():
+            if value is _DROP:
+                del state[key]
+            else:
+                state[key] = value(state) if callable(value) else value
+        _save_state(run_dir, state)
+
+    return edit
+
+
+_DROP = object()
+
+
+def _edit_json(name: str, change):
+    def edit(run_dir: Path) -> None:
+        path = run_dir / name
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data))
+
+    return edit
+
+
+def _write(name: str, content: bytes | str):
+    def edit(run_dir: Path) -> None:
+        path = run_dir / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+    return edit
+
+
+def _weights(transform):
+    def edit(run_dir: Path) -> None:
+        weights = load_file(run_dir / ckpt.WEIGHTS)
+        save_file({k: transform(v) for k, v in weights.items()}, run_dir / ckpt.WEIGHTS)
+
+    return edit
+
+
+def _shrink_latent(data: dict) -> None:
+    data["model"]["latent"]["dim"] = 5
+
+
+CORRUPTIONS = {
+    # trainer state: what train --resume reads
+    "state missing key": (_edit_state(optimizer=_DROP), {"resume"}, "'optimizer' is missing"),
+    "state mistyped key": (_edit_state(step="ten"), {"resume"}, "'step' should be"),
+    "state negative step": (_edit_state(step=-4), {"resume"}, "'step' should be >= 0"),
+    "state wrong shapes": (
+        _edit_state(model=lambda s: {k: torch.zeros(3, 3) for k in s["model"]}),
+        {"resume"},
+        "do not fit",
+    ),
+    "state garbage rng": (
+        _edit_state(torch_rng=torch.zeros(7, dtype=torch.uint8)), {"resume"}, "torch_rng"
+    ),
+    "state not a mapping": (
+        lambda run_dir: torch.save([1, 2], run_dir / ckpt.STATE), {"resume"}, "trainer state"
+    ),
+    # config and metadata: every command
+    "latent size changed": (_edit_json(ckpt.CONFIG, _shrink_latent), {"resume", "evaluate",
+                            "report", "explore"}, "do not"),  # fmt: skip
+    "deeply nested config": (
+        _write(ckpt.CONFIG, "[" * 100_000 + "]" * 100_000),
+        {"resume", "evaluate", "report", "explore"},
+        "config.json",
+    ),
+    "metadata wrong types": (
+        _edit_json(ckpt.METADATA, lambda d: d.update(step="x")),
+        {"resume", "report"},
+        "'step' should be",
+    ),
+    "metadata negative step": (
+        _edit_json(ckpt.METADATA, lambda d: d.update(step=-1)),
+        {"resume", "report"},
+        "'step' should be",
+    ),
+    # metrics
+    "metrics not utf-8": (_write(ckpt.METRICS, b'{"step": 1}\n\xff\xfe\n{"step": 2}\n'),
+                          {"resume", "report"}, "line 2 is not UTF-8"),  # fmt: skip
+    "metrics malformed line": (_write(ckpt.METRICS, '{"step": 1}\n[1, 2]\n{"step": 3}\n'),
+                               {"resume", "report"}, "line 2"),  # fmt: skip
+    "metrics negative step": (_write(ckpt.METRICS, '{"step": -3}\n{"step": 3}\n'),
+                              {"resume", "report"}, "step >= 0"),  # fmt: skip
+    # weights: what evaluate, report and explore load
+    "weights float64": (_weights(lambda t: t.double()), {"evaluate", "report", "explore"},
+                        "dtype float64"),  # fmt: skip
+    "weights int64": (_weights(lambda t: t.long()), {"evaluate", "report", "explore"},
+                      "dtype int64"),  # fmt: skip
+    "weights all NaN": (_weights(lambda t: torch.full_like(t, float("nan"))),
+                        {"evaluate", "report", "explore"}, "NaN"),  # fmt: skip
+}
+
+
+def _resume(run_dir: Path) -> None:
+    resume_run(run_dir, {"train": {"steps": 20}})
+
+
+def _evaluate(run_dir: Path) -> None:
+    evaluate(load(run_dir), load_dataset(run_dir).evaluation_set().x, 2)
+
+
+def _report(run_dir: Path) -> None:
+    write_report(run_dir, dpi=20)
+
+
+def _explore(run_dir: Path) -> None:
+    from latentatlas.explorer import ExplorerSession
+
+    ExplorerSession(run_dir)
+
+
+COMMANDS = {"resume": _resume, "evaluate": _evaluate, "report": _report, "explore": _explore}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPTIONS))
+def test_corrupt_run_folders_get_one_clear_error(case, trained, tmp_path):
+    corrupt, commands, fragment = CORRUPTIONS[case]
+    run_dir = copy_of(trained, tmp_path)
+    corrupt(run_dir)
+    for name in sorted(commands):
+        with pytest.raises(RunFolderError) as info:
+            COMMANDS[name](run_dir)
+        message = str(info.value)
+        assert fragment in message, (name, message)
+        assert "\n" not in message and len(message) < 700, (name, message)
+
+
+def test_a_corrupt_folder_is_one_line_from_the_cli(trained, tmp_path):
+    run_dir = copy_of(trained, tmp_path)
+    _edit_json(ckpt.CONFIG, _shrink_latent)(run_dir)
+    for args in (["evaluate", str(run_dir)], ["report", str(run_dir)],
+                 ["train", "--resume", "--out", str(run_dir), "--set=train.steps=20"]):  # fmt: skip
+        line = one_line_error(run_cli(*args), "do not", str(run_dir))
+        assert len(line) < 700
+
+
+# -- the Python API -----------------------------------------------------------------------------------
+def test_python_api_refuses_bad_input_with_its_own_errors(trained):
+    model = load(trained)
+    x = load_dataset(trained).evaluation_set().x
+    with pytest.raises(DataError, match="at least one sample"):
+        evaluate(model, x[:0])
+    assert evaluate(model, x.double(), 2).n_points == len(x)  # float64 data are converted
+    for bad in (2.5, "3", True, 0):
+        with pytest.raises(ConfigError, match="n_samples"):
+            evaluate(model, x, bad)
+    for device in ("cuda:7", "gpu", 3.5):
+        with pytest.raises(ConfigError, match="device"):
+            load(trained, device=device)
+
+
+def test_a_nan_posterior_time_reaches_the_nan_report():
+    from latentatlas.latent.heat_kernel import heat_kernel_kl_to_uniform
+
+    kl = heat_kernel_kl_to_uniform(torch.tensor([0.5, float("nan"), 2.0], dtype=torch.float64))
+    assert torch.isnan(kl[1]) and torch.isfinite(kl[[0, 2]]).all()
+
+
+def test_environment_lock_does_not_outlive_the_command(trained, tmp_path):
+    run_dir = copy_of(trained, tmp_path)
+    assert run_cli("evaluate", str(run_dir), "--samples", "2").returncode == 0
+    assert not (run_dir / LOCK).exists() and os.listdir(run_dir)
