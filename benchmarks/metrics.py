@@ -215,5 +215,6 @@ def oversubscription(gt: GroundTruth, div: int) -> None:
         "is the representation's own work, here a small matrix product)"
     )
 
+
 if __name__ == "__main__":
     main()

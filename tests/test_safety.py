@@ -68,7 +68,7 @@ def copy_of(run_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
-# -- --force ----------------------------------------------------------------------------------------
+# -- --force --------------------------------------------------------------------------------------
 def test_force_refuses_a_folder_latent_atlas_did_not_write(tmp_path):
     """The issue's case: a config.json next to a user's thesis is not a licence to delete."""
     folder = tmp_path / "p"
@@ -115,7 +115,7 @@ def test_force_after_a_kill_accepts_the_killed_commands_own_run_folders(tmp_path
         claim_output_folder(folder, "demo", force=True)
 
 
-# -- locks --------------------------------------------------------------------------------------------
+# -- locks ----------------------------------------------------------------------------------------
 HOLD = """
 import sys, time
 from latentatlas.train.outputs import FolderLock
@@ -171,7 +171,7 @@ def test_locks_nest_within_one_process(tmp_path):
     assert not (tmp_path / LOCK).exists()
 
 
-# -- kills, SIGTERM and resume ---------------------------------------------------------------------
+# -- kills, SIGTERM and resume --------------------------------------------------------------------
 LONG = ["--set=dataset.n=256", "--set=dataset.dim=12", "--set=train.batch_size=32",
         "--set=train.progress=false", "--set=train.log_every=1", "--set=train.checkpoint_every=0",
         "--set=train.steps=1000000"]  # fmt: skip
@@ -237,7 +237,7 @@ def test_an_unusable_out_fails_before_any_data_is_built(tmp_path, out):
     one_line_error(proc, "cannot write into")
 
 
-# -- outputs only after success ----------------------------------------------------------------------
+# -- outputs only after success -------------------------------------------------------------------
 def test_a_failing_evaluate_leaves_the_earlier_results(tmp_path, trained):
     run_dir = copy_of(trained, tmp_path)
     assert run_cli("evaluate", str(run_dir), "--samples", "7").returncode == 0
@@ -256,7 +256,7 @@ def test_report_keeps_the_sections_it_cannot_recompute(tmp_path, trained):
     assert "Δ-reduction between three models" in again
 
 
-# -- corrupt run folders: one line naming the file, for resume, evaluate, report and explore ------------
+# -- corrupt run folders: one line naming the file, for resume, evaluate, report and explore ------
 def _state(run_dir: Path) -> dict:
     return torch.load(run_dir / ckpt.STATE, weights_only=True)
 
@@ -325,14 +325,21 @@ CORRUPTIONS = {
         "do not fit",
     ),
     "state garbage rng": (
-        _edit_state(torch_rng=torch.zeros(7, dtype=torch.uint8)), {"resume"}, "torch_rng"
+        _edit_state(torch_rng=torch.zeros(7, dtype=torch.uint8)),
+        {"resume"},
+        "torch_rng",
     ),
     "state not a mapping": (
-        lambda run_dir: torch.save([1, 2], run_dir / ckpt.STATE), {"resume"}, "trainer state"
+        lambda run_dir: torch.save([1, 2], run_dir / ckpt.STATE),
+        {"resume"},
+        "trainer state",
     ),
     # config and metadata: every command
-    "latent size changed": (_edit_json(ckpt.CONFIG, _shrink_latent), {"resume", "evaluate",
-                            "report", "explore"}, "do not"),  # fmt: skip
+    "latent size changed": (
+        _edit_json(ckpt.CONFIG, _shrink_latent),
+        {"resume", "evaluate", "report", "explore"},
+        "do not",
+    ),
     "deeply nested config": (
         _write(ckpt.CONFIG, "[" * 100_000 + "]" * 100_000),
         {"resume", "evaluate", "report", "explore"},
@@ -349,19 +356,37 @@ CORRUPTIONS = {
         "'step' should be",
     ),
     # metrics
-    "metrics not utf-8": (_write(ckpt.METRICS, b'{"step": 1}\n\xff\xfe\n{"step": 2}\n'),
-                          {"resume", "report"}, "line 2 is not UTF-8"),  # fmt: skip
-    "metrics malformed line": (_write(ckpt.METRICS, '{"step": 1}\n[1, 2]\n{"step": 3}\n'),
-                               {"resume", "report"}, "line 2"),  # fmt: skip
-    "metrics negative step": (_write(ckpt.METRICS, '{"step": -3}\n{"step": 3}\n'),
-                              {"resume", "report"}, "step >= 0"),  # fmt: skip
+    "metrics not utf-8": (
+        _write(ckpt.METRICS, b'{"step": 1}\n\xff\xfe\n{"step": 2}\n'),
+        {"resume", "report"},
+        "line 2 is not UTF-8",
+    ),
+    "metrics malformed line": (
+        _write(ckpt.METRICS, '{"step": 1}\n[1, 2]\n{"step": 3}\n'),
+        {"resume", "report"},
+        "line 2",
+    ),
+    "metrics negative step": (
+        _write(ckpt.METRICS, '{"step": -3}\n{"step": 3}\n'),
+        {"resume", "report"},
+        "step >= 0",
+    ),
     # weights: what evaluate, report and explore load
-    "weights float64": (_weights(lambda t: t.double()), {"evaluate", "report", "explore"},
-                        "dtype float64"),  # fmt: skip
-    "weights int64": (_weights(lambda t: t.long()), {"evaluate", "report", "explore"},
-                      "dtype int64"),  # fmt: skip
-    "weights all NaN": (_weights(lambda t: torch.full_like(t, float("nan"))),
-                        {"evaluate", "report", "explore"}, "NaN"),  # fmt: skip
+    "weights float64": (
+        _weights(lambda t: t.double()),
+        {"evaluate", "report", "explore"},
+        "dtype float64",
+    ),
+    "weights int64": (
+        _weights(lambda t: t.long()),
+        {"evaluate", "report", "explore"},
+        "dtype int64",
+    ),
+    "weights all NaN": (
+        _weights(lambda t: torch.full_like(t, float("nan"))),
+        {"evaluate", "report", "explore"},
+        "NaN",
+    ),
 }
 
 
@@ -408,7 +433,7 @@ def test_a_corrupt_folder_is_one_line_from_the_cli(trained, tmp_path):
         assert len(line) < 700
 
 
-# -- the Python API -----------------------------------------------------------------------------------
+# -- the Python API -------------------------------------------------------------------------------
 def test_python_api_refuses_bad_input_with_its_own_errors(trained):
     model = load(trained)
     x = load_dataset(trained).evaluation_set().x
