@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import pytest
@@ -273,3 +274,26 @@ def test_requests_for_another_host_are_refused(vae_run):
     lan = create_app(ExplorerSession(vae_run), host="192.168.1.5")
     assert TestClient(lan, base_url="http://192.168.1.5:80").get("/api/info").status_code == 200
     assert TestClient(lan, base_url="http://127.0.0.1").get("/api/info").status_code == 400
+
+
+def test_a_real_server_answers_500_decodes_from_20_threads(vae_run):
+    """The audit's load test, through the request guard: every answer a PNG, none refused."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    pytest.importorskip("uvicorn")
+    from .test_explorer_browser import Server
+
+    with Server(vae_run) as url:
+
+        def decode(i: int) -> tuple[int, bytes]:
+            body = json.dumps({"z": [math.sin(i), math.cos(i), 0.01 * i]}).encode()
+            request = urllib.request.Request(url + "api/decode", body,
+                                             {"Content-Type": "application/json"})  # fmt: skip
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.read()
+
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(decode, range(500)))
+    assert all(status == 200 and data[:8] == b"\x89PNG\r\n\x1a\n" for status, data in answers)
+    assert len({data for _, data in answers}) > 400  # different codes, different images

@@ -459,3 +459,26 @@ def test_environment_lock_does_not_outlive_the_command(trained, tmp_path):
     run_dir = copy_of(trained, tmp_path)
     assert run_cli("evaluate", str(run_dir), "--samples", "2").returncode == 0
     assert not (run_dir / LOCK).exists() and os.listdir(run_dir)
+
+
+def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: {name: sine_circle}\ntrain:\n  steps: [1\n")
+    one_line_error(run_cli("train", str(bad), "--out", str(tmp_path / "a")),
+                   f"config file {str(bad)!r}: line 4, column 1")  # fmt: skip
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("1: foo\n")
+    one_line_error(run_cli("train", str(keys), "--out", str(tmp_path / "b")),
+                   "field names must be strings")  # fmt: skip
+    for setting, fragment in (
+        ("model.input_shape=[7]", "does not match the data's shape [25]"),
+        ("model.latent.dim=1e12", "more than the"),
+        ("dataset.n=1e13", "reduce dataset.n"),
+        ("train.steps=1e30", "train.steps"),
+        ("train.lr=.inf", "expected a finite number"),
+        ("model.likelihood.sigma=.nan", "model.likelihood.sigma"),
+        ("train.weight_decay=1e400", "expected a finite number"),
+    ):
+        proc = run_cli("train", "--set", setting, "--out", str(tmp_path / "c"))
+        one_line_error(proc, fragment)
+    assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())

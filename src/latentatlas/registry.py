@@ -4,7 +4,8 @@ A registry replaces if/elif ladders: a class registers itself with ``@DATASETS.r
 and is built with ``DATASETS.get("name")``. Unknown names raise :class:`UnknownNameError`, which
 lists the valid names.
 
-This module sits below everything else: it imports no part of the library statically. Each
+This module sits below everything else: it imports no part of the library statically but the
+leaf modules errors and memory (allocation failures become one-line errors). Each
 registry knows the *name* of the package whose import registers its built-in entries (e.g.
 ``latentatlas.data`` for datasets) and imports it on the first lookup, so ``DATASETS.names()``
 is complete even when only the registry was imported, and looking up a dataset never imports the

@@ -14,6 +14,7 @@ A run config file looks like::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import platform
@@ -222,10 +223,8 @@ def train_run(
     """
     info = distributed.setup(torch.device(config.train.device))
     run_dir = Path(run_dir) if run_dir is not None else None
-    lock = FolderLock(run_dir) if run_dir is not None and info.is_main else None
-    if lock is not None:
-        lock.acquire()  # also checks that the folder can be written, before any work
-    try:
+    # the lock also checks that the folder can be written, before any work
+    with _main_rank_lock(run_dir, info.is_main):
         if run_dir is not None:
             check_new_run_dir(run_dir)
         distributed.barrier()  # every rank has checked the folder before rank 0 writes into it
@@ -244,13 +243,21 @@ def train_run(
             [*auxiliary_callbacks(config, model), *callbacks],
             _metadata(config, dataset, model),
         )
-        if run_dir is not None and info.is_main:
-            mark_folder(run_dir, "run")
-            ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
-        return model, trainer.fit()
-    finally:
-        if lock is not None:
-            lock.release()
+        return model, _write_config_and_fit(trainer, run_dir, config)
+
+
+def _main_rank_lock(run_dir: Path | None, is_main: bool):
+    """The run folder's lock, taken by the main process only (torchrun's other ranks write
+    nothing); a no-op for in-memory training."""
+    return FolderLock(run_dir) if run_dir is not None and is_main else contextlib.nullcontext()
+
+
+def _write_config_and_fit(trainer: Trainer, run_dir: Path | None, config: RunConfig) -> FitResult:
+    """Mark the run folder as latent-atlas's, write its complete ``config.json``, train."""
+    if run_dir is not None and trainer.dist.is_main:
+        mark_folder(run_dir, "run")
+        ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
+    return trainer.fit()
 
 
 def load_config(run_dir: str | Path) -> RunConfig:
@@ -288,10 +295,7 @@ def resume_run(
     """
     run_dir = Path(run_dir)
     info = distributed.setup(torch.device(load_config(run_dir).train.device))
-    lock = FolderLock(run_dir) if info.is_main else None
-    if lock is not None:
-        lock.acquire()
-    try:
+    with _main_rank_lock(run_dir, info.is_main):
         config = resume_config(run_dir, overrides)
         dataset = build_dataset(config)
         meta = read_metadata(run_dir)
@@ -321,13 +325,7 @@ def resume_run(
                 f"train.steps: the run already reached step {step} of {trainer.total_steps}; "
                 "set a larger train.steps (or epochs) to continue it"
             )
-        if trainer.dist.is_main:
-            mark_folder(run_dir, "run")
-            ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
-        return model, trainer.fit()
-    finally:
-        if lock is not None:
-            lock.release()
+        return model, _write_config_and_fit(trainer, run_dir, config)
 
 
 def read_metadata(run_dir: str | Path) -> dict[str, Any]:
