@@ -61,7 +61,7 @@ def evaluate(
     for name, value, low in (("n_samples", n_samples, 1), ("batch_size", batch_size, 1),
                              ("seed", seed, 0)):  # fmt: skip
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ConfigError(f"{name}: expected an integer >= {low}, got {value!r:.60}")
+            raise ConfigError(f"{name}: expected an integer, at least {low}, got {value!r:.60}")
     model.check_input(x)
     device = next(model.parameters()).device
     was_training = model.training

@@ -39,6 +39,7 @@ LOCK = ".latent-atlas.lock"
 MARKER = ".latent-atlas.json"
 #: files of ours that may sit in any output folder besides what the marker lists
 _OWN = (LOCK, MARKER)
+_PROBE = ".write-check."  # the brief file of check_writable_folder
 
 _held: dict[Path, int] = {}  # folder -> depth of the locks this process holds on it
 _held_guard = threading.Lock()
@@ -69,7 +70,7 @@ def check_writable_folder(folder: str | Path) -> Path:
         raise RunFolderError(f"{str(folder)!r} exists and is not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=_PROBE, dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
@@ -93,12 +94,16 @@ class FolderLock:
         self.folder = Path(folder)
         self.command = command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:300]
         self._acquired = False
+        self._created = False  # this lock made the folder: removed again if left empty
 
     @property
     def path(self) -> Path:
         return self.folder / LOCK
 
     def acquire(self) -> FolderLock:
+        if _torchrun_rank() > 0:  # the processes of one torchrun command: rank 0 holds it
+            return self
+        self._created = not self.folder.exists()
         check_writable_folder(self.folder)
         key = _key(self.folder)
         with _held_guard:
@@ -136,6 +141,11 @@ class FolderLock:
                 self.path.unlink()
             except FileNotFoundError:
                 pass
+            if self._created:  # a command that failed before writing leaves no empty folder
+                try:
+                    self.folder.rmdir()
+                except OSError:  # not empty (or gone): it holds the command's outputs
+                    pass
 
     def _held_by_other(self) -> FolderLockedError:
         holder = read_lock(self.folder)
@@ -162,6 +172,14 @@ class FolderLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def _torchrun_rank() -> int:
+    """This process's rank under torchrun (0 otherwise)."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
 
 
 def read_lock(folder: str | Path) -> dict[str, Any] | None:
@@ -213,7 +231,15 @@ def mark_folder(folder: str | Path, kind: str) -> None:
 
 
 def _entries(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name not in _OWN)
+    """The entries of ``folder`` but our lock, marker and write probes."""
+    return sorted(
+        p.name for p in folder.iterdir() if p.name not in _OWN and not p.name.startswith(_PROBE)
+    )
+
+
+def is_empty_but_ours(folder: str | Path) -> bool:
+    """Whether ``folder`` holds nothing but latent-atlas's lock, marker and write probes."""
+    return not _entries(Path(folder))
 
 
 def foreign_entries(folder: str | Path) -> list[str]:

@@ -35,7 +35,7 @@ from ..registry import AUXILIARY, DATASETS, MODELS, build, check_spec, resolve
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
-from .outputs import LOCK, MARKER, FolderLock, is_locked_by_live_process, mark_folder
+from .outputs import FolderLock, is_empty_but_ours, is_locked_by_live_process, mark_folder
 from .trainer import FitResult, Trainer, TrainerConfig, check_device_available
 
 log = logging.getLogger(__name__)
@@ -197,14 +197,13 @@ def check_new_run_dir(run_dir: str | Path) -> None:
         raise RunFolderError(
             f"{str(run_dir)!r} already holds a run; resume it (--resume) or choose another --out"
         )
-    if run_dir.is_dir():
-        present = sorted(p.name for p in run_dir.iterdir() if p.name not in (LOCK, MARKER))
-        if present:
-            shown = ", ".join(present[:3]) + (" ..." if present[3:] else "")
-            raise RunFolderError(
-                f"{str(run_dir)!r} is not empty ({shown}); a new run needs a missing or empty "
-                "folder: choose another --out"
-            )
+    if run_dir.is_dir() and not is_empty_but_ours(run_dir):
+        present = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+        shown = ", ".join(present[:3]) + (" ..." if present[3:] else "") or "hidden files"
+        raise RunFolderError(
+            f"{str(run_dir)!r} is not empty ({shown}); a new run needs a missing or empty "
+            "folder: choose another --out"
+        )
 
 
 def train_run(
