@@ -243,6 +243,17 @@ BAD_REQUESTS = [
     ),
     ("post", "/api/decode", {"json": {"z": [0, 0, "a"]}}, 400, "z: expected"),
     ("post", "/api/decode", {"json": [0, 0, 0]}, 400, "JSON body"),
+    ("post", "/api/traversal", {"json": {"z": [0.0, 0.0, 0.0], "index": True}}, 400, "index"),
+    (
+        "post",
+        "/api/decode",
+        {
+            "content": iter([b'{"z": [' + b"0," * 600_000 + b"0]}"]),
+            "headers": {"content-type": "application/json"},
+        },
+        413,
+        "body over",
+    ),
 ]
 
 
@@ -297,3 +308,9 @@ def test_a_real_server_answers_500_decodes_from_20_threads(vae_run):
             answers = list(pool.map(decode, range(500)))
     assert all(status == 200 and data[:8] == b"\x89PNG\r\n\x1a\n" for status, data in answers)
     assert len({data for _, data in answers}) > 400  # different codes, different images
+
+
+def test_numbers_beyond_any_float_are_not_finite():
+    from latentatlas.explorer.session import _finite
+
+    assert _finite(3) and _finite(-2.5) and not _finite(int("9" * 400)) and not _finite(math.inf)

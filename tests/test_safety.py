@@ -88,31 +88,41 @@ def test_force_removes_only_what_the_marker_lists(tmp_path):
         (folder / "figures").mkdir()
         (folder / "figures" / "a.png").write_bytes(b"png")
     marker = read_marker(folder)
-    assert marker["sealed"] and marker["entries"] == ["figures", "results.json"]
+    assert marker["sealed"] and marker["files"] == ["figures/a.png", "results.json"]
     assert not (folder / LOCK).exists()
-    # a file the user put there afterwards: --force refuses and deletes nothing
-    (folder / "notes.txt").write_text("mine")
-    with pytest.raises(RunFolderError, match="notes.txt"):
-        claim_output_folder(folder, "reproduction", force=True)
-    assert (folder / "results.json").exists() and (folder / "figures" / "a.png").exists()
-    (folder / "notes.txt").unlink()
+    # files the user put there afterwards, at the top or inside a folder of ours: refused
+    for note in (folder / "notes.txt", folder / "figures" / "mine.txt", folder / ".x.tmp"):
+        note.write_text("mine")
+        with pytest.raises(RunFolderError, match="nothing was deleted"):
+            claim_output_folder(folder, "reproduction", force=True)
+        assert (folder / "results.json").exists() and (folder / "figures" / "a.png").exists()
+        note.unlink()
     with pytest.raises(RunFolderError, match="not empty"):
         claim_output_folder(folder, "reproduction", force=False)
     claim_output_folder(folder, "reproduction", force=True)
     assert sorted(p.name for p in folder.iterdir()) == [MARKER]
 
 
-def test_force_after_a_kill_accepts_the_killed_commands_own_run_folders(tmp_path, trained):
-    """A command killed before sealing its marker: its marked sub-folders are still its own,
-    an unmarked file is not."""
+def test_force_refuses_the_folder_of_a_command_that_did_not_finish(tmp_path, trained):
+    """A command killed before writing its manifest: which files are its own is unknown, so
+    --force deletes nothing (not even a marked run folder, which could be a user's)."""
     folder = tmp_path / "demo"
     claim_output_folder(folder, "demo")
-    shutil.copytree(trained, folder / "diffusion_vae")  # a marked run folder
-    claim_output_folder(folder, "demo", force=True)
-    assert not (folder / "diffusion_vae").exists()
-    (folder / "loose.txt").write_text("?")
-    with pytest.raises(RunFolderError, match="loose.txt"):
+    shutil.copytree(trained, folder / "diffusion_vae")
+    with pytest.raises(RunFolderError, match="did not finish"):
         claim_output_folder(folder, "demo", force=True)
+    assert (folder / "diffusion_vae" / ckpt.WEIGHTS).is_file()
+
+
+def test_a_symlink_in_an_output_folder_is_never_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    folder = tmp_path / "out"
+    with OutputFolder(folder, "probe result"):
+        (folder / "link").symlink_to(outside, target_is_directory=True)
+    claim_output_folder(folder, "probe result", force=True)
+    assert (outside / "keep.txt").read_text() == "keep" and not (folder / "link").exists()
 
 
 # -- locks ----------------------------------------------------------------------------------------
@@ -329,6 +339,23 @@ CORRUPTIONS = {
         {"resume"},
         "torch_rng",
     ),
+    "state optimiser buffer shape": (
+        _edit_state(
+            optimizer=lambda s: {
+                **s["optimizer"],
+                "state": {
+                    k: {**v, "exp_avg": torch.zeros(2)} for k, v in s["optimizer"]["state"].items()
+                },
+            }
+        ),
+        {"resume"},
+        "optimiser buffer 'exp_avg'",
+    ),
+    "state schedule step": (
+        _edit_state(scheduler=lambda s: {**s["scheduler"], "last_epoch": "x"}),
+        {"resume"},
+        "schedule step",
+    ),
     "state not a mapping": (
         lambda run_dir: torch.save([1, 2], run_dir / ckpt.STATE),
         {"resume"},
@@ -443,6 +470,10 @@ def test_python_api_refuses_bad_input_with_its_own_errors(trained):
     for bad in (2.5, "3", True, 0):
         with pytest.raises(ConfigError, match="n_samples"):
             evaluate(model, x, bad)
+    with pytest.raises(ConfigError, match="seed"):
+        evaluate(model, x, 2, seed=2**70)
+    with pytest.raises(ConfigError, match="more than this machine can give"):
+        evaluate(model, x, 10**12)
     for device in ("cuda:7", "gpu", 3.5):
         with pytest.raises(ConfigError, match="device"):
             load(trained, device=device)
@@ -466,6 +497,13 @@ def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
     bad.write_text("dataset: {name: sine_circle}\ntrain:\n  steps: [1\n")
     one_line_error(run_cli("train", str(bad), "--out", str(tmp_path / "a")),
                    f"config file {str(bad)!r}: line 4, column 1")  # fmt: skip
+    trailing = tmp_path / "run.json"
+    trailing.write_text('{"train": {"steps": 3,}}')
+    one_line_error(run_cli("train", str(trailing), "--out", str(tmp_path / "d")), "not valid JSON")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("train: {steps: 3}\ntrain: {steps: 4}\n")
+    one_line_error(run_cli("train", str(twice), "--out", str(tmp_path / "e")),
+                   "line 2", "'train' appears twice")  # fmt: skip
     keys = tmp_path / "keys.yaml"
     keys.write_text("1: foo\n")
     one_line_error(run_cli("train", str(keys), "--out", str(tmp_path / "b")),
@@ -473,7 +511,11 @@ def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
     for setting, fragment in (
         ("model.input_shape=[7]", "does not match the data's shape [25]"),
         ("model.latent.dim=1e12", "more than the"),
-        ("dataset.n=1e13", "reduce dataset.n"),
+        ("dataset.n=1e13", "reduce the dataset's sizes"),
+        ("dataset.dim=1e9", "reduce the dataset's sizes"),
+        ("dataset.n_vis=1e12", "reduce the dataset's sizes"),
+        ("model.latent.dim=" + "9" * 400, "below 2**63"),
+        ("model..beta=1", "empty part"),
         ("train.steps=1e30", "train.steps"),
         ("train.lr=.inf", "expected a finite number"),
         ("model.likelihood.sigma=.nan", "model.likelihood.sigma"),

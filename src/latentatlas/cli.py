@@ -63,10 +63,20 @@ class AtlasGroup(click.Group):
         except Terminated:
             click.echo("terminated (SIGTERM); nothing was left half-written", err=True)
             ctx.exit(143)
-        finally:
-            from .train import distributed
+        except (MemoryError, RuntimeError) as exc:  # an allocation no machine here can make
+            from .memory import allocation_error
 
-            distributed.teardown()  # under torchrun: leave the process group cleanly
+            error = allocation_error(exc, "the command")
+            if error is None or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            click.echo(f"error: {_one_line(error)}", err=True)
+            ctx.exit(2)
+        finally:
+            # only if it was imported: a SIGTERM while torch was still importing must not
+            # import it again from here (torch refuses a second, half-done import)
+            distributed = sys.modules.get("latentatlas.train.distributed")
+            if distributed is not None:
+                distributed.teardown()  # under torchrun: leave the process group cleanly
 
 
 def _one_line(exc: BaseException, limit: int = 600) -> str:
@@ -196,7 +206,13 @@ def _finish_training(out: str, fit) -> None:
     type=click.IntRange(min=1),
     help="Posterior samples L (eq. 5.9).",
 )
-@click.option("--seed", default=0, show_default=True, help="Seed of the sampling noise.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 2**63 - 1),
+    help="Seed of the sampling noise.",
+)
 @click.option(
     "--metrics",
     "metric_names",
@@ -596,7 +612,7 @@ def _amounts(value: str) -> tuple[float, ...]:
 @click.option("--loss", default="gaussian", show_default=True, help="gaussian, mse or dssim.")
 @click.option("--sigma", default=3.0, show_default=True, help="Gaussian filter σ in pixels.")
 @click.option("--traversals", default=50, show_default=True, type=click.IntRange(min=0))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option("--quick", is_flag=True, help="32 trajectories, 20 steps: a first look in seconds.")
 @click.option(
     "--compile",
@@ -677,7 +693,7 @@ def _names(value: str | None) -> list[str] | None:
     help="Spectrum estimate: eq. 8 or eq. 9.",
 )
 @click.option("--codes", default="prior", show_default=True, type=click.Choice(["prior", "data"]))
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default RUN_DIR/probe).")
 @click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
 def probe(
@@ -709,7 +725,13 @@ def probe(
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of the decoder.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the start code.")
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 2**63 - 1),
+    help="Seed of the start code.",
+)
 def explore(run_dir: str, port: int, host: str, device: str, seed: int) -> None:
     """Serve a local web page to move in RUN_DIR's latent space (sliders, dials for angles)."""
     from .explorer.app import serve

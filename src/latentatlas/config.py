@@ -54,6 +54,27 @@ _Loader.add_implicit_resolver(
 )
 
 
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    """A YAML mapping whose keys must be unique: a key given twice is an error that names its
+    line (PyYAML would silently keep the last value)."""
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:  # an unhashable key: the config check reports it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r:.60} appears twice in one mapping", key_node.start_mark
+            )
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
 def _yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
@@ -177,14 +198,14 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
             value = int(value)
         if isinstance(value, int) and not isinstance(value, bool):
             if abs(value) >= MAX_INT:
-                raise ConfigError(f"{name}: expected an integer below 2**63, got {value:.3g}")
+                raise ConfigError(f"{name}: expected an integer below 2**63, got {_show(value)}")
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 value = float(value)
             except OverflowError:  # an int beyond a float's range
-                raise ConfigError(f"{name}: expected a finite number, got {value:.3g}") from None
+                raise ConfigError(f"{name}: expected a finite number, got {_show(value)}") from None
             if not math.isfinite(value):
                 raise ConfigError(f"{name}: expected a finite number, got {value}")
             return value
@@ -370,7 +391,16 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        data = _yaml_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".json":  # strict JSON: YAML would accept a trailing comma
+            data = json.loads(text)
+        else:
+            data = _yaml_load(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"config file {str(path)!r}: line {exc.lineno}, column {exc.colno}: {exc.msg} — not "
+            "valid JSON"
+        ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {str(path)!r}: {yaml_problem(exc)}") from None
     except UnicodeDecodeError:
@@ -398,9 +428,11 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
         if "=" not in item:
             raise ConfigError(f"override {item!r}: expected key=value, e.g. train.steps=1000")
         key, raw = item.split("=", 1)
-        parts = [p for p in key.strip().split(".") if p]
-        if not parts:
+        parts = key.strip().split(".")
+        if not key.strip():
             raise ConfigError(f"override {item!r}: empty key")
+        if not all(parts):
+            raise ConfigError(f"override {item!r}: the key has an empty part (e.g. 'a..b')")
         try:
             value = _yaml_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:

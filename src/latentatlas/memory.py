@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import ConfigError
 
-_TORCH_ALLOC = re.compile(r"(?:can't allocate memory|out of memory).*?(\d{4,}) bytes", re.S)
+_TORCH_ALLOC = re.compile(
+    r"(?:can't allocate|cannot allocate|out of memory|tried to allocate)\D*?(\d{4,}) bytes", re.S
+)
 _NUMPY_ALLOC = re.compile(r"Unable to allocate ([\d.]+) ([KMGTPE]?i?B)")
 _UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50,
           "EiB": 2**60}  # fmt: skip
@@ -73,9 +77,22 @@ def allocation_error(exc: BaseException, what: str) -> ConfigError | None:
     asked = f"a single block of {format_bytes(needed)}" if needed > 0 else "more memory"
     has = f" ({format_bytes(have)} available)" if have else ""
     return ConfigError(
-        f"{what}: building it needs {asked}, more than this machine can give{has}; reduce "
-        f"the {what}'s sizes (e.g. the number of samples, image side or layer widths)"
+        f"{what}: it needs {asked}, more than this machine can give{has}; reduce the sizes "
+        "involved (number of samples, image side, layer widths, posterior samples)"
     )
+
+
+@contextmanager
+def allocation_errors(what: str) -> Iterator[None]:
+    """Turn an allocation that can never succeed inside the block into a one-line
+    :class:`ConfigError` about ``what`` (other errors pass unchanged)."""
+    try:
+        yield
+    except (MemoryError, RuntimeError) as exc:
+        error = allocation_error(exc, what)
+        if error is None:
+            raise
+        raise error from None
 
 
 def check_fits(needed: int, what: str, hint: str) -> None:

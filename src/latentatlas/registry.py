@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from .errors import ConfigError, UnknownNameError
-from .memory import allocation_error
+from .memory import allocation_errors
 
 T = TypeVar("T")
 
@@ -108,13 +108,8 @@ def build(registry: Registry, spec: dict, path: str = "", **extra):
     """
     cls, params = _split_spec(registry, spec, path)
     config = cls.Config.from_dict(params, path=path)
-    try:
+    with allocation_errors(path or registry.kind):  # sizes no machine here can hold
         return cls.from_config(config, **extra)
-    except (MemoryError, RuntimeError) as exc:  # sizes no machine here can hold
-        error = allocation_error(exc, path or registry.kind)
-        if error is None:
-            raise
-        raise error from None
 
 
 def check_spec(registry: Registry, spec: dict, path: str) -> None:

@@ -28,6 +28,7 @@ import torch
 
 from ..data.base import check_observations
 from ..errors import ConfigError
+from ..memory import allocation_errors
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,10 @@ def evaluate(
     x = check_observations(x, "evaluation data")
     for name, value, low in (("n_samples", n_samples, 1), ("batch_size", batch_size, 1),
                              ("seed", seed, 0)):  # fmt: skip
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ConfigError(f"{name}: expected an integer, at least {low}, got {value!r:.60}")
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**63:
+            raise ConfigError(
+                f"{name}: expected an integer, at least {low} and below 2**63, got {value!r:.60}"
+            )
     model.check_input(x)
     device = next(model.parameters()).device
     was_training = model.training
@@ -70,7 +73,7 @@ def evaluate(
     has_kl = getattr(model.latent, "has_prior", False)
     g = torch.Generator(device=device).manual_seed(seed)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), allocation_errors("evaluation (posterior samples × batch)"):
             for start in range(0, x.shape[0], batch_size):
                 xb = x[start : start + batch_size].to(device)
                 posterior = model.encode(xb)

@@ -71,6 +71,13 @@ class FactorDataset(torch.utils.data.Dataset):
     factor_space: FactorSpace | None = None
 
     # -- to implement ----------------------------------------------------------------------------
+    @classmethod
+    def estimated_values(cls, config: Config) -> int | None:
+        """How many float values a dataset built from ``config`` holds in memory, computed from
+        the config alone (no data made), so that an impossible size is refused before it is
+        built; None when unknown or small (procedural data rendered on demand, files)."""
+        return None
+
     def __len__(self) -> int:
         raise NotImplementedError
 

@@ -44,8 +44,9 @@ def _require():
         ) from None
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(LatentAtlasError):
+    """A request body over the limit, found while reading it (no ``Content-Length``): the route
+    wrapper answers 413."""
 
 
 class RequestGuard:
@@ -72,26 +73,16 @@ class RequestGuard:
         if length and (not length.isdigit() or int(length) > self.max_body):
             return await _reject(send, 413, f"request body over {self.max_body} bytes")
         seen = 0
-        started = False
 
         async def counted_receive():
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
-                raise _BodyTooLarge
+                raise BodyTooLarge(f"request body over {self.max_body} bytes")
             return message
 
-        async def tracked_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _BodyTooLarge:
-            if not started:
-                await _reject(send, 413, f"request body over {self.max_body} bytes")
+        await self.app(scope, counted_receive, send)
 
 
 async def _reject(send, status: int, reason: str) -> None:
@@ -166,7 +157,8 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
             try:
                 return await handler(request)
             except LatentAtlasError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
+                status = 413 if isinstance(exc, BodyTooLarge) else 400
+                return JSONResponse({"error": str(exc)}, status_code=status)
 
         return wrapped
 

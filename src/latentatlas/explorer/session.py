@@ -51,6 +51,14 @@ TRAVERSAL_STEPS = 9
 """Images in a traversal strip."""
 
 
+def _finite(value: float) -> bool:
+    """Whether a number from a request is finite (an integer beyond any float is not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 class ExplorerSession:
     """A trained model of a run folder, ready to decode codes sent by the page."""
 
@@ -196,7 +204,7 @@ class ExplorerSession:
     ) -> torch.Tensor:
         """Images (steps, C, H, W) along one coordinate's range, the others fixed."""
         z = self.check_code(values)
-        if not isinstance(index, int) or not 0 <= index < self.dim:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < self.dim:
             raise DataError(f"index: expected a coordinate 0..{self.dim - 1}")
         control = next(c for c in self.controls if c.index == index)
         if control.kind == "dial":  # a full turn without repeating the end
@@ -228,7 +236,7 @@ class ExplorerSession:
 
     def example(self, index: object) -> tuple[list[float], bytes]:
         """The code (posterior mean) of training example ``index`` and its image."""
-        if not isinstance(index, int) or not 0 <= index < len(self.data):
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.data):
             raise DataError(f"index: expected an example number 0..{len(self.data) - 1}")
         x = self.data.get_batch(torch.tensor([index])).x.to(self.device)
         with torch.no_grad():
@@ -239,11 +247,7 @@ class ExplorerSession:
         """The code with the named direction's factor set to ``value`` (its units, through g⁻¹)."""
         if not isinstance(name, str) or name not in self.directions:
             raise DataError(f"direction: expected one of {', '.join(self.directions) or 'none'}")
-        if (
-            not isinstance(value, (int, float))
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not _finite(value):
             raise DataError("value: expected a finite number")
         z = self.check_code(values)
         return self.directions[name].set_factor(z, float(value)).reshape(-1).tolist()

@@ -13,10 +13,11 @@ demo, reproductions, sweeps, directions, probes):
   clear it. Locks are re-entrant within one process (the demo locks its folder and then trains
   into it);
 * marks what it wrote with ``.latent-atlas.json`` (:func:`claim_output_folder`,
-  :func:`seal_output_folder`): the kind of output and, once the command ends, the list of the
-  top-level entries it wrote. ``--force`` removes a folder's previous contents only when that
-  marker is there and every entry is either listed in it or is itself a marked latent-atlas
-  folder; a folder holding anything else is refused and nothing is deleted.
+  :func:`seal_output_folder`): the kind of output and, once the command ends, the manifest of
+  every file it wrote, at any depth. ``--force`` removes a folder's previous contents only when
+  that marker is there, its command finished, and every file below the folder is listed; then it
+  deletes exactly the listed files and the folders they leave empty. A folder holding anything
+  else (a note dropped into ``figures/``) is refused and nothing is deleted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -156,8 +156,9 @@ class FolderLock:
                 f"if no latent-atlas command is using the folder, remove {self.path}"
             )
         pid, host = holder.get("pid"), holder.get("host")
-        what = f"process {pid} on {host} ({holder.get('command', '?')!s:.120}, since " \
-               f"{holder.get('started', '?')})"  # fmt: skip
+        command = str(holder.get("command", "?"))
+        command = command if len(command) <= 160 else command[:157] + "..."
+        what = f"process {pid} on {host} ({command}, since {holder.get('started', '?')})"
         if host == socket.gethostname() and isinstance(pid, int) and not _pid_alive(pid):
             return FolderLockedError(
                 f"{where!r} holds a stale lock from {what}, which no longer runs (killed or "
@@ -226,7 +227,7 @@ def mark_folder(folder: str | Path, kind: str) -> None:
     """Mark ``folder`` as a latent-atlas output of ``kind`` (kept if it is marked already)."""
     folder = Path(folder)
     if read_marker(folder) is None:
-        _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "entries": [],
+        _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "sealed": False,
                                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
 
 
@@ -242,23 +243,28 @@ def is_empty_but_ours(folder: str | Path) -> bool:
     return not _entries(Path(folder))
 
 
-def foreign_entries(folder: str | Path) -> list[str]:
-    """The top-level entries of ``folder`` that latent-atlas cannot show it wrote: not listed in
-    its marker, not one of our temporary files, and (when the command that wrote the folder was
-    killed before recording its entries) not a marked latent-atlas folder."""
+def _files(folder: Path) -> list[str]:
+    """Every file (and symbolic link, never followed) below ``folder``, as POSIX paths relative
+    to it, but the folder's own lock, marker and write probes."""
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        rel = Path(root).relative_to(folder)
+        links = [d for d in dirs if (Path(root) / d).is_symlink()]
+        for name in [*files, *links]:
+            path = (rel / name).as_posix()
+            if rel == Path(".") and (name in _OWN or name.startswith(_PROBE)):
+                continue
+            found.append(path)
+    return sorted(found)
+
+
+def foreign_files(folder: str | Path) -> list[str]:
+    """The files below ``folder`` that latent-atlas cannot show it wrote: every file not listed in
+    the manifest its marker got when the command that wrote the folder finished."""
     folder = Path(folder)
-    marker = read_marker(folder)
-    listed = set(marker.get("entries") or []) if marker else set()
-    foreign = []
-    for name in _entries(folder):
-        path = folder / name
-        if name in listed or (name.startswith(".") and name.endswith(".tmp")):
-            continue
-        unsealed = marker is not None and not marker.get("sealed")
-        if unsealed and path.is_dir() and not path.is_symlink() and read_marker(path) is not None:
-            continue  # a command that was killed before sealing: its own marked sub-folders
-        foreign.append(name)
-    return foreign
+    marker = read_marker(folder) or {}
+    listed = set(marker.get("files") or [])
+    return [f for f in _files(folder) if f not in listed]
 
 
 def claim_output_folder(folder: str | Path, kind: str, force: bool = False) -> Path:
@@ -266,51 +272,70 @@ def claim_output_folder(folder: str | Path, kind: str, force: bool = False) -> P
     non-empty one needs ``force``, and then only latent-atlas's own earlier outputs are removed.
 
     The caller holds the folder's :class:`FolderLock`. Raises
-    :class:`~latentatlas.errors.RunFolderError` (nothing deleted) for a non-empty folder without
-    ``force``, or one that is not marked as latent-atlas's, or holds entries it did not write.
+    :class:`~latentatlas.errors.RunFolderError`, deleting nothing, for a non-empty folder
+    without ``force``, one that is not marked as latent-atlas's, one whose writer did not finish
+    (its manifest is missing), or one holding any file, at any depth, that the manifest does not
+    list (a note dropped into ``figures/`` too).
     """
     folder = check_writable_folder(folder)
-    present = _entries(folder)
-    if present:
+    if _entries(folder):
+        where = str(folder)
         if not force:
             raise RunFolderError(
-                f"{str(folder)!r} is not empty; pass --force to replace an earlier latent-atlas "
-                "output there, or choose another folder"
+                f"{where!r} is not empty; pass --force to replace an earlier latent-atlas output "
+                "there, or choose another folder"
             )
-        if read_marker(folder) is None:
+        marker = read_marker(folder)
+        if marker is None:
             raise RunFolderError(
-                f"{str(folder)!r} holds files that latent-atlas did not write (no {MARKER}); "
-                "--force only replaces latent-atlas's own outputs, so nothing was deleted"
+                f"{where!r} holds files that latent-atlas did not write (no {MARKER}); --force "
+                "only replaces latent-atlas's own outputs, so nothing was deleted"
             )
-        foreign = foreign_entries(folder)
+        if not marker.get("sealed"):
+            raise RunFolderError(
+                f"{where!r} was written by a latent-atlas command that did not finish (killed?), "
+                "so which files are its own is not recorded; --force deleted nothing: check the "
+                "folder and delete it by hand, or choose another folder"
+            )
+        foreign = foreign_files(folder)
         if foreign:
             more = f" and {len(foreign) - 5} more" if foreign[5:] else ""
-            shown = ", ".join(foreign[:5]) + more
             raise RunFolderError(
-                f"{str(folder)!r} holds entries latent-atlas did not write ({shown}); --force "
-                "only removes latent-atlas's own outputs, so nothing was deleted. Move them "
-                "away or choose another folder"
+                f"{where!r} holds files latent-atlas did not write ({', '.join(foreign[:5])}"
+                f"{more}); --force only removes latent-atlas's own outputs, so nothing was "
+                "deleted. Move them away or choose another folder"
             )
-        for name in present:
-            path = folder / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        (folder / MARKER).unlink(missing_ok=True)
-    _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "entries": [],
+        _remove_listed(folder, set(marker.get("files") or []))
+    _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "sealed": False,
                            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
     return folder
 
 
+def _remove_listed(folder: Path, listed: set[str]) -> None:
+    """Delete the listed files, then the sub-folders left empty, deepest first."""
+    for rel in sorted(listed, reverse=True):
+        path = folder / rel
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    for root, dirs, _ in os.walk(folder, topdown=False, followlinks=False):
+        for name in dirs:
+            path = Path(root) / name
+            if not path.is_symlink():
+                try:
+                    path.rmdir()
+                except OSError:  # not empty: something appeared meanwhile; it stays
+                    pass
+    (folder / MARKER).unlink(missing_ok=True)
+
+
 def seal_output_folder(folder: str | Path) -> None:
-    """Record in the marker every top-level entry now in ``folder`` (what this command wrote
-    into the folder it claimed empty), so a later ``--force`` may remove them."""
+    """Record in the marker every file now below ``folder`` (what this command wrote into the
+    folder it claimed empty) and mark it finished, so a later ``--force`` may remove them."""
     folder = Path(folder)
     marker = read_marker(folder)
     if marker is None or not folder.is_dir():
         return
-    marker["entries"] = sorted(set(marker.get("entries") or []) | set(_entries(folder)))
+    marker["files"] = _files(folder)
     marker["sealed"] = True
     _write_marker(folder, marker)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import platform
 import time
 from collections.abc import Sequence
@@ -76,28 +75,15 @@ def build_dataset(config: RunConfig) -> FactorDataset:
     return build(DATASETS, dict(config.dataset), "dataset")
 
 
-#: datasets with fewer samples than this are built without a memory estimate
-_PROBE_ABOVE = 100_000
-
-
 def check_dataset_fits(spec: dict) -> None:
-    """Refuse, before generating it, a dataset of ``n`` samples that cannot fit in memory: the
-    shape of one sample is read from a copy with two samples, and the estimate counts 8 bytes
-    per value (generated in float64, kept in float32)."""
+    """Refuse, before generating anything, a dataset that cannot fit in memory: its size comes
+    from the dataset's ``estimated_values(config)`` (8 bytes per value: generated in float64,
+    kept in float32)."""
     cls = DATASETS.get(spec.get("name"))
-    n = getattr(cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}), "n", None)
-    if not isinstance(n, int) or n <= _PROBE_ABOVE:
-        return
-    try:
-        probe = build(DATASETS, {**spec, "n": 2}, "dataset")
-        per_sample = math.prod(probe.observation_shape)
-    except Exception:  # no estimate for this dataset: building it will tell
-        return
-    check_fits(
-        8 * n * per_sample,
-        f"dataset: {n:,} samples of shape {list(probe.observation_shape)}",
-        "reduce dataset.n",
-    )
+    config = cls.Config.from_dict({k: v for k, v in spec.items() if k != "name"}, path="dataset")
+    values = cls.estimated_values(config)
+    if values:
+        check_fits(8 * values, f"dataset: {values:,} values", "reduce the dataset's sizes")
 
 
 def build_model(config: RunConfig, dataset: FactorDataset | None = None) -> torch.nn.Module:

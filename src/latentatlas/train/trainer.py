@@ -288,12 +288,13 @@ class Trainer:
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
+            self._check_optimizer_state()
+            self._apply_optimizer_settings()
         except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as exc:
             raise RunFolderError(
                 f"{where}: the optimiser or schedule state does not fit this model "
                 f"({type(exc).__name__}: {str(exc)[:160]})"
             ) from None
-        self._apply_optimizer_settings()
         rng = state["torch_rng"]
         if rng.ndim == 1:  # a single-process checkpoint
             rng = rng[None]
@@ -326,6 +327,22 @@ class Trainer:
                     ) from None
         self.step = self.last_checkpoint = int(state["step"])
         self._rng_seeded = True
+
+    def _check_optimizer_state(self) -> None:
+        """Each per-parameter buffer of the loaded optimiser state (Adam's moments, momentum)
+        must have its parameter's shape, and the schedule's step must be an integer; torch would
+        fail later, inside an optimiser step, with a message about tensor sizes."""
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                for key, value in self.optimizer.state.get(p, {}).items():
+                    if isinstance(value, torch.Tensor) and value.ndim and value.shape != p.shape:
+                        raise ValueError(
+                            f"optimiser buffer {key!r} has shape {list(value.shape)}, its "
+                            f"parameter {list(p.shape)}"
+                        )
+        last = self.scheduler.last_epoch
+        if not isinstance(last, int) or isinstance(last, bool) or last < -1:
+            raise ValueError(f"schedule step {last!r:.40} is not a step number")
 
     def _apply_optimizer_settings(self) -> None:
         """Write the config's hyper-parameters into the optimiser and schedule (after loading)."""

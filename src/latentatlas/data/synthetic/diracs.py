@@ -47,6 +47,11 @@ class Diracs(InMemoryDataset):
 
     Config = DiracsConfig
 
+    @classmethod
+    def estimated_values(cls, c: DiracsConfig) -> int:
+        """Values it will hold (n signals of `size` values): the memory check."""
+        return c.n * c.size
+
     def __init__(self, config: DiracsConfig | None = None):
         self.config = config or DiracsConfig()
         c = self.config

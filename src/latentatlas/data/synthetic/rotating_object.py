@@ -147,6 +147,11 @@ class RotatingObject(InMemoryDataset):
 
     Config = RotatingObjectConfig
 
+    @classmethod
+    def estimated_values(cls, c: RotatingObjectConfig) -> int:
+        """Values it will hold (n_views colour images), for the memory check before building."""
+        return 3 * c.n_views * c.size**2
+
     def __init__(self, config: RotatingObjectConfig | None = None):
         self.config = config or RotatingObjectConfig()
         space = FactorSpace(

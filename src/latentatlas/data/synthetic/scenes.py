@@ -90,6 +90,11 @@ class Scenes(InMemoryDataset):
 
     Config = ScenesConfig
 
+    @classmethod
+    def estimated_values(cls, c: ScenesConfig) -> int:
+        """Values it will hold (n colour images), for the memory check before building."""
+        return 3 * c.n * c.size**2
+
     def __init__(self, config: ScenesConfig | None = None):
         self.config = config or ScenesConfig()
         space = scenes_factor_space()

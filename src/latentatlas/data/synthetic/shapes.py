@@ -126,6 +126,11 @@ class Disks(InMemoryDataset):
 
     Config = DisksConfig
 
+    @classmethod
+    def estimated_values(cls, c: DisksConfig) -> int:
+        """Values it will hold (n images), for the memory check before building."""
+        return c.n * c.size**2
+
     def __init__(self, config: DisksConfig | None = None):
         self.config = config or DisksConfig()
         c = self.config
@@ -199,6 +204,11 @@ class Ellipses(InMemoryDataset):
     ``angle`` (degrees)."""
 
     Config = EllipsesConfig
+
+    @classmethod
+    def estimated_values(cls, c: EllipsesConfig) -> int:
+        """Values it will hold (n images), for the memory check before building."""
+        return c.n * c.size**2
 
     def __init__(self, config: EllipsesConfig | None = None):
         self.config = config or EllipsesConfig()

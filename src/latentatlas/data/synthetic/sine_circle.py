@@ -32,6 +32,11 @@ class SineCircle(InMemoryDataset):
 
     Config = SineCircleConfig
 
+    @classmethod
+    def estimated_values(cls, c: SineCircleConfig) -> int:
+        """Values it will hold (the N samples and X_Vis), for the memory check before building."""
+        return (c.n + c.n_vis) * c.dim
+
     def __init__(self, config: SineCircleConfig | None = None):
         self.config = config or SineCircleConfig()
         space = FactorSpace([Factor("phase", -math.pi, math.pi, periodic=True)])

@@ -77,6 +77,12 @@ class Spikes(AtomDataset):
     """Sums of 1..K Gaussian spikes at off-the-grid positions; atoms ``(amplitude, x, y)``."""
 
     Config = SpikesConfig
+
+    @classmethod
+    def estimated_values(cls, c: SpikesConfig) -> int:
+        """Values it will hold (n images), for the memory check before building."""
+        return c.n * c.size**2
+
     parameters = ("amplitude", "x", "y")
 
     def __init__(self, config: SpikesConfig | None = None):

@@ -76,6 +76,12 @@ class Strokes(AtomDataset):
     """Sums of 1..4 blurred round-pen Bézier strokes; atoms are 4 control points (8 numbers)."""
 
     Config = StrokesConfig
+
+    @classmethod
+    def estimated_values(cls, c: StrokesConfig) -> int:
+        """Values it will hold (n images), for the memory check before building."""
+        return c.n * c.size**2
+
     parameters = ("x0", "y0", "x1", "y1", "x2", "y2", "x3", "y3")
 
     def __init__(self, config: StrokesConfig | None = None):

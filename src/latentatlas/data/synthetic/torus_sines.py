@@ -71,6 +71,11 @@ class TorusSines(InMemoryDataset):
 
     Config = TorusSinesConfig
 
+    @classmethod
+    def estimated_values(cls, c: TorusSinesConfig) -> int:
+        """Values it will hold (the N samples and X_Vis): the memory check."""
+        return (c.n + c.n_vis**2) * c.size**2
+
     def __init__(self, config: TorusSinesConfig | None = None):
         self.config = config or TorusSinesConfig()
         space = torus_factor_space()
