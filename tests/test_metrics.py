@@ -250,6 +250,9 @@ def test_scores_that_compare_factors_need_two_of_them():
     data = InMemoryDataset(torch.rand(200, 1), space.sample(200), space)
     with pytest.raises(DataError, match="at least two factors"):
         evaluate_metrics(data, true_factors, ["beta_vae"], **FAST)
+    for represent in (true_factors, zeros):  # zeros: no active code, refused all the same
+        with pytest.raises(DataError, match="at least two factors"):
+            evaluate_metrics(data, represent, ["factor_vae"], **FAST)
 
 
 def test_evaluate_command_writes_disentanglement_scores(tmp_path):

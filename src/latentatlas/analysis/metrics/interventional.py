@@ -29,12 +29,16 @@ CHUNK = 64
 """Points (each a batch of observations) rendered and encoded together."""
 
 
-def _factor_indices(gt: GroundTruth, n: int, g: torch.Generator) -> np.ndarray:
+def _check_two_factors(gt: GroundTruth) -> None:
     if gt.num_factors < 2:
         raise DataError(
             "the BetaVAE and FactorVAE scores predict which factor was held fixed: they need at "
             f"least two factors, this dataset has {gt.num_factors}"
         )
+
+
+def _factor_indices(gt: GroundTruth, n: int, g: torch.Generator) -> np.ndarray:
+    _check_two_factors(gt)
     return torch.randint(gt.num_factors, (n,), generator=g).numpy()
 
 
@@ -85,6 +89,7 @@ def factor_vae_score(
     periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The FactorVAE score (majority-vote accuracy) and the number of active dimensions."""
+    _check_two_factors(gt)  # also when no code is active (refused, not scored 0)
     g = torch.Generator().manual_seed(seed)
     x, _, _ = gt.sample(num_variance_estimate, g)
     codes = encode_all(represent, x)
