@@ -354,160 +354,46 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
 
 
 # -- reproduce ----------------------------------------------------------------------------------
-EXPERIMENTS = (
-    "thesis-table-5.1",
-    "thesis-table-7.1",
-    "thesis-table-9.2",
-    "thesis-torus",
-    "thesis-pixel-shift",
-    "thesis-rotating-object",
-    "atomic-spikes",
-    "atomic-strokes",
-    "slides-disk",
-    "slides-position",
-    "slides-pca-ae",
-    "slides-pca-ae-generator",
-    "directions-dsprites-beta",
-    "directions-losses",
-    "directions-inversion",
-    "directions-curvature",
-    "intrinsic-stretch",
-    "intrinsic-tracking",
-    "intrinsic-sdr-training",
-    "locatello-dsprites-betavae",
-)
+def _list_experiments() -> None:
+    """Each registered experiment with its paper reference and measured wall times."""
+    from .experiments.catalogue import SCALES, measured_times
+    from .registry import EXPERIMENTS
 
-
-def _run_experiment(
-    name: str, quick: bool, target: Path, dataset: dict | None = None, published: Any = None
-) -> tuple[str, Path, str]:
-    """Run a reproduction; returns its Markdown table, report path and a summary line."""
-    if name.startswith("slides-"):
-        return _run_slides(name, quick, target)
-    if name.startswith("directions-"):
-        return _run_directions_experiment(name, quick, target)
-    if name.startswith("intrinsic-"):
-        return _run_intrinsic_experiment(name, quick, target)
-    if name == "locatello-dsprites-betavae":
-        from .experiments.locatello import reproduce_locatello, write_locatello_outputs
-
-        result = reproduce_locatello(quick=quick, out=target, published=published)
-        report = write_locatello_outputs(result, target)
-        return (
-            result.to_markdown(),
-            report,
-            f"{len(result.sweep.rows)} models in {result.seconds:.0f} s",
+    times = measured_times()
+    header = "  ".join(f"{scale:>8}" for scale in SCALES)
+    click.echo(f"{'experiment':<28}{header}  reproduces")
+    for name, experiment in EXPERIMENTS.items():
+        seconds = times.get(name, {})
+        cells = "  ".join(
+            f"{_duration(seconds[s]):>8}" if s in seconds else f"{'—':>8}" for s in SCALES
         )
-    if name.startswith("atomic-"):
-        from .experiments.atomic import reproduce_atomic, write_atomic_outputs
-
-        result = reproduce_atomic(name, quick=quick, dataset=dataset, progress=sys.stderr.isatty())
-        report = write_atomic_outputs(result, target)
-        return result.to_markdown(), report, f"2 models in {result.seconds:.0f} s"
-    if name == "thesis-table-9.2":
-        from .experiments.thesis_reduction import (
-            reproduce_reduction_table,
-            write_reduction_outputs,
-        )
-
-        reduction = reproduce_reduction_table(quick=quick)
-        report = write_reduction_outputs(reduction, target)
-        return reduction.to_markdown(), report, f"18 maps in {reduction.seconds:.0f} s"
-    if not name.startswith("thesis-table-"):
-        from .experiments.thesis_studies import reproduce_study, write_study_outputs
-
-        study = reproduce_study(name, quick=quick, progress=sys.stderr.isatty())
-        report = write_study_outputs(study, target)
-        return study.to_markdown(), report, f"6 models and 2 maps in {study.seconds:.0f} s"
-    from .experiments.thesis_tables import reproduce_table, write_table_outputs, write_table_report
-
-    result = reproduce_table(name.rsplit("-", 1)[1], quick=quick, progress=sys.stderr.isatty())
-    write_table_outputs(result, target)
-    report = write_table_report(result, target)
-    models = len(result.cells) * result.repetitions
-    return result.to_markdown(), report, f"{models} models in {result.seconds:.0f} s"
+        click.echo(f"{name:<28}{cells}  {experiment.describe()}")
+    click.echo("\ntimes: wall time measured on a 2-core CPU machine (— : not measured there)")
 
 
-def _run_slides(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
-    """The slides' geometry studies (disk, position, PCA-like autoencoder)."""
-    progress = sys.stderr.isatty()
-    if name == "slides-disk":
-        from .experiments.slides_disk import reproduce_disk, write_disk_outputs
-
-        result = reproduce_disk(quick=quick, progress=progress)
-        report = write_disk_outputs(result, target)
-    elif name == "slides-position":
-        from .experiments.slides_position import reproduce_position, write_position_outputs
-
-        result = reproduce_position(quick=quick)
-        report = write_position_outputs(result, target)
-    elif name == "slides-pca-ae":
-        from .experiments.slides_pca import reproduce_pca, write_pca_outputs
-
-        result = reproduce_pca(quick=quick, progress=progress)
-        report = write_pca_outputs(result, target)
-    else:
-        from .experiments.slides_generator import reproduce_generator, write_generator_outputs
-
-        result = reproduce_generator(quick=quick, progress=progress)
-        report = write_generator_outputs(result, target)
-    return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
-
-
-def _run_directions_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
-    """The directions paper's studies (β-VAE control, losses, naive inversion, curvature)."""
-    progress = sys.stderr.isatty()
-    if name == "directions-dsprites-beta":
-        from .experiments.directions_beta import reproduce_beta, write_beta_outputs
-
-        result = reproduce_beta(quick=quick, progress=progress)
-        report = write_beta_outputs(result, target)
-    elif name == "directions-losses":
-        from .experiments.directions_inversion import reproduce_losses, write_losses_outputs
-
-        result = reproduce_losses(quick=quick, progress=progress)
-        report = write_losses_outputs(result, target)
-    elif name == "directions-inversion":
-        from .experiments.directions_inversion import reproduce_naive, write_naive_outputs
-
-        result = reproduce_naive(quick=quick, progress=progress)
-        report = write_naive_outputs(result, target)
-    else:
-        from .experiments.directions_curvature import (
-            reproduce_curvature,
-            write_curvature_outputs,
-        )
-
-        result = reproduce_curvature(quick=quick)
-        report = write_curvature_outputs(result, target)
-    return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
-
-
-def _run_intrinsic_experiment(name: str, quick: bool, target: Path) -> tuple[str, Path, str]:
-    """The intrinsic paper's studies (level stretch, tracking, SDR-regularised training)."""
-    progress = sys.stderr.isatty()
-    if name == "intrinsic-stretch":
-        from .experiments.intrinsic_stretch import reproduce_stretch, write_stretch_outputs
-
-        result = reproduce_stretch(quick=quick, progress=progress)
-        report = write_stretch_outputs(result, target)
-    else:
-        from .experiments import intrinsic_training as study
-
-        run = (
-            study.reproduce_tracking
-            if name == "intrinsic-tracking"
-            else study.reproduce_sdr_training
-        )
-        result = run(quick=quick, progress=progress)
-        report = study.write_tracking_outputs(result, target)
-    return result.to_markdown(), report, f"done in {result.seconds:.0f} s"
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 @cli.command()
-@click.argument("experiment")
+@click.argument("experiment", required=False)
+@click.option("--list", "list_all", is_flag=True, help="List the experiments and exit.")
+@click.option(
+    "--scale",
+    type=click.Choice(["quick", "full"]),  # experiments.catalogue.SCALES
+    help="quick: minutes, for a first look; full: the paper's protocol (default).",
+)
+@click.option("--quick", is_flag=True, help="The same as --scale quick.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    help="Seed of the experiment's models (experiments that take one; default 0).",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
-@click.option("--quick", is_flag=True, help="Minutes, not the full protocol.")
 @click.option("--force", is_flag=True, help="Replace an earlier reproduction in --out.")
 @click.option(
     "--mnist",
@@ -522,55 +408,56 @@ def _run_intrinsic_experiment(name: str, quick: bool, target: Path) -> tuple[str
     "shown beside ours.",
 )
 def reproduce(
-    experiment: str,
-    out: str | None,
+    experiment: str | None,
+    list_all: bool,
+    scale: str | None,
     quick: bool,
+    seed: int | None,
+    out: str | None,
     force: bool,
     mnist: str | None,
     published: str | None,
 ) -> None:
     """Reproduce a published experiment: results.json, table.md, figures and report.html.
 
-    EXPERIMENT: thesis-table-5.1, thesis-table-7.1, thesis-table-9.2 (the sine circle, ch. 5-9),
-    thesis-torus (ch. 11, table 11.1), thesis-pixel-shift (§10.1), thesis-rotating-object
-    (§10.2), atomic-spikes (atomic autoencoders §III-B), atomic-strokes (§III-A), slides-disk
-    (size, slides 8-20), slides-position (slides 22-30), slides-pca-ae (slides 31-39) or
-    slides-pca-ae-generator (slides 42-46), directions-dsprites-beta (directions paper §3.3),
-    directions-losses (appendix C), directions-inversion (appendix F), directions-curvature
-    (appendix D), intrinsic-stretch (intrinsic paper fig. 3a-d), intrinsic-tracking (fig. 4a-b),
-    intrinsic-sdr-training (sec. 5.2, fig. 4c and 3e) or locatello-dsprites-betavae (the β-VAE
-    arm of Locatello et al. 2019, scored with every disentanglement metric).
+    EXPERIMENT is one of the registered experiments (`latent-atlas reproduce --list` shows
+    each with the paper section it reproduces and its measured time per scale).
     """
+    from .registry import EXPERIMENTS
+    from .train import OutputFolder
 
-    from .errors import UnknownNameError
-
-    if experiment not in EXPERIMENTS:
-        raise UnknownNameError("experiment", experiment, list(EXPERIMENTS))
-    dataset = None
+    if list_all:
+        _list_experiments()
+        return
+    if experiment is None:
+        raise click.UsageError("name an EXPERIMENT, or --list to see them")
+    entry = EXPERIMENTS.get(experiment)  # an unknown name lists the valid ones
+    if quick and scale not in (None, "quick"):
+        raise click.UsageError("--quick is --scale quick; do not give both")
+    scale = "quick" if quick else (scale or "full")
+    options: dict[str, Any] = {"seed": seed}
     if mnist is not None:
         if experiment != "atomic-strokes":
             raise click.UsageError("--mnist goes with atomic-strokes only")
         from .data.mnist import Mnist, MnistConfig
         from .experiments.atomic import experiment as atomic_experiment
 
-        side = atomic_experiment(experiment).scale(quick).dataset["size"]
-        dataset = {"name": "mnist", "root": mnist, "size": side}
+        side = atomic_experiment(experiment).scale(scale == "quick").dataset["size"]
+        options["dataset"] = {"name": "mnist", "root": mnist, "size": side}
         Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
-    study_scores = None
     if published is not None:
         if experiment != "locatello-dsprites-betavae":
             raise click.UsageError("--published goes with locatello-dsprites-betavae only")
         from .analysis.metrics.published import load_published
 
         # read once, before anything: no scores or a bad file fail here
-        study_scores = load_published(published, "beta_vae")
-    from .train import OutputFolder
-
-    target = Path(out or f"runs/{experiment}{'-quick' if quick else ''}")
+        options["published"] = load_published(published, "beta_vae")
+    entry.check(scale, **options)  # before anything is written
+    target = Path(out or f"runs/{experiment}{'-quick' if scale == 'quick' else ''}")
     with OutputFolder(target, "reproduction", force):
-        table, report, summary = _run_experiment(experiment, quick, target, dataset, study_scores)
-    click.echo(table, err=True)
-    click.echo(f"\n{summary}; report: {report}", err=True)
+        result, report = entry.execute(scale, target, sys.stderr.isatty(), **options)
+    click.echo(result.to_markdown(), err=True)
+    click.echo(f"\n{entry.summary_line(result)}; report: {report}", err=True)
     click.echo(str(report))
 
 

@@ -89,6 +89,7 @@ OPTIMIZERS: Registry = Registry("optimizer", "latentatlas.train.optim")
 SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
 REDUCTORS: Registry = Registry("reductor", "latentatlas.analysis.reductors")
 AUXILIARY: Registry = Registry("auxiliary objective", "latentatlas.analysis.spectral")
+EXPERIMENTS: Registry = Registry("experiment", "latentatlas.experiments.catalogue")
 
 
 def _split_spec(registry: Registry, spec: dict, path: str) -> tuple[type, dict]:

@@ -1,0 +1,187 @@
+"""The registered reproductions: what each reproduces, its scales, how to run and write it.
+
+``latent-atlas reproduce NAME`` looks an experiment up in the registry
+:data:`latentatlas.registry.EXPERIMENTS` (no dispatch on name prefixes) and calls
+:meth:`Experiment.execute`. Entries are registered here, in one light module, rather than in
+each experiment's module: those import torch, matplotlib and the models, and
+``latent-atlas reproduce --list`` should not pay for that. Each entry names its code as
+``"module:function"``, imported only when the experiment runs.
+
+An entry's ``run`` function is called as ``run(quick=..., progress=..., **options)`` and
+returns a result with ``to_markdown()`` and ``seconds``; ``write(result, out)`` writes
+``results.json``, ``table.md``, the figures and ``report.html`` and returns the report's path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..registry import EXPERIMENTS
+
+#: the named scales every experiment has
+SCALES = ("quick", "full")
+
+#: the documents the experiments reproduce (see README "Papers")
+PAPERS = {
+    "thesis": "Pérez Rey, Latent Variable Separation with VAEs (thesis)",
+    "atomic": "Newson & Traonmilin, atomic autoencoders",
+    "slides": "Newson et al., Understanding and Organising the Latent Space of AEs (slides)",
+    "directions": "Plumerault et al., continuous factors of variation (ICLR 2020)",
+    "intrinsic": "Besserve et al., intrinsic disentanglement",
+    "locatello": "Locatello et al. 2019, challenging common assumptions (β-VAE arm)",
+}
+
+
+def _function(path: str) -> Callable[..., Any]:
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module, __package__), name)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One registered reproduction.
+
+    Attributes:
+        name: the command-line name, e.g. ``"thesis-table-5.1"``.
+        paper: key of :data:`PAPERS`.
+        reference: the section, table or figure it reproduces.
+        run: ``"module:function"`` called as ``run(quick=, progress=, **fixed, **options)``.
+        write: ``"module:function"`` called as ``write(result, out)`` → the report's path.
+        fixed: keyword arguments always passed to ``run`` (e.g. which table).
+        options: the extra options it accepts (``seed``, ``dataset``, ``published``, ``out``).
+        progress: whether ``run`` takes ``progress``.
+        count: what the summary line counts, e.g. ``"models"``, from ``summary(result)``.
+    """
+
+    name: str
+    paper: str
+    reference: str
+    run: str
+    write: str
+    fixed: dict = field(default_factory=dict)
+    options: tuple[str, ...] = ()
+    progress: bool = True
+    summary: str = "done in {seconds:.0f} s"
+
+    def execute(
+        self, scale: str, out: str | Path, progress: bool = False, **options: Any
+    ) -> tuple[Any, Path]:
+        """Run at ``scale`` and write into ``out``; returns the result and the report's path."""
+        self.check(scale, **options)
+        kwargs = {**self.fixed, **{k: v for k, v in options.items() if v is not None}}
+        if "out" in self.options:
+            kwargs["out"] = out
+        if self.progress:
+            kwargs["progress"] = progress
+        result = _function(self.run)(quick=scale == "quick", **kwargs)
+        report = _function(self.write)(result, out)
+        return result, Path(report)
+
+    def check(self, scale: str, **options: Any) -> None:
+        """Refuse an unknown scale or an option this experiment does not take (None: unset)."""
+        if scale not in SCALES:
+            raise ConfigError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
+        unknown = sorted(k for k, v in options.items() if v is not None and k not in self.options)
+        if unknown:
+            raise ConfigError(
+                f"{unknown[0]}: {self.name} does not take this option "
+                f"(it takes: {', '.join(self.options) or 'none'})"
+            )
+
+    def summary_line(self, result: Any) -> str:
+        return self.summary.format(seconds=getattr(result, "seconds", float("nan")))
+
+    def describe(self) -> str:
+        return f"{PAPERS[self.paper].split(',')[0]}: {self.reference}"
+
+
+def _register(*experiments: Experiment) -> None:
+    for experiment in experiments:
+        assert experiment.paper in PAPERS, experiment.name
+        EXPERIMENTS.register(experiment.name)(experiment)
+
+
+_TABLES = ".thesis_tables:reproduce_table"
+_STUDIES = ".thesis_studies:reproduce_study"
+_ATOMIC = ".atomic:reproduce_atomic"
+_register(
+    Experiment("thesis-table-5.1", "thesis", "table 5.1 (baseline VAE on the sine circle, ch. 5)",
+               _TABLES, ".catalogue:write_table", {"table": "5.1"}),
+    Experiment("thesis-table-7.1", "thesis", "table 7.1 (diffusion VAE on S¹, ch. 7)",
+               _TABLES, ".catalogue:write_table", {"table": "7.1"}),
+    Experiment("thesis-table-9.2", "thesis", "table 9.2 (Δ-reduction between models, ch. 9)",
+               ".thesis_reduction:reproduce_reduction_table",
+               ".thesis_reduction:write_reduction_outputs", options=("seed",), progress=False),
+    Experiment("thesis-torus", "thesis", "ch. 11, table 11.1 (torus latents)", _STUDIES,
+               ".thesis_studies:write_study_outputs", {"name": "thesis-torus"}, ("seed",)),
+    Experiment("thesis-pixel-shift", "thesis", "§10.1 (pixel shift)", _STUDIES,
+               ".thesis_studies:write_study_outputs", {"name": "thesis-pixel-shift"}, ("seed",)),
+    Experiment("thesis-rotating-object", "thesis", "§10.2 (rotating object)", _STUDIES,
+               ".thesis_studies:write_study_outputs", {"name": "thesis-rotating-object"},
+               ("seed",)),
+    Experiment("atomic-spikes", "atomic", "§III-B (spikes)", _ATOMIC,
+               ".atomic:write_atomic_outputs", {"name": "atomic-spikes"}, ("seed", "dataset")),
+    Experiment("atomic-strokes", "atomic", "§III-A (strokes; MNIST with --mnist)", _ATOMIC,
+               ".atomic:write_atomic_outputs", {"name": "atomic-strokes"}, ("seed", "dataset")),
+    Experiment("slides-disk", "slides", "slides 8-20 (disk autoencoder)",
+               ".slides_disk:reproduce_disk", ".slides_disk:write_disk_outputs",
+               options=("seed",)),
+    Experiment("slides-position", "slides", "slides 22-30 (position encoding)",
+               ".slides_position:reproduce_position", ".slides_position:write_position_outputs",
+               options=("seed",), progress=False),
+    Experiment("slides-pca-ae", "slides", "slides 31-39 (PCA-like autoencoder)",
+               ".slides_pca:reproduce_pca", ".slides_pca:write_pca_outputs", options=("seed",)),
+    Experiment("slides-pca-ae-generator", "slides", "slides 42-46 (PCA-AE on a generator)",
+               ".slides_generator:reproduce_generator",
+               ".slides_generator:write_generator_outputs", options=("seed",)),
+    Experiment("directions-dsprites-beta", "directions", "§3.3 (β-VAE control on dSprites)",
+               ".directions_beta:reproduce_beta", ".directions_beta:write_beta_outputs",
+               options=("seed",)),
+    Experiment("directions-losses", "directions", "appendix C (inversion losses)",
+               ".directions_inversion:reproduce_losses",
+               ".directions_inversion:write_losses_outputs", options=("seed",)),
+    Experiment("directions-inversion", "directions", "appendix F (naive inversion)",
+               ".directions_inversion:reproduce_naive",
+               ".directions_inversion:write_naive_outputs", options=("seed",)),
+    Experiment("directions-curvature", "directions", "appendix D (curvature)",
+               ".directions_curvature:reproduce_curvature",
+               ".directions_curvature:write_curvature_outputs", progress=False),
+    Experiment("intrinsic-stretch", "intrinsic", "fig. 3a-d (stretching each level)",
+               ".intrinsic_stretch:reproduce_stretch",
+               ".intrinsic_stretch:write_stretch_outputs", options=("seed",)),
+    Experiment("intrinsic-tracking", "intrinsic", "fig. 4a-b (errors tracked in training)",
+               ".intrinsic_training:reproduce_tracking",
+               ".intrinsic_training:write_tracking_outputs", options=("seed",)),
+    Experiment("intrinsic-sdr-training", "intrinsic", "sec. 5.2, fig. 4c and 3e (SDR training)",
+               ".intrinsic_training:reproduce_sdr_training",
+               ".intrinsic_training:write_tracking_outputs", options=("seed",)),
+    Experiment("locatello-dsprites-betavae", "locatello",
+               "fig. 7/13 (β-VAE grid on dSprites, every metric)",
+               ".locatello:reproduce_locatello", ".locatello:write_locatello_outputs",
+               options=("published", "out"), progress=False),
+)  # fmt: skip
+
+
+def write_table(result: Any, out: str | Path) -> Path:
+    """Thesis tables 5.1/7.1: the table files, then the report."""
+    from .thesis_tables import write_table_outputs, write_table_report
+
+    write_table_outputs(result, out)
+    return write_table_report(result, out)
+
+
+def measured_times() -> dict[str, dict[str, float]]:
+    """Wall times measured on the project's 2-core machine per experiment and scale, read from
+    ``timings.json`` beside this module (written by ``benchmarks/reproduce_times.py``); an
+    experiment or scale never timed there is absent."""
+    path = Path(__file__).with_name("timings.json")
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data.get("seconds", {}) if isinstance(data, dict) else {}
