@@ -96,6 +96,13 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
 
 
+def _seed_option(help_text: str = "Seed of the random draws."):
+    """``--seed``: an integer torch's generators accept (0 .. 2**63 - 1), 0 by default."""
+    return click.option(
+        "--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1), help=help_text
+    )
+
+
 # -- train ------------------------------------------------------------------------------------
 @cli.command()
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
@@ -206,13 +213,7 @@ def _finish_training(out: str, fit) -> None:
     type=click.IntRange(min=1),
     help="Posterior samples L (eq. 5.9).",
 )
-@click.option(
-    "--seed",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 2**63 - 1),
-    help="Seed of the sampling noise.",
-)
+@_seed_option("Seed of the sampling noise.")
 @click.option(
     "--metrics",
     "metric_names",
@@ -499,7 +500,7 @@ def _amounts(value: str) -> tuple[float, ...]:
 @click.option("--loss", default="gaussian", show_default=True, help="gaussian, mse or dssim.")
 @click.option("--sigma", default=3.0, show_default=True, help="Gaussian filter σ in pixels.")
 @click.option("--traversals", default=50, show_default=True, type=click.IntRange(min=0))
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1))
+@_seed_option()
 @click.option("--quick", is_flag=True, help="32 trajectories, 20 steps: a first look in seconds.")
 @click.option(
     "--compile",
@@ -580,7 +581,7 @@ def _names(value: str | None) -> list[str] | None:
     help="Spectrum estimate: eq. 8 or eq. 9.",
 )
 @click.option("--codes", default="prior", show_default=True, type=click.Choice(["prior", "data"]))
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(0, 2**63 - 1))
+@_seed_option()
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default RUN_DIR/probe).")
 @click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
 def probe(
@@ -612,13 +613,7 @@ def probe(
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of the decoder.")
-@click.option(
-    "--seed",
-    default=0,
-    show_default=True,
-    type=click.IntRange(0, 2**63 - 1),
-    help="Seed of the start code.",
-)
+@_seed_option("Seed of the start code.")
 def explore(run_dir: str, port: int, host: str, device: str, seed: int) -> None:
     """Serve a local web page to move in RUN_DIR's latent space (sliders, dials for angles)."""
     from .explorer.app import serve
