@@ -100,3 +100,17 @@ def test_probe_refuses_bad_input_without_a_traceback(conv_run, tmp_path):
         assert message in proc.stderr and "Traceback" not in proc.stderr
     missing = run_cli("probe", str(tmp_path / "none"))
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_probe_of_a_model_without_feature_maps_says_so(tmp_path):
+    """An MLP decoder has nothing to intervene on: the probe says that, not a shape error."""
+    from latentatlas.errors import ConfigError
+    from latentatlas.experiments.intrinsic_probe import run_probe
+    from latentatlas.train.run import RunConfig, train_run
+
+    from .conftest import tiny_run_dict
+
+    run_dir = tmp_path / "mlp"
+    train_run(RunConfig.from_dict(tiny_run_dict(steps=2)), run_dir)
+    with pytest.raises(ConfigError, match="no feature maps"):
+        run_probe(run_dir, samples=4)

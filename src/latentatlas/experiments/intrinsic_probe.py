@@ -85,7 +85,7 @@ def default_layers(model: torch.nn.Module, z: torch.Tensor) -> list[str]:
     decoder = getattr(model, "decoder", None)
     if decoder is not None and hasattr(decoder, "level_names"):
         return [f"decoder.{n}" for n in decoder.level_names()]
-    return [name for name, _ in map_layers(model, model, z)]
+    return [name for name, _ in map_layers(model, model.decode, z)]
 
 
 def run_probe(
@@ -104,6 +104,11 @@ def run_probe(
     model = load(run_dir).eval()
     z = _codes(model, run_dir, codes, samples, seed)
     layers = list(layers) if layers else default_layers(model, z)
+    if not layers:
+        raise ConfigError(
+            f"{run_dir}: the model's decoder has no feature maps (no layer with a 4-D output) to "
+            "intervene on; the probe needs a convolutional image generator"
+        )
     resolve_layers(model, layers)  # unknown names fail before any work
     if sdr_layers is None:
         sdr_layers = [n for n in conv_layers(model) if n.startswith("decoder.")]
