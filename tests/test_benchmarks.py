@@ -56,3 +56,10 @@ def test_metrics_quick():
 def test_explorer_quick():
     out = run_quick("explorer.py")
     assert out.count("round trip median") == 2
+
+
+def test_training_throughput_quick():
+    out = run_quick("training_throughput.py")
+    for label in ("directions β-VAE", "Locatello β-VAE", "intrinsic table-1 VAE", "atomic paper"):
+        assert label in out
+    assert out.count("images/s") == 16 and "channels-last+bf16" in out
