@@ -7,7 +7,7 @@ conditions, started from a point mass at μ, is
            = Σ_{k∈ℤ} N(θ − μ + 2πk; 0, 2t)                 (wrapped normal of variance 2t)
 
 (the two agree by Poisson summation). The thesis prints the series without the factor 2 on the
-m ≥ 1 terms (eq. 7.5, A.19; see ``../shared/papers/README.md``) and samples with standard deviation
+m ≥ 1 terms (eq. 7.5, A.19; the erratum is in docs/circular.md) and samples with standard deviation
 t instead of √(2t) (eq. 7.10); :class:`HeatKernel` is the true kernel with a sampler that matches
 its density, :class:`ThesisHeatKernel` reproduces both printed formulas for comparison with the
 thesis's tables.
