@@ -164,9 +164,8 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
     if not out:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
-    check_new_run_dir(out)  # before building the data, which may take a while
     with FolderLock(out):  # checks that --out can be written; held until the run ends
-        check_new_run_dir(out)  # again: another command may have trained there meanwhile
+        check_new_run_dir(out)  # before building the data, which may take a while
         dataset = build_dataset(config)
         callbacks = _eval_callbacks(dataset, eval_samples, config.train.eval_every)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)

@@ -30,11 +30,13 @@ _UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB":
 
 def format_bytes(n: float) -> str:
     """``n`` bytes in the largest binary unit that keeps the number >= 1 (e.g. ``72.8 TiB``)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+    if abs(n) < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
         n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
+        if abs(n) < 1024 or unit == "PiB":
+            break
+    return f"{n:.1f} {unit}"
 
 
 def available_bytes() -> int | None:

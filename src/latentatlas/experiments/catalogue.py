@@ -56,7 +56,6 @@ class Experiment:
         fixed: keyword arguments always passed to ``run`` (e.g. which table).
         options: the extra options it accepts (``seed``, ``dataset``, ``published``, ``out``).
         progress: whether ``run`` takes ``progress``.
-        count: what the summary line counts, e.g. ``"models"``, from ``summary(result)``.
     """
 
     name: str
@@ -67,7 +66,6 @@ class Experiment:
     fixed: dict = field(default_factory=dict)
     options: tuple[str, ...] = ()
     progress: bool = True
-    summary: str = "done in {seconds:.0f} s"
 
     def execute(
         self, scale: str, out: str | Path, progress: bool = False, **options: Any
@@ -95,7 +93,7 @@ class Experiment:
             )
 
     def summary_line(self, result: Any) -> str:
-        return self.summary.format(seconds=getattr(result, "seconds", float("nan")))
+        return f"done in {getattr(result, 'seconds', float('nan')):.0f} s"
 
     def describe(self) -> str:
         return f"{PAPERS[self.paper].split(',')[0]}: {self.reference}"

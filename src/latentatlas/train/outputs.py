@@ -183,13 +183,18 @@ def _torchrun_rank() -> int:
         return 0
 
 
-def read_lock(folder: str | Path) -> dict[str, Any] | None:
-    """The record of the lock on ``folder`` (pid, host, command, started), or None."""
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """A small JSON object of ours (lock, marker), or None when missing or unreadable."""
     try:
-        record = json.loads((Path(folder) / LOCK).read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
+
+
+def read_lock(folder: str | Path) -> dict[str, Any] | None:
+    """The record of the lock on ``folder`` (pid, host, command, started), or None."""
+    return _read_record(Path(folder) / LOCK)
 
 
 def is_locked_by_live_process(folder: str | Path) -> bool:
@@ -208,13 +213,8 @@ def is_locked_by_live_process(folder: str | Path) -> bool:
 # -- ownership marker and --force ------------------------------------------------------------------
 def read_marker(folder: str | Path) -> dict[str, Any] | None:
     """``folder``'s ownership marker, or None when it has none (or an unreadable one)."""
-    try:
-        record = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    if not (isinstance(record, dict) and record.get("tool") == "latent-atlas"):
-        return None
-    return record
+    record = _read_record(Path(folder) / MARKER)
+    return record if record is not None and record.get("tool") == "latent-atlas" else None
 
 
 def _write_marker(folder: Path, record: dict[str, Any]) -> None:
@@ -223,12 +223,17 @@ def _write_marker(folder: Path, record: dict[str, Any]) -> None:
     atomic_write_json(folder / MARKER, record)
 
 
+def _new_marker(folder: Path, kind: str) -> None:
+    """A fresh marker: ``folder`` is a latent-atlas output of ``kind``, not finished yet."""
+    _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "sealed": False,
+                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+
+
 def mark_folder(folder: str | Path, kind: str) -> None:
     """Mark ``folder`` as a latent-atlas output of ``kind`` (kept if it is marked already)."""
     folder = Path(folder)
     if read_marker(folder) is None:
-        _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "sealed": False,
-                               "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+        _new_marker(folder, kind)
 
 
 def _entries(folder: Path) -> list[str]:
@@ -306,8 +311,7 @@ def claim_output_folder(folder: str | Path, kind: str, force: bool = False) -> P
                 "deleted. Move them away or choose another folder"
             )
         _remove_listed(folder, set(marker.get("files") or []))
-    _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "sealed": False,
-                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+    _new_marker(folder, kind)
     return folder
 
 

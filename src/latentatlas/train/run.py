@@ -35,7 +35,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
 from .outputs import FolderLock, is_empty_but_ours, is_locked_by_live_process, mark_folder
-from .trainer import FitResult, Trainer, TrainerConfig, check_device_available
+from .trainer import FitResult, Trainer, TrainerConfig, check_device_available, parse_device
 
 log = logging.getLogger(__name__)
 
@@ -279,9 +279,9 @@ def resume_run(
     starts again from step 0 with its saved config, which also gives the same numbers.
     """
     run_dir = Path(run_dir)
-    info = distributed.setup(torch.device(load_config(run_dir).train.device))
+    config = resume_config(run_dir, overrides)
+    info = distributed.setup(torch.device(config.train.device))
     with _main_rank_lock(run_dir, info.is_main):
-        config = resume_config(run_dir, overrides)
         dataset = build_dataset(config)
         meta = read_metadata(run_dir)
         if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
@@ -299,12 +299,9 @@ def resume_run(
         if fresh:
             meta = _metadata(config, dataset, model)
         trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks, meta)
-        if fresh:
-            if trainer.dist.is_main:
-                ckpt.truncate_metrics(run_dir, -1)
-            step = 0
-        else:
-            step = trainer.resume()
+        if fresh and trainer.dist.is_main:
+            ckpt.truncate_metrics(run_dir, -1)  # lines of the killed attempt
+        step = 0 if fresh else trainer.resume()
         if step >= trainer.total_steps:
             raise ConfigError(
                 f"train.steps: the run already reached step {step} of {trainer.total_steps}; "
@@ -389,12 +386,7 @@ def _device(device: torch.device | str | None) -> torch.device | None:
     """``device`` as a torch device available here, or a :class:`ConfigError` saying why not."""
     if device is None:
         return None
-    try:
-        target = torch.device(device)
-    except (RuntimeError, ValueError, TypeError):
-        raise ConfigError(
-            f"device: expected a torch device like 'cpu' or 'cuda:0', got {device!r}"
-        ) from None
+    target = parse_device(device)
     check_device_available(target, "device")
     return target
 

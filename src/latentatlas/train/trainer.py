@@ -76,18 +76,24 @@ class TrainerConfig(Config):
     progress: bool = field(True, doc="show a progress bar")
 
     def validate(self) -> None:
-        try:
-            torch.device(self.device)
-        except (RuntimeError, ValueError):
-            raise ConfigError(
-                f"device: expected a torch device like 'cpu' or 'cuda:0', got {self.device!r}"
-            ) from None
+        parse_device(self.device)
         if self.steps is None and self.epochs is None:
             raise ConfigError("steps: give steps or epochs")
         for name in ("log_every", "eval_every", "checkpoint_every", "warmup_steps", "step_size"):
             if getattr(self, name) > MAX_STEPS:
                 value = getattr(self, name)
                 raise ConfigError(f"{name}: expected a value <= {MAX_STEPS}, got {value}")
+
+
+def parse_device(device: Any, name: str = "device") -> torch.device:
+    """``device`` (a name or a ``torch.device``) as a torch device, or a :class:`ConfigError`
+    naming the field ``name``."""
+    try:
+        return torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(
+            f"{name}: expected a torch device like 'cpu' or 'cuda:0', got {device!r}"
+        ) from None
 
 
 def check_device_available(device: torch.device, name: str = "train.device") -> None:
