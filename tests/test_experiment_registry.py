@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ import pytest
 
 from latentatlas.errors import ConfigError, UnknownNameError
 from latentatlas.experiments.catalogue import PAPERS, SCALES, _function, measured_times
+from latentatlas.experiments.settings import settings_of
 from latentatlas.registry import EXPERIMENTS
 
 from .conftest import run_cli
@@ -45,17 +48,83 @@ def test_reproduce_list_shows_every_experiment_with_its_reference():
         assert experiment.reference in line
 
 
-def test_the_cli_offers_exactly_the_named_scales():
-    from latentatlas.cli import reproduce
+def test_every_experiment_has_the_required_scales_as_json_settings():
+    import json
 
-    option = next(p for p in reproduce.params if p.name == "scale")
-    assert tuple(option.type.choices) == SCALES
+    for name, experiment in EXPERIMENTS.items():
+        scales = experiment.named_scales()
+        assert set(SCALES) <= set(scales), name
+        for scale in scales:
+            settings = settings_of(experiment.settings(scale))
+            assert json.loads(json.dumps(settings)) == settings
+            # an empty change list and a no-op change rebuild the very same settings
+            key = next(iter(settings))
+            value = json.dumps(settings[key])
+            assert experiment.settings(scale, [f"{key}={value}"]) == scales[scale]
 
 
 def test_recorded_times_belong_to_registered_experiments_and_scales():
     for name, seconds in measured_times().items():
-        assert name in EXPERIMENTS and set(seconds) <= set(SCALES)
+        assert name in EXPERIMENTS and set(seconds) <= set(EXPERIMENTS.get(name).named_scales())
         assert all(value > 0 for value in seconds.values())
+
+
+def test_set_changes_single_settings_with_their_kind_checked():
+    disk = EXPERIMENTS.get("slides-disk")
+    changed = disk.settings("full", ["steps=20", "lr=1", "size=32.0"])
+    assert (changed.steps, changed.lr, changed.size) == (20, 1.0, 32)
+    assert isinstance(changed.lr, float) and isinstance(changed.size, int)
+    beta = EXPERIMENTS.get("directions-dsprites-beta").settings(
+        "quick", ["vae.steps=10", "betas=[1, 4]"]
+    )
+    assert beta.vae.steps == 10 and beta.betas == (1.0, 4.0)
+    torus = EXPERIMENTS.get("thesis-torus").settings("quick", ["dataset.n=100"])
+    assert torus.dataset["n"] == 100 and torus.dataset["name"] == "torus_sines"
+    bad = {
+        "stepz=3": "stepz: no such setting of slides-disk at scale 'full'; settings: size",
+        "steps=-1": "steps: expected a positive value",
+        "steps=0": "steps: expected a positive value",
+        "steps=1.5": "steps: expected an integer",
+        "steps=1e30": "steps: expected an integer",
+        "lr=.nan": "lr: expected a finite number",
+        "lr=abc": "lr: expected a finite number",
+        "lr=true": "lr: expected a finite number",
+        "steps.x=1": "'steps' is not a section",
+        "steps": "expected key=value",
+    }
+    for override, message in bad.items():
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            disk.settings("full", [override])
+    with pytest.raises(ConfigError, match="betas: expected a non-empty list"):
+        EXPERIMENTS.get("directions-dsprites-beta").settings("quick", ["betas=[]"])
+    with pytest.raises(ConfigError, match=re.escape("betas[1]: expected a finite number")):
+        EXPERIMENTS.get("directions-dsprites-beta").settings("quick", ["betas=[1, x]"])
+    with pytest.raises(ConfigError, match="vae: expected a mapping"):
+        EXPERIMENTS.get("directions-dsprites-beta").settings("quick", ["vae=3"])
+
+
+def test_cli_settings_and_set_errors(tmp_path):
+    shown = run_cli("reproduce", "slides-disk", "--settings", "--set", "steps=7")
+    assert shown.returncode == 0, shown.stderr
+    assert "steps: 7\n" in shown.stdout and "size: 64\n" in shown.stdout
+    bad = run_cli("reproduce", "slides-disk", "--set", "steps=-3", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "steps: expected a positive value" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "x").exists()
+    scale = run_cli("reproduce", "slides-disk", "--scale", "huge")
+    assert scale.returncode == 2 and "has the scales quick, full" in scale.stderr
+
+
+def test_a_reproduction_records_what_ran_on_what(tmp_path):
+    out = tmp_path / "r"
+    proc = run_cli("reproduce", "directions-curvature", "--quick", "--set", "points=8",
+                   "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((out / "reproduction.json").read_text())
+    assert record["experiment"] == "directions-curvature" and record["scale"] == "quick"
+    assert record["settings"] == {"points": 8} and record["overrides"] == ["points=8"]
+    assert "reproduce directions-curvature --quick --set points=8" in record["command"]
+    assert record["machine"]["cores"] >= 1 and record["seconds"] > 0
+    assert json.loads((out / "results.json").read_text())["points"] == 8
 
 
 def test_timing_script_lists_what_it_would_run():

@@ -7,8 +7,13 @@ import json
 import pytest
 
 from latentatlas.experiments.intrinsic_common import IntrinsicScale
-from latentatlas.experiments.intrinsic_stretch import reproduce_stretch, write_stretch_outputs
+from latentatlas.experiments.intrinsic_stretch import (
+    StretchScale,
+    reproduce_stretch,
+    write_stretch_outputs,
+)
 from latentatlas.experiments.intrinsic_training import (
+    TrackingScale,
     reproduce_sdr_training,
     reproduce_tracking,
     write_tracking_outputs,
@@ -20,7 +25,7 @@ TINY = IntrinsicScale(16, 128, 20, samples=8, latent_dim=6, batch_size=16)
 
 
 def test_stretch_experiment_compares_every_level_at_two_lengths(tmp_path):
-    result = reproduce_stretch(scale=(TINY, (8, 20)))
+    result = reproduce_stretch(scale=StretchScale(TINY, (8, 20)))
     assert set(result.errors) == {8, 20}
     found = result.errors[20]
     assert found.labels == ["coarse", "intermediate", "fine", "image"]
@@ -35,12 +40,12 @@ def test_stretch_experiment_compares_every_level_at_two_lengths(tmp_path):
 
 
 def test_tracking_and_sdr_training_experiments_run(tmp_path):
-    tracking = reproduce_tracking(scale=(TINY, 5))
+    tracking = reproduce_tracking(scale=TrackingScale(TINY, 5))
     records = tracking.runs["VAE"].tracking
     assert [r["step"] for r in records] == [5, 10, 15, 20]
     assert {"fine/scale1", "fine/mse", "coarse/mse"} <= set(records[0])
     write_tracking_outputs(tracking, tmp_path / "tracking")
-    sdr = reproduce_sdr_training(scale=(TINY, 10))
+    sdr = reproduce_sdr_training(scale=TrackingScale(TINY, 10))
     plain, regularised = sdr.runs["VAE"], sdr.runs["VAE + SDR"]
     assert len(plain.sdr_losses) == 0 and len(regularised.sdr_losses) == 20
     assert [s.layer for s in regularised.sdr] == [

@@ -384,10 +384,23 @@ def _duration(seconds: float) -> str:
 @click.option("--list", "list_all", is_flag=True, help="List the experiments and exit.")
 @click.option(
     "--scale",
-    type=click.Choice(["quick", "full"]),  # experiments.catalogue.SCALES
-    help="quick: minutes, for a first look; full: the paper's protocol (default).",
+    help="quick: minutes, for a first look; full: the paper's protocol (default); some "
+    "experiments have more (--list shows them).",
 )
 @click.option("--quick", is_flag=True, help="The same as --scale quick.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change one setting of the scale, e.g. --set steps=500 (--settings lists them).",
+)
+@click.option(
+    "--settings",
+    "show_settings",
+    is_flag=True,
+    help="Print the scale's settings (after --set) and exit without running.",
+)
 @click.option(
     "--seed",
     type=click.IntRange(0, 2**32 - 1),
@@ -412,6 +425,8 @@ def reproduce(
     list_all: bool,
     scale: str | None,
     quick: bool,
+    overrides: tuple[str, ...],
+    show_settings: bool,
     seed: int | None,
     out: str | None,
     force: bool,
@@ -435,14 +450,21 @@ def reproduce(
     if quick and scale not in (None, "quick"):
         raise click.UsageError("--quick is --scale quick; do not give both")
     scale = "quick" if quick else (scale or "full")
+    if show_settings:
+        import yaml
+
+        from .experiments.settings import settings_of
+
+        settings = settings_of(entry.settings(scale, overrides))
+        click.echo(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), nl=False)
+        return
     options: dict[str, Any] = {"seed": seed}
     if mnist is not None:
         if experiment != "atomic-strokes":
             raise click.UsageError("--mnist goes with atomic-strokes only")
         from .data.mnist import Mnist, MnistConfig
-        from .experiments.atomic import experiment as atomic_experiment
 
-        side = atomic_experiment(experiment).scale(scale == "quick").dataset["size"]
+        side = entry.settings(scale, overrides).dataset["size"]
         options["dataset"] = {"name": "mnist", "root": mnist, "size": side}
         Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
     if published is not None:
@@ -453,9 +475,10 @@ def reproduce(
         # read once, before anything: no scores or a bad file fail here
         options["published"] = load_published(published, "beta_vae")
     entry.check(scale, **options)  # before anything is written
-    target = Path(out or f"runs/{experiment}{'-quick' if scale == 'quick' else ''}")
+    entry.settings(scale, overrides)
+    target = Path(out or f"runs/{experiment}{'' if scale == 'full' else '-' + scale}")
     with OutputFolder(target, "reproduction", force):
-        result, report = entry.execute(scale, target, sys.stderr.isatty(), **options)
+        result, report = entry.execute(scale, target, sys.stderr.isatty(), overrides, **options)
     click.echo(result.to_markdown(), err=True)
     click.echo(f"\n{entry.summary_line(result)}; report: {report}", err=True)
     click.echo(str(report))

@@ -246,6 +246,12 @@ def _peak_settings(dataset: Any) -> tuple[float, float, int]:
     return 0.5 * cfg.amplitude[0], cfg.sigma, max(1, int(cfg.separation // 2))
 
 
+def atomic_scales(name: str) -> dict[str, AtomicScale]:
+    """The named scales of atomic experiment ``name``."""
+    exp = experiment(name)
+    return {"quick": exp.quick, "full": exp.full}
+
+
 def reproduce_atomic(
     name: str,
     quick: bool = False,
@@ -253,6 +259,7 @@ def reproduce_atomic(
     steps: int | None = None,
     dataset: dict | None = None,
     progress: bool = False,
+    scale: AtomicScale | None = None,
 ) -> AtomicResult:
     """Train the atomic and the baseline autoencoder on the experiment's data and measure both.
 
@@ -261,7 +268,7 @@ def reproduce_atomic(
     data without per-atom ground truth get no purity numbers).
     """
     exp = experiment(name)
-    scale = exp.scale(quick)
+    scale = scale or exp.scale(quick)
     if steps is not None:
         scale = AtomicScale(**{**vars(scale), "steps": steps})
     data_spec = dict(dataset or scale.dataset)

@@ -7,15 +7,26 @@ each experiment's module: those import torch, matplotlib and the models, and
 ``latent-atlas reproduce --list`` should not pay for that. Each entry names its code as
 ``"module:function"``, imported only when the experiment runs.
 
-An entry's ``run`` function is called as ``run(quick=..., progress=..., **options)`` and
+An entry's ``scales`` names its named scales (a dict ``{"quick": settings, "full": settings}``
+of frozen dataclasses, or a function of the experiment's name returning one); ``--set key=value``
+changes single settings, checked by :func:`~latentatlas.experiments.settings.resolve_settings`.
+Its ``run`` function is called as ``run(quick=..., scale=settings, progress=..., **options)`` and
 returns a result with ``to_markdown()`` and ``seconds``; ``write(result, out)`` writes
 ``results.json``, ``table.md``, the figures and ``report.html`` and returns the report's path.
+:meth:`Experiment.execute` then writes ``reproduction.json``: what ran (experiment, scale, the
+resolved settings, the changes to them, seed, command), on what (library version, commit when
+run from a git checkout, machine) and for how long; ``reproductions/`` records are built from it.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
+import platform
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +34,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..registry import EXPERIMENTS
+from .settings import resolve_settings, settings_of
 
 #: the named scales every experiment has
 SCALES = ("quick", "full")
@@ -51,8 +63,11 @@ class Experiment:
         name: the command-line name, e.g. ``"thesis-table-5.1"``.
         paper: key of :data:`PAPERS`.
         reference: the section, table or figure it reproduces.
-        run: ``"module:function"`` called as ``run(quick=, progress=, **fixed, **options)``.
+        run: ``"module:function"`` called as
+            ``run(quick=, scale=, progress=, **fixed, **options)``.
         write: ``"module:function"`` called as ``write(result, out)`` → the report's path.
+        scales: ``"module:name"`` of a dict of named scales, or of a function taking the
+            experiment's name and returning one; each has at least ``quick`` and ``full``.
         fixed: keyword arguments always passed to ``run`` (e.g. which table).
         options: the extra options it accepts (``seed``, ``dataset``, ``published``, ``out``).
         progress: whether ``run`` takes ``progress``.
@@ -63,28 +78,69 @@ class Experiment:
     reference: str
     run: str
     write: str
+    scales: str
     fixed: dict = field(default_factory=dict)
     options: tuple[str, ...] = ()
     progress: bool = True
 
+    def named_scales(self) -> dict[str, Any]:
+        """The experiment's named scales: name → settings (a frozen dataclass)."""
+        scales = _function(self.scales)
+        return dict(scales(self.name) if callable(scales) else scales)
+
+    def settings(self, scale: str, overrides: tuple[str, ...] | list[str] = ()) -> Any:
+        """The settings of ``scale`` with ``key=value`` ``overrides`` applied and checked."""
+        self.check(scale)
+        return resolve_settings(
+            self.named_scales()[scale], overrides, f"{self.name} at scale {scale!r}"
+        )
+
     def execute(
-        self, scale: str, out: str | Path, progress: bool = False, **options: Any
+        self,
+        scale: str,
+        out: str | Path,
+        progress: bool = False,
+        overrides: tuple[str, ...] | list[str] = (),
+        **options: Any,
     ) -> tuple[Any, Path]:
-        """Run at ``scale`` and write into ``out``; returns the result and the report's path."""
+        """Run at ``scale`` (with ``overrides`` of single settings) and write into ``out``,
+        ``reproduction.json`` last; returns the result and the report's path."""
         self.check(scale, **options)
+        settings = self.settings(scale, overrides)
         kwargs = {**self.fixed, **{k: v for k, v in options.items() if v is not None}}
         if "out" in self.options:
             kwargs["out"] = out
         if self.progress:
             kwargs["progress"] = progress
-        result = _function(self.run)(quick=scale == "quick", **kwargs)
+        started = time.time()
+        t0 = time.perf_counter()
+        result = _function(self.run)(quick=scale == "quick", scale=settings, **kwargs)
         report = _function(self.write)(result, out)
+        record = {
+            "experiment": self.name,
+            "paper": PAPERS[self.paper],
+            "reference": self.reference,
+            "scale": scale,
+            "overrides": list(overrides),
+            "settings": settings_of(settings),
+            "options": {k: _plain_option(v) for k, v in options.items() if v is not None},
+            "command": _command_line(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": time.perf_counter() - t0,
+            **provenance(),
+        }
+        from ..train.checkpoint import atomic_write_json
+
+        atomic_write_json(Path(out) / REPRODUCTION, record)
         return result, Path(report)
 
     def check(self, scale: str, **options: Any) -> None:
         """Refuse an unknown scale or an option this experiment does not take (None: unset)."""
-        if scale not in SCALES:
-            raise ConfigError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
+        names = self.named_scales()
+        if scale not in names:
+            raise ConfigError(
+                f"scale: {self.name} has the scales {', '.join(names)}; got {scale!r}"
+            )
         unknown = sorted(k for k, v in options.items() if v is not None and k not in self.options)
         if unknown:
             raise ConfigError(
@@ -99,6 +155,66 @@ class Experiment:
         return f"{PAPERS[self.paper].split(',')[0]}: {self.reference}"
 
 
+#: the file :meth:`Experiment.execute` writes last into the output folder
+REPRODUCTION = "reproduction.json"
+
+
+def _plain_option(value: Any) -> Any:
+    """An option as JSON data (published scores are summarised by their count)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain_option(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return f"{len(value)} entries"
+    return type(value).__name__
+
+
+def _command_line() -> str:
+    """The command as typed (``latent-atlas reproduce ...``), or the Python entry point."""
+    name = Path(sys.argv[0]).name if sys.argv else "python"
+    return " ".join([name, *sys.argv[1:]])
+
+
+def provenance() -> dict[str, Any]:
+    """On what a reproduction ran: library and torch versions, the git commit of the source
+    when it is a checkout (with ``dirty`` when it has uncommitted changes), and the machine."""
+    import torch
+
+    from .. import __version__
+
+    info: dict[str, Any] = {
+        "latent_atlas": __version__,
+        "torch": torch.__version__,
+        "machine": {
+            "cores": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+    }
+    source = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=10
+        )
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."],
+            cwd=source.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return info
+    if commit.returncode == 0:
+        info["commit"] = commit.stdout.strip()
+        info["dirty"] = bool(status.stdout.strip())
+    return info
+
+
 def _register(*experiments: Experiment) -> None:
     for experiment in experiments:
         assert experiment.paper in PAPERS, experiment.name
@@ -110,59 +226,72 @@ _STUDIES = ".thesis_studies:reproduce_study"
 _ATOMIC = ".atomic:reproduce_atomic"
 _register(
     Experiment("thesis-table-5.1", "thesis", "table 5.1 (baseline VAE on the sine circle, ch. 5)",
-               _TABLES, ".catalogue:write_table", {"table": "5.1"}),
+               _TABLES, ".catalogue:write_table", ".thesis_tables:SCALES", {"table": "5.1"}),
     Experiment("thesis-table-7.1", "thesis", "table 7.1 (diffusion VAE on S¹, ch. 7)",
-               _TABLES, ".catalogue:write_table", {"table": "7.1"}),
+               _TABLES, ".catalogue:write_table", ".thesis_tables:SCALES", {"table": "7.1"}),
     Experiment("thesis-table-9.2", "thesis", "table 9.2 (Δ-reduction between models, ch. 9)",
                ".thesis_reduction:reproduce_reduction_table",
-               ".thesis_reduction:write_reduction_outputs", options=("seed",), progress=False),
+               ".thesis_reduction:write_reduction_outputs", ".thesis_reduction:SCALES",
+               options=("seed",), progress=False),
     Experiment("thesis-torus", "thesis", "ch. 11, table 11.1 (torus latents)", _STUDIES,
-               ".thesis_studies:write_study_outputs", {"name": "thesis-torus"}, ("seed",)),
+               ".thesis_studies:write_study_outputs", ".thesis_studies:study_scales",
+               {"name": "thesis-torus"}, ("seed",)),
     Experiment("thesis-pixel-shift", "thesis", "§10.1 (pixel shift)", _STUDIES,
-               ".thesis_studies:write_study_outputs", {"name": "thesis-pixel-shift"}, ("seed",)),
+               ".thesis_studies:write_study_outputs", ".thesis_studies:study_scales",
+               {"name": "thesis-pixel-shift"}, ("seed",)),
     Experiment("thesis-rotating-object", "thesis", "§10.2 (rotating object)", _STUDIES,
-               ".thesis_studies:write_study_outputs", {"name": "thesis-rotating-object"},
-               ("seed",)),
+               ".thesis_studies:write_study_outputs", ".thesis_studies:study_scales",
+               {"name": "thesis-rotating-object"}, ("seed",)),
     Experiment("atomic-spikes", "atomic", "§III-B (spikes)", _ATOMIC,
-               ".atomic:write_atomic_outputs", {"name": "atomic-spikes"}, ("seed", "dataset")),
+               ".atomic:write_atomic_outputs", ".atomic:atomic_scales", {"name": "atomic-spikes"},
+               ("seed", "dataset")),
     Experiment("atomic-strokes", "atomic", "§III-A (strokes; MNIST with --mnist)", _ATOMIC,
-               ".atomic:write_atomic_outputs", {"name": "atomic-strokes"}, ("seed", "dataset")),
+               ".atomic:write_atomic_outputs", ".atomic:atomic_scales",
+               {"name": "atomic-strokes"}, ("seed", "dataset")),
     Experiment("slides-disk", "slides", "slides 8-20 (disk autoencoder)",
                ".slides_disk:reproduce_disk", ".slides_disk:write_disk_outputs",
-               options=("seed",)),
+               ".slides_disk:SCALES", options=("seed",)),
     Experiment("slides-position", "slides", "slides 22-30 (position encoding)",
                ".slides_position:reproduce_position", ".slides_position:write_position_outputs",
-               options=("seed",), progress=False),
+               ".slides_position:SCALES", options=("seed",), progress=False),
     Experiment("slides-pca-ae", "slides", "slides 31-39 (PCA-like autoencoder)",
-               ".slides_pca:reproduce_pca", ".slides_pca:write_pca_outputs", options=("seed",)),
+               ".slides_pca:reproduce_pca", ".slides_pca:write_pca_outputs", ".slides_pca:SCALES",
+               options=("seed",)),
     Experiment("slides-pca-ae-generator", "slides", "slides 42-46 (PCA-AE on a generator)",
                ".slides_generator:reproduce_generator",
-               ".slides_generator:write_generator_outputs", options=("seed",)),
+               ".slides_generator:write_generator_outputs", ".slides_generator:GENERATOR_SCALES",
+               options=("seed",)),
     Experiment("directions-dsprites-beta", "directions", "§3.3 (β-VAE control on dSprites)",
                ".directions_beta:reproduce_beta", ".directions_beta:write_beta_outputs",
-               options=("seed",)),
+               ".directions_beta:SCALES", options=("seed",)),
     Experiment("directions-losses", "directions", "appendix C (inversion losses)",
                ".directions_inversion:reproduce_losses",
-               ".directions_inversion:write_losses_outputs", options=("seed",)),
+               ".directions_inversion:write_losses_outputs", ".directions_inversion:LOSS_SCALES",
+               options=("seed",)),
     Experiment("directions-inversion", "directions", "appendix F (naive inversion)",
                ".directions_inversion:reproduce_naive",
-               ".directions_inversion:write_naive_outputs", options=("seed",)),
+               ".directions_inversion:write_naive_outputs", ".directions_inversion:NAIVE_SCALES",
+               options=("seed",)),
     Experiment("directions-curvature", "directions", "appendix D (curvature)",
                ".directions_curvature:reproduce_curvature",
-               ".directions_curvature:write_curvature_outputs", progress=False),
+               ".directions_curvature:write_curvature_outputs", ".directions_curvature:SCALES",
+               progress=False),
     Experiment("intrinsic-stretch", "intrinsic", "fig. 3a-d (stretching each level)",
                ".intrinsic_stretch:reproduce_stretch",
-               ".intrinsic_stretch:write_stretch_outputs", options=("seed",)),
+               ".intrinsic_stretch:write_stretch_outputs", ".intrinsic_stretch:SCALES",
+               options=("seed",)),
     Experiment("intrinsic-tracking", "intrinsic", "fig. 4a-b (errors tracked in training)",
                ".intrinsic_training:reproduce_tracking",
-               ".intrinsic_training:write_tracking_outputs", options=("seed",)),
+               ".intrinsic_training:write_tracking_outputs", ".intrinsic_training:SCALES",
+               options=("seed",)),
     Experiment("intrinsic-sdr-training", "intrinsic", "sec. 5.2, fig. 4c and 3e (SDR training)",
                ".intrinsic_training:reproduce_sdr_training",
-               ".intrinsic_training:write_tracking_outputs", options=("seed",)),
+               ".intrinsic_training:write_tracking_outputs", ".intrinsic_training:SCALES",
+               options=("seed",)),
     Experiment("locatello-dsprites-betavae", "locatello",
                "fig. 7/13 (β-VAE grid on dSprites, every metric)",
                ".locatello:reproduce_locatello", ".locatello:write_locatello_outputs",
-               options=("published", "out"), progress=False),
+               ".locatello:SCALES", options=("published", "out"), progress=False),
 )  # fmt: skip
 
 

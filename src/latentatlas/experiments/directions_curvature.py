@@ -24,7 +24,15 @@ import torch
 
 from ..data.synthetic.dsprites import render_dsprites
 
-POINTS = {"quick": 24, "full": 64}
+
+@dataclass(frozen=True)
+class CurvatureScale:
+    """Images along each transformation path."""
+
+    points: int
+
+
+SCALES = {"quick": CurvatureScale(24), "full": CurvatureScale(64)}
 SUPERSAMPLE = 4
 
 
@@ -117,9 +125,13 @@ class CurvatureResult:
         return "\n".join(lines)
 
 
-def reproduce_curvature(quick: bool = False, points: int | None = None) -> CurvatureResult:
+def reproduce_curvature(
+    quick: bool = False, points: int | None = None, scale: CurvatureScale | None = None
+) -> CurvatureResult:
+    """Measure how far each transformation's image path is from a straight line (``points``
+    or ``scale`` replace the quick or full number of images per path)."""
     t0 = time.perf_counter()
-    n = points or POINTS["quick" if quick else "full"]
+    n = points or (scale or SCALES["quick" if quick else "full"]).points
     paths = transformation_paths(n)
     measures, projections = {}, {}
     for name, images in paths.items():

@@ -29,9 +29,19 @@ from .intrinsic_common import (
     train_intrinsic_vae,
 )
 
+
+@dataclass(frozen=True)
+class StretchScale:
+    """The VAE's size and the training lengths at which its levels are stretched (it trains
+    for the longest)."""
+
+    model: IntrinsicScale
+    lengths: tuple[int, ...]
+
+
 SCALES = {
-    "quick": (IntrinsicScale(32, 2000, 3000, latent_dim=32), (600, 3000)),
-    "full": (IntrinsicScale(64, 20_000, 50_000, latent_dim=64), (10_000, 50_000)),
+    "quick": StretchScale(IntrinsicScale(32, 2000, 3000, latent_dim=32), (600, 3000)),
+    "full": StretchScale(IntrinsicScale(64, 20_000, 50_000, latent_dim=64), (10_000, 50_000)),
 }
 EXAMPLES = 6
 
@@ -77,13 +87,14 @@ class StretchResult:
 
 def reproduce_stretch(
     quick: bool = False,
-    scale: tuple[IntrinsicScale, tuple[int, ...]] | None = None,
+    scale: StretchScale | None = None,
     seed: int = 0,
     dataset: dict | None = None,
     progress: bool = False,
 ) -> StretchResult:
     t0 = time.perf_counter()
-    s, lengths = scale or SCALES["quick" if quick else "full"]
+    chosen = scale or SCALES["quick" if quick else "full"]
+    s, lengths = chosen.model, chosen.lengths
     data = scenes_data(s, seed, dataset)
     snapshots = Snapshots(lengths)
     model, records, _ = train_intrinsic_vae(data, s, seed, [snapshots], max(lengths), progress)

@@ -31,9 +31,18 @@ from .intrinsic_common import (
     train_intrinsic_vae,
 )
 
+
+@dataclass(frozen=True)
+class TrackingScale:
+    """The VAE's size and the steps between two measurements of its errors."""
+
+    model: IntrinsicScale
+    every: int
+
+
 SCALES = {
-    "quick": (IntrinsicScale(32, 2000, 3000, latent_dim=32), 150),
-    "full": (IntrinsicScale(64, 20_000, 50_000, latent_dim=64), 1000),
+    "quick": TrackingScale(IntrinsicScale(32, 2000, 3000, latent_dim=32), 150),
+    "full": TrackingScale(IntrinsicScale(64, 20_000, 50_000, latent_dim=64), 1000),
 }
 TRACKED = "fine"
 SDR_LR = 1e-4
@@ -130,14 +139,15 @@ def _reproduce(
     experiment: str,
     runs: dict[str, bool],
     quick: bool,
-    scale: tuple[IntrinsicScale, int] | None,
+    scale: TrackingScale | None,
     seed: int,
     dataset: dict | None,
     progress: bool,
 ) -> TrackingResult:
     """Train one tracked run per entry of ``runs`` ({name: with SDR steps}) from the same seed."""
     t0 = time.perf_counter()
-    s, every = scale or SCALES["quick" if quick else "full"]
+    chosen = scale or SCALES["quick" if quick else "full"]
+    s, every = chosen.model, chosen.every
     trained = {
         name: train_tracked(name, s, every, seed, dataset, sdr=sdr, progress=progress)
         for name, sdr in runs.items()
@@ -147,7 +157,7 @@ def _reproduce(
 
 def reproduce_tracking(
     quick: bool = False,
-    scale: tuple[IntrinsicScale, int] | None = None,
+    scale: TrackingScale | None = None,
     seed: int = 0,
     dataset: dict | None = None,
     progress: bool = False,
@@ -158,7 +168,7 @@ def reproduce_tracking(
 
 def reproduce_sdr_training(
     quick: bool = False,
-    scale: tuple[IntrinsicScale, int] | None = None,
+    scale: TrackingScale | None = None,
     seed: int = 0,
     dataset: dict | None = None,
     progress: bool = False,

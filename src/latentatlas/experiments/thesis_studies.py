@@ -50,6 +50,10 @@ class Scale:
     steps: int
     reduction_steps: int
     restarts: int = 1
+    repetitions: int = 3
+    """fits of each reduction map"""
+    eval_samples: int = 5000
+    """prior samples Δ is evaluated on"""
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ STUDIES: dict[str, Study] = {
         layers=3,
         thesis_hidden=4096 // 3,
         full=Scale({"name": "pixel_shift"}, hidden=256, steps=3000, reduction_steps=300),
-        quick=Scale({"name": "pixel_shift", "size": [24, 24]}, 64, 300, 40),
+        quick=Scale({"name": "pixel_shift", "size": [24, 24]}, 64, 300, 40, eval_samples=2000),
         circles=1,
         hue=("shift",),
         figures={"vae": "10.2", "diffusion_vae": "10.3", "reduction": "10.4"},
@@ -99,7 +103,7 @@ STUDIES: dict[str, Study] = {
         layers=2,
         thesis_hidden=128 * 128 // 3,
         full=Scale({"name": "rotating_object"}, hidden=64, steps=2000, reduction_steps=300),
-        quick=Scale({"name": "rotating_object", "size": 32}, 64, 300, 40),
+        quick=Scale({"name": "rotating_object", "size": 32}, 64, 300, 40, eval_samples=2000),
         circles=1,
         hue=("angle",),
         figures={"vae": "10.6", "diffusion_vae": "10.7", "reduction": "10.8"},
@@ -122,6 +126,7 @@ STUDIES: dict[str, Study] = {
             64,
             300,
             40,
+            eval_samples=2000,
         ),
         circles=2,
         hue=("phase1", "phase2"),
@@ -133,6 +138,12 @@ STUDIES: dict[str, Study] = {
 """The ch. 10-11 studies by CLI name. Data as in the thesis: the 64 shifts of a 64×64 image
 (§10.1.1), 72 views of 128×128 (§10.2.1), the noiseless 50×50 phase grid of 25×25 images used
 for training and visualisation (§11.1, eq. 11.3-11.4)."""
+
+
+def study_scales(name: str) -> dict[str, Scale]:
+    """The named scales of study ``name``."""
+    s = study(name)
+    return {"quick": s.quick, "full": s.full}
 
 
 def study(name: str) -> Study:
@@ -196,6 +207,8 @@ class StudyResult:
     dataset: Any = field(default=None, repr=False)
     evaluation: Any = field(default=None, repr=False)
     """The evaluation set (a ``Batch``) every metric and figure uses."""
+    dataset_spec: dict = field(default_factory=dict)
+    """The data set's spec as trained on."""
 
     def delta_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -218,7 +231,7 @@ class StudyResult:
         ]  # fmt: skip
         return {
             "experiment": s.name, "thesis_section": s.section, "quick": self.quick,
-            "dataset": dict(s.scale(self.quick).dataset), "hidden": self.hidden,
+            "dataset": dict(self.dataset_spec), "hidden": self.hidden,
             "thesis_hidden": s.thesis_hidden, "layers": s.layers, "steps": self.steps,
             "restarts": self.restarts, "reduction_steps": self.reduction_steps,
             "reduction_sigma_x": REDUCTION_SIGMA_X,
@@ -244,11 +257,13 @@ class StudyResult:
 
 def reproduce_study(
     name: str, quick: bool = False, seed: int = 0, hidden: int | None = None,
-    steps: int | None = None, repetitions: int = 3, restarts: int | None = None,
-    progress: bool = False,
+    steps: int | None = None, repetitions: int | None = None, restarts: int | None = None,
+    progress: bool = False, scale: Scale | None = None,
 ) -> StudyResult:  # fmt: skip
     """Train both VAEs at every σX (each kind as one ensemble), evaluate them and fit the
-    reduction maps between the σX = 0.1 models, ``repetitions`` fits per direction.
+    reduction maps between the σX = 0.1 models, ``repetitions`` fits per direction (``scale``
+    replaces the quick or full one; ``hidden``, ``steps``, ``repetitions`` and ``restarts``
+    replace single settings of it).
 
     With ``restarts`` > 1 every model is trained from that many initialisations (seeds ``seed``,
     ``seed + 1``, …, all in the same ensemble) and the one with the lowest training loss over the
@@ -257,8 +272,9 @@ def reproduce_study(
     minimises is the fair way to choose.
     """
     s = study(name)
-    scale = s.scale(quick)
+    scale = scale or s.scale(quick)
     restarts = restarts or scale.restarts
+    repetitions = repetitions or scale.repetitions
     t0 = time.perf_counter()
     models: dict[tuple[str, float], torch.nn.Module] = {}
     metrics: dict[tuple[str, float], dict[str, float]] = {}
@@ -292,7 +308,7 @@ def reproduce_study(
         losses[kind] = trained.losses[:, chosen]
     pair = {space: models[(kind, REDUCTION_SIGMA_X)] for space, kind in zip(s.spaces, KINDS)}
     deltas = delta_table(pair, repetitions=repetitions, seed=seed, steps=scale.reduction_steps,
-                         samples=500, eval_samples=2000 if quick else 5000)  # fmt: skip
+                         samples=500, eval_samples=scale.eval_samples)  # fmt: skip
     return StudyResult(
         study=s,
         quick=quick,
@@ -310,6 +326,7 @@ def reproduce_study(
         losses=losses,
         dataset=dataset,
         evaluation=batch,
+        dataset_spec=dict(scale.dataset),
     )
 
 
@@ -493,7 +510,7 @@ def write_study_outputs(result: StudyResult, out: str | Path) -> Path:
         settings={
             "experiment": s.name,
             "quick": result.quick,
-            "dataset": s.scale(result.quick).dataset,
+            "dataset": result.dataset_spec,
             "layers": s.layers,
             "hidden": result.hidden,
             "steps": result.steps,

@@ -33,6 +33,21 @@ METRICS = ("neg_elbo", "kl", "reconstruction", "mse")
 FULL_STEPS = 20_000
 QUICK_STEPS = 300
 
+
+@dataclass(frozen=True)
+class TableScale:
+    """The size of a table reproduction: trainings per cell, steps, training images."""
+
+    repetitions: int
+    steps: int
+    n: int = 10_000
+
+
+SCALES = {
+    "quick": TableScale(repetitions=2, steps=QUICK_STEPS, n=2000),
+    "full": TableScale(repetitions=5, steps=FULL_STEPS, n=10_000),
+}
+
 #: The thesis's tables as printed: (data noise σ, decoder σX) → metric → "mean ± std".
 THESIS_TABLES: dict[str, dict[tuple[float, float], dict[str, str]]] = {
     "5.1": {
@@ -188,13 +203,13 @@ class TableResult:
 
 
 def reproduce_table(
-    table: str, quick: bool = False, repetitions: int | None = None, steps: int | None = None,
-    progress: bool = False,
-) -> TableResult:  # fmt: skip
-    """Train the grid of thesis table ``table`` ("5.1" or "7.1") as one ensemble and evaluate."""
-    repetitions = repetitions or (2 if quick else 5)
-    steps = steps or (QUICK_STEPS if quick else FULL_STEPS)
-    configs = table_configs(table, repetitions, steps, n=2000 if quick else 10_000)
+    table: str, quick: bool = False, scale: TableScale | None = None, progress: bool = False
+) -> TableResult:
+    """Train the grid of thesis table ``table`` ("5.1" or "7.1") as one ensemble and evaluate
+    (``scale`` replaces the quick or full one)."""
+    s = scale or SCALES["quick" if quick else "full"]
+    repetitions, steps = s.repetitions, s.steps
+    configs = table_configs(table, repetitions, steps, n=s.n)
     t0 = time.perf_counter()
     result = train_ensemble(configs, progress=progress)
     per_cell: dict[tuple[float, float], list[dict[str, float]]] = {}
