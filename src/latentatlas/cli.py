@@ -406,7 +406,16 @@ def _duration(seconds: float) -> str:
     type=click.IntRange(0, 2**32 - 1),
     help="Seed of the experiment's models (experiments that take one; default 0).",
 )
-@click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/EXPERIMENT).")
+@click.option(
+    "--device",
+    help="Torch device the models train on (cpu, cuda, cuda:1, mps, ...; default cpu); the "
+    "analyses run on the CPU.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder (default runs/EXPERIMENT); running the same command again continues there.",
+)
 @click.option("--force", is_flag=True, help="Replace an earlier reproduction in --out.")
 @click.option(
     "--mnist",
@@ -428,6 +437,7 @@ def reproduce(
     overrides: tuple[str, ...],
     show_settings: bool,
     seed: int | None,
+    device: str | None,
     out: str | None,
     force: bool,
     mnist: str | None,
@@ -436,7 +446,9 @@ def reproduce(
     """Reproduce a published experiment: results.json, table.md, figures and report.html.
 
     EXPERIMENT is one of the registered experiments (`latent-atlas reproduce --list` shows
-    each with the paper section it reproduces and its measured time per scale).
+    each with the paper section it reproduces and its measured time per scale). Each model it
+    trains is a run folder under OUT/models; the same command run again continues: finished
+    models are reused, interrupted ones resume (Ctrl-C and SIGTERM stop after a checkpoint).
     """
     from .registry import EXPERIMENTS
     from .train import OutputFolder
@@ -475,10 +487,28 @@ def reproduce(
         # read once, before anything: no scores or a bad file fail here
         options["published"] = load_published(published, "beta_vae")
     entry.check(scale, **options)  # before anything is written
-    entry.settings(scale, overrides)
+    identity = entry.identity(scale, overrides, **options)
+    if device is not None:
+        from .train.trainer import check_device_available, parse_device
+
+        check_device_available(parse_device(device, "--device"), "--device")
+    from .errors import Interrupted
+    from .experiments.catalogue import check_continuation
+
     target = Path(out or f"runs/{experiment}{'' if scale == 'full' else '-' + scale}")
-    with OutputFolder(target, "reproduction", force):
-        result, report = entry.execute(scale, target, sys.stderr.isatty(), overrides, **options)
+    same = lambda folder: check_continuation(folder, identity)  # noqa: E731
+    try:
+        with OutputFolder(target, "reproduction", force, resumable=same):
+            result, report = entry.execute(
+                scale, target, sys.stderr.isatty(), overrides, device, **options
+            )
+    except Interrupted as stop:
+        click.echo(
+            f"{stop.signal}: {experiment} stopped ({stop}); {target / 'report.html'} shows what "
+            "is done. Run the same command again to continue.",
+            err=True,
+        )
+        sys.exit(stop.exit_code)
     click.echo(result.to_markdown(), err=True)
     click.echo(f"\n{entry.summary_line(result)}; report: {report}", err=True)
     click.echo(str(report))

@@ -41,3 +41,17 @@ class FolderLockedError(RunFolderError):
 
 class TrainingDiverged(LatentAtlasError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Interrupted(BaseException):
+    """A command was stopped by Ctrl-C (``signal`` "SIGINT") or SIGTERM after saving what it had
+    (a training's checkpoint); rerunning the same command continues. A ``BaseException``, like
+    ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signal: str = "SIGINT", what: str = ""):
+        self.signal = signal
+        super().__init__(what or f"stopped by {signal}")
+
+    @property
+    def exit_code(self) -> int:
+        return 143 if self.signal == "SIGTERM" else 130

@@ -327,3 +327,32 @@ def posterior_traversal_values(
         spread = float(col.std(unbiased=False)) if summary.n > 1 else 0.0
         rows.append(center + k * spread * t)
     return torch.stack(rows).float()
+
+
+def circle_winding(factor_angle: torch.Tensor, codes: torch.Tensor) -> dict[str, float]:
+    """How the codes of a circular factor go around: walk the data in the order of the factor's
+    angle (one full turn) and count the turns the codes' angle makes (thesis ch. 10: a model
+    that "recovers the periodic latent variable" maps the factor's circle onto a loop around
+    its codes once: winding ±1).
+
+    ``codes`` are (N, 2) points (a code in R², or the S¹ embedding), whose angle is taken about
+    their mean, or (N, 1) angles. Returns ``winding`` (the signed number of turns, an integer
+    when no step jumps by more than half a turn) and ``forward`` (the fraction of steps that go
+    in the direction of the winding: 1.0 for a clean, monotone loop).
+    """
+    codes = codes.detach().double().reshape(len(codes), -1)
+    order = torch.argsort(factor_angle.detach().double().reshape(-1))
+    codes = codes[order]
+    if codes.shape[1] == 1:
+        angle = codes[:, 0]
+    elif codes.shape[1] == 2:
+        centred = codes - codes.mean(0)
+        angle = torch.atan2(centred[:, 1], centred[:, 0])
+    else:
+        raise ValueError(f"circle_winding: codes must have 1 or 2 columns, got {codes.shape[1]}")
+    steps = torch.diff(torch.cat([angle, angle[:1]]))
+    steps = torch.remainder(steps + torch.pi, 2 * torch.pi) - torch.pi  # into [−π, π)
+    turns = float(steps.sum() / (2 * torch.pi))
+    direction = 1.0 if turns >= 0 else -1.0
+    forward = float((steps * direction > 0).double().mean())
+    return {"winding": round(turns), "forward": forward}

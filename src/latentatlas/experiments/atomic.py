@@ -45,7 +45,8 @@ from ..analysis.atomic import (
 from ..errors import ConfigError, UnknownNameError
 from ..models.atomic import baseline_spec, paper_spec
 from ..registry import DATASETS, build
-from .training import train_in_memory
+from .model_store import current_store
+from .training import train_model
 
 MODELS = ("atomic", "baseline")
 MODEL_TITLES = {"atomic": "atomic AE", "baseline": "baseline AE"}
@@ -276,6 +277,7 @@ def reproduce_atomic(
     shape = tuple(data.observation_shape)
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"dataset: the atomic experiments need square images, got {shape}")
+    current_store().expect(len(MODELS))
     spec = paper_spec(shape[1], shape[0], scale.blocks, scale.block_dim)
     specs = {"atomic": spec, "baseline": baseline_spec(spec)}
     t0 = time.perf_counter()
@@ -292,7 +294,7 @@ def reproduce_atomic(
             "lr": scale.lr,
             "progress": progress,
         }
-        model, losses, seconds = train_in_memory(specs[key], data_spec, data, settings, seed)
+        model, losses, seconds = train_model(specs[key], data_spec, data, settings, seed, label=key)
         models[key] = model
         dec = decompose(model, x, blocks=scale.blocks)
         res = ModelResult(

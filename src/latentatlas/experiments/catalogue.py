@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..registry import EXPERIMENTS
-from .settings import resolve_settings, settings_of
+from .settings import first_difference, resolve_settings, settings_of
 
 #: the named scales every experiment has
 SCALES = ("quick", "full")
@@ -95,43 +95,98 @@ class Experiment:
             self.named_scales()[scale], overrides, f"{self.name} at scale {scale!r}"
         )
 
+    def identity(
+        self, scale: str, overrides: tuple[str, ...] | list[str] = (), **options: Any
+    ) -> dict[str, Any]:
+        """What makes two invocations the same reproduction: experiment, scale, the resolved
+        settings and the options given (a rerun with the same identity continues the first)."""
+        return {
+            "experiment": self.name,
+            "scale": scale,
+            "settings": settings_of(self.settings(scale, overrides)),
+            "options": {k: _plain_option(v) for k, v in options.items() if v is not None},
+        }
+
     def execute(
         self,
         scale: str,
         out: str | Path,
         progress: bool = False,
         overrides: tuple[str, ...] | list[str] = (),
+        device: str | None = None,
         **options: Any,
     ) -> tuple[Any, Path]:
-        """Run at ``scale`` (with ``overrides`` of single settings) and write into ``out``,
-        ``reproduction.json`` last; returns the result and the report's path."""
+        """Run at ``scale`` (with ``overrides`` of single settings) into ``out`` and write the
+        outputs, ``reproduction.json`` last; returns the result and the report's path.
+
+        Every model goes into a run folder under ``out/models`` (see
+        :mod:`~latentatlas.experiments.model_store`): invoked again on the same folder with the
+        same identity it continues, reusing finished models and resuming interrupted ones; with
+        another identity it is refused. Models train on ``device`` (default: the CPU); the
+        analyses run on the CPU. Ctrl-C or SIGTERM stop it after a checkpoint with
+        :class:`~latentatlas.errors.Interrupted`, leaving a partial ``report.html``.
+        """
+        from ..train.checkpoint import atomic_write_json
+        from .model_store import ExperimentProgress, ModelStore, use_store
+        from .partial import write_partial_report
+
         self.check(scale, **options)
         settings = self.settings(scale, overrides)
+        identity = self.identity(scale, overrides, **options)
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        earlier = check_continuation(out, identity)
+        spent = float(earlier.get("seconds", 0.0))
+        invocations = int(earlier.get("invocations", 0)) + 1
+        started = earlier.get("started") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+        def save_state(seconds: float) -> None:
+            atomic_write_json(
+                out / STARTED,
+                {
+                    "identity": identity,
+                    "started": started,
+                    "seconds": seconds,
+                    "invocations": invocations,
+                },
+            )
+
+        save_state(spent)
         kwargs = {**self.fixed, **{k: v for k, v in options.items() if v is not None}}
         if "out" in self.options:
             kwargs["out"] = out
         if self.progress:
             kwargs["progress"] = progress
-        started = time.time()
         t0 = time.perf_counter()
-        result = _function(self.run)(quick=scale == "quick", scale=settings, **kwargs)
+        display = ExperimentProgress(self.name, enabled=progress)
+        store = ModelStore(out, device, on_event=display.update)
+        try:
+            with use_store(store), display:
+                result = _function(self.run)(quick=scale == "quick", scale=settings, **kwargs)
+        except BaseException:
+            save_state(spent + time.perf_counter() - t0)
+            write_partial_report(out, self.name, self.describe(), identity, store.expected)
+            raise
         report = _function(self.write)(result, out)
+        seconds = spent + time.perf_counter() - t0
+        save_state(seconds)
         record = {
             "experiment": self.name,
             "paper": PAPERS[self.paper],
             "reference": self.reference,
             "scale": scale,
             "overrides": list(overrides),
-            "settings": settings_of(settings),
-            "options": {k: _plain_option(v) for k, v in options.items() if v is not None},
+            "settings": identity["settings"],
+            "options": identity["options"],
             "command": _command_line(),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "seconds": time.perf_counter() - t0,
+            "started": started,
+            "seconds": seconds,
+            "invocations": invocations,
+            "models": store.count,
+            "device": device or "cpu",
             **provenance(),
         }
-        from ..train.checkpoint import atomic_write_json
-
-        atomic_write_json(Path(out) / REPRODUCTION, record)
+        atomic_write_json(out / REPRODUCTION, record)
         return result, Path(report)
 
     def check(self, scale: str, **options: Any) -> None:
@@ -157,6 +212,36 @@ class Experiment:
 
 #: the file :meth:`Experiment.execute` writes last into the output folder
 REPRODUCTION = "reproduction.json"
+#: the file it writes first: the reproduction's identity and the time spent so far
+STARTED = "experiment.json"
+
+
+def check_continuation(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    """What an earlier invocation into ``out`` recorded ({} when none did); a
+    :class:`~latentatlas.errors.RunFolderError` when it was another reproduction (other
+    experiment, scale, settings or options), naming the first difference."""
+    from ..errors import RunFolderError
+    from ..train.checkpoint import read_json
+
+    path = out / STARTED
+    if not path.is_file():
+        if (out / "models").exists() or (out / REPRODUCTION).exists():
+            raise RunFolderError(
+                f"{out} holds a reproduction without {STARTED} (an earlier version's, or not "
+                "latent-atlas's): pass --force to replace it, or choose another --out"
+            )
+        return {}
+    earlier = read_json(path)
+    if not isinstance(earlier, dict) or not isinstance(earlier.get("identity"), dict):
+        raise RunFolderError(f"{path}: corrupt (expected an object with an 'identity')")
+    if earlier["identity"] != identity:
+        key, old, new = first_difference(earlier["identity"], identity)
+        raise RunFolderError(
+            f"{out} holds a reproduction with {key} = {old!r}; this command asks for {new!r}. "
+            "Rerun it as it was started to continue, pass --force to replace it, or choose "
+            "another --out"
+        )
+    return earlier
 
 
 def _plain_option(value: Any) -> Any:

@@ -36,6 +36,7 @@ from ..analysis.direction_evaluation import (
 from ..analysis.direction_search import DirectionSearch, find_direction
 from ..analysis.directions import displacement_direction
 from .directions_common import VAEScale, dsprites_images, generator_of, train_beta_vae
+from .model_store import current_store
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def reproduce_beta(
     """Train one β-VAE per β, find and evaluate the x direction with every method."""
     t0 = time.perf_counter()
     s = scale or SCALES["quick" if quick else "full"]
+    current_store().expect(len(s.betas))
     data = dsprites_images(s.vae.images, s.vae.size, seed)
     models = []
     for beta in s.betas:

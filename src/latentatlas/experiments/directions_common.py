@@ -16,7 +16,7 @@ import torch
 from ..analysis.generators import DecoderGenerator
 from ..data.base import InMemoryDataset
 from ..data.synthetic.dsprites import dsprites_factor_space, render_dsprites
-from .training import train_in_memory
+from .training import train_model
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,9 @@ def beta_vae_spec(size: int, beta: float, latent_dim: int = 10) -> dict:
 def train_beta_vae(
     data: InMemoryDataset, scale: VAEScale, beta: float, seed: int, progress: bool = False
 ) -> tuple[torch.nn.Module, list[dict[str, float]], float]:
-    """Train the β-VAE on ``data``; returns the model (eval mode), its records and seconds."""
-    return train_in_memory(
+    """Train the β-VAE on ``data``; returns the model (eval mode), its records and seconds (its
+    run folder, in a reproduction, is labelled ``beta-<β>``)."""
+    return train_model(
         beta_vae_spec(scale.size, beta, scale.latent_dim),
         {"name": "dsprites"},  # the family, for the record: the images are ``data``
         data,
@@ -66,6 +67,7 @@ def train_beta_vae(
             "progress": progress,
         },
         seed,
+        label=f"beta-{beta:g}",
     )
 
 

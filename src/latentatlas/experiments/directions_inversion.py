@@ -30,6 +30,7 @@ from ..analysis.image_factors import barycentre_x
 from ..analysis.inversion import invert, masked_mse, reconstruction_loss, ssim_map
 from ..data.transforms import get_transformation
 from .directions_common import VAEScale, dsprites_images, trained_generator
+from .model_store import current_store
 
 LOSS_SETTINGS = (
     ("MSE", "mse", 0.0),
@@ -144,6 +145,7 @@ def reproduce_losses(
     """Invert unseen dSprites with every reconstruction error, with and without the ball."""
     t0 = time.perf_counter()
     s = scale or LOSS_SCALES["quick" if quick else "full"]
+    current_store().expect(1)
     gen = trained_generator(s.vae, s.beta, seed, progress)
     targets = dsprites_images(s.targets, s.vae.size, seed + 1000).x  # not in the training set
     d = s.vae.latent_dim
@@ -286,6 +288,7 @@ def reproduce_naive(
     """Reach T_T(G(z₀)) (translation by ``NAIVE_AMOUNT``) from z₀ directly or in N steps."""
     t0 = time.perf_counter()
     s = scale or NAIVE_SCALES["quick" if quick else "full"]
+    current_store().expect(1)
     gen = trained_generator(s.vae, s.beta, seed, progress)
     d = s.vae.latent_dim
     z0 = torch.randn(s.targets, d, generator=torch.Generator().manual_seed(seed))

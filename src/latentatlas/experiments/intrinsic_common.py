@@ -24,7 +24,7 @@ from ..data.base import FactorDataset
 from ..models.intrinsic import intrinsic_vae_spec
 from ..registry import DATASETS, build
 from ..train.callbacks import Callback
-from .training import train_in_memory
+from .training import train_model
 
 STRETCH = 1.5
 """The paper's horizontal stretch factor (sec. 5.1)."""
@@ -77,9 +77,11 @@ def train_intrinsic_vae(
     callbacks: Sequence[Callback] = (),
     steps: int | None = None,
     progress: bool = False,
+    label: str = "vae",
 ) -> tuple[torch.nn.Module, list[dict[str, float]], float]:
-    """Train the table-1 VAE on ``data`` (Adam β1 = 0.5); model, training records, seconds."""
-    return train_in_memory(
+    """Train the table-1 VAE on ``data`` (Adam β1 = 0.5); model, training records, seconds
+    (``label`` names its run folder in a reproduction)."""
+    return train_model(
         intrinsic_vae_spec(scale.size, scale.latent_dim),
         {"name": "scenes"},
         data,
@@ -93,4 +95,5 @@ def train_intrinsic_vae(
         },
         seed,
         callbacks=callbacks,
+        label=label,
     )

@@ -28,6 +28,7 @@ from .intrinsic_common import (
     scenes_data,
     train_intrinsic_vae,
 )
+from .model_store import current_store
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def reproduce_stretch(
     t0 = time.perf_counter()
     chosen = scale or SCALES["quick" if quick else "full"]
     s, lengths = chosen.model, chosen.lengths
+    current_store().expect(1)
     data = scenes_data(s, seed, dataset)
     snapshots = Snapshots(lengths)
     model, records, _ = train_intrinsic_vae(data, s, seed, [snapshots], max(lengths), progress)

@@ -30,6 +30,7 @@ from .intrinsic_common import (
     scenes_data,
     train_intrinsic_vae,
 )
+from .model_store import current_store
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def train_tracked(
             split="sdr",
         )
         callbacks.append(aux)
-    model, _, _ = train_intrinsic_vae(data, scale, seed, callbacks, progress=progress)
+    model, _, _ = train_intrinsic_vae(data, scale, seed, callbacks, progress=progress, label=name)
     layers = level_layers(model)
     z = codes(model)
     final = layer_scale_errors(
@@ -148,6 +149,7 @@ def _reproduce(
     t0 = time.perf_counter()
     chosen = scale or SCALES["quick" if quick else "full"]
     s, every = chosen.model, chosen.every
+    current_store().expect(len(runs))
     trained = {
         name: train_tracked(name, s, every, seed, dataset, sdr=sdr, progress=progress)
         for name, sdr in runs.items()

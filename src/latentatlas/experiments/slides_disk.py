@@ -30,7 +30,8 @@ from ..analysis.disk_profile import (
 )
 from ..data.synthetic.shapes import Disks, DisksConfig
 from ..models.geometry import disk_autoencoder_spec
-from .training import train_in_memory
+from .model_store import current_store
+from .training import train_model
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool):
+def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool, label: str):
     settings = {
         "steps": scale.steps,
         "batch_size": scale.batch_size,
@@ -127,7 +128,7 @@ def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool)
         "progress": progress,
     }
     data_spec = {"name": "disks", **data.config.to_dict()}
-    model, records, seconds = train_in_memory(spec, data_spec, data, settings, seed)
+    model, records, seconds = train_model(spec, data_spec, data, settings, seed, label=label)
     return model, [r["loss"] for r in records], seconds
 
 
@@ -138,6 +139,7 @@ def reproduce_disk(
     replaces the quick or full one, e.g. for tests)."""
     t0 = time.perf_counter()
     scale = scale or SCALES["quick" if quick else "full"]
+    current_store().expect(len(VARIANTS))
     data = Disks(DisksConfig(n=scale.images, size=scale.size, seed=seed))
     radii = data.factors[:, 0].numpy()
     order = np.argsort(radii)
@@ -146,7 +148,7 @@ def reproduce_disk(
     homogeneity = profiles = None
     for name, bias in VARIANTS.items():
         spec = disk_autoencoder_spec(scale.size, scale.channels, bias)
-        model, losses, seconds = _train(spec, data, scale, seed, progress)
+        model, losses, seconds = _train(spec, data, scale, seed, progress, name)
         with torch.no_grad():
             z = model.representation(data.x)
             rec = model.reconstruct(data.x)

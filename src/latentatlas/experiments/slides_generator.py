@@ -26,7 +26,8 @@ from ..analysis.organisation import (
     organise_generator,
 )
 from ..data.synthetic.shapes import Ellipses, EllipsesConfig
-from ..train.run import RunConfig, train_run
+from ..train.run import RunConfig
+from .model_store import current_store
 from .slides_pca import NAV_STEPS, conv_networks, correlation_figure
 
 
@@ -138,8 +139,9 @@ def reproduce_generator(
             "seed": seed,
         }
     )
-    vae, _ = train_run(config, None, dataset=data)
-    vae.eval()
+    store = current_store()
+    store.expect(1)
+    vae = store.train(config, data, label="generator-vae").model
     with torch.no_grad():
         rec = vae.reconstruct(data.x)
         centre = vae.representation(data.x[:1])[0]

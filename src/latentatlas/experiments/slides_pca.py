@@ -26,7 +26,8 @@ from ..analysis.organisation import (
     largest_code_correlation,
 )
 from ..data.synthetic.shapes import Ellipses, EllipsesConfig, ellipse_descriptors
-from .training import train_in_memory
+from .model_store import current_store
+from .training import train_model
 
 ELLIPSE_FACTORS = ("area", "axis_ratio", "orientation_cos", "orientation_sin", "angle")
 MODEL_TITLES = {"ae": "standard AE", "pca_ae": "PCA-like AE"}
@@ -146,7 +147,9 @@ def _navigation(
     return grid, values
 
 
-def _train_ellipse_model(spec: dict, data: Ellipses, s: PCAScale, seed: int, progress: bool):
+def _train_ellipse_model(
+    spec: dict, data: Ellipses, s: PCAScale, seed: int, progress: bool, label: str
+):
     settings = {
         "steps": s.steps,
         "batch_size": s.batch_size,
@@ -155,7 +158,7 @@ def _train_ellipse_model(spec: dict, data: Ellipses, s: PCAScale, seed: int, pro
         "progress": progress,
     }
     data_spec = {"name": "ellipses", **data.config.to_dict()}
-    model, records, seconds = train_in_memory(spec, data_spec, data, settings, seed)
+    model, records, seconds = train_model(spec, data_spec, data, settings, seed, label=label)
     return model, [r["reconstruction"] for r in records], seconds
 
 
@@ -166,6 +169,7 @@ def reproduce_pca(
     (``scale`` replaces the quick or full one)."""
     t0 = time.perf_counter()
     s = scale or SCALES["quick" if quick else "full"]
+    current_store().expect(2)
     data = Ellipses(EllipsesConfig(n=s.images, size=s.size, axis_max=s.size / 2 - 1, seed=seed))
     enc, dec = conv_networks(s.size, s.channels)
     specs = {
@@ -177,7 +181,7 @@ def reproduce_pca(
     models = {}
     for name, spec in specs.items():
         spec = {**spec, "encoder": enc, "decoder": dec, "likelihood": {"name": "bernoulli"}}
-        model, losses, seconds = _train_ellipse_model(spec, data, s, seed, progress)
+        model, losses, seconds = _train_ellipse_model(spec, data, s, seed, progress, name)
         with torch.no_grad():
             codes = model.representation(data.x)
             rec = model.reconstruct(data.x)

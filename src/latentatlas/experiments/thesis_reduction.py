@@ -20,7 +20,8 @@ import torch
 
 from ..analysis.reduction import DeltaTable, delta_table
 from ..models.ground_truth import GroundTruthModel
-from ..train import RunConfig, build_dataset, train_run
+from ..train import RunConfig, build_dataset
+from .model_store import current_store
 from .thesis_tables import QUICK_STEPS, parse_entry, sine_benchmark_spec
 
 FULL_STEPS = 20_000
@@ -94,11 +95,13 @@ def reproduce_reduction_table(
     t0 = time.perf_counter()
     models = {}
     dataset = None
+    store = current_store()
+    store.expect(2)
     for name, model in (("R²", "vae"), ("S¹", "diffusion_vae")):
         spec = sine_benchmark_spec(model, 0.1, 0.01, steps, seed=seed, n=s.n)
         config = RunConfig.from_dict(spec)
         dataset = dataset or build_dataset(config)
-        models[name], _ = train_run(config, None, dataset=dataset)
+        models[name] = store.train(config, dataset, label=model).model
     models["Φ"] = GroundTruthModel(dataset)
     table = delta_table(models, repetitions=s.repetitions, seed=seed, steps=reduction_steps,
                         samples=1000, eval_samples=s.eval_samples)  # fmt: skip

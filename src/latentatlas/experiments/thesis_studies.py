@@ -28,10 +28,11 @@ from typing import Any
 import torch
 
 from ..analysis.evaluation import evaluate
+from ..analysis.latents import circle_winding
 from ..analysis.reduction import DeltaTable, delta_table
 from ..errors import ConfigError
 from ..train import RunConfig, build_dataset
-from ..train.ensemble import train_ensemble
+from .model_store import current_store
 from .thesis_tables import METRIC_TITLES, METRICS, SIGMA_X, loss_change_last_tenth, parse_entry
 
 KINDS = ("vae", "diffusion_vae")
@@ -209,6 +210,8 @@ class StudyResult:
     """The evaluation set (a ``Batch``) every metric and figure uses."""
     dataset_spec: dict = field(default_factory=dict)
     """The data set's spec as trained on."""
+    windings: dict[tuple[str, float], dict[str, float]] = field(default_factory=dict)
+    """Per model of a one-circle study: how its codes wind around (see ``circle_winding``)."""
 
     def delta_rows(self) -> list[dict[str, Any]]:
         rows = []
@@ -226,7 +229,9 @@ class StudyResult:
             {"model": kind, "latent": s.spaces[KINDS.index(kind)], "sigma_x": sigma_x,
              "ours": dict(values), "loss_change_last_tenth": self.plateau[(kind, sigma_x)],
              "seed": self.chosen_seeds[(kind, sigma_x)],
-             "final_loss_of_each_restart": self.final_losses[(kind, sigma_x)]}
+             "final_loss_of_each_restart": self.final_losses[(kind, sigma_x)],
+             **({"circle": self.windings[(kind, sigma_x)]}
+                if (kind, sigma_x) in self.windings else {})}
             for (kind, sigma_x), values in self.metrics.items()
         ]  # fmt: skip
         return {
@@ -282,15 +287,19 @@ def reproduce_study(
     final_losses: dict[tuple[str, float], list[float]] = {}
     chosen_seeds: dict[tuple[str, float], int] = {}
     losses: dict[str, torch.Tensor] = {}
+    windings: dict[tuple[str, float], dict[str, float]] = {}
     dataset = build_dataset(RunConfig.from_dict(study_spec(s, KINDS[0], 1.0, scale)))
     batch = dataset.evaluation_set()
+    store = current_store()
+    store.expect(len(KINDS) * len(SIGMA_X) * restarts)
     for kind in KINDS:
         members = [(sx, seed + r) for sx in SIGMA_X for r in range(restarts)]
         configs = [
             RunConfig.from_dict(study_spec(s, kind, sx, scale, member_seed, hidden, steps))
             for sx, member_seed in members
         ]
-        trained = train_ensemble(configs, progress=progress)
+        labels = [f"{kind}-sigmax{sx:g}-seed{member_seed}" for sx, member_seed in members]
+        trained = store.train_ensemble(configs, labels, progress=progress)
         tenth = max(trained.losses.shape[0] // 10, 1)
         final = trained.losses[-tenth:].mean(0)
         chosen = []
@@ -301,6 +310,8 @@ def reproduce_study(
             model = trained.models[k]
             values = evaluate(model, batch.x, n_samples=100, seed=seed).to_dict()
             metrics[(kind, sx)] = {m: float(values[m]) for m in METRICS}
+            if s.circles == 1:
+                windings[(kind, sx)] = _winding(model, batch, dataset, s)
             plateau[(kind, sx)] = loss_change_last_tenth(trained.losses[:, k])
             final_losses[(kind, sx)] = [float(final[i]) for i in ks]
             chosen_seeds[(kind, sx)] = members[k][1]
@@ -327,7 +338,19 @@ def reproduce_study(
         dataset=dataset,
         evaluation=batch,
         dataset_spec=dict(scale.dataset),
+        windings=windings,
     )
+
+
+def _winding(model: torch.nn.Module, batch: Any, dataset: Any, s: Study) -> dict[str, float]:
+    """:func:`~latentatlas.analysis.latents.circle_winding` of the posterior means of the
+    evaluation set, in the order of the study's circular factor."""
+    index = dataset.factor_space.index_of(s.hue[0])
+    factor = dataset.factor_space.factors[index]
+    angle = 2 * torch.pi * (batch.factors[:, index].double() - factor.low) / factor.period
+    with torch.no_grad():
+        codes = model.representation(batch.x)
+    return circle_winding(angle, codes)
 
 
 # -- outputs ---------------------------------------------------------------------------------

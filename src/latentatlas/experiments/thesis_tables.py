@@ -25,7 +25,7 @@ import torch
 from ..analysis.evaluation import evaluate
 from ..errors import ConfigError
 from ..train import RunConfig, build_dataset
-from ..train.ensemble import train_ensemble
+from .model_store import current_store
 
 NOISE_LEVELS = (0.01, 0.1, 1.0)
 SIGMA_X = (0.01, 0.1, 1.0)
@@ -211,7 +211,10 @@ def reproduce_table(
     repetitions, steps = s.repetitions, s.steps
     configs = table_configs(table, repetitions, steps, n=s.n)
     t0 = time.perf_counter()
-    result = train_ensemble(configs, progress=progress)
+    labels = [f"sigma{_cell_of(c)[0]:g}-sigmax{_cell_of(c)[1]:g}-seed{c.seed}" for c in configs]
+    store = current_store()
+    store.expect(len(configs))
+    result = store.train_ensemble(configs, labels, progress=progress)
     per_cell: dict[tuple[float, float], list[dict[str, float]]] = {}
     plateau: dict[tuple[float, float], list[float]] = {}
     representative: dict[tuple[float, float], torch.nn.Module] = {}

@@ -120,10 +120,15 @@ class AlternatingObjective(Callback):
     def state_dict(self) -> dict[str, Any]:
         if self.optimizer is None:
             return {}
-        return {"optimizer": self.optimizer.state_dict(), "steps": torch.tensor(self.steps)}
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "steps": torch.tensor(self.steps),
+            "history": [dict(r) for r in self.history],
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.steps = int(state["steps"])
+        self.history = [dict(r) for r in state.get("history", [])]
         if self.optimizer is None:  # bound when training starts
             self._pending = state["optimizer"]
         else:

@@ -62,6 +62,13 @@ class PeriodicCallback(Callback):
     def on_train_end(self, trainer: Trainer, step: int) -> None:
         self._run(trainer, step)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_step": self.last_step, "records": [dict(r) for r in self.records]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.last_step = int(state["last_step"])
+        self.records = [dict(r) for r in state["records"]]
+
 
 class StopAt(Callback):
     """Request a clean stop after ``step`` steps, as Ctrl-C would (used by tests and demos)."""
@@ -98,3 +105,9 @@ class Snapshots(Callback):
             self.weights[step] = {
                 k: v.detach().clone() for k, v in trainer.model.state_dict().items()
             }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"weights": {str(step): dict(w) for step, w in self.weights.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.weights = {int(step): dict(w) for step, w in state["weights"].items()}

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -272,9 +273,20 @@ def foreign_files(folder: str | Path) -> list[str]:
     return [f for f in _files(folder) if f not in listed]
 
 
-def claim_output_folder(folder: str | Path, kind: str, force: bool = False) -> Path:
+def claim_output_folder(
+    folder: str | Path,
+    kind: str,
+    force: bool = False,
+    resumable: Callable[[Path], None] | None = None,
+) -> Path:
     """Make ``folder`` this command's output of ``kind``: missing or empty folders are fine; a
     non-empty one needs ``force``, and then only latent-atlas's own earlier outputs are removed.
+
+    With ``resumable`` (commands that continue their earlier work, such as ``reproduce``), a
+    folder marked as an output of the same ``kind`` is kept without ``force`` when
+    ``resumable(folder)`` accepts it (it raises :class:`~latentatlas.errors.RunFolderError`,
+    saying why, when this command cannot continue there); its marker is unsealed until the
+    command ends.
 
     The caller holds the folder's :class:`FolderLock`. Raises
     :class:`~latentatlas.errors.RunFolderError`, deleting nothing, for a non-empty folder
@@ -285,12 +297,16 @@ def claim_output_folder(folder: str | Path, kind: str, force: bool = False) -> P
     folder = check_writable_folder(folder)
     if _entries(folder):
         where = str(folder)
+        marker = read_marker(folder)
+        if not force and resumable is not None and (marker or {}).get("kind") == kind:
+            resumable(folder)
+            _write_marker(folder, {**marker, "sealed": False})
+            return folder
         if not force:
             raise RunFolderError(
                 f"{where!r} is not empty; pass --force to replace an earlier latent-atlas output "
                 "there, or choose another folder"
             )
-        marker = read_marker(folder)
         if marker is None:
             raise RunFolderError(
                 f"{where!r} holds files that latent-atlas did not write (no {MARKER}); --force "
@@ -348,15 +364,21 @@ class OutputFolder:
     """``with OutputFolder(path, kind, force):`` lock, claim (see :func:`claim_output_folder`),
     and on the way out seal the marker and release the lock — also after an error or Ctrl-C."""
 
-    def __init__(self, folder: str | Path, kind: str, force: bool = False):
+    def __init__(
+        self,
+        folder: str | Path,
+        kind: str,
+        force: bool = False,
+        resumable: Callable[[Path], None] | None = None,
+    ):
         self.folder = Path(folder)
-        self.kind, self.force = kind, force
+        self.kind, self.force, self.resumable = kind, force, resumable
         self._lock = FolderLock(self.folder)
 
     def __enter__(self) -> Path:
         self._lock.acquire()
         try:
-            claim_output_folder(self.folder, self.kind, self.force)
+            claim_output_folder(self.folder, self.kind, self.force, self.resumable)
         except BaseException:
             self._lock.release()
             raise

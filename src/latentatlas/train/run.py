@@ -271,18 +271,22 @@ def resume_run(
     run_dir: str | Path,
     overrides: dict[str, Any] | None = None,
     callbacks: Sequence[Callback] = (),
+    dataset: FactorDataset | None = None,
 ) -> tuple[torch.nn.Module, FitResult]:
     """Continue a run from its last checkpoint; ``overrides`` may change ``train`` settings only
-    (e.g. more steps). The result equals an uninterrupted run with the same seed.
+    (e.g. more steps). The result equals an uninterrupted run with the same seed, provided the
+    ``callbacks`` are those the run started with (their state is restored from the checkpoint).
 
     A run stopped before its first checkpoint (killed while building or in its first steps)
     starts again from step 0 with its saved config, which also gives the same numbers.
+    ``dataset`` is the run's data when the caller has built it already (its fingerprint is
+    checked against the run's as that of a rebuilt one would be).
     """
     run_dir = Path(run_dir)
     config = resume_config(run_dir, overrides)
     info = distributed.setup(torch.device(config.train.device))
     with _main_rank_lock(run_dir, info.is_main):
-        dataset = build_dataset(config)
+        dataset = dataset if dataset is not None else build_dataset(config)
         meta = read_metadata(run_dir)
         if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
             raise RunFolderError(
@@ -308,6 +312,28 @@ def resume_run(
                 "set a larger train.steps (or epochs) to continue it"
             )
         return model, _write_config_and_fit(trainer, run_dir, config)
+
+
+def restore_run(
+    run_dir: str | Path,
+    callbacks: Sequence[Callback] = (),
+    dataset: FactorDataset | None = None,
+    device: str | torch.device | None = None,
+) -> torch.nn.Module:
+    """The trained model of a finished run with the ``callbacks`` it trained with restored to
+    their state at its end (e.g. weight snapshots, tracked measurements), without training: what
+    a reproduction needs to reuse a model it trained in an earlier, interrupted invocation.
+    ``device`` overrides the run's ``train.device``."""
+    run_dir = Path(run_dir)
+    overrides = {"train": {"device": str(device)}} if device is not None else None
+    config = resume_config(run_dir, overrides)
+    dataset = dataset if dataset is not None else build_dataset(config)
+    model = build_model(config, dataset)
+    callbacks = [*auxiliary_callbacks(config, model), *callbacks]
+    trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks,
+                      read_metadata(run_dir))  # fmt: skip
+    trainer.load_state_dict(ckpt.load_state(run_dir / ckpt.STATE))
+    return model.eval()
 
 
 def read_metadata(run_dir: str | Path) -> dict[str, Any]:

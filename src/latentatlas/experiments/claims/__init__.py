@@ -1,0 +1,89 @@
+"""The papers' claims each reproduction tests, and how a finished run is judged against them.
+
+A :class:`Claim` is one statement of a paper a reproduction can confirm or not: what the paper
+says (its value as printed, or the property it asserts) and where. A judge reads a run's
+``results.json`` and returns one :class:`Verdict` per claim: *reproduced*, *partly* or *not
+reproduced*, with our value beside the paper's and, where they differ, the reason as far as it
+was measured. The records in ``reproductions/`` are made of these (see
+:mod:`latentatlas.experiments.record`), and a test checks that every verdict there answers a
+claim declared here.
+
+Each module of this package holds the claims of one paper: ``CLAIMS[experiment]`` is the tuple
+of its claims and ``judge(experiment, results)`` the verdicts.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+VERDICTS = ("reproduced", "partly", "not reproduced")
+
+#: the paper module holding each experiment's claims (by the experiment's name prefix)
+_MODULES = {
+    "thesis": ".thesis",
+    "slides": ".slides",
+    "directions": ".directions",
+    "intrinsic": ".intrinsic",
+    "atomic": ".atomic",
+    "locatello": ".locatello",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a paper: ``id`` (unique within the experiment), what it states, the paper's
+    value or property as printed, and where (table, figure, slide, section)."""
+
+    id: str
+    statement: str
+    paper: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judgement of one claim on one run: ``claim`` is the claim's id."""
+
+    claim: str
+    ours: str
+    verdict: str
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        assert self.verdict in VERDICTS, self.verdict
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def by_fraction(passed: int, total: int) -> str:
+    """All passed: reproduced; at least half: partly; fewer: not reproduced."""
+    if total and passed == total:
+        return "reproduced"
+    return "partly" if total and 2 * passed >= total else "not reproduced"
+
+
+def module_of(experiment: str) -> Any:
+    """The claims module of ``experiment`` (by its name's first word)."""
+    prefix = experiment.split("-")[0]
+    return importlib.import_module(_MODULES[prefix], __name__)
+
+
+def claims_of(experiment: str) -> tuple[Claim, ...]:
+    """The claims declared for ``experiment`` (empty when none are yet)."""
+    return tuple(module_of(experiment).CLAIMS.get(experiment, ()))
+
+
+def judge(experiment: str, results: dict[str, Any]) -> list[Verdict]:
+    """The verdicts of a finished run of ``experiment`` given its ``results.json``."""
+    judges: dict[str, Callable[[dict[str, Any]], Sequence[Verdict]]] = module_of(experiment).JUDGES
+    if experiment not in judges:
+        return []
+    verdicts = list(judges[experiment](results))
+    declared = {c.id for c in claims_of(experiment)}
+    unknown = [v.claim for v in verdicts if v.claim not in declared]
+    assert not unknown, f"{experiment}: verdicts for undeclared claims {unknown}"
+    return verdicts

@@ -1,0 +1,332 @@
+"""Where a reproduction's models live: one ordinary run folder per model, reused when rerun.
+
+``latent-atlas reproduce NAME --out DIR`` trains each of the experiment's models into
+``DIR/models/NN-label`` (``NN`` its place in the experiment's order), a run folder like any
+other: ``latentatlas.load`` and ``latent-atlas explore`` open it, ``train --resume`` continues
+it. Rerunning the same command goes through the same models in the same order and, for each:
+
+- a finished run is reused: its weights and the state the experiment's callbacks had at its end
+  (weight snapshots, tracked measurements) come from its last checkpoint, its loss records from
+  ``metrics.jsonl``;
+- an interrupted one resumes from its last checkpoint (the same numbers as an uninterrupted
+  run: the trainer checkpoints the callbacks' state too);
+- a missing one trains.
+
+A folder whose config differs from the model the experiment now asks for (other settings, or
+code that changed) is refused, naming the first difference: the experiment's results would mix
+models of two protocols. Models trained as one vectorised ensemble are written as finished run
+folders once the ensemble ends (an ensemble interrupted half-way trains again from its start).
+
+Ctrl-C or SIGTERM during a training saves its checkpoint and raises
+:class:`~latentatlas.errors.Interrupted`, which stops the experiment (the CLI exits 130/143).
+
+Without an output folder (the Python API's default) models train in memory as before. The
+store in use is a context variable: :func:`use_store` sets it for one experiment, and the
+experiments' training helpers read it with :func:`current_store`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.base import FactorDataset
+from ..errors import Interrupted, RunFolderError
+from ..train import checkpoint as ckpt
+from ..train.callbacks import Callback, History
+from ..train.run import (
+    RunConfig,
+    complete_config,
+    load_config,
+    restore_run,
+    resume_run,
+    run_status,
+    train_run,
+)
+from .settings import first_difference
+
+#: the sub-folder of a reproduction's output that holds its models
+MODELS = "models"
+#: train settings that may differ between invocations without changing the model
+_FREE = ("device", "progress")
+
+
+@dataclass
+class TrainedModel:
+    """A model of an experiment: the module (eval mode), every training record (``loss`` and the
+    model's terms, one per logged step) and the seconds this invocation spent training it."""
+
+    model: torch.nn.Module
+    records: list[dict[str, Any]]
+    seconds: float
+    folder: Path | None = None
+    reused: bool = False
+
+
+@dataclass
+class ModelEvent:
+    """What the store just did, for progress displays: ``kind`` is "start" or "done"."""
+
+    kind: str
+    index: int
+    label: str
+    expected: int | None
+    reused: bool = False
+
+
+class ModelStore:
+    """Trains an experiment's models into ``root/models`` (or in memory when ``root`` is None).
+
+    Args:
+        root: the reproduction's output folder, or None for in-memory training.
+        device: the torch device models train on (None: each config's own ``train.device``);
+            trained models come back on the CPU, where the experiments' analyses run.
+        on_event: called with a :class:`ModelEvent` before and after each model (progress).
+    """
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        device: str | torch.device | None = None,
+        on_event: Callable[[ModelEvent], None] | None = None,
+    ):
+        self.root = Path(root) / MODELS if root is not None else None
+        self.device = str(device) if device is not None else None
+        self.on_event = on_event
+        self.expected: int | None = None
+        self.count = 0
+
+    # -- what the experiment declares ------------------------------------------------------------
+    def expect(self, n: int) -> None:
+        """The experiment will train ``n`` models (for "k of n" in progress and reports)."""
+        self.expected = int(n)
+
+    # -- one model -------------------------------------------------------------------------------
+    def train(
+        self,
+        config: RunConfig | dict,
+        dataset: FactorDataset | None = None,
+        callbacks: Sequence[Callback] = (),
+        label: str | None = None,
+    ) -> TrainedModel:
+        """Train (or reuse, or resume) the next model of the experiment; see the module doc."""
+        config = self._on_device(config)
+        label = _slug(label or str(config.model.get("name", "model")))
+        index = self.count
+        self.count += 1
+        self._emit("start", index, label)
+        folder = self.root / f"{index + 1:02d}-{label}" if self.root is not None else None
+        t0 = time.perf_counter()
+        history = History()
+        reused = False
+        if folder is None:
+            model, fit = train_run(config, None, [history, *callbacks], dataset)
+            _stop_if_interrupted(fit)
+            records = history.records
+        else:
+            if (folder / ckpt.CONFIG).is_file():
+                self._check_same(folder, config, dataset)
+                if run_status(folder) == "finished":
+                    model, fit, reused = self._restore(folder, callbacks, dataset), None, True
+                else:
+                    model, fit = resume_run(folder, self._device_override(), callbacks, dataset)
+            else:
+                model, fit = train_run(config, folder, callbacks, dataset)
+            if fit is not None:
+                _stop_if_interrupted(fit, folder)
+            records = [r for r in ckpt.read_metrics(folder) if r.get("split") == "train"]
+        seconds = time.perf_counter() - t0
+        self._emit("done", index, label, reused)
+        return TrainedModel(model.cpu().eval(), records, seconds, folder, reused)
+
+    def _restore(
+        self, folder: Path, callbacks: Sequence[Callback], dataset: FactorDataset | None
+    ) -> torch.nn.Module:
+        return restore_run(folder, callbacks, dataset, self.device)
+
+    def _device_override(self) -> dict[str, Any] | None:
+        return {"train": {"device": self.device}} if self.device is not None else None
+
+    # -- a vectorised ensemble -------------------------------------------------------------------
+    def train_ensemble(
+        self, configs: Sequence[RunConfig], labels: Sequence[str], progress: bool = False
+    ) -> Any:
+        """Train ``configs`` as one vectorised ensemble (see
+        :func:`~latentatlas.train.ensemble.train_ensemble`) and write each member as a finished
+        run folder; when every member's folder is finished already, load them instead. Returns
+        an :class:`~latentatlas.train.ensemble.EnsembleResult` either way."""
+        from ..train.ensemble import EnsembleResult, train_ensemble
+        from ..train.run import build_dataset, load
+
+        configs = [self._on_device(c) for c in configs]
+        indices = list(range(self.count, self.count + len(configs)))
+        self.count += len(configs)
+        names = [f"{i + 1:02d}-{_slug(label)}" for i, label in zip(indices, labels)]
+        for i, label in zip(indices, labels):
+            self._emit("start", i, _slug(label))
+        folders = [self.root / n for n in names] if self.root is not None else None
+        if folders is not None and all((f / ckpt.CONFIG).is_file() for f in folders):
+            built: dict[str, FactorDataset] = {}
+            done = []
+            for folder, config in zip(folders, configs):
+                key = json.dumps(config.dataset, sort_keys=True)
+                dataset = built.setdefault(key, build_dataset(config))
+                self._check_same(folder, config, dataset)
+                done.append(run_status(folder) == "finished" and (folder / LOSSES).is_file())
+            if all(done):
+                models = [load(f, self.device) for f in folders]
+                losses = torch.stack([_read_losses(f) for f in folders], 1)
+                for i, label in zip(indices, labels):
+                    self._emit("done", i, _slug(label), reused=True)
+                return EnsembleResult(models, [load_config(f) for f in folders], losses)
+        result = train_ensemble(configs, progress=progress)
+        if folders is not None:
+            for k, (folder, config, model) in enumerate(
+                zip(folders, result.configs, result.models)
+            ):
+                _write_member(folder, config, model, result.losses[:, k])
+        for i, label in zip(indices, labels):
+            self._emit("done", i, _slug(label))
+        return result
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _on_device(self, config: RunConfig | dict) -> RunConfig:
+        if isinstance(config, dict):
+            config = RunConfig.from_dict(config)
+        if self.device is None:
+            return config
+        train = {**config.train.to_dict(), "device": self.device}
+        return RunConfig.from_dict({**config.to_dict(), "train": train})
+
+    def _check_same(self, folder: Path, config: RunConfig, dataset: FactorDataset | None) -> None:
+        """Refuse a folder trained with another config than the one asked for now."""
+        from ..train.run import build_dataset
+
+        saved = _comparable(load_config(folder).to_dict())
+        wanted = _comparable(
+            complete_config(
+                config, dataset if dataset is not None else build_dataset(config)
+            ).to_dict()
+        )
+        if saved != wanted:
+            key, old, new = first_difference(saved, wanted)
+            raise RunFolderError(
+                f"{folder} was trained with {key} = {old!r}, this run needs {new!r}: the "
+                "reproduction's settings or code changed since. Rerun with the settings it was "
+                "started with, pass --force to replace it, or choose another --out"
+            )
+
+    def _emit(self, kind: str, index: int, label: str, reused: bool = False) -> None:
+        if self.on_event is not None:
+            self.on_event(ModelEvent(kind, index, label, self.expected, reused))
+
+
+#: loss per step of a model trained in an ensemble (float32 safetensors, key "loss")
+LOSSES = "losses.safetensors"
+
+
+def _write_member(folder: Path, config: RunConfig, model: torch.nn.Module, losses: torch.Tensor):
+    """An ensemble member as a finished run folder: config, weights, its losses, metadata."""
+    from safetensors.torch import save_file
+
+    from ..train.outputs import mark_folder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mark_folder(folder, "run")
+    ckpt.atomic_write_text(folder / ckpt.CONFIG, config.to_json() + "\n")
+    ckpt.save_weights(folder / ckpt.WEIGHTS, model, {"step": str(len(losses))})
+    tmp = folder / f".{LOSSES}.tmp"
+    save_file({"loss": losses.detach().float().contiguous().cpu()}, str(tmp))
+    tmp.replace(folder / LOSSES)
+    ckpt.atomic_write_json(folder / ckpt.METADATA, {
+        "status": "finished", "step": len(losses), "total_steps": len(losses),
+        "seed": config.seed, "trained_as": "ensemble", "torch": torch.__version__,
+    })  # fmt: skip
+
+
+def _read_losses(folder: Path) -> torch.Tensor:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(folder / LOSSES))["loss"]
+    except (SafetensorError, KeyError, OSError) as exc:
+        raise RunFolderError(f"{folder / LOSSES}: unreadable losses ({exc})") from None
+
+
+def _stop_if_interrupted(fit: Any, folder: Path | None = None) -> None:
+    """A training stopped by Ctrl-C or SIGTERM stops the experiment (its checkpoint is saved)."""
+    if fit.status == "interrupted":
+        where = f"; its checkpoint is in {folder}" if folder is not None else ""
+        raise Interrupted(fit.signal or "SIGINT", f"stopped at step {fit.step}{where}")
+
+
+def _comparable(config: dict) -> dict:
+    train = {k: v for k, v in config.get("train", {}).items() if k not in _FREE}
+    return {**config, "train": train}
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=+-]+", "-", label).strip("-") or "model"
+
+
+class ExperimentProgress:
+    """One progress bar over the experiment's models ("3/8 models", the current one's label)
+    above the trainer's bar for the model in training; nothing when ``enabled`` is false.
+    Use as a context manager, with :meth:`update` as the store's ``on_event``."""
+
+    def __init__(self, name: str, enabled: bool = True):
+        self.name, self.enabled = name, enabled
+        self.bar: Any = None
+        self.done = 0
+
+    def __enter__(self) -> ExperimentProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, event: ModelEvent) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=event.expected, desc=self.name, unit="model", position=0)
+        if event.expected is not None and self.bar.total != event.expected:
+            self.bar.total = event.expected
+        if event.kind == "done":
+            self.done += 1
+            self.bar.update(1)
+        what = "reused" if event.reused else ("training" if event.kind == "start" else "trained")
+        self.bar.set_postfix_str(f"{event.label} ({what})")
+
+
+_STORE: contextvars.ContextVar[ModelStore | None] = contextvars.ContextVar(
+    "latentatlas_model_store", default=None
+)
+
+
+def current_store() -> ModelStore:
+    """The store of the experiment being run, or a fresh in-memory one."""
+    return _STORE.get() or ModelStore()
+
+
+@contextlib.contextmanager
+def use_store(store: ModelStore) -> Iterator[ModelStore]:
+    """Make ``store`` the one the experiment's training helpers use, for the ``with`` block."""
+    token = _STORE.set(store)
+    try:
+        yield store
+    finally:
+        _STORE.reset(token)

@@ -1,0 +1,207 @@
+"""The committed record of a finished reproduction: ``reproductions/<experiment>/``.
+
+``latent-atlas record OUT`` turns the output folder of a finished ``latent-atlas reproduce``
+into a small folder meant for the repository (no weights, well under 2 MB):
+
+- ``record.json`` — the experiment, its scale and exact settings, the command, commit, machine
+  and wall time (all from the run's ``reproduction.json``), and one verdict per claim of the
+  paper (see :mod:`latentatlas.experiments.claims`);
+- ``results.json`` and ``table.md`` — the run's own outputs, unchanged;
+- ``figures/`` — the run's figures that fit the size budget;
+- ``README.md`` — all of the above for a reader: what was run, on what, and per claim the
+  paper's value beside ours with the verdict and, where they differ, the reason.
+
+Nothing in a record comes from anywhere but the run: a record is refused for a folder whose
+reproduction did not finish, and ``tests/test_records.py`` checks that every record's settings
+are those of a named scale of the current code, so a record cannot silently go stale.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..errors import RunFolderError
+from .catalogue import REPRODUCTION
+from .claims import VERDICTS, Claim, Verdict, claims_of, judge
+
+#: the largest figure copied into a record, and the budget for all of them
+FIGURE_LIMIT = 400_000
+FIGURES_BUDGET = 1_500_000
+RECORD = "record.json"
+
+
+def read_run(out: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``reproduction.json`` and ``results.json`` of a finished reproduction in ``out``."""
+    from ..train.checkpoint import read_json
+
+    out = Path(out)
+    if not (out / REPRODUCTION).is_file():
+        raise RunFolderError(
+            f"{out}: no {REPRODUCTION}; only a finished `latent-atlas reproduce` can be recorded"
+        )
+    run, results = read_json(out / REPRODUCTION), read_json(out / "results.json")
+    if not isinstance(run, dict) or not isinstance(results, dict):
+        raise RunFolderError(f"{out}: {REPRODUCTION} and results.json must be JSON objects")
+    return run, results
+
+
+def make_record(out: str | Path, into: str | Path) -> Path:
+    """Write the record of the finished reproduction in ``out`` into folder ``into`` (replacing
+    an earlier record there); returns the README's path."""
+    from ..train.checkpoint import atomic_write_json, atomic_write_text
+
+    out, into = Path(out), Path(into)
+    run, results = read_run(out)
+    name = run["experiment"]
+    claims = claims_of(name)
+    verdicts = judge(name, results)
+    into.mkdir(parents=True, exist_ok=True)
+    for old in (into / "figures").glob("*.png") if (into / "figures").is_dir() else []:
+        old.unlink()
+    figures, left_out = _copy_figures(out / "figures", into / "figures")
+    record = {
+        **{k: run[k] for k in ("experiment", "paper", "reference", "scale", "settings")},
+        "overrides": run.get("overrides", []),
+        "options": run.get("options", {}),
+        "command": run["command"],
+        "commit": run.get("commit"),
+        "dirty": run.get("dirty"),
+        "machine": run.get("machine", {}),
+        "device": run.get("device", "cpu"),
+        "latent_atlas": run.get("latent_atlas"),
+        "torch": run.get("torch"),
+        "started": run.get("started"),
+        "seconds": run.get("seconds"),
+        "invocations": run.get("invocations", 1),
+        "verdicts": [v.to_dict() for v in verdicts],
+        "figures": figures,
+        "figures_left_out": left_out,
+    }
+    atomic_write_json(into / RECORD, record)
+    shutil.copyfile(out / "results.json", into / "results.json")
+    if (out / "table.md").is_file():
+        shutil.copyfile(out / "table.md", into / "table.md")
+    path = into / "README.md"
+    table = (out / "table.md").read_text(encoding="utf-8") if (out / "table.md").is_file() else ""
+    atomic_write_text(path, readme(record, claims, verdicts, table.strip()))
+    return path
+
+
+def _copy_figures(source: Path, target: Path) -> tuple[list[str], list[str]]:
+    """Copy the figures, smallest first, while they fit the budget; the rest are listed."""
+    pngs = sorted(source.glob("*.png"), key=lambda p: p.stat().st_size) if source.is_dir() else []
+    kept, left_out, used = [], [], 0
+    for png in pngs:
+        size = png.stat().st_size
+        if size > FIGURE_LIMIT or used + size > FIGURES_BUDGET:
+            left_out.append(png.name)
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, target / png.name)
+        kept.append(png.name)
+        used += size
+    return sorted(kept), sorted(left_out)
+
+
+def _machine(record: dict[str, Any]) -> str:
+    m = record.get("machine") or {}
+    device = record.get("device", "cpu")
+    gpu = f", GPU {m['cuda']}" if m.get("cuda") else ""
+    return (
+        f"{m.get('cores', '?')} CPU cores ({m.get('processor', '?')}, {m.get('platform', '?')}), "
+        f"torch {record.get('torch')} with {m.get('torch_threads', '?')} threads{gpu}; "
+        f"models trained on {device}"
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.2f} h"
+
+
+def readme(
+    record: dict[str, Any], claims: tuple[Claim, ...], verdicts: list[Verdict], table: str = ""
+) -> str:
+    """The record's README.md (``table``: the run's table.md)."""
+    name = record["experiment"]
+    by_id = {c.id: c for c in claims}
+    lines = [
+        f"# {name}: {record['reference']}",
+        "",
+        f"*{record['paper']}* — reproduced by latent-atlas {record.get('latent_atlas')}.",
+        "",
+        "## What ran",
+        "",
+        f"- command: `{record['command']}`",
+        f"- scale: **{record['scale']}**" + _scale_note(record),
+        f"- commit: `{record.get('commit') or 'not a git checkout'}`"
+        + (" (with uncommitted changes)" if record.get("dirty") else ""),
+        f"- machine: {_machine(record)}",
+        f"- wall time: {_duration(record.get('seconds'))}{_invocations(record)}",
+        f"- started: {record.get('started')}",
+        "",
+        "Settings (`latent-atlas reproduce "
+        + name
+        + " --scale "
+        + record["scale"]
+        + " --settings` prints them):",
+        "",
+        "```json",
+        json.dumps(record["settings"], indent=2, ensure_ascii=False),
+        "```",
+        "",
+        "## Verdicts",
+        "",
+    ]
+    if verdicts:
+        lines += [
+            "| claim | where | paper | ours | verdict | reason |",
+            "|---|---|---|---|---|---|",
+        ]
+        for v in verdicts:
+            c = by_id[v.claim]
+            cells = [c.statement, c.where, c.paper, v.ours, f"**{v.verdict}**", v.reason or "—"]
+            lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+        counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
+        lines += ["", "In all: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."]
+    else:
+        lines.append("No claims of this experiment are judged yet.")
+    lines += ["", "## Results", "", "The run's table (`table.md`; every number in `results.json`):",
+              ""]  # fmt: skip
+    if table:
+        lines += [table, ""]
+    if record.get("figures"):
+        lines += ["## Figures", ""]
+        lines += [f"![{f}](figures/{f})" for f in record["figures"]]
+        lines.append("")
+    if record.get("figures_left_out"):
+        lines.append("Figures left out for size (they are in the run's folder): "
+                     + ", ".join(record["figures_left_out"]) + ".")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _invocations(record: dict[str, Any]) -> str:
+    n = record.get("invocations", 1)
+    return f" over {n} invocations (interrupted and continued)" if n > 1 else ""
+
+
+def _scale_note(record: dict[str, Any]) -> str:
+    if record["scale"] == "full":
+        return " (the paper's protocol as this library runs it; deviations in the docs)"
+    return " (a declared reduced scale: the full protocol does not fit this machine)"
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+__all__ = ["make_record", "read_run", "readme"]

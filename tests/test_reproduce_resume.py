@@ -1,0 +1,217 @@
+"""Reproductions keep every model in a run folder and continue where they stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from latentatlas.errors import Interrupted, RunFolderError
+from latentatlas.experiments.model_store import ModelStore, use_store
+from latentatlas.train.callbacks import PeriodicCallback, Snapshots, StopAt
+
+from .conftest import run_cli, tiny_run_dict
+
+TINY_DISK = ["--quick", "--set", "size=16", "--set", "images=200", "--set", "channels=4"]
+
+
+def _results(folder: Path) -> dict:
+    """results.json without the wall times (the only thing two runs may differ in)."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if "seconds" not in k}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(json.loads((folder / "results.json").read_text()))
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "latentatlas.cli", *args]
+
+
+def test_sigterm_then_the_same_command_gives_the_uninterrupted_results(tmp_path):
+    settings = [*TINY_DISK, "--set", "steps=300"]
+    whole = run_cli("reproduce", "slides-disk", *settings, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "stopped"
+    proc = subprocess.Popen(_cli("reproduce", "slides-disk", *settings, "--out", str(out)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    metrics = out / "models" / "02-no_bias" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the second model never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "Run the same command again to continue" in stderr and "Traceback" not in stderr
+    meta = json.loads((out / "models" / "02-no_bias" / "metadata.json").read_text())
+    assert meta["status"] == "interrupted" and 0 < meta["step"] < 300
+    assert not (out / "results.json").exists()
+    page = (out / "report.html").read_text()
+    assert "partial: 1 of 2 models finished" in page
+    again = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert _results(out) == _results(tmp_path / "whole")
+    record = json.loads((out / "reproduction.json").read_text())
+    assert record["invocations"] == 2 and record["models"] == 2
+    assert "partial" not in (out / "report.html").read_text()
+
+
+def test_a_rerun_reuses_finished_models_and_refuses_other_settings(tmp_path):
+    out = tmp_path / "disk"
+    args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--out", str(out)]
+    assert run_cli(*args).returncode == 0
+    weights = out / "models" / "01-bias" / "model.safetensors"
+    first = (weights.stat().st_mtime_ns, _results(out))
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert (weights.stat().st_mtime_ns, _results(out)) == first  # reused, not retrained
+    changed = run_cli(*args[:-2], "--set", "steps=30", "--out", str(out))
+    assert changed.returncode == 2 and "settings.steps = 20" in changed.stderr
+    assert "--force" in changed.stderr and "Traceback" not in changed.stderr
+    other = run_cli("reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--seed", "3",
+                    "--out", str(out))  # fmt: skip
+    assert other.returncode == 2 and "options.seed" in other.stderr
+    replaced = run_cli(*args[:-2], "--set", "steps=30", "--out", str(out), "--force")
+    assert replaced.returncode == 0, replaced.stderr
+    assert json.loads((out / "reproduction.json").read_text())["settings"]["steps"] == 30
+
+
+def test_a_model_folder_from_other_code_is_refused(tmp_path):
+    out = tmp_path / "disk"
+    args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--out", str(out)]
+    assert run_cli(*args).returncode == 0
+    config = out / "models" / "02-no_bias" / "config.json"
+    data = json.loads(config.read_text())
+    data["train"]["lr"] = 0.5  # as if the experiment's code had changed since
+    config.write_text(json.dumps(data))
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert "02-no_bias was trained with train.lr = 0.5, this run needs 0.01" in proc.stderr
+
+
+def test_ensemble_members_are_run_folders_reused_by_a_rerun(tmp_path):
+    from latentatlas import load
+
+    out = tmp_path / "table"
+    args = ["reproduce", "thesis-table-5.1", "--quick", "--set", "steps=30",
+            "--set", "repetitions=1", "--set", "n=300", "--out", str(out)]  # fmt: skip
+    assert run_cli(*args).returncode == 0
+    members = sorted((out / "models").iterdir())
+    assert len(members) == 9 and members[0].name == "01-sigma0.01-sigmax0.01-seed0"
+    model = load(members[4])
+    assert model.latent.dim == 2
+    stamp = [(m / "model.safetensors").stat().st_mtime_ns for m in members]
+    first = _results(out)
+    assert run_cli(*args).returncode == 0
+    assert [(m / "model.safetensors").stat().st_mtime_ns for m in members] == stamp
+    assert _results(out) == first
+
+
+def test_callback_state_survives_an_interruption(tmp_path):
+    """Weight snapshots and periodic measurements of an interrupted training are restored from
+    its checkpoint, so the resumed model ends with what an uninterrupted one has."""
+    config = tiny_run_dict(steps=12, log_every=1)
+    data = None  # the store builds the data set from the config
+
+    def callbacks():
+        mean = PeriodicCallback(lambda m: {"w": float(next(m.parameters()).mean())}, every=4)
+        return Snapshots([3, 10]), mean
+
+    snaps, periodic = callbacks()
+    whole = ModelStore(None).train(config, data, [snaps, periodic])
+    store = ModelStore(tmp_path)
+    with pytest.raises(Interrupted):
+        store.train(config, data, [*callbacks(), StopAt(6)])
+    resumed_snaps, resumed_periodic = callbacks()
+    resumed = ModelStore(tmp_path).train(config, data, [resumed_snaps, resumed_periodic])
+    for name, value in whole.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    assert set(resumed_snaps.weights) == {3, 10}
+    for step in (3, 10):
+        for name, value in snaps.weights[step].items():
+            assert torch.equal(value, resumed_snaps.weights[step][name]), (step, name)
+    assert resumed_periodic.records == periodic.records
+    assert [r["loss"] for r in resumed.records] == [r["loss"] for r in whole.records]
+    # a third call reuses the finished run: the callbacks get their end state, no training
+    again_snaps, again_periodic = callbacks()
+    again = ModelStore(tmp_path).train(config, data, [again_snaps, again_periodic])
+    assert again.reused and set(again_snaps.weights) == {3, 10}
+    assert again_periodic.records == periodic.records
+
+
+def test_use_store_scopes_the_store_and_in_memory_is_the_default(tmp_path):
+    from latentatlas.experiments.model_store import current_store
+
+    assert current_store().root is None
+    store = ModelStore(tmp_path, device="cpu")
+    with use_store(store):
+        assert current_store() is store
+    assert current_store().root is None
+
+
+def test_a_reproduction_without_its_identity_file_is_not_continued(tmp_path):
+    out = tmp_path / "disk"
+    args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=10", "--out", str(out)]
+    assert run_cli(*args).returncode == 0
+    (out / "experiment.json").unlink()
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and "without experiment.json" in proc.stderr
+    (out / "experiment.json").write_text("[1, 2]")
+    proc = run_cli(*args)
+    assert proc.returncode == 2 and "experiment.json: corrupt" in proc.stderr
+
+
+def test_device_is_checked_before_anything_is_written(tmp_path):
+    proc = run_cli("reproduce", "slides-disk", *TINY_DISK, "--device", "cuda:7",
+                   "--out", str(tmp_path / "x"))  # fmt: skip
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has 8 GPUs")
+    assert proc.returncode == 2 and "--device: 'cuda:7' is not available" in proc.stderr
+    assert not (tmp_path / "x").exists()
+    bad = run_cli("reproduce", "slides-disk", "--device", "gpu!", "--out", str(tmp_path / "y"))
+    assert bad.returncode == 2 and "--device: expected a torch device" in bad.stderr
+
+
+def test_models_train_on_the_given_device_and_come_back_on_the_cpu(tmp_path):
+    out = tmp_path / "disk"
+    proc = run_cli("reproduce", "slides-disk", *TINY_DISK, "--set", "steps=5", "--device", "cpu",
+                   "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((out / "models" / "01-bias" / "config.json").read_text())
+    assert config["train"]["device"] == "cpu"
+    assert json.loads((out / "reproduction.json").read_text())["device"] == "cpu"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_ctrl_c_exits_130_and_continues_too(tmp_path):
+    out = tmp_path / "disk"
+    settings = [*TINY_DISK, "--set", "steps=300"]
+    proc = subprocess.Popen(_cli("reproduce", "slides-disk", *settings, "--out", str(out)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    metrics = out / "models" / "01-bias" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "partial: 0 of 2 models finished" in (out / "report.html").read_text()
+    again = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    with pytest.raises(RunFolderError):
+        from latentatlas.experiments.catalogue import check_continuation
+
+        check_continuation(out, {"experiment": "other"})
