@@ -514,6 +514,26 @@ def reproduce(
     click.echo(str(report))
 
 
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False),
+    help="Record folder (default reproductions/EXPERIMENT).",
+)
+def record(out: str, into: str | None) -> None:
+    """Record a finished reproduction for the repository: settings, command, commit, machine,
+    time, one verdict per claim of the paper, tables and small figures (no weights).
+
+    OUT is the folder of a finished `latent-atlas reproduce`.
+    """
+    from .experiments.record import make_record, read_run
+
+    run, _ = read_run(out)
+    target = Path(into or Path("reproductions") / run["experiment"])
+    click.echo(str(make_record(out, target)))
+
+
 # -- directions ----------------------------------------------------------------------------------
 def _amounts(value: str) -> tuple[float, ...]:
     try:

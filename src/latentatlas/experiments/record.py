@@ -197,6 +197,8 @@ def _invocations(record: dict[str, Any]) -> str:
 def _scale_note(record: dict[str, Any]) -> str:
     if record["scale"] == "full":
         return " (the paper's protocol as this library runs it; deviations in the docs)"
+    if record["scale"] == "quick":
+        return " (minutes, for a first look: not the paper's protocol)"
     return " (a declared reduced scale: the full protocol does not fit this machine)"
 
 

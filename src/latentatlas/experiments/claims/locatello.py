@@ -1,0 +1,6 @@
+"""Claims of the locatello experiments (see :mod:`latentatlas.experiments.claims`)."""
+
+from __future__ import annotations
+
+CLAIMS: dict = {}
+JUDGES: dict = {}

@@ -1,0 +1,6 @@
+"""Claims of the slides experiments (see :mod:`latentatlas.experiments.claims`)."""
+
+from __future__ import annotations
+
+CLAIMS: dict = {}
+JUDGES: dict = {}

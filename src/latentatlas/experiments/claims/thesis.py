@@ -1,0 +1,209 @@
+"""Claims of the thesis (Pérez Rey): tables 5.1, 7.1, 9.2 and 11.1, and the ch. 10 studies.
+
+A printed "mean ± std" and ours agree when they differ by at most three combined standard
+deviations plus 5 % of the printed value: ``|ours − paper| ≤ 3·√(s_ours² + s_paper²) +
+0.05·|paper|`` (both are means over a few trainings; the slack covers the rounding of the print
+and the different training schedule, see docs/thesis.md). A table claim is *reproduced* when
+every cell agrees, *partly* when at least half do.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..thesis_tables import METRICS, parse_entry
+from . import Claim, Verdict, by_fraction
+
+_METRIC_WORDS = {
+    "neg_elbo": "−ELBO",
+    "kl": "KL term",
+    "reconstruction": "reconstruction term",
+    "mse": "mean squared error",
+}
+#: a training whose loss moved less than this over its last tenth has converged
+PLATEAU = 0.01
+
+
+def agrees(ours: tuple[float, float], paper: tuple[float, float]) -> bool:
+    """The module's agreement rule for two "mean ± std" values."""
+    (mo, so), (mp, sp) = ours, paper
+    return abs(mo - mp) <= 3 * math.hypot(so, sp) + 0.05 * abs(mp)
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.4g} ± {std:.2g}"
+
+
+def _table_claims(table: str, what: str) -> tuple[Claim, ...]:
+    return tuple(
+        Claim(metric.replace("_", "-"), f"{_METRIC_WORDS[metric]} of {what} on X_Vis, "
+              "each of the 9 cells (σ, σX)", "the 9 printed values", f"table {table}")
+        for metric in METRICS
+    )  # fmt: skip
+
+
+def _judge_table(results: dict[str, Any]) -> list[Verdict]:
+    verdicts = []
+    rows = results["rows"]
+    for metric in METRICS:
+        failed = []
+        for row in rows:
+            ours = (row["ours"][metric]["mean"], row["ours"][metric]["std"])
+            paper = parse_entry(row["thesis"][metric])
+            if not agrees(ours, paper):
+                failed.append((row, ours, row["thesis"][metric]))
+        passed = len(rows) - len(failed)
+        text = f"{passed} of {len(rows)} cells agree"
+        if failed:
+            row, ours, paper = max(failed, key=lambda f: abs(f[1][0] - parse_entry(f[2])[0]))
+            text += (f"; furthest: σ = {row['data_sigma']:g}, σX = {row['sigma_x']:g}: "
+                     f"{_pm(*ours)} vs {paper}")  # fmt: skip
+        verdicts.append(
+            Verdict(
+                metric.replace("_", "-"),
+                text,
+                by_fraction(passed, len(rows)),
+                _table_reason(failed),
+            )
+        )
+    return verdicts
+
+
+def _table_reason(failed: list) -> str:
+    if not failed:
+        return ""
+    moving = [f for f in failed if f[0]["loss_change_last_tenth"] > PLATEAU]
+    cells = ", ".join(f"(σ {f[0]['data_sigma']:g}, σX {f[0]['sigma_x']:g})" for f in failed)
+    if moving:
+        return (f"cells {cells} differ; {len(moving)} of them had not converged (loss still "
+                f"moving > {PLATEAU:.0%} over the last tenth of training)")  # fmt: skip
+    return (f"cells {cells} differ although every training converged (loss moved < "
+            f"{PLATEAU:.0%} over its last tenth): not explained by training length; the thesis "
+            "trained 10⁵ epochs at lr 10⁻⁴, we a cosine schedule (docs/thesis.md)")  # fmt: skip
+
+
+def _delta_claims() -> tuple[Claim, ...]:
+    maps = [("R²", "S¹"), ("R²", "Φ"), ("S¹", "R²"), ("S¹", "Φ"), ("Φ", "R²"), ("Φ", "S¹")]
+    from ..thesis_reduction import THESIS_TABLE_9_2
+
+    claims = [
+        Claim(f"delta-{a}-{b}", f"Δ of the map {a} → {b} (mean ± std of 3 fits)",
+              THESIS_TABLE_9_2[(a, b)], "table 9.2")
+        for a, b in maps
+    ]  # fmt: skip
+    claims.append(
+        Claim(
+            "baseline-harder",
+            "maps out of the baseline's R² need a larger Δ than "
+            "maps out of the circle S¹ (to the other model and to Φ)",
+            "Δ(R²→S¹) > Δ(S¹→R²) and Δ(R²→Φ) > Δ(S¹→Φ)",
+            "table 9.2, §9.4",
+        )
+    )
+    return tuple(claims)  # fmt: skip
+
+
+def _judge_delta(results: dict[str, Any]) -> list[Verdict]:
+    rows = {(r["source"], r["target"]): r for r in results["rows"]}
+    verdicts = []
+    for (a, b), row in rows.items():
+        ours = (row["ours"]["mean"], row["ours"]["std"])
+        ok = agrees(ours, parse_entry(row["thesis"]))
+        ratio = ours[0] / parse_entry(row["thesis"])[0]
+        verdicts.append(Verdict(
+            f"delta-{a}-{b}", f"{_pm(*ours)} ({ratio:.2f}× the thesis)",
+            "reproduced" if ok else "not reproduced",
+            "" if ok else "not yet explained: the Δ estimate's convention (eq. 8.9, L and the "
+            "sample sets) is being compared with the thesis's",
+        ))  # fmt: skip
+    m = {k: r["ours"]["mean"] for k, r in rows.items()}
+    orders = [m[("R²", "S¹")] > m[("S¹", "R²")], m[("R²", "Φ")] > m[("S¹", "Φ")]]
+    verdicts.append(Verdict(
+        "baseline-harder",
+        f"Δ(R²→S¹) = {m[('R²', 'S¹')]:.3g} vs Δ(S¹→R²) = {m[('S¹', 'R²')]:.3g}; "
+        f"Δ(R²→Φ) = {m[('R²', 'Φ')]:.3g} vs Δ(S¹→Φ) = {m[('S¹', 'Φ')]:.3g}",
+        by_fraction(sum(orders), len(orders)),
+    ))  # fmt: skip
+    return verdicts
+
+
+_CIRCLE = Claim(
+    "diffusion-recovers-circle",
+    "the diffusion VAE on S¹ recovers the periodic latent variable at every σX ∈ {0.01, 0.1, 1}",
+    "a closed loop in every figure (codes go once around the circle, in order)",
+    "",
+)
+
+
+def _circle_claim(where: str) -> Claim:
+    return Claim(_CIRCLE.id, _CIRCLE.statement, _CIRCLE.paper, where)
+
+
+def _judge_circle(results: dict[str, Any]) -> list[Verdict]:
+    """Winding ±1 with at least 90 % of the steps forward: the codes go once around, in order."""
+    models = [m for m in results["models"] if m["model"] == "diffusion_vae"]
+    clean = [m for m in models if abs(m["circle"]["winding"]) == 1
+             and m["circle"]["forward"] >= 0.9]  # fmt: skip
+    ours = "; ".join(
+        f"σX {m['sigma_x']:g}: winding {m['circle']['winding']}, "
+        f"{m['circle']['forward']:.0%} of steps forward"
+        for m in models
+    )
+    reason = ""
+    if len(clean) < len(models):
+        reason = ("codes that do not go once around in order: a folded or collapsed optimum "
+                  "(§10.1.1 notes one for small σX); see the latents figure")  # fmt: skip
+    return [Verdict(_CIRCLE.id, ours, by_fraction(len(clean), len(models)), reason)]
+
+
+def _torus_claims() -> tuple[Claim, ...]:
+    return (
+        Claim("delta-R4-T2", "Δ of the map R⁴ → T²", "6216.02 ± 43.05", "table 11.1"),
+        Claim("delta-T2-R4", "Δ of the map T² → R⁴", "446.84 ± 6.42", "table 11.1"),
+        Claim("baseline-harder", "the map out of the baseline's R⁴ needs the larger Δ",
+              "Δ(R⁴→T²) > Δ(T²→R⁴)", "§11.5"),
+    )  # fmt: skip
+
+
+def _judge_torus(results: dict[str, Any]) -> list[Verdict]:
+    rows = {(r["source"], r["target"]): r for r in results["delta"]}
+    verdicts = []
+    for (a, b), claim in ((("R⁴", "T²"), "delta-R4-T2"), (("T²", "R⁴"), "delta-T2-R4")):
+        row = rows[(a, b)]
+        ours = (row["ours"]["mean"], row["ours"]["std"])
+        paper = parse_entry(row["thesis"])
+        ok = agrees(ours, paper)
+        verdicts.append(Verdict(
+            claim, f"{_pm(*ours)} ({ours[0] / paper[0]:.2f}× the thesis)",
+            "reproduced" if ok else "not reproduced",
+            "" if ok else "not yet explained (Δ's scale depends on σX and the data's norm; "
+            "see docs/thesis.md)",
+        ))  # fmt: skip
+    forward, backward = rows[("R⁴", "T²")]["ours"]["mean"], rows[("T²", "R⁴")]["ours"]["mean"]
+    verdicts.append(
+        Verdict(
+            "baseline-harder",
+            f"{forward:.4g} vs {backward:.4g}",
+            "reproduced" if forward > backward else "not reproduced",
+        )
+    )
+    return verdicts
+
+
+CLAIMS = {
+    "thesis-table-5.1": _table_claims("5.1", "the baseline VAE in R²"),
+    "thesis-table-7.1": _table_claims("7.1", "the diffusion VAE on S¹"),
+    "thesis-table-9.2": _delta_claims(),
+    "thesis-torus": _torus_claims(),
+    "thesis-pixel-shift": (_circle_claim("§10.1.2, fig. 10.3"),),
+    "thesis-rotating-object": (_circle_claim("§10.2.1, fig. 10.7"),),
+}
+JUDGES = {
+    "thesis-table-5.1": _judge_table,
+    "thesis-table-7.1": _judge_table,
+    "thesis-table-9.2": _judge_delta,
+    "thesis-torus": _judge_torus,
+    "thesis-pixel-shift": _judge_circle,
+    "thesis-rotating-object": _judge_circle,
+}
