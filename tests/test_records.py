@@ -33,8 +33,6 @@ NOT_RECORDED = {
     "slides-position",
     "thesis-pixel-shift",
     "thesis-rotating-object",
-    "thesis-table-7.1",
-    "thesis-table-9.2",
     "thesis-torus",
 }
 MAX_BYTES = 2_000_000
@@ -76,6 +74,12 @@ def test_a_record_matches_a_named_scale_and_judges_every_claim(folder):
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) < MAX_BYTES
     assert not [p for p in files if p.suffix in (".pt", ".safetensors", ".pkl", ".npy")]
+
+
+def test_the_index_lists_every_record():
+    from latentatlas.experiments.record import index
+
+    assert (RECORDS / "README.md").read_text(encoding="utf-8") == index(RECORDS)
 
 
 def test_every_claim_id_is_unique_within_its_experiment():

@@ -266,3 +266,47 @@ def test_corrupt_trainer_state_gives_one_line(tmp_path):
     with pytest.raises(RunFolderError, match="corrupt or unreadable trainer state") as info:
         resume_run(tmp_path / "run", {"train": {"steps": 6}})
     assert "\n" not in str(info.value) and "weights_only=False" not in str(info.value)
+
+
+def test_bf16_and_channels_last_train_to_nearly_the_same_weights(tmp_path):
+    """train.precision = bf16 runs the forward under bfloat16 autocast and train.memory_format =
+    channels_last keeps convolutions in NHWC: both train, checkpoint and resume, and land near
+    the fp32 run (bf16 within its rounding, channels-last within float rounding)."""
+    from latentatlas.train.run import RunConfig, resume_run, train_run
+
+    spec = {
+        "dataset": {"name": "disks", "n": 64, "size": 16},
+        "model": {"name": "ae", "latent": {"name": "point", "dim": 2},
+                  "encoder": {"name": "conv_encoder", "channels": [4, 8], "kernel": 4,
+                              "stride": 2, "dense": [16]},
+                  "decoder": {"name": "conv_decoder", "channels": [8, 4], "kernel": 4,
+                              "stride": 2, "dense": [16]},
+                  "likelihood": {"name": "bernoulli"}},
+        "train": {"steps": 6, "batch_size": 16, "progress": False, "log_every": 1},
+    }  # fmt: skip
+    losses = {}
+    for name, train in {"fp32": {}, "bf16": {"precision": "bf16"},
+                        "cl": {"memory_format": "channels_last"}}.items():  # fmt: skip
+        config = RunConfig.from_dict({**spec, "train": {**spec["train"], **train}})
+        _, fit = train_run(config, tmp_path / name)
+        assert fit.status == "finished"
+        losses[name] = fit.last["loss"]
+    assert losses["cl"] == pytest.approx(losses["fp32"], rel=1e-4)
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=2e-2)
+    assert losses["bf16"] != losses["fp32"]  # autocast did run in bfloat16
+    # a bf16 run resumes like any other
+    _, more = resume_run(tmp_path / "bf16", {"train": {"steps": 8}})
+    assert more.step == 8
+    with pytest.raises(ConfigError, match="precision"):
+        RunConfig.from_dict({**spec, "train": {**spec["train"], "precision": "fp16"}})
+
+
+def test_an_ensemble_refuses_bf16():
+    from latentatlas.train.ensemble import train_ensemble
+    from latentatlas.train.run import RunConfig
+
+    from .conftest import tiny_run_dict
+
+    spec = tiny_run_dict(steps=2, precision="bf16")
+    with pytest.raises(ConfigError, match="ensemble trains in fp32"):
+        train_ensemble([RunConfig.from_dict(spec), RunConfig.from_dict({**spec, "seed": 4})])

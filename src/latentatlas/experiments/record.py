@@ -87,7 +87,41 @@ def make_record(out: str | Path, into: str | Path) -> Path:
     path = into / "README.md"
     table = (out / "table.md").read_text(encoding="utf-8") if (out / "table.md").is_file() else ""
     atomic_write_text(path, readme(record, claims, verdicts, table.strip()))
+    atomic_write_text(into.parent / "README.md", index(into.parent))
     return path
+
+
+def index(root: str | Path) -> str:
+    """``reproductions/README.md``: every record with its scale, verdicts and time, and the
+    registered experiments that have none yet."""
+    from ..registry import EXPERIMENTS
+
+    root = Path(root)
+    records = {}
+    for path in sorted(root.glob(f"*/{RECORD}")):
+        records[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        "# Reproductions: the record of full runs",
+        "",
+        "One folder per experiment, written by `latent-atlas record` from a finished",
+        "`latent-atlas reproduce` of the library itself (see docs/reproduce.md): the exact",
+        "command, commit, machine and time, and per claim of the paper a verdict with the",
+        "paper's value beside ours. This index is written by the same command.",
+        "",
+        "| experiment | reproduces | scale | reproduced | partly | not reproduced | wall time |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, record in records.items():
+        counts = [sum(v["verdict"] == k for v in record["verdicts"]) for k in VERDICTS]
+        lines.append(
+            f"| [{name}]({name}/README.md) | {_cell(record['reference'])} | {record['scale']} | "
+            + " | ".join(str(c) for c in counts)
+            + f" | {_duration(record.get('seconds'))} |"
+        )
+    missing = [n for n in EXPERIMENTS.names() if n not in records]
+    if missing:
+        lines += ["", "Not recorded yet: " + ", ".join(f"`{n}`" for n in missing) + "."]
+    return "\n".join(lines) + "\n"
 
 
 def _copy_figures(source: Path, target: Path) -> tuple[list[str], list[str]]:

@@ -216,7 +216,10 @@ def _ensemble_key(trial: Trial) -> str | None:
         or cls.auxiliary_steps is not Autoencoder.auxiliary_steps
     ):
         return None
-    if trial.config.get("train", {}).get("grad_clip") is not None:
+    train = trial.config.get("train", {})
+    if train.get("grad_clip") is not None or train.get("precision", "fp32") != "fp32":
+        return None
+    if train.get("memory_format", "contiguous") != "contiguous":
         return None
     shared = {k: v for k, v in trial.config.items() if k != "seed"}
     return json.dumps(shared, sort_keys=True)

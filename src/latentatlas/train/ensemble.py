@@ -88,6 +88,11 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
                 "differ only in seed, dataset and decoder sigma"
             )
     train = configs[0].train
+    if (train.precision, train.memory_format) != ("fp32", "contiguous"):
+        raise ConfigError(
+            "train.precision / train.memory_format: an ensemble trains in fp32, contiguous "
+            "(train its members one by one for bf16 or channels_last)"
+        )
     if train.grad_clip is not None:
         raise ConfigError("train.grad_clip: not supported in an ensemble (it couples members)")
     built: dict[str, object] = {}  # members that share a data set share one copy
