@@ -8,6 +8,11 @@ experiment that fails is reported and not recorded).
 
     python benchmarks/reproduce_times.py --scale quick            # every experiment
     python benchmarks/reproduce_times.py --scale quick slides-disk
+    python benchmarks/reproduce_times.py --from-records reproductions
+
+``--from-records`` takes, instead, the wall time of each record in ``reproductions/`` (a full
+or declared reduced run of the library on the machine the record names, summed over the
+invocations that built it) for its scale, without running anything.
 """
 
 from __future__ import annotations
@@ -30,9 +35,13 @@ TIMINGS = Path(__file__).resolve().parents[1] / "src/latentatlas/experiments/tim
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="experiments (default: all)")
-    parser.add_argument("--scale", default="quick", choices=["quick", "full"])
+    parser.add_argument("--scale", default="quick", help="quick, full or a reduced scale")
     parser.add_argument("--dry-run", action="store_true", help="list what would run")
+    parser.add_argument("--from-records", type=Path, help="take the times of these records")
     args = parser.parse_args()
+    if args.from_records is not None:
+        from_records(args.from_records)
+        return
     names = args.names or EXPERIMENTS.names()
     for name in names:
         EXPERIMENTS.get(name)  # an unknown name fails before anything runs
@@ -55,6 +64,18 @@ def main() -> None:
         record["machine"] = {"cores": os.cpu_count(), "platform": platform.platform(),
                              "python": platform.python_version()}  # fmt: skip
         TIMINGS.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def from_records(root: Path) -> None:
+    """Merge the wall time of every record under ``root`` into timings.json."""
+    record = json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {"seconds": {}}
+    for path in sorted(root.glob("*/record.json")):
+        run = json.loads(path.read_text(encoding="utf-8"))
+        if run.get("seconds") is None or run["experiment"] not in EXPERIMENTS:
+            continue
+        record["seconds"].setdefault(run["experiment"], {})[run["scale"]] = round(run["seconds"], 1)
+        print(f"{run['experiment']:<28} {run['scale']:<6} {run['seconds']:8.1f} s")
+    TIMINGS.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

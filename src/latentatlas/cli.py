@@ -360,15 +360,18 @@ def _list_experiments() -> None:
     from .registry import EXPERIMENTS
 
     times = measured_times()
-    header = "  ".join(f"{scale:>8}" for scale in SCALES)
+    header = "  ".join(f"{scale:>8}" for scale in (*SCALES, "reduced"))
     click.echo(f"{'experiment':<28}{header}  reproduces")
     for name, experiment in EXPERIMENTS.items():
         seconds = times.get(name, {})
-        cells = "  ".join(
-            f"{_duration(seconds[s]):>8}" if s in seconds else f"{'—':>8}" for s in SCALES
-        )
-        click.echo(f"{name:<28}{cells}  {experiment.describe()}")
-    click.echo("\ntimes: wall time measured on a 2-core CPU machine (— : not measured there)")
+        scales = (*SCALES, *experiment.reduced)
+        cells = [f"{_duration(seconds[s]):>8}" if s in seconds else f"{'—':>8}" for s in scales]
+        extra = ", ".join(f"{s} {c.strip()}" for s, c in zip(scales[2:], cells[2:]))
+        click.echo(f"{name:<28}{'  '.join(cells[:2])}  {extra or '':>8}  {experiment.describe()}")
+    click.echo(
+        "\ntimes: wall time measured on a 2-core CPU machine (— : not measured there); reduced: "
+        "a declared reduced scale (--scale cpu) where the full protocol does not fit one"
+    )
 
 
 def _duration(seconds: float) -> str:

@@ -71,6 +71,9 @@ class Experiment:
         fixed: keyword arguments always passed to ``run`` (e.g. which table).
         options: the extra options it accepts (``seed``, ``dataset``, ``published``, ``out``).
         progress: whether ``run`` takes ``progress``.
+        reduced: the names of its declared reduced scales beyond ``quick`` and ``full`` (e.g.
+            ``cpu``: the largest honest scale that fits a 2-core machine when ``full`` does
+            not), listed here so that ``--list`` needs no import of the experiment's code.
     """
 
     name: str
@@ -82,6 +85,7 @@ class Experiment:
     fixed: dict = field(default_factory=dict)
     options: tuple[str, ...] = ()
     progress: bool = True
+    reduced: tuple[str, ...] = ()
 
     def named_scales(self) -> dict[str, Any]:
         """The experiment's named scales: name → settings (a frozen dataclass)."""
@@ -348,15 +352,15 @@ _register(
                options=("seed",)),
     Experiment("directions-dsprites-beta", "directions", "§3.3 (β-VAE control on dSprites)",
                ".directions_beta:reproduce_beta", ".directions_beta:write_beta_outputs",
-               ".directions_beta:SCALES", options=("seed",)),
+               ".directions_beta:SCALES", options=("seed",), reduced=("cpu",)),
     Experiment("directions-losses", "directions", "appendix C (inversion losses)",
                ".directions_inversion:reproduce_losses",
                ".directions_inversion:write_losses_outputs", ".directions_inversion:LOSS_SCALES",
-               options=("seed",)),
+               options=("seed",), reduced=("cpu",)),
     Experiment("directions-inversion", "directions", "appendix F (naive inversion)",
                ".directions_inversion:reproduce_naive",
                ".directions_inversion:write_naive_outputs", ".directions_inversion:NAIVE_SCALES",
-               options=("seed",)),
+               options=("seed",), reduced=("cpu",)),
     Experiment("directions-curvature", "directions", "appendix D (curvature)",
                ".directions_curvature:reproduce_curvature",
                ".directions_curvature:write_curvature_outputs", ".directions_curvature:SCALES",
@@ -364,19 +368,19 @@ _register(
     Experiment("intrinsic-stretch", "intrinsic", "fig. 3a-d (stretching each level)",
                ".intrinsic_stretch:reproduce_stretch",
                ".intrinsic_stretch:write_stretch_outputs", ".intrinsic_stretch:SCALES",
-               options=("seed",)),
+               options=("seed",), reduced=("cpu",)),
     Experiment("intrinsic-tracking", "intrinsic", "fig. 4a-b (errors tracked in training)",
                ".intrinsic_training:reproduce_tracking",
                ".intrinsic_training:write_tracking_outputs", ".intrinsic_training:SCALES",
-               options=("seed",)),
+               options=("seed",), reduced=("cpu",)),
     Experiment("intrinsic-sdr-training", "intrinsic", "sec. 5.2, fig. 4c and 3e (SDR training)",
                ".intrinsic_training:reproduce_sdr_training",
                ".intrinsic_training:write_tracking_outputs", ".intrinsic_training:SCALES",
-               options=("seed",)),
+               options=("seed",), reduced=("cpu",)),
     Experiment("locatello-dsprites-betavae", "locatello",
                "fig. 7/13 (β-VAE grid on dSprites, every metric)",
                ".locatello:reproduce_locatello", ".locatello:write_locatello_outputs",
-               ".locatello:SCALES", options=("published", "out"), progress=False),
+               ".locatello:SCALES", options=("published", "out"), progress=False, reduced=("cpu",)),
 )  # fmt: skip
 
 

@@ -54,10 +54,14 @@ class InversionScale:
 LOSS_SCALES = {
     "quick": InversionScale(VAEScale(32, 10_000, 1500), 32, 300),
     "full": InversionScale(VAEScale(64, 50_000, 15_000), 128, 3000),
+    # declared reduced: 4000 generator steps and 1000 inversion steps
+    "cpu": InversionScale(VAEScale(64, 50_000, 4000), 128, 1000),
 }
 NAIVE_SCALES = {
     "quick": InversionScale(VAEScale(32, 10_000, 1500), 64, 50, lr=0.01),
     "full": InversionScale(VAEScale(64, 50_000, 15_000), 256, 50, lr=0.01),
+    # declared reduced: 4000 generator steps
+    "cpu": InversionScale(VAEScale(64, 50_000, 4000), 256, 50, lr=0.01),
 }
 NAIVE_AMOUNT = 0.3
 NAIVE_POINTS = 10
