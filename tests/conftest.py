@@ -36,3 +36,18 @@ def tiny_run_dict(steps: int = 20, **train) -> dict:
 @pytest.fixture
 def tiny_run():
     return tiny_run_dict
+
+
+def assert_judged(experiment: str, result) -> None:
+    """The experiment's judges answer every declared claim from the results a run writes (a
+    JSON round trip of ``result.to_dict()``), with a verdict word and our value."""
+    import json
+
+    from latentatlas.experiments.claims import VERDICTS, claims_of, judge
+
+    data = result if isinstance(result, dict) else result.to_dict()
+    results = json.loads(json.dumps(data, default=float))
+    verdicts = judge(experiment, results)
+    assert {v.claim for v in verdicts} == {c.id for c in claims_of(experiment)}
+    assert claims_of(experiment), f"{experiment} declares no claims"
+    assert all(v.verdict in VERDICTS and v.ours for v in verdicts)

@@ -14,7 +14,7 @@ from latentatlas.experiments.atomic import (
     write_atomic_outputs,
 )
 
-from .conftest import run_cli
+from .conftest import assert_judged, run_cli
 
 TINY = {
     "atomic-spikes": {"name": "spikes", "n": 300, "size": 16, "sigma": 1.0, "max_spikes": 3},
@@ -25,6 +25,7 @@ TINY = {
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_reproduction_writes_results_table_figures_and_report(name, tmp_path):
     result = reproduce_atomic(name, quick=True, steps=15, dataset=TINY[name])
+    assert_judged(name, result)
     report = write_atomic_outputs(result, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text(), parse_constant=pytest.fail)
     atomic, baseline = data["models"]["atomic"], data["models"]["baseline"]

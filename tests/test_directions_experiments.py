@@ -21,7 +21,7 @@ from latentatlas.experiments.directions_inversion import (
     write_naive_outputs,
 )
 
-from .conftest import run_cli
+from .conftest import assert_judged, run_cli
 
 TINY_VAE = VAEScale(32, 200, 20)
 
@@ -29,6 +29,7 @@ TINY_VAE = VAEScale(32, 200, 20)
 def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     scale = BetaScale(TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30)
     result = reproduce_beta(scale=scale)
+    assert_judged("directions-dsprites-beta", result)
     assert [m.beta for m in result.models] == [1.0, 10.0]
     for m in result.models:
         assert set(m.evaluations) == {"inversion", "encoder", "best axis", "GANSpace", "SeFa"}
@@ -43,6 +44,7 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
 def test_loss_and_naive_inversion_experiments_run(tmp_path):
     scale = InversionScale(TINY_VAE, targets=4, steps=3)
     losses = reproduce_losses(scale=scale)
+    assert_judged("directions-losses", losses)
     assert len(losses.rows) == 12  # 6 reconstruction errors × with/without the ball
     constrained = [r for r in losses.rows if r.constrained]
     assert all(r.largest_norm_ratio <= 1 + 1e-5 for r in constrained)
@@ -50,6 +52,7 @@ def test_loss_and_naive_inversion_experiments_run(tmp_path):
     write_losses_outputs(losses, tmp_path / "losses")
     assert "LPIPS" in (tmp_path / "losses" / "table.md").read_text()
     naive = reproduce_naive(scale=InversionScale(TINY_VAE, targets=4, steps=2))
+    assert_judged("directions-inversion", naive)
     assert naive.steps.tolist() == list(range(2, 21, 2))
     assert len(naive.naive_error) == len(naive.recursive_error) == 10
     write_naive_outputs(naive, tmp_path / "naive")
@@ -59,6 +62,7 @@ def test_loss_and_naive_inversion_experiments_run(tmp_path):
 def test_curvature_separates_curved_transformations_from_brightness(tmp_path):
     """Appendix D: translation, rotation and scale are curved walks; brightness is straight."""
     result = reproduce_curvature(points=16)
+    assert_judged("directions-curvature", result)
     m = result.measures
     assert m["brightness"].length_over_chord == pytest.approx(1.0, abs=1e-9)
     assert m["brightness"].chord_angle_degrees == pytest.approx(0.0, abs=1e-3)

@@ -215,3 +215,43 @@ def test_ctrl_c_exits_130_and_continues_too(tmp_path):
         from latentatlas.experiments.catalogue import check_continuation
 
         check_continuation(out, {"experiment": "other"})
+
+
+def test_the_experiment_bar_counts_models_against_the_expected_number():
+    from latentatlas.experiments.model_store import ExperimentProgress, ModelEvent
+
+    with ExperimentProgress("demo") as bar:
+        bar.update(ModelEvent("start", 0, "first", 3))
+        bar.update(ModelEvent("done", 0, "first", 3, reused=True))
+        bar.update(ModelEvent("start", 1, "second", 3))
+        assert (bar.bar.n, bar.bar.total) == (1, 3)
+        assert "second (training)" in bar.bar.postfix
+    silent = ExperimentProgress("demo", enabled=False)
+    silent.update(ModelEvent("done", 0, "x", 1))
+    assert silent.bar is None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continues(tmp_path):
+    settings = [*TINY_DISK, "--set", "steps=300"]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli("reproduce", "slides-disk", *settings, "--out", str(out)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    metrics = out / "models" / "02-no_bias" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.is_file() and metrics.stat().st_size) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=60)
+    refused = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
+    assert refused.returncode == 2 and "stale lock" in refused.stderr
+    locks = [out / ".latent-atlas.lock", out / "models" / "02-no_bias" / ".latent-atlas.lock"]
+    assert all(str(lock) in refused.stderr for lock in locks)
+    for lock in locks:
+        lock.unlink()
+    again = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    whole = run_cli("reproduce", "slides-disk", *settings, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0
+    assert _results(out) == _results(tmp_path / "whole")

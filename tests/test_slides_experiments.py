@@ -23,7 +23,7 @@ from latentatlas.experiments.slides_generator import (
 from latentatlas.experiments.slides_pca import PCAScale, reproduce_pca, write_pca_outputs
 from latentatlas.experiments.slides_position import identity_rows
 
-from .conftest import run_cli
+from .conftest import assert_judged, run_cli
 
 
 def _check_outputs(out, figures):
@@ -38,6 +38,7 @@ def _check_outputs(out, figures):
 
 def test_slides_disk_tiny(tmp_path):
     result = reproduce_disk(scale=DiskScale(size=16, images=200, steps=150, channels=4))
+    assert_judged("slides-disk", result)
     bias = result.models["bias"]
     assert abs(bias.corr_area) > 0.8  # even briefly trained, the code follows the size
     assert result.homogeneity.max_rel_error < 1e-5  # exact on the trained bias-free decoder
@@ -52,6 +53,7 @@ def test_slides_disk_tiny(tmp_path):
 
 def test_slides_pca_tiny(tmp_path):
     result = reproduce_pca(scale=PCAScale(size=16, images=200, steps=90, channels=4))
+    assert_judged("slides-pca-ae", result)
     pca = result.models["pca_ae"]
     assert len(pca.correlations.best) == 3
     assert pca.navigation.shape == (3, 7, 1, 16, 16)
@@ -67,6 +69,7 @@ def test_slides_pca_generator_tiny(tmp_path):
         size=16, images=200, generator_steps=60, latent_dim=4, offsets=300, steps=60
     )
     result = reproduce_generator(scale=scale)
+    assert_judged("slides-pca-ae-generator", result)
     assert result.navigation["learned"].shape == (3, 7, 1, 16, 16)
     assert result.learned.factors == ["mass", "orientation_cos", "orientation_sin"]
     _check_outputs(
@@ -84,6 +87,7 @@ def test_slides_position_quick_through_the_cli(tmp_path):
     stride, pooled = results["encoders"]["stride"], results["encoders"]["max"]
     assert stride["rmse"] < 0.1 and stride["filter_error"] < 0.1  # ϕ found (slide 27)
     assert pooled["rmse"] > 5 * stride["rmse"]  # max pooling cannot (slide 29)
+    assert_judged("slides-position", results)
 
 
 def test_identity_rows_cover_every_level_exactly():

@@ -14,7 +14,7 @@ from latentatlas.errors import ConfigError
 from latentatlas.experiments.sweep import SweepConfig, expand, run_sweep
 from latentatlas.train.run import RunConfig, load, train_run
 
-from .conftest import run_cli
+from .conftest import assert_judged, run_cli
 
 BASE = {
     "dataset": {"name": "disks", "n": 200, "size": 16, "position_range": 4,
@@ -129,6 +129,7 @@ def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
     assert full.base["train"]["lr"] == 1e-4 and full.base["train"]["steps"] == 300_000
     tiny = LocatelloScale((1.0, 4.0), (0, 1), 3, 5e-4, "fast", ("mig", "sap"))
     result = reproduce_locatello(scale=tiny, out=tmp_path)
+    assert_judged("locatello-dsprites-betavae", result)  # too few metrics: judged as such
     assert [r["status"] for r in result.sweep.rows] == ["done"] * 4
     summary = result.summary()
     assert set(summary) == {"1", "4"} and set(summary["1"]) == {"mig", "sap"}

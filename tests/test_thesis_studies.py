@@ -20,7 +20,7 @@ from latentatlas.experiments.thesis_studies import (
 from latentatlas.experiments.thesis_tables import SIGMA_X, loss_change_last_tenth, parse_entry
 from latentatlas.train import RunConfig, build_dataset, build_model
 
-from .conftest import run_cli
+from .conftest import assert_judged, run_cli
 
 
 @pytest.mark.parametrize(
@@ -108,6 +108,7 @@ def test_torus_quick_end_to_end_through_the_cli(tmp_path):
 def test_circle_studies_quick(tmp_path, name):
     restarts = 2 if name == "thesis-rotating-object" else 1
     result = reproduce_study(name, quick=True, steps=60, restarts=restarts)
+    assert_judged(name, result)
     write_study_outputs(result, tmp_path)
     data, pairs, page = _check_outputs(tmp_path, result, name)
     assert pairs[("R²", "S¹")]["family"] == "atan2" and pairs[("S¹", "R²")]["family"] == "matrix"

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import RunFolderError
 from .catalogue import REPRODUCTION
-from .claims import VERDICTS, Claim, Verdict, claims_of, judge
+from .claims import VERDICTS, Claim, Verdict, claims_of, judge, not_judged
 
 #: the largest figure copied into a record, and the budget for all of them
 FIGURE_LIMIT = 400_000
@@ -208,6 +208,8 @@ def readme(
         lines += ["", "In all: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."]
     else:
         lines.append("No claims of this experiment are judged yet.")
+    for text in not_judged(name):
+        lines += ["", f"Not judged: {text}"]
     lines += ["", "## Results", "", "The run's table (`table.md`; every number in `results.json`):",
               ""]  # fmt: skip
     if table:

@@ -161,13 +161,28 @@ class FolderLock:
         command = command if len(command) <= 160 else command[:157] + "..."
         what = f"process {pid} on {host} ({command}, since {holder.get('started', '?')})"
         if host == socket.gethostname() and isinstance(pid, int) and not _pid_alive(pid):
+            nested = self._stale_below(pid, host)
+            files = " ".join(str(p) for p in [self.path, *nested])
             return FolderLockedError(
                 f"{where!r} holds a stale lock from {what}, which no longer runs (killed or "
-                f"crashed); check the folder, then remove {self.path} and run the command again"
+                f"crashed); check the folder, then remove {'these locks' if nested else ''} "
+                f"{files} and run the command again"
             )
         return FolderLockedError(
             f"{where!r} is in use by {what}; wait for it to finish or choose another folder"
         )
+
+    def _stale_below(self, pid: int, host: str, limit: int = 50) -> list[Path]:
+        """Lock files in sub-folders left by the same dead process (a killed reproduction also
+        locked the model it was training), so that one message names all of them."""
+        found = []
+        for path in sorted(self.folder.glob(f"*/**/{LOCK}")):
+            holder = read_lock(path.parent)
+            if holder and holder.get("pid") == pid and holder.get("host") == host:
+                found.append(path)
+                if len(found) >= limit:
+                    break
+        return found
 
     def __enter__(self) -> FolderLock:
         return self.acquire()

@@ -77,6 +77,11 @@ def claims_of(experiment: str) -> tuple[Claim, ...]:
     return tuple(module_of(experiment).CLAIMS.get(experiment, ()))
 
 
+def not_judged(experiment: str) -> list[str]:
+    """Claims of the paper this reproduction cannot judge here, each with why."""
+    return list(getattr(module_of(experiment), "NOT_JUDGED", {}).get(experiment, []))
+
+
 def judge(experiment: str, results: dict[str, Any]) -> list[Verdict]:
     """The verdicts of a finished run of ``experiment`` given its ``results.json``."""
     judges: dict[str, Callable[[dict[str, Any]], Sequence[Verdict]]] = module_of(experiment).JUDGES
