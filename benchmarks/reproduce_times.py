@@ -38,9 +38,10 @@ def main() -> None:
     parser.add_argument("--scale", default="quick", help="quick, full or a reduced scale")
     parser.add_argument("--dry-run", action="store_true", help="list what would run")
     parser.add_argument("--from-records", type=Path, help="take the times of these records")
+    parser.add_argument("--timings", type=Path, default=TIMINGS, help="the file to update")
     args = parser.parse_args()
     if args.from_records is not None:
-        from_records(args.from_records)
+        from_records(args.from_records, args.timings)
         return
     names = args.names or EXPERIMENTS.names()
     for name in names:
@@ -66,16 +67,16 @@ def main() -> None:
         TIMINGS.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
-def from_records(root: Path) -> None:
-    """Merge the wall time of every record under ``root`` into timings.json."""
-    record = json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {"seconds": {}}
+def from_records(root: Path, timings: Path = TIMINGS) -> None:
+    """Merge the wall time of every record under ``root`` into ``timings``."""
+    record = json.loads(timings.read_text()) if timings.is_file() else {"seconds": {}}
     for path in sorted(root.glob("*/record.json")):
         run = json.loads(path.read_text(encoding="utf-8"))
         if run.get("seconds") is None or run["experiment"] not in EXPERIMENTS:
             continue
         record["seconds"].setdefault(run["experiment"], {})[run["scale"]] = round(run["seconds"], 1)
         print(f"{run['experiment']:<28} {run['scale']:<6} {run['seconds']:8.1f} s")
-    TIMINGS.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    timings.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,15 @@ def test_timing_script_lists_what_it_would_run():
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == EXPERIMENTS.names()
+
+
+def test_timing_script_takes_the_times_of_the_records(tmp_path):
+    timings = tmp_path / "timings.json"
+    proc = subprocess.run([sys.executable, "benchmarks/reproduce_times.py", "--from-records",
+                           "reproductions", "--timings", str(timings)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    seconds = json.loads(timings.read_text())["seconds"]
+    root = Path(__file__).resolve().parents[1]
+    record = json.loads((root / "reproductions/thesis-table-5.1/record.json").read_text())
+    assert seconds["thesis-table-5.1"]["full"] == round(record["seconds"], 1)
