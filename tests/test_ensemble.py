@@ -55,3 +55,29 @@ def test_members_must_share_the_architecture():
     thesis = member(0, 0.1, 0.1, "diffusion_vae", {"name": "circle", "thesis_compatible": True})
     with pytest.raises(ConfigError, match="Monte-Carlo KL"):
         train_ensemble([thesis, thesis])
+
+
+def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
+    from latentatlas.data import InMemoryDataset
+    from latentatlas.train.ensemble import _batch_gatherer
+
+    g = torch.Generator().manual_seed(0)
+    a = InMemoryDataset(torch.rand(50, 3, generator=g))
+    b = InMemoryDataset(torch.rand(50, 3, generator=g))
+    datasets = [a, b, a]
+    indices = [torch.randint(50, (8,), generator=g) for _ in datasets]
+    expected = torch.stack([d.get_batch(i).x for d, i in zip(datasets, indices)])
+    assert torch.equal(_batch_gatherer(datasets)(indices), expected)
+    assert torch.equal(_batch_gatherer([a, a])(indices[:2]),
+                       torch.stack([a.get_batch(i).x for i in indices[:2]]))  # fmt: skip
+
+    class Shifted(InMemoryDataset):  # a get_batch of its own: gathered through it
+        def get_batch(self, indices):
+            batch = super().get_batch(indices)
+            return type(batch)(batch.x + 1, batch.factors)
+
+    shifted = Shifted(a.x.clone())
+    out = _batch_gatherer([shifted, a])(indices[:2])
+    assert torch.equal(out[0], a.x[indices[0]] + 1) and torch.equal(out[1], a.x[indices[1]])
+    with pytest.raises(ConfigError, match="out of range"):
+        _batch_gatherer([a, b])([torch.tensor([50]), torch.tensor([0])])

@@ -167,7 +167,10 @@ class ModelStore:
         from ..train.ensemble import EnsembleResult, train_ensemble
         from ..train.run import build_dataset, load
 
-        configs = [self._on_device(c) for c in configs]
+        if len(labels) != len(configs):
+            raise ValueError(f"{len(labels)} labels for {len(configs)} ensemble members")
+        # an ensemble trains on the CPU whatever the store's device: its members are small
+        configs = [c if isinstance(c, RunConfig) else RunConfig.from_dict(c) for c in configs]
         indices = list(range(self.count, self.count + len(configs)))
         self.count += len(configs)
         names = [f"{i + 1:02d}-{_slug(label)}" for i, label in zip(indices, labels)]
@@ -183,7 +186,7 @@ class ModelStore:
                 self._check_same(folder, config, dataset)
                 done.append(run_status(folder) == "finished" and (folder / LOSSES).is_file())
             if all(done):
-                models = [load(f, self.device) for f in folders]
+                models = [load(f) for f in folders]
                 losses = torch.stack([_read_losses(f) for f in folders], 1)
                 for i, label in zip(indices, labels):
                     self._emit("done", i, _slug(label), reused=True)

@@ -22,6 +22,7 @@ import copy
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import func
@@ -66,7 +67,54 @@ class _BatchSchedule:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._cache = (epoch, torch.randperm(self.n, generator=g))
         perm = self._cache[1]
-        return perm[torch.arange(pos * self.batch, (pos + 1) * self.batch) % self.n]
+        start, stop = pos * self.batch, (pos + 1) * self.batch
+        if stop <= self.n:  # the common case: a plain slice, the same values as below
+            return perm[start:stop]
+        return perm[torch.arange(start, stop) % self.n]
+
+
+#: data sets above this many bytes in all are not stacked into one copy for an ensemble
+_STACK_LIMIT = 256 * 2**20
+
+
+def _batch_gatherer(datasets: Sequence[Any]) -> Any:
+    """``gather(indices per member) -> (K, batch, *shape)``: each member's batch of its data set.
+
+    Data sets held as one tensor ``x`` whose batches are plain ``x[indices]`` (in-memory data)
+    are gathered in one indexing of their stacked tensors — the same values as ``get_batch``
+    without its 45 calls and index checks per step; any other data set goes through
+    ``get_batch``."""
+    from ..data.base import InMemoryDataset
+
+    plain = all(
+        isinstance(d, InMemoryDataset) and type(d).get_batch is InMemoryDataset.get_batch
+        for d in datasets
+    )
+    tensors = {id(d): d.x for d in datasets} if plain else {}
+    size = sum(t.numel() * t.element_size() for t in tensors.values())
+    if not plain or (len(tensors) > 1 and size > _STACK_LIMIT):
+        return lambda indices: torch.stack(
+            [d.get_batch(idx).x for d, idx in zip(datasets, indices)]
+        )
+    unique: dict[int, int] = {}
+    for d in datasets:
+        unique.setdefault(id(d), len(unique))
+    # one data set: index it directly (no copy); several small ones: one stacked copy
+    stacked = (
+        next(iter(tensors.values()))[None]
+        if len(unique) == 1
+        else torch.stack([tensors[key] for key in unique])
+    )
+    which = torch.tensor([unique[id(d)] for d in datasets])[:, None]
+    n = stacked.shape[1]
+
+    def gather(indices: list[torch.Tensor]) -> torch.Tensor:
+        idx = torch.stack(indices)
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise ConfigError(f"ensemble batch indices out of range [0, {n})")
+        return stacked[which, idx]
+
+    return gather
 
 
 def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> EnsembleResult:
@@ -141,8 +189,9 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
     # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
     schedules = [_BatchSchedule(c.seed, n, train.batch_size) for c in full_configs]
+    gather = _batch_gatherer(datasets)
     for step in range(total):
-        xs = torch.stack([d.get_batch(order(step)).x for d, order in zip(datasets, schedules)])
+        xs = gather([order(step) for order in schedules])
         noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
         try:
             losses = batched_loss(params, buffers, xs, noises)
