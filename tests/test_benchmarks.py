@@ -30,7 +30,8 @@ def test_ensemble_quick():
 def test_atomic_quick():
     out = run_quick("atomic.py")
     assert out.count("outputs agree: True") == 3 and "ratio loop/batched:" in out
-    assert out.count("images/s") == 2
+    assert out.count("images/s") == 5  # the atomic AE in four train variants, the baseline
+    assert "speed-up over fp32" in out and "channels_last + bf16" in out
 
 
 def test_inversion_quick():
@@ -63,3 +64,10 @@ def test_training_throughput_quick():
     for label in ("directions β-VAE", "Locatello β-VAE", "intrinsic table-1 VAE", "atomic paper"):
         assert label in out
     assert out.count("images/s") == 16 and "channels-last+bf16" in out
+
+
+def test_precision_quick():
+    out = run_quick("precision.py")
+    for variant in ("fp32", "channels_last", "bf16", "channels_last + bf16"):
+        assert variant in out
+    assert "images/s (1.00×)" in out
