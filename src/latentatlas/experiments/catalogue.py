@@ -282,6 +282,9 @@ def provenance() -> dict[str, Any]:
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            # processes waiting for a core over the last 15 min: above the core count, the
+            # wall time includes sharing the machine with other work
+            "load_average": os.getloadavg()[2] if hasattr(os, "getloadavg") else None,
         },
     }
     source = Path(__file__).resolve().parent

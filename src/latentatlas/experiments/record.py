@@ -144,10 +144,15 @@ def _machine(record: dict[str, Any]) -> str:
     m = record.get("machine") or {}
     device = record.get("device", "cpu")
     gpu = f", GPU {m['cuda']}" if m.get("cuda") else ""
+    load = m.get("load_average")
+    shared = ""
+    if load is not None and m.get("cores") and load > m["cores"]:
+        shared = (f"; load average {load:.1f} over the last 15 min on {m['cores']} cores: the "
+                  "wall time includes sharing the machine with other work")  # fmt: skip
     return (
         f"{m.get('cores', '?')} CPU cores ({m.get('processor', '?')}, {m.get('platform', '?')}), "
         f"torch {record.get('torch')} with {m.get('torch_threads', '?')} threads{gpu}; "
-        f"models trained on {device}"
+        f"models trained on {device}{shared}"
     )
 
 
