@@ -250,8 +250,14 @@ def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continue
     assert all(str(lock) in refused.stderr for lock in locks)
     for lock in locks:
         lock.unlink()
+    # a killed reproduction wrote no report itself: `report` writes the partial one
+    reported = run_cli("report", str(out))
+    assert reported.returncode == 0, reported.stderr
+    assert "partial: 1 of 2 models finished" in (out / "report.html").read_text()
     again = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
     assert again.returncode == 0, again.stderr
     whole = run_cli("reproduce", "slides-disk", *settings, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0
     assert _results(out) == _results(tmp_path / "whole")
+    finished = run_cli("report", str(out))
+    assert finished.returncode == 2 and "is a finished reproduction" in finished.stderr

@@ -275,10 +275,28 @@ def evaluate(
     "(Debian package `chromium`), to look at it without a browser.",
 )
 def report(run_dir: str, png: bool) -> None:
-    """Write RUN_DIR/report.html (self-contained: config, metrics, figures)."""
+    """Write RUN_DIR/report.html (self-contained: config, metrics, figures).
+
+    RUN_DIR may also be the folder of a reproduction that did not finish (killed, say): the
+    page then shows what exists, "k of n models finished".
+    """
+    from .experiments.catalogue import REPRODUCTION, STARTED
     from .train.checkpoint import check_run_dir
     from .viz.report import write_report
 
+    if (Path(run_dir) / STARTED).is_file():
+        if (Path(run_dir) / REPRODUCTION).is_file():
+            raise click.UsageError(
+                f"{run_dir} is a finished reproduction: its report is "
+                f"{Path(run_dir) / 'report.html'} (rerunning the reproduce command rewrites it)"
+            )
+        from .experiments.partial import report_unfinished
+        from .train.outputs import FolderLock
+
+        with FolderLock(run_dir):
+            page = report_unfinished(run_dir)
+        click.echo(str(page))
+        return
     check_run_dir(run_dir)
     page = write_report(run_dir)
     click.echo(str(page))

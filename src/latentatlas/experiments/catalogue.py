@@ -144,7 +144,7 @@ class Experiment:
         invocations = int(earlier.get("invocations", 0)) + 1
         started = earlier.get("started") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
-        def save_state(seconds: float) -> None:
+        def save_state(seconds: float, expected: int | None = None) -> None:
             atomic_write_json(
                 out / STARTED,
                 {
@@ -152,6 +152,7 @@ class Experiment:
                     "started": started,
                     "seconds": seconds,
                     "invocations": invocations,
+                    "models_expected": expected,
                 },
             )
 
@@ -163,17 +164,23 @@ class Experiment:
             kwargs["progress"] = progress
         t0 = time.perf_counter()
         display = ExperimentProgress(self.name, enabled=progress)
-        store = ModelStore(out, device, on_event=display.update)
+
+        def on_event(event: Any) -> None:
+            display.update(event)
+            if event.kind == "start" and event.index == 0:  # the count is known by then
+                save_state(spent + time.perf_counter() - t0, event.expected)
+
+        store = ModelStore(out, device, on_event=on_event)
         try:
             with use_store(store), display:
                 result = _function(self.run)(quick=scale == "quick", scale=settings, **kwargs)
         except BaseException:
-            save_state(spent + time.perf_counter() - t0)
+            save_state(spent + time.perf_counter() - t0, store.expected)
             write_partial_report(out, self.name, self.describe(), identity, store.expected)
             raise
         report = _function(self.write)(result, out)
         seconds = spent + time.perf_counter() - t0
-        save_state(seconds)
+        save_state(seconds, store.expected)
         record = {
             "experiment": self.name,
             "paper": PAPERS[self.paper],
