@@ -149,3 +149,30 @@ def test_make_record_refuses_missing_results(tmp_path):
     (tmp_path / "reproduction.json").write_text(json.dumps({"experiment": "slides-disk"}))
     with pytest.raises(RunFolderError, match="results.json"):
         make_record(tmp_path, tmp_path / "r")
+
+
+def test_record_never_writes_over_a_readme_that_is_not_its_index(tmp_path):
+    from latentatlas.experiments.record import INDEX_TITLE
+
+    out = tmp_path / "curvature"
+    assert run_cli("reproduce", "directions-curvature", "--quick", "--set", "points=8",
+                   "--out", str(out)).returncode == 0  # fmt: skip
+    (tmp_path / "README.md").write_text("# my project\n")
+    assert run_cli("record", str(out), "--into", str(tmp_path / "rec")).returncode == 0
+    assert (tmp_path / "README.md").read_text() == "# my project\n"
+    index_dir = tmp_path / "records"
+    assert run_cli("record", str(out), "--into", str(index_dir / "curv")).returncode == 0
+    assert (index_dir / "README.md").read_text().startswith(INDEX_TITLE)
+    readme = (index_dir / "curv" / "README.md").read_text()
+    assert "changed with `--set points=8`" in readme
+
+
+def test_std_judge_needs_two_betas_and_reads_them_in_order():
+    def model(beta, std):
+        return {"beta": beta, "methods": {"inversion": {"mean": [0.0, 1.0], "mean_std": std}}}
+
+    one = judge("directions-dsprites-beta", {"models": [model(1.0, 0.1)]})
+    assert one[1].verdict == "not reproduced" and "one β" in one[1].reason
+    shuffled = judge("directions-dsprites-beta", {"models": [model(10.0, 0.05),
+                                                               model(1.0, 0.1)]})  # fmt: skip
+    assert shuffled[1].verdict == "reproduced"

@@ -261,3 +261,71 @@ def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continue
     assert _results(out) == _results(tmp_path / "whole")
     finished = run_cli("report", str(out))
     assert finished.returncode == 2 and "is a finished reproduction" in finished.stderr
+
+
+def test_a_reused_model_keeps_its_end_of_training_measurement(tmp_path):
+    """The last checkpoint precedes the end-of-training callbacks; reuse runs them again
+    (without writing), so a measurement taken only at the end is not lost — and a run killed
+    in them, after its last checkpoint, is completed and marked finished."""
+    config = tiny_run_dict(steps=12, log_every=1)
+
+    def periodic():
+        return PeriodicCallback(lambda m: {"w": float(next(m.parameters()).mean())}, every=5)
+
+    first = periodic()
+    ModelStore(tmp_path).train(config, None, [first])
+    assert [r["step"] for r in first.records] == [5, 10, 12]
+    again = periodic()
+    reused = ModelStore(tmp_path).train(config, None, [again])
+    assert reused.reused and again.records == first.records
+    folder = reused.folder
+    metrics_before = (folder / "metrics.jsonl").read_text()
+    meta = json.loads((folder / "metadata.json").read_text())
+    (folder / "metadata.json").write_text(json.dumps({**meta, "status": "running"}))
+    third = periodic()
+    assert ModelStore(tmp_path).train(config, None, [third]).reused
+    assert third.records == first.records
+    assert json.loads((folder / "metadata.json").read_text())["status"] == "finished"
+    assert (folder / "metrics.jsonl").read_text() == metrics_before  # reuse wrote nothing
+
+
+def test_an_interrupted_sweep_trial_stops_the_sweep_unscored(tmp_path, monkeypatch):
+    from latentatlas.experiments import sweep as sweep_module
+    from latentatlas.train import run as run_module
+    from latentatlas.train.trainer import FitResult
+
+    def stopped(config, run_dir, *args, **kwargs):
+        Path(run_dir).mkdir(parents=True)
+        return None, FitResult(7, "interrupted", {}, "SIGTERM")
+
+    monkeypatch.setattr(run_module, "train_run", stopped)
+    trial = sweep_module.Trial("t0", "vae", {}, 0, tiny_run_dict(steps=20))
+    with pytest.raises(Interrupted) as caught:
+        sweep_module.run_trial(trial, str(tmp_path), ["mig"], "fast")
+    assert caught.value.exit_code == 143
+    assert not (tmp_path / "trials" / "t0" / "disentanglement.json").exists()
+
+
+def test_interrupted_survives_pickling_with_its_signal():
+    import pickle
+
+    stop = pickle.loads(pickle.dumps(Interrupted("SIGTERM", "trial t0 at step 7")))
+    assert stop.signal == "SIGTERM" and stop.exit_code == 143 and "step 7" in str(stop)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_ctrl_c_between_trainings_exits_130_with_how_to_continue(tmp_path):
+    out = tmp_path / "table"
+    proc = subprocess.Popen(_cli("reproduce", "thesis-table-5.1", "--quick", "--set",
+                                 "steps=100000", "--out", str(out)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (out / "experiment.json").is_file() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the ensemble's loop (no trainer: plain KeyboardInterrupt)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Run the same command again to continue" in stderr and "Traceback" not in stderr
+    assert "partial: 0 of 18 models finished" in (out / "report.html").read_text()

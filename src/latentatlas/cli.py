@@ -63,6 +63,11 @@ class AtlasGroup(click.Group):
         except Terminated:
             click.echo("terminated (SIGTERM); nothing was left half-written", err=True)
             ctx.exit(143)
+        except KeyboardInterrupt:  # Ctrl-C outside a training loop (which handles its own)
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo("interrupted (Ctrl-C); nothing was left half-written", err=True)
+            ctx.exit(130)
         except (MemoryError, RuntimeError) as exc:  # an allocation no machine here can make
             from .memory import allocation_error
 
@@ -491,13 +496,16 @@ def reproduce(
         settings = settings_of(entry.settings(scale, overrides))
         click.echo(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), nl=False)
         return
-    options: dict[str, Any] = {"seed": seed}
+    # a seed left out is the experiments' default, 0: the same reproduction as --seed 0
+    options: dict[str, Any] = {"seed": 0 if seed is None and "seed" in entry.options else seed}
     if mnist is not None:
         if experiment != "atomic-strokes":
             raise click.UsageError("--mnist goes with atomic-strokes only")
         from .data.mnist import Mnist, MnistConfig
 
-        side = entry.settings(scale, overrides).dataset["size"]
+        side = entry.settings(scale, overrides).dataset.get("size")
+        if not isinstance(side, int) or side < 1:
+            raise click.UsageError("--mnist needs the scale's dataset.size (an image side)")
         options["dataset"] = {"name": "mnist", "root": mnist, "size": side}
         Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
     if published is not None:
@@ -523,7 +531,14 @@ def reproduce(
             result, report = entry.execute(
                 scale, target, sys.stderr.isatty(), overrides, device, **options
             )
-    except Interrupted as stop:
+    except (Interrupted, KeyboardInterrupt, Terminated) as exc:
+        stop = (
+            exc
+            if isinstance(exc, Interrupted)
+            else Interrupted(
+                "SIGTERM" if isinstance(exc, Terminated) else "SIGINT", "between two trainings"
+            )
+        )
         click.echo(
             f"{stop.signal}: {experiment} stopped ({stop}); {target / 'report.html'} shows what "
             "is done. Run the same command again to continue.",

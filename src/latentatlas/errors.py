@@ -55,3 +55,6 @@ class Interrupted(BaseException):
     @property
     def exit_code(self) -> int:
         return 143 if self.signal == "SIGTERM" else 130
+
+    def __reduce__(self):  # across processes (a sweep's workers) with its signal kept
+        return (type(self), (self.signal, str(self)))

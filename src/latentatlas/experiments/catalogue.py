@@ -194,7 +194,12 @@ class Experiment:
             "seconds": seconds,
             "invocations": invocations,
             "models": store.count,
-            "device": device or "cpu",
+            "device": (device or "cpu")
+            + (
+                " (vectorised ensembles: cpu)"
+                if store.ensembles and device not in (None, "cpu")
+                else ""
+            ),
             **provenance(),
         }
         atomic_write_json(out / REPRODUCTION, record)

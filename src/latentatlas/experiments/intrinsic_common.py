@@ -64,8 +64,9 @@ def encoded(images: torch.Tensor):
     """``codes(model)``: the posterior means of ``images`` under the model as it is now."""
 
     def codes(model: torch.nn.Module) -> torch.Tensor:
+        device = next(model.parameters()).device  # the trainer's, when tracking on a GPU
         with torch.no_grad():
-            return model.latent.mean(model.encode(images))
+            return model.latent.mean(model.encode(images.to(device)))
 
     return codes
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.metrics.published import PublishedScores, load_published
+from ..errors import ConfigError
 from ..models.disentangling import locatello_spec
 from .sweep import SweepConfig, SweepResult, run_sweep
 
@@ -43,6 +44,12 @@ class LocatelloScale:
     lr: float
     preset: str
     metrics: tuple[str, ...] = ("all",)
+
+    def __post_init__(self) -> None:
+        for name in ("betas", "seeds"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ConfigError(f"{name}: each value once, got {list(values)}")
 
 
 SCALES = {

@@ -47,6 +47,8 @@ from ..train.run import (
     RunConfig,
     complete_config,
     load_config,
+    reached_end,
+    read_metadata,
     restore_run,
     resume_run,
     run_status,
@@ -104,6 +106,8 @@ class ModelStore:
         self.on_event = on_event
         self.expected: int | None = None
         self.count = 0
+        self.ensembles = 0
+        """vectorised ensembles trained or reused (they run on the CPU whatever ``device``)"""
 
     # -- what the experiment declares ------------------------------------------------------------
     def expect(self, n: int) -> None:
@@ -135,7 +139,7 @@ class ModelStore:
         else:
             if (folder / ckpt.CONFIG).is_file():
                 self._check_same(folder, config, dataset)
-                if run_status(folder) == "finished":
+                if reached_end(folder):
                     model, fit, reused = self._restore(folder, callbacks, dataset), None, True
                 else:
                     model, fit = resume_run(folder, self._device_override(), callbacks, dataset)
@@ -167,6 +171,7 @@ class ModelStore:
         from ..train.ensemble import EnsembleResult, train_ensemble
         from ..train.run import build_dataset, load
 
+        self.ensembles += 1
         if len(labels) != len(configs):
             raise ValueError(f"{len(labels)} labels for {len(configs)} ensemble members")
         # an ensemble trains on the CPU whatever the store's device: its members are small
@@ -182,8 +187,15 @@ class ModelStore:
             done = []
             for folder, config in zip(folders, configs):
                 key = json.dumps(config.dataset, sort_keys=True)
-                dataset = built.setdefault(key, build_dataset(config))
+                if key not in built:
+                    built[key] = build_dataset(config)
+                dataset = built[key]
                 self._check_same(folder, config, dataset)
+                saved = read_metadata(folder).get("data_fingerprint")
+                if saved is not None and saved != dataset.fingerprint():
+                    raise RunFolderError(
+                        f"{folder}: the dataset differs from the one this model was trained on"
+                    )
                 done.append(run_status(folder) == "finished" and (folder / LOSSES).is_file())
             if all(done):
                 models = [load(f) for f in folders]
@@ -193,10 +205,13 @@ class ModelStore:
                 return EnsembleResult(models, [load_config(f) for f in folders], losses)
         result = train_ensemble(configs, progress=progress)
         if folders is not None:
-            for k, (folder, config, model) in enumerate(
-                zip(folders, result.configs, result.models)
-            ):
-                _write_member(folder, config, model, result.losses[:, k])
+            prints: dict[str, str] = {}
+            members = zip(folders, result.configs, result.models)
+            for k, (folder, config, model) in enumerate(members):
+                key = json.dumps(config.dataset, sort_keys=True)
+                if key not in prints:
+                    prints[key] = build_dataset(config).fingerprint()
+                _write_member(folder, config, model, result.losses[:, k], prints[key])
         for i, label in zip(indices, labels):
             self._emit("done", i, _slug(label))
         return result
@@ -237,8 +252,15 @@ class ModelStore:
 LOSSES = "losses.safetensors"
 
 
-def _write_member(folder: Path, config: RunConfig, model: torch.nn.Module, losses: torch.Tensor):
-    """An ensemble member as a finished run folder: config, weights, its losses, metadata."""
+def _write_member(
+    folder: Path,
+    config: RunConfig,
+    model: torch.nn.Module,
+    losses: torch.Tensor,
+    fingerprint: str | None = None,
+) -> None:
+    """An ensemble member as a finished run folder: config, weights, its losses, metadata
+    (with the data's fingerprint, checked when the member is reused)."""
     from safetensors.torch import save_file
 
     from ..train.outputs import mark_folder
@@ -253,6 +275,7 @@ def _write_member(folder: Path, config: RunConfig, model: torch.nn.Module, losse
     ckpt.atomic_write_json(folder / ckpt.METADATA, {
         "status": "finished", "step": len(losses), "total_steps": len(losses),
         "seed": config.seed, "trained_as": "ensemble", "torch": torch.__version__,
+        **({"data_fingerprint": fingerprint} if fingerprint else {}),
     })  # fmt: skip
 
 

@@ -31,6 +31,8 @@ from .claims import VERDICTS, Claim, Verdict, claims_of, judge, not_judged
 FIGURE_LIMIT = 400_000
 FIGURES_BUDGET = 1_500_000
 RECORD = "record.json"
+#: the first line of the index ``record`` writes beside the records (and only over itself)
+INDEX_TITLE = "# Reproductions: the record of full runs"
 
 
 def read_run(out: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -87,7 +89,9 @@ def make_record(out: str | Path, into: str | Path) -> Path:
     path = into / "README.md"
     table = (out / "table.md").read_text(encoding="utf-8") if (out / "table.md").is_file() else ""
     atomic_write_text(path, readme(record, claims, verdicts, table.strip()))
-    atomic_write_text(into.parent / "README.md", index(into.parent))
+    parent = into.parent / "README.md"
+    if not parent.exists() or parent.read_text(encoding="utf-8").startswith(INDEX_TITLE):
+        atomic_write_text(parent, index(into.parent))  # never over another file's README
     return path
 
 
@@ -101,7 +105,7 @@ def index(root: str | Path) -> str:
     for path in sorted(root.glob(f"*/{RECORD}")):
         records[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
     lines = [
-        "# Reproductions: the record of full runs",
+        INDEX_TITLE,
         "",
         "One folder per experiment, written by `latent-atlas record` from a finished",
         "`latent-atlas reproduce` of the library itself (see docs/reproduce.md): the exact",
@@ -180,7 +184,14 @@ def readme(
         "## What ran",
         "",
         f"- command: `{record['command']}`",
-        f"- scale: **{record['scale']}**" + _scale_note(record),
+        f"- scale: **{record['scale']}**"
+        + _scale_note(record)
+        + (
+            f", changed with `--set {' --set '.join(record['overrides'])}` (so not exactly the "
+            "named scale)"
+            if record.get("overrides")
+            else ""
+        ),
         f"- commit: `{record.get('commit') or 'not a git checkout'}`"
         + (" (with uncommitted changes)" if record.get("dirty") else ""),
         f"- machine: {_machine(record)}",

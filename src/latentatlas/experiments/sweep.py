@@ -195,7 +195,11 @@ def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int =
         if not _trained(run_dir):
             if run_dir.exists():  # an interrupted trial: its folder is incomplete
                 shutil.rmtree(run_dir)
-            train_run(RunConfig.from_dict(trial.config), run_dir)
+            _, fit = train_run(RunConfig.from_dict(trial.config), run_dir)
+            if fit.status == "interrupted":  # Ctrl-C / SIGTERM: stop the sweep, score nothing
+                from ..errors import Interrupted
+
+                raise Interrupted(fit.signal or "SIGINT", f"trial {trial.name} at step {fit.step}")
         return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()

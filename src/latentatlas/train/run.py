@@ -320,20 +320,46 @@ def restore_run(
     dataset: FactorDataset | None = None,
     device: str | torch.device | None = None,
 ) -> torch.nn.Module:
-    """The trained model of a finished run with the ``callbacks`` it trained with restored to
-    their state at its end (e.g. weight snapshots, tracked measurements), without training: what
-    a reproduction needs to reuse a model it trained in an earlier, interrupted invocation.
-    ``device`` overrides the run's ``train.device``."""
+    """The trained model of a run that reached its last step, with the ``callbacks`` it trained
+    with in their state at its end (weight snapshots, tracked measurements), without training:
+    what a reproduction needs to reuse a model it trained in an earlier invocation. ``device``
+    overrides the run's ``train.device``.
+
+    The last checkpoint is written before the end-of-training callbacks run, so they run again
+    here on the restored model (without writing anything: a periodic measurement already taken
+    at that step is not repeated). A run stopped between its last checkpoint and being marked
+    finished (killed in those callbacks) is completed this way and marked finished. The data
+    must be the run's own (its fingerprint is checked, as on resume)."""
     run_dir = Path(run_dir)
     overrides = {"train": {"device": str(device)}} if device is not None else None
     config = resume_config(run_dir, overrides)
     dataset = dataset if dataset is not None else build_dataset(config)
+    meta = read_metadata(run_dir)
+    if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
+        raise RunFolderError(f"{run_dir}: the dataset differs from the one this run was trained on")
     model = build_model(config, dataset)
     callbacks = [*auxiliary_callbacks(config, model), *callbacks]
-    trainer = Trainer(model, dataset, config.train, run_dir, config.seed, callbacks,
-                      read_metadata(run_dir))  # fmt: skip
+    trainer = Trainer(model, dataset, config.train, None, config.seed, callbacks, meta)
     trainer.load_state_dict(ckpt.load_state(run_dir / ckpt.STATE))
+    if trainer.step < trainer.total_steps:
+        raise RunFolderError(
+            f"{run_dir}: its last checkpoint is at step {trainer.step} of {trainer.total_steps}; "
+            "resume it to finish training"
+        )
+    for cb in trainer.callbacks:
+        cb.on_train_end(trainer, trainer.step)
+    if meta.get("status") != "finished":
+        ckpt.atomic_write_json(run_dir / ckpt.METADATA, {**meta, "status": "finished"})
     return model.eval()
+
+
+def reached_end(run_dir: str | Path) -> bool:
+    """Whether a run's last checkpoint is at its final step (finished, or stopped right after
+    that checkpoint): :func:`restore_run` can reuse it."""
+    meta = read_metadata(run_dir)
+    step, total = meta.get("step"), meta.get("total_steps")
+    at_end = isinstance(step, int) and isinstance(total, int) and 0 < total <= step
+    return (Path(run_dir) / ckpt.STATE).is_file() and (meta.get("status") == "finished" or at_end)
 
 
 def read_metadata(run_dir: str | Path) -> dict[str, Any]:

@@ -77,7 +77,7 @@ _BETA = (
 
 
 def _judge_beta(results: dict[str, Any]) -> list[Verdict]:
-    models = results["models"]
+    models = sorted(results["models"], key=lambda m: m["beta"])
     controls, stds = [], []
     for m in models:
         ev = m["methods"]["inversion"]
@@ -85,14 +85,15 @@ def _judge_beta(results: dict[str, Any]) -> list[Verdict]:
         controls.append((m["beta"], span / max(ev["mean_std"], 1e-12)))
         stds.append((m["beta"], ev["mean_std"]))
     values = [v for _, v in stds]
-    monotone = all(a > b for a, b in itertools.pairwise(values))
+    monotone = len(values) >= 2 and all(a > b for a, b in itertools.pairwise(values))
+    decreased = len(values) >= 2 and values[-1] < values[0]
     return [
         Verdict("controls-position", "range of the position over α / its std: " + ", ".join(
             f"β {b:g}: {r:.1f}" for b, r in controls),
             by_fraction(sum(r >= CONTROL for _, r in controls), len(controls))),
         Verdict("std-decreases", ", ".join(f"β {b:g}: {v:.4f}" for b, v in stds),
-                "reproduced" if monotone else "partly" if values[-1] < values[0]
-                else "not reproduced"),
+                "reproduced" if monotone else "partly" if decreased else "not reproduced",
+                "" if len(values) >= 2 else "one β: nothing to compare"),
     ]  # fmt: skip
 
 
