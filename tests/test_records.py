@@ -33,7 +33,6 @@ NOT_RECORDED = {
     "slides-position",
     "thesis-pixel-shift",
     "thesis-rotating-object",
-    "thesis-torus",
 }
 MAX_BYTES = 2_000_000
 

@@ -3,7 +3,7 @@
 A printed "mean ± std" and ours agree when they differ by at most three combined standard
 deviations plus 5 % of the printed value: ``|ours − paper| ≤ 3·√(s_ours² + s_paper²) +
 0.05·|paper|`` (both are means over a few trainings; the slack covers the rounding of the print
-and the different training schedule, see docs/thesis.md). A table claim is *reproduced* when
+and the different training schedule, see docs/reproduce.md). A table claim is *reproduced* when
 every cell agrees, *partly* when at least half do.
 """
 
@@ -90,7 +90,7 @@ def _table_reason(failed: list, metric: str = "", table: str = "") -> str:
                 f"moving > {PLATEAU:.0%} over the last tenth of training)")  # fmt: skip
     return (f"cells {cells} differ although every training converged (loss moved < "
             f"{PLATEAU:.0%} over its last tenth): not explained by training length; the thesis "
-            "trained 10⁵ epochs at lr 10⁻⁴, we a cosine schedule (docs/thesis.md)")  # fmt: skip
+            "trained 10⁵ epochs at lr 10⁻⁴, we a cosine schedule (docs/reproduce.md)")  # fmt: skip
 
 
 def _delta_claims() -> tuple[Claim, ...]:
@@ -188,7 +188,7 @@ def _judge_torus(results: dict[str, Any]) -> list[Verdict]:
             claim, f"{_pm(*ours)} ({ours[0] / paper[0]:.2f}× the thesis)",
             "reproduced" if ok else "not reproduced",
             "" if ok else "not yet explained (Δ's scale depends on σX and the data's norm; "
-            "see docs/thesis.md)",
+            "see docs/reproduce.md)",
         ))  # fmt: skip
     forward, backward = rows[("R⁴", "T²")]["ours"]["mean"], rows[("T²", "R⁴")]["ours"]["mean"]
     verdicts.append(
