@@ -155,7 +155,8 @@ def _machine(record: dict[str, Any]) -> str:
                   "wall time includes sharing the machine with other work")  # fmt: skip
     return (
         f"{m.get('cores', '?')} CPU cores ({m.get('processor', '?')}, {m.get('platform', '?')}), "
-        f"torch {record.get('torch')} with {m.get('torch_threads', '?')} threads{gpu}; "
+        f"torch {record.get('torch')} with {m.get('torch_threads', '?')} "
+        f"thread{'' if m.get('torch_threads') == 1 else 's'}{gpu}; "
         f"models trained on {device}{shared}"
     )
 
