@@ -392,8 +392,10 @@ def _list_experiments() -> None:
         extra = ", ".join(f"{s} {c.strip()}" for s, c in zip(scales[2:], cells[2:]))
         click.echo(f"{name:<28}{'  '.join(cells[:2])}  {extra or '':>8}  {experiment.describe()}")
     click.echo(
-        "\ntimes: wall time measured on a 2-core CPU machine (— : not measured there); reduced: "
-        "a declared reduced scale (--scale cpu) where the full protocol does not fit one"
+        "\ntimes: wall time measured on a 2-core CPU machine (— : not measured there; full and "
+        "reduced times are those of the records in reproductions/, some made while the cores "
+        "were shared, see each record); reduced: a declared reduced scale (--scale cpu) where "
+        "the full protocol does not fit one"
     )
 
 
