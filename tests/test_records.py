@@ -20,7 +20,6 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 NOT_RECORDED = {
     "atomic-strokes",
     "directions-dsprites-beta",
-    "directions-inversion",
     "directions-losses",
     "intrinsic-sdr-training",
     "intrinsic-stretch",
@@ -30,7 +29,6 @@ NOT_RECORDED = {
     "slides-pca-ae-generator",
     "slides-disk",
     "slides-position",
-    "thesis-pixel-shift",
     "thesis-rotating-object",
 }
 MAX_BYTES = 2_000_000
