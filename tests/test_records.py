@@ -28,8 +28,6 @@ NOT_RECORDED = {
     "slides-pca-ae",
     "slides-pca-ae-generator",
     "slides-disk",
-    "slides-position",
-    "thesis-rotating-object",
 }
 MAX_BYTES = 2_000_000
 
