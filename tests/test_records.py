@@ -20,7 +20,6 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 NOT_RECORDED = {
     "atomic-strokes",
     "directions-dsprites-beta",
-    "directions-losses",
     "intrinsic-sdr-training",
     "intrinsic-stretch",
     "intrinsic-tracking",
