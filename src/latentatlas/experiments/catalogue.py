@@ -277,6 +277,16 @@ def _command_line() -> str:
     return " ".join([name, *sys.argv[1:]])
 
 
+def _accelerator(torch: Any) -> str | None:
+    """The machine's accelerator as "type: name" (torch.accelerator; None without one)."""
+    api = getattr(torch, "accelerator", None)
+    if api is None or not api.is_available():
+        return None
+    device = api.current_accelerator()
+    name = getattr(getattr(torch, device.type, None), "get_device_name", None)
+    return f"{device.type}: {name(0)}" if callable(name) else device.type
+
+
 def provenance() -> dict[str, Any]:
     """On what a reproduction ran: library and torch versions, the git commit of the source
     when it is a checkout (with ``dirty`` when it has uncommitted changes), and the machine."""
@@ -293,7 +303,7 @@ def provenance() -> dict[str, Any]:
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "python": platform.python_version(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "accelerator": _accelerator(torch),
             # processes waiting for a core over the last 15 min: above the core count, the
             # wall time includes sharing the machine with other work
             "load_average": os.getloadavg()[2] if hasattr(os, "getloadavg") else None,

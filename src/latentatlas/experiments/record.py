@@ -147,7 +147,7 @@ def _copy_figures(source: Path, target: Path) -> tuple[list[str], list[str]]:
 def _machine(record: dict[str, Any]) -> str:
     m = record.get("machine") or {}
     device = record.get("device", "cpu")
-    gpu = f", GPU {m['cuda']}" if m.get("cuda") else ""
+    gpu = f", accelerator {m['accelerator']}" if m.get("accelerator") else ""
     load = m.get("load_average")
     shared = ""
     if load is not None and m.get("cores") and load > m["cores"]:
