@@ -57,6 +57,26 @@ def test_members_must_share_the_architecture():
         train_ensemble([thesis, thesis])
 
 
+def test_the_ensemble_trains_on_the_members_train_device():
+    """An ensemble runs on ``train.device`` (models come back on the CPU); a device this machine
+    lacks is refused before anything trains, naming the field."""
+    on_cpu = [RunConfig.from_dict({**member(s, 0.1, 0.1).to_dict(),
+                                   "train": {**member(s, 0.1, 0.1).train.to_dict(),
+                                             "device": "cpu"}}) for s in (0, 1)]  # fmt: skip
+    result = train_ensemble(on_cpu)
+    assert all(p.device.type == "cpu" for m in result.models for p in m.parameters())
+    assert result.losses.device.type == "cpu"
+    if not torch.cuda.is_available():
+        absent = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
+                                                                "device": "cuda:0"}})
+                  for c in on_cpu]  # fmt: skip
+        with pytest.raises(ConfigError, match="train.device: 'cuda:0' is not available"):
+            train_ensemble(absent)
+
+
+CPU = torch.device("cpu")
+
+
 def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
     from latentatlas.data import InMemoryDataset
     from latentatlas.train.ensemble import _batch_gatherer
@@ -67,8 +87,8 @@ def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
     datasets = [a, b, a]
     indices = [torch.randint(50, (8,), generator=g) for _ in datasets]
     expected = torch.stack([d.get_batch(i).x for d, i in zip(datasets, indices)])
-    assert torch.equal(_batch_gatherer(datasets)(indices), expected)
-    assert torch.equal(_batch_gatherer([a, a])(indices[:2]),
+    assert torch.equal(_batch_gatherer(datasets, CPU)(indices), expected)
+    assert torch.equal(_batch_gatherer([a, a], CPU)(indices[:2]),
                        torch.stack([a.get_batch(i).x for i in indices[:2]]))  # fmt: skip
 
     class Shifted(InMemoryDataset):  # a get_batch of its own: gathered through it
@@ -77,7 +97,7 @@ def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
             return type(batch)(batch.x + 1, batch.factors)
 
     shifted = Shifted(a.x.clone())
-    out = _batch_gatherer([shifted, a])(indices[:2])
+    out = _batch_gatherer([shifted, a], CPU)(indices[:2])
     assert torch.equal(out[0], a.x[indices[0]] + 1) and torch.equal(out[1], a.x[indices[1]])
     with pytest.raises(ConfigError, match="out of range"):
-        _batch_gatherer([a, b])([torch.tensor([50]), torch.tensor([0])])
+        _batch_gatherer([a, b], CPU)([torch.tensor([50]), torch.tensor([0])])

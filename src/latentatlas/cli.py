@@ -436,8 +436,8 @@ def _duration(seconds: float) -> str:
 )
 @click.option(
     "--device",
-    help="Torch device the models train on (cpu, cuda, cuda:1, mps, ...; default cpu); the "
-    "analyses run on the CPU.",
+    help="Torch device the models and ensembles train on (cpu, cuda, cuda:1, mps, ...; default "
+    "cpu); the analyses run on the CPU.",
 )
 @click.option(
     "--out",

@@ -194,12 +194,7 @@ class Experiment:
             "seconds": seconds,
             "invocations": invocations,
             "models": store.count,
-            "device": (device or "cpu")
-            + (
-                " (vectorised ensembles: cpu)"
-                if store.ensembles and device not in (None, "cpu")
-                else ""
-            ),
+            "device": device or "cpu",
             **provenance(),
         }
         atomic_write_json(out / REPRODUCTION, record)

@@ -107,7 +107,7 @@ class ModelStore:
         self.expected: int | None = None
         self.count = 0
         self.ensembles = 0
-        """vectorised ensembles trained or reused (they run on the CPU whatever ``device``)"""
+        """vectorised ensembles trained or reused"""
 
     # -- what the experiment declares ------------------------------------------------------------
     def expect(self, n: int) -> None:
@@ -174,8 +174,7 @@ class ModelStore:
         self.ensembles += 1
         if len(labels) != len(configs):
             raise ValueError(f"{len(labels)} labels for {len(configs)} ensemble members")
-        # an ensemble trains on the CPU whatever the store's device: its members are small
-        configs = [c if isinstance(c, RunConfig) else RunConfig.from_dict(c) for c in configs]
+        configs = [self._on_device(c) for c in configs]
         indices = list(range(self.count, self.count + len(configs)))
         self.count += len(configs)
         names = [f"{i + 1:02d}-{_slug(label)}" for i, label in zip(indices, labels)]

@@ -30,6 +30,7 @@ from torch import func
 from ..errors import ConfigError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
+from .trainer import check_device_available, parse_device
 
 
 @dataclass
@@ -77,13 +78,15 @@ class _BatchSchedule:
 _STACK_LIMIT = 256 * 2**20
 
 
-def _batch_gatherer(datasets: Sequence[Any]) -> Any:
-    """``gather(indices per member) -> (K, batch, *shape)``: each member's batch of its data set.
+def _batch_gatherer(datasets: Sequence[Any], device: torch.device) -> Any:
+    """``gather(indices per member) -> (K, batch, *shape)`` on ``device``: each member's batch
+    of its data set.
 
     Data sets held as one tensor ``x`` whose batches are plain ``x[indices]`` (in-memory data)
     are gathered in one indexing of their stacked tensors — the same values as ``get_batch``
-    without its 45 calls and index checks per step; any other data set goes through
-    ``get_batch``."""
+    without its 45 calls and index checks per step — and are copied to ``device`` once when
+    they fit :data:`_STACK_LIMIT`; any other data set goes through ``get_batch`` and each
+    step's batch is copied."""
     from ..data.base import InMemoryDataset
 
     plain = all(
@@ -95,7 +98,7 @@ def _batch_gatherer(datasets: Sequence[Any]) -> Any:
     if not plain or (len(tensors) > 1 and size > _STACK_LIMIT):
         return lambda indices: torch.stack(
             [d.get_batch(idx).x for d, idx in zip(datasets, indices)]
-        )
+        ).to(device)
     unique: dict[int, int] = {}
     for d in datasets:
         unique.setdefault(id(d), len(unique))
@@ -105,20 +108,27 @@ def _batch_gatherer(datasets: Sequence[Any]) -> Any:
         if len(unique) == 1
         else torch.stack([tensors[key] for key in unique])
     )
-    which = torch.tensor([unique[id(d)] for d in datasets])[:, None]
+    if size <= _STACK_LIMIT:  # one copy on the device; a larger one: each batch is copied
+        stacked = stacked.to(device)
+    which = torch.tensor([unique[id(d)] for d in datasets], device=stacked.device)[:, None]
     n = stacked.shape[1]
 
     def gather(indices: list[torch.Tensor]) -> torch.Tensor:
         idx = torch.stack(indices)
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
             raise ConfigError(f"ensemble batch indices out of range [0, {n})")
-        return stacked[which, idx]
+        return stacked[which, idx.to(stacked.device)].to(device)
 
     return gather
 
 
 def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> EnsembleResult:
     """Train every config's model together; each ends as if trained alone by ``train_run``.
+
+    The ensemble trains on the members' shared ``train.device`` (data, stacked parameters and
+    optimizer state live there; the posterior noise is drawn on the CPU from each member's
+    generator and copied, so a member's noise is the same on every device). The returned
+    models are on the CPU.
 
     Raises :class:`ConfigError` when the members do not share an architecture and trainer
     settings, or when their data differ in shape or size.
@@ -143,6 +153,8 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
         )
     if train.grad_clip is not None:
         raise ConfigError("train.grad_clip: not supported in an ensemble (it couples members)")
+    device = parse_device(train.device, "train.device")
+    check_device_available(device, "train.device")
     built: dict[str, object] = {}  # members that share a data set share one copy
     for c in configs:
         key = json.dumps(c.dataset, sort_keys=True)
@@ -161,6 +173,9 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
         full_configs.append(c)
     base = copy.deepcopy(models[0]).to("meta")
     params, buffers = func.stack_module_state(models)
+    # stack_module_state returns leaves that require grad; moving them keeps them leaves
+    params = {k: v.detach().to(device).requires_grad_(True) for k, v in params.items()}
+    buffers = {k: v.to(device) for k, v in buffers.items()}
     leaves = list(params.values())
     optimizer = make_optimizer(train.optimizer, leaves, train.lr, train.betas,
                                train.weight_decay, train.momentum)  # fmt: skip
@@ -189,10 +204,11 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
     # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
     schedules = [_BatchSchedule(c.seed, n, train.batch_size) for c in full_configs]
-    gather = _batch_gatherer(datasets)
+    gather = _batch_gatherer(datasets, device)
     for step in range(total):
         xs = gather([order(step) for order in schedules])
         noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
+        noises = noises.to(device)
         try:
             losses = batched_loss(params, buffers, xs, noises)
         except RuntimeError as exc:
@@ -217,7 +233,8 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
     if bar is not None:
         bar.close()
     for k, m in enumerate(models):
-        state = {name: value[k].detach().clone() for name, value in params.items()}
+        state = {name: value[k].detach().cpu().clone() for name, value in params.items()}
         m.load_state_dict(state, strict=False)
         m.eval()
-    return EnsembleResult(models, full_configs, torch.stack(history) if history else torch.zeros(0))
+    losses = torch.stack(history).cpu() if history else torch.zeros(0)
+    return EnsembleResult(models, full_configs, losses)
