@@ -101,6 +101,29 @@ def test_constant_term_is_eq_8_11():
     assert constant_term(1.0, 0.1, 2) == pytest.approx(math.log(0.01) + 100 - 1)
 
 
+def test_common_sigma_is_e_over_two_sigma_squared_without_the_constant(truth):
+    """The convention table 9.2's printed values fit: one σ for both models, no constant. The map
+    is the same as eq. 9.2's; Δ is the same when every model's σX is that σ."""
+    coarse = Warped(truth, CircleLatent(), lambda z: wrap(z + 0.02), sigma=0.01)
+    printed = fit_reduction(coarse, truth, "rotation", seed=3, **FAST)  # σ₁ 0.01 into σ₂ 0.1
+    common = fit_reduction(coarse, truth, "rotation", seed=3, common_sigma=0.1, **FAST)
+    # eq. 8.11's constant for σ₁ = 0.01 into σ₂ = 0.1: (D/2)(log 100 + 0.01 − 1)
+    assert printed.constant_term == pytest.approx(0.5 * D * (math.log(100) + 0.01 - 1))
+    assert common.constant_term == 0.0 and common.convention == "common sigma 0.1"
+    assert common.mse == pytest.approx(printed.mse)  # the same fit
+    assert common.delta == pytest.approx(common.mse / (2 * 0.1**2))
+    assert printed.convention == "eq. 9.2"
+    same = fit_reduction(truth, truth, "rotation", seed=1, **FAST)  # both σX = 0.1
+    same_common = fit_reduction(truth, truth, "rotation", seed=1, common_sigma=0.1, **FAST)
+    assert same_common.delta == pytest.approx(same.delta)
+    table = delta_table({"a": coarse, "Φ": truth}, repetitions=2, **FAST)
+    mean, _ = table.mean_std("a", "Φ", common_sigma=0.1)
+    assert mean == pytest.approx(sum(r.mse for r in table.runs[("a", "Φ")]) / 2 / 0.02)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="common_sigma"):
+            fit_reduction(truth, truth, "rotation", common_sigma=bad, **FAST)
+
+
 def test_delta_table_has_every_ordered_pair(truth):
     shifted = Warped(truth, CircleLatent(), lambda z: wrap(z + 0.5))
     table = delta_table({"Φ": truth, "S¹": shifted}, repetitions=2, **FAST)

@@ -9,9 +9,14 @@ the KL is eq. 8.11, so
 :func:`fit_reduction` finds the best map of a family (:mod:`latentatlas.analysis.reductors`) by
 Algorithm 2 — stochastic gradient descent on the Monte-Carlo estimate of E‖μ₂(M(z)) − μ₁(z)‖²
 (eq. 9.1) over prior samples of Z₁, only M's parameters moving — and reports Δ on fresh samples
-(eq. 8.12). Any model with ``latent`` (a latent space with a prior), ``decode`` and a fixed-σ
-Gaussian ``likelihood`` takes part: trained VAEs and :class:`~latentatlas.models.ground_truth.
-GroundTruthModel`.
+(eq. 8.12). ``common_sigma`` computes Δ with one σ for every model and so without the constant
+term, Δ = E‖μ₂(M(z)) − μ₁(z)‖² / (2σ²): the convention that table 9.2's printed values fit (with
+σ₁ = 0.01 into Φ's σ₂ = 0.1 the constant alone is 45.2, above the printed 6.59-13.77; see
+docs/reduction.md). It equals eq. 9.2 when every model's σX is that σ.
+
+Any model with ``latent`` (a latent space with a prior), ``decode`` and a fixed-σ Gaussian
+``likelihood`` takes part: trained VAEs and
+:class:`~latentatlas.models.ground_truth.GroundTruthModel`.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class ReductionResult:
     fit_term: float
     constant_term: float
     mse: float
+    convention: str = "eq. 9.2"
     parameters: dict[str, list] = field(default_factory=dict)
     losses: list[float] = field(default_factory=list)
     reductor: Reductor | None = field(default=None, repr=False)
@@ -128,6 +134,7 @@ def fit_reduction(
     lr: float = 0.01,
     seed: int = 0,
     names: tuple[str, str] = ("model 1", "model 2"),
+    common_sigma: float | None = None,
 ) -> ReductionResult:
     """Fit M: Z₁ → Z₂ of ``family`` by Algorithm 2 and estimate Δ (eq. 9.2).
 
@@ -140,7 +147,14 @@ def fit_reduction(
             the family allows a reflection); the best start is trained for all ``steps``.
         eval_samples: fresh prior samples for the reported Δ.
         seed: seeds the prior samples (the global RNG is untouched).
+        common_sigma: None (default) for eq. 9.2 with each model's own σX; a σ > 0 for
+            Δ = E/(2σ²) with that σ for both models and no constant term (the map is the same:
+            Algorithm 2 minimises E whatever the convention).
     """
+    if common_sigma is not None and not (
+        isinstance(common_sigma, (int, float)) and math.isfinite(common_sigma) and common_sigma > 0
+    ):
+        raise ConfigError(f"common_sigma: expected a positive finite number, got {common_sigma!r}")
     source = SpaceInfo.of(model1.latent, names[0])
     target = SpaceInfo.of(model2.latent, names[1])
     sigma1, sigma2 = decoder_sigma(model1, names[0]), decoder_sigma(model2, names[1])
@@ -166,8 +180,13 @@ def fit_reduction(
     finally:
         for p, flag in zip(params, flags):
             p.requires_grad_(flag)
-    fit_term = mse / (2 * sigma2**2)
-    const = constant_term(sigma1, sigma2, dim1)
+    if common_sigma is None:
+        fit_term = mse / (2 * sigma2**2)
+        const = constant_term(sigma1, sigma2, dim1)
+        convention = "eq. 9.2"
+    else:
+        fit_term, const = mse / (2 * common_sigma**2), 0.0
+        convention = f"common sigma {common_sigma:g}"
     return ReductionResult(
         source=names[0],
         target=names[1],
@@ -176,6 +195,7 @@ def fit_reduction(
         fit_term=fit_term,
         constant_term=const,
         mse=mse,
+        convention=convention,
         parameters=reductor.parameters_dict(),
         losses=losses,
         reductor=reductor,
@@ -208,8 +228,16 @@ class DeltaTable:
     names: list[str]
     runs: dict[tuple[str, str], list[ReductionResult]]
 
-    def mean_std(self, source: str, target: str) -> tuple[float, float]:
-        deltas = [r.delta for r in self.runs[(source, target)]]
+    def mean_std(
+        self, source: str, target: str, common_sigma: float | None = None
+    ) -> tuple[float, float]:
+        """Mean ± std of Δ over the repetitions; with ``common_sigma``, of Δ = E/(2σ²) from the
+        same fits (one σ for both models, no constant term: see :func:`fit_reduction`)."""
+        runs = self.runs[(source, target)]
+        if common_sigma is None:
+            deltas = [r.delta for r in runs]
+        else:
+            deltas = [r.mse / (2 * common_sigma**2) for r in runs]
         std = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
         return statistics.fmean(deltas), std
 
