@@ -310,3 +310,60 @@ def test_an_ensemble_refuses_bf16():
     spec = tiny_run_dict(steps=2, precision="bf16")
     with pytest.raises(ConfigError, match="ensemble trains in fp32"):
         train_ensemble([RunConfig.from_dict(spec), RunConfig.from_dict({**spec, "seed": 4})])
+
+
+def test_best_weights_ends_with_the_lowest_scoring_weights(tmp_path):
+    """BestWeights keeps the weights where the score was lowest (here a score made to be lowest
+    at step 8 of 20), gives them to the model at the end, writes them as the run's weights, and
+    survives an interruption: the resumed run ends with the same best step and weights."""
+    from latentatlas.train import BestWeights
+    from latentatlas.train.run import restore_run
+
+    cfg = RunConfig.from_dict(tiny_run_dict(20, checkpoint_every=4))
+    at_step: dict[int, dict[str, torch.Tensor]] = {}
+
+    class Record(Callback):  # the weights at every step, to compare with
+        def on_step_end(self, trainer, step, scalars):
+            at_step[step] = params_of(trainer.model)
+
+    def scorer(trainer_box):
+        def score(model):
+            step = trainer_box[0].step
+            return float("nan") if step == 12 else abs(step - 8)  # NaN never counts as best
+
+        return score
+
+    class Box(Callback):  # hands the scorer the trainer (to make the score a function of step)
+        def __init__(self, box):
+            self.box = box
+
+        def on_train_start(self, trainer):
+            self.box[:] = [trainer]
+
+    box: list = []
+    best = BestWeights(scorer(box), every=4)
+    model, fit = train_run(cfg, tmp_path / "run", callbacks=[Box(box), Record(), best])
+    assert fit.status == "finished" and best.best_step == 8 and best.best_score == 0.0
+    assert all(torch.equal(v, at_step[8][k]) for k, v in params_of(model).items())
+    loaded = load(tmp_path / "run")  # the run folder's weights are the best ones
+    assert all(torch.equal(v, at_step[8][k]) for k, v in params_of(loaded).items())
+    meta = json.loads((tmp_path / "run" / ckpt.METADATA).read_text())
+    assert meta["best_step"] == 8 and meta["status"] == "finished"
+    scores = [r for r in ckpt.read_metrics(tmp_path / "run") if r["split"] == "best"]
+    assert [r["step"] for r in scores] == [4, 8, 12, 16, 20]
+    # interrupted at step 10 (after the best) and resumed: the same best weights at the end
+    box2: list = []
+    best2 = BestWeights(scorer(box2), every=4)
+    _, part = train_run(cfg, tmp_path / "part", callbacks=[Box(box2), best2, StopAt(10)])
+    assert part.status == "interrupted"
+    box3: list = []
+    best3 = BestWeights(scorer(box3), every=4)
+    resumed, _ = resume_run(tmp_path / "part", callbacks=[Box(box3), best3])
+    assert best3.best_step == 8
+    assert all(torch.equal(v, at_step[8][k]) for k, v in params_of(resumed).items())
+    # a reproduction reusing the finished run (with its callbacks) restores the same model
+    box4: list = []
+    again = restore_run(tmp_path / "run", [Box(box4), Record(), BestWeights(scorer(box4), 4)])
+    assert all(torch.equal(v, at_step[8][k]) for k, v in params_of(again).items())
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        BestWeights(lambda m: 0.0, every=0)

@@ -52,7 +52,6 @@ class ReductionScale:
 SCALES = {
     "quick": ReductionScale(QUICK_STEPS, 50, n=2000, eval_samples=2000, model_seeds=1),
     "full": ReductionScale(FULL_STEPS, 1000),
-    "full-sigma-0.1": ReductionScale(FULL_STEPS, 1000, sigma_x=0.1),
 }
 NAMES = ("R²", "S¹", "Φ")
 

@@ -156,6 +156,8 @@ class AtomicVAE(AtomicAutoencoder, VAE):
 
 
 # -- presets ----------------------------------------------------------------------------------
+#: the encoder's hidden dense layer (the authors' 512 → 512 → k·d0 at every image size)
+PAPER_HIDDEN = 512
 PAPER_CHANNELS = (32, 16, 8, 8, 8, 8, 8)
 """Channels of the authors' code, image side first: the encoder uses the first four (strided
 3×3 convs), the decoder block climbs the list back from its 2×2 map."""
@@ -167,19 +169,23 @@ def paper_spec(
     """The paper's architecture as a model spec (``atomic_ae``) for ``image_size``² images.
 
     From the authors' code (papers README): encoder of 4 strided 3×3 convs with 32, 16, 8, 8
-    channels, a dense layer of the flattened size and a dense layer to k·d0, LeakyReLU 0.2 after
+    channels, a dense layer of 512 units and a dense layer to k·d0, LeakyReLU 0.2 after
     every layer *including the code*; shared block g: dense d0 → 32 → 32 (LeakyReLU), reshape to
     8×2×2, then stages of [3×3 conv, ×2 nearest upsampling, LeakyReLU, 3×3 conv, LeakyReLU] up to
     the image (8, 8, 8, 16, 32 channels, then the image's), no output sigmoid; plain squared
     error. At 128², k = 16, d0 = 6 (the MNIST setting): 331 k parameters. ``image_size`` must be
     a power of two ≥ 16.
+
+    The hidden dense layer has 512 units at every size, as the authors' 512 → 512 → k·d0 (at 128²
+    the flattened size is 512 too). Below 128² the flattened size is smaller (32 at 32²): a hidden
+    layer of that size starved the 36-D code (mass purity 0.27 against 0.76 on strokes, see
+    docs/atomic.md).
     """
     if image_size < 16 or image_size & (image_size - 1):
         raise ConfigError(f"image_size: expected a power of two ≥ 16, got {image_size}")
     stages = int(math.log2(image_size // 2))
     if stages > len(PAPER_CHANNELS):
         raise ConfigError(f"image_size: at most {2 ** (len(PAPER_CHANNELS) + 1)}, got {image_size}")
-    flat = (image_size // 16) ** 2 * PAPER_CHANNELS[3]
     act = "leaky_relu:0.2"
     return {
         "name": "atomic_ae",
@@ -191,7 +197,7 @@ def paper_spec(
             "kernel": 3,
             "stride": 2,
             "activation": act,
-            "dense": [flat],
+            "dense": [PAPER_HIDDEN],
             "out_activation": act,
         },
         "decoder": {

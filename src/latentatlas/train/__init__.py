@@ -1,7 +1,7 @@
 """Training: the Trainer loop, callbacks, checkpoints and run folders."""
 
 from . import optim  # noqa: F401  (registers optimisers and schedules)
-from .callbacks import Callback, History, PeriodicCallback, StopAt
+from .callbacks import BestWeights, Callback, History, PeriodicCallback, StopAt
 from .outputs import FolderLock, OutputFolder
 from .run import (
     RunConfig,
@@ -20,6 +20,7 @@ from .run import (
 from .trainer import FitResult, Trainer, TrainerConfig
 
 __all__ = [
+    "BestWeights",
     "Callback",
     "FitResult",
     "FolderLock",

@@ -111,3 +111,73 @@ class Snapshots(Callback):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.weights = {int(step): dict(w) for step, w in state["weights"].items()}
+
+
+class BestWeights(Callback):
+    """Keep the weights where ``score(model)`` was lowest and end training with them.
+
+    What the atomic-autoencoder authors do over their long trainings (keep the lowest-loss
+    checkpoint): ``score`` (a function of the model returning a number, lower is better, run in
+    eval mode without gradients — e.g. the loss on a fixed held-out batch) is evaluated every
+    ``every`` steps and at the end; each new lowest value keeps a copy of the weights. At the
+    end the model is given the kept weights, and a run folder's ``model.safetensors`` is
+    rewritten with them (``best_step`` and ``best_score`` in its metadata and in
+    ``metadata.json``); the trainer state keeps the last step's weights, so the training itself
+    is unchanged. Each evaluation is logged as ``{"split": "best", "score", "best_score"}``.
+    A score that is not finite never counts as best.
+    """
+
+    def __init__(self, score: Callable[[Any], float], every: int):
+        if every < 1:
+            raise ValueError(f"BestWeights: every must be >= 1, got {every}")
+        self.score, self.every = score, every
+        self.best_step = -1
+        self.best_score = float("inf")
+        self.weights: dict[str, Any] | None = None
+        self.last_step = -1
+
+    def _evaluate(self, trainer: Trainer, step: int) -> None:
+        if step == self.last_step:
+            return
+        self.last_step = step
+        value = float(trainer.run_on_model(self.score))
+        if value == value and abs(value) != float("inf") and value < self.best_score:
+            self.best_score, self.best_step = value, step
+            self.weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        trainer.log({"split": "best", "score": value, "best_score": self.best_score}, step)
+
+    def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
+        if step % self.every == 0:
+            self._evaluate(trainer, step)
+
+    def on_train_end(self, trainer: Trainer, step: int) -> None:
+        self._evaluate(trainer, step)
+        if self.weights is None:
+            return
+        trainer.model.load_state_dict(self.weights)
+        if trainer.run_dir is not None and trainer.dist.is_main:
+            from . import checkpoint as ckpt
+
+            ckpt.save_weights(
+                trainer.run_dir / ckpt.WEIGHTS,
+                trainer.model,
+                {"step": str(step), "best_step": str(self.best_step)},
+            )
+            trainer.update_metadata(best_step=self.best_step, best_score=self.best_score)
+
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "best_step": self.best_step,
+            "best_score": self.best_score,
+            "last_step": self.last_step,
+        }
+        if self.weights is not None:
+            state["weights"] = dict(self.weights)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best_step = int(state["best_step"])
+        self.best_score = float(state["best_score"])
+        self.last_step = int(state["last_step"])
+        weights = state.get("weights")
+        self.weights = dict(weights) if weights is not None else None
