@@ -83,7 +83,11 @@ def _check_outputs(out, result, name):
     for r in pairs.values():
         # both models share σX = 0.1, so no constant term (eq. 8.11), and Δ is a squared error
         assert r["constant_term"] == pytest.approx(0.0) and r["ours"]["mean"] > 0
-    assert all(len(runs) == 3 for runs in result.deltas.runs.values())
+    # three fits per map for every model seed (restart), Δ over all of them
+    assert all(len(runs) == 3 * result.restarts for runs in result.deltas.runs.values())
+    for r in pairs.values():
+        assert len(r["per_model_seed"]) == result.restarts
+        assert r["ours"]["mean"] == pytest.approx(np.mean(r["per_model_seed"]))
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 4  # two latent figures, the map grid, curves
     return data, pairs, page
