@@ -229,6 +229,27 @@ def test_torus_posterior_prior_and_kl():
     assert prior_draws.max() < math.pi and abs(float(prior_draws.mean())) < 0.2
 
 
+def test_bounded_time_stays_in_its_range_and_keeps_a_gradient():
+    """time_param bounded: log t = log t_min + (log t_max − log t_min)·sigmoid(s), inside the
+    range for any output (no underflow to t = 0 where exp + min_time 0 gives KL = inf), the
+    range's middle at s = 0, and the KL's gradient in s is finite and pulls t up."""
+    bounded = TorusLatent(TorusConfig(dim=1, time_param="bounded", min_time=1e-6, max_time=10.0))
+    s = torch.tensor([-200.0, -30.0, 0.0, 30.0, 200.0])
+    t = bounded.time_of(s)
+    assert (t >= 1e-6 * (1 - 1e-5)).all() and (t <= 10.0 * (1 + 1e-5)).all()
+    assert float(t[2]) == pytest.approx(math.sqrt(1e-6 * 10.0), rel=1e-5)  # the middle in log t
+    assert torch.isfinite(heat_kernel_kl_to_uniform(t)).all()
+    # exp without a floor underflows to t = 0 (KL = inf, NaN gradients); bounded stays finite
+    raw = TorusLatent(TorusConfig(dim=1, time_param="exp", min_time=0.0))
+    assert float(raw.time_of(torch.tensor([-200.0]))) == 0.0
+    probe = torch.tensor([-200.0, -5.0, 0.0, 5.0], requires_grad=True)
+    (grad,) = torch.autograd.grad(heat_kernel_kl_to_uniform(bounded.time_of(probe)).sum(), probe)
+    assert torch.isfinite(grad).all() and (grad[1:] < 0).all()  # the KL pulls t up, never NaN
+    for low, high in ((0.0, 1.0), (1.0, 1.0), (2.0, 1.0)):
+        with pytest.raises(ConfigError, match="0 < min_time < max_time"):
+            TorusConfig(time_param="bounded", min_time=low, max_time=high)
+
+
 # -- the diffusion VAE -----------------------------------------------------------------------------
 def test_diffusion_vae_trains_and_evaluates_on_the_sine_circle():
     from latentatlas.data.synthetic.sine_circle import SineCircle, SineCircleConfig

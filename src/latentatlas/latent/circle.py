@@ -38,10 +38,15 @@ class TorusConfig(Config):
     )
     time_param: str = field(
         "softplus",
-        choices=("softplus", "exp"),
-        doc="how the encoder's third output o becomes t: softplus(o) or exp(o), plus min_time",
+        choices=("softplus", "exp", "bounded"),
+        doc="how the encoder's third output o becomes t: softplus(o) or exp(o), plus min_time; "
+        "bounded: log t = log min_time + (log max_time − log min_time)·sigmoid(o), a log-time "
+        "inside [min_time, max_time]",
     )
     min_time: float = field(1e-6, ge=0.0, doc="smallest posterior time t (keeps t > 0)")
+    max_time: float = field(
+        10.0, gt=0.0, doc="largest posterior time of time_param bounded (t = 10: uniform to 1e-8)"
+    )
     kl: str = field(
         "auto",
         choices=("auto", "quadrature", "monte_carlo"),
@@ -54,6 +59,11 @@ class TorusConfig(Config):
     )
 
     def validate(self) -> None:
+        if self.time_param == "bounded" and not 0 < self.min_time < self.max_time:
+            raise ConfigError(
+                "min_time, max_time: time_param bounded needs 0 < min_time < max_time, got "
+                f"{self.min_time:g} and {self.max_time:g}"
+            )
         if self.thesis_compatible and self.kl == "quadrature":
             raise ConfigError(
                 "kl: the thesis-compatible density has no exact KL; use monte_carlo (or auto)"
@@ -86,10 +96,27 @@ class TorusLatent(LatentSpace):
     def posterior(self, params: torch.Tensor) -> D.Distribution:
         a, b, s = params.split(self.dim, dim=-1)
         loc = torch.atan2(b, a)
-        raw = F.softplus(s) if self.config.time_param == "softplus" else torch.exp(s)
-        time = raw + self.config.min_time
+        time = self.time_of(s)
         # no argument validation: a NaN must reach the loss, where the trainer reports it clearly
         return D.Independent(self.family(loc, time, validate_args=False), 1, validate_args=False)
+
+    def time_of(self, s: torch.Tensor) -> torch.Tensor:
+        """The posterior time t from the encoder's time output (``time_param``).
+
+        softplus and exp add ``min_time``: once the output runs far below the floor their
+        gradient dt/ds (sigmoid(s), e^s) vanishes and t stays at the floor even where the
+        optimum is above it (the torus's KL stuck at 2 × 6.98 nats, docs/circular.md).
+        ``bounded`` moves log t between log min_time and log max_time by a sigmoid, as the
+        published ΔVAE code bounds log t = 1.25·tanh(h) − 6.25: no underflow to t = 0 (where
+        exp without a floor gives KL = inf and NaN gradients), and inside the range the KL
+        pulls log t up by ½ per circle whatever t; its gradient too vanishes once the output
+        saturates far beyond a bound."""
+        c = self.config
+        if c.time_param == "bounded":
+            low, high = math.log(c.min_time), math.log(c.max_time)
+            return torch.exp(low + (high - low) * torch.sigmoid(s))
+        raw = F.softplus(s) if c.time_param == "softplus" else torch.exp(s)
+        return raw + c.min_time
 
     def sample(
         self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
