@@ -12,8 +12,10 @@ from latentatlas.analysis.organisation import (
     factor_correlations,
     largest_code_correlation,
     moment_descriptors,
+    profile_descriptors,
 )
 from latentatlas.data.synthetic.shapes import ellipse_descriptors, render_ellipses
+from latentatlas.errors import DataError
 from latentatlas.experiments.slides_disk import DiskScale, reproduce_disk, write_disk_outputs
 from latentatlas.experiments.slides_generator import (
     GeneratorScale,
@@ -59,9 +61,12 @@ def test_slides_pca_tiny(tmp_path):
     assert pca.navigation.shape == (3, 7, 1, 16, 16)
     results = _check_outputs(
         write_pca_outputs(result, tmp_path).parent,
-        ["navigation-ae", "navigation-pca_ae", "correlations", "losses"],
+        ["navigation-ae", "navigation-pca_ae", "correlations", "authors-descriptors", "losses"],
     )
     assert results["slides_reported_best_abs_corr"] == [0.98, 0.79, 0.75]
+    authors = results["models"]["pca_ae"]["authors_descriptors"]
+    assert authors["factors"] == ["pixel_sum", "centre_lines_ratio", "diagonals_ratio"]
+    assert len(authors["matrix"]) == 3 and all(abs(v) <= 1 for r in authors["matrix"] for v in r)
 
 
 def test_slides_pca_generator_tiny(tmp_path):
@@ -106,6 +111,31 @@ def test_moment_descriptors_read_ellipse_factors():
         np.testing.assert_allclose(measured[key], expected[key], atol=0.03)
     np.testing.assert_allclose(measured["mass"], expected["area"], rtol=0.02)
     np.testing.assert_allclose(measured["x"], 31.5, atol=1e-6)
+
+
+def test_profile_descriptors_are_the_authors_pixel_sums():
+    """S = sum of the pixels; H = centre row / centre column sums (> 1 for an ellipse wide along
+    x, 1 for a disk, < 1 when tall); V = main / anti-diagonal sums (> 1 for an ellipse along the
+    main diagonal, y pointing down the rows), each exactly on hand-made images."""
+    rows = torch.tensor([[20.0, 5.0, 0.0], [8.0, 8.0, 0.0], [20.0, 5.0, 90.0], [20.0, 5.0, 45.0]])
+    images = render_ellipses(torch.full((4, 2), 31.5), rows[:, :2], torch.deg2rad(rows[:, 2]), 64)
+    d = profile_descriptors(images)
+    np.testing.assert_allclose(d["pixel_sum"], images.sum((1, 2, 3)).double())
+    h, v = d["centre_lines_ratio"], d["diagonals_ratio"]
+    assert h[0] > 3 and abs(float(h[1]) - 1) < 1e-6 and h[2] < 1 / 3
+    assert abs(float(v[0]) - 1) < 1e-6 and v[3] > 3  # the 45° ellipse lies along a diagonal
+    img = torch.zeros(1, 1, 4, 4)
+    img[0, 0, 1, :] = 1.0  # the upper middle row: half of the two middle rows' mean
+    img[0, 0, :, 2] = 2.0
+    hand = profile_descriptors(img)
+    row = img[0, 0, 1:3, :].mean(0).sum()
+    col = img[0, 0, :, 1:3].mean(1).sum()
+    assert float(hand["centre_lines_ratio"][0]) == pytest.approx(float(row / col))
+    diag = sum(float(img[0, 0, i, i]) for i in range(4))
+    anti = sum(float(img[0, 0, i, 3 - i]) for i in range(4))
+    assert float(hand["diagonals_ratio"][0]) == pytest.approx(diag / anti)
+    with pytest.raises(DataError, match="square grey images"):
+        profile_descriptors(torch.zeros(2, 3, 8, 8))
 
 
 def test_factor_correlations_and_code_correlation():

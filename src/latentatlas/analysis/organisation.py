@@ -111,6 +111,44 @@ def moment_descriptors(images: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
+def profile_descriptors(images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The ellipse descriptors the PCA-AE authors correlate their components with, measured on
+    the (blurred) images ``(n, 1, H, W)`` rather than taken from the drawing's parameters
+    (their notebook, github.com/chieupham/PCAAE, ``Introduction_PCAAE.ipynb``):
+
+    * ``pixel_sum`` S: the sum of all pixel values (an area);
+    * ``centre_lines_ratio`` H: |sum along the row through the centre / sum along the column
+      through it| (the "horizontal and vertical radius" axis; it also moves with the angle);
+    * ``diagonals_ratio`` V: |sum along the main diagonal / sum along the anti-diagonal| (the
+      "two diagonal directions" axis).
+
+    The authors draw their ellipse centred on pixel 32 of 64 and read row and column 31; ours
+    are centred between pixels 31 and 32 ((size − 1)/2), so for an even side the row (column)
+    through the centre is the mean of the two middle rows (columns), symmetric about the
+    centre as theirs is one pixel off it; the diagonals of a square image pass through the
+    centre in both."""
+    img = torch.as_tensor(images, dtype=torch.float64)
+    if img.ndim == 4 and img.shape[1] == 1:
+        img = img[:, 0]
+    if img.ndim != 3 or img.shape[1] != img.shape[2]:
+        raise DataError(
+            f"profile_descriptors: expected square grey images (n, 1, S, S), got "
+            f"{tuple(torch.as_tensor(images).shape)}"
+        )
+    size = img.shape[1]
+    middle = [size // 2 - 1, size // 2] if size % 2 == 0 else [size // 2]
+    row = img[:, middle, :].mean(1).sum(1)
+    column = img[:, :, middle].mean(2).sum(1)
+    diagonal = torch.diagonal(img, dim1=1, dim2=2).sum(1)
+    anti = torch.diagonal(img.flip(2), dim1=1, dim2=2).sum(1)
+    tiny = torch.finfo(torch.float64).tiny
+    return {
+        "pixel_sum": img.sum((1, 2)),
+        "centre_lines_ratio": (row / column.clamp_min(tiny)).abs(),
+        "diagonals_ratio": (diagonal / anti.clamp_min(tiny)).abs(),
+    }
+
+
 def organise_generator(
     generator: nn.Module,
     centre: torch.Tensor,
