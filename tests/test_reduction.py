@@ -133,6 +133,11 @@ def test_delta_table_has_every_ordered_pair(truth):
     text = table.to_markdown()
     assert "| Φ | N/A |" in text and "±" in text
     assert table.to_dict()["delta"]["Φ -> S¹"]["runs"][0]["family"] == "rotation"
+    # the loss curve thinned for tables of many fits: every 50th step and the last
+    losses = table.runs[("Φ", "S¹")][0].losses
+    thin = table.to_dict(50)["delta"]["Φ -> S¹"]["runs"][0]
+    assert thin["losses"] == [*losses[::50], losses[-1]] and thin["loss_stride"] == 50
+    assert table.to_dict()["delta"]["Φ -> S¹"]["runs"][0]["losses"] == losses
 
 
 def test_mapped_latent_figure(truth, tmp_path):

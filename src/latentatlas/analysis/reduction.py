@@ -58,6 +58,10 @@ def constant_term(sigma1: float, sigma2: float, dim: int) -> float:
     return 0.5 * dim * (-math.log(ratio) + ratio - 1.0)
 
 
+#: steps between the loss values a table of many fits keeps in its JSON (results.json)
+LOSS_STRIDE = 50
+
+
 @dataclass
 class ReductionResult:
     """A fitted map M: Z₁ → Z₂ and its tolerance Δ (eq. 9.2) with its two parts."""
@@ -74,8 +78,16 @@ class ReductionResult:
     losses: list[float] = field(default_factory=list)
     reductor: Reductor | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict:
-        out = {k: v for k, v in self.__dict__.items() if k != "reductor"}
+    def to_dict(self, loss_stride: int = 1) -> dict:
+        """Everything but the map itself; ``losses`` every ``loss_stride``-th step (and the
+        last), so that tables of many fits stay small on disk."""
+        out = {k: v for k, v in self.__dict__.items() if k not in ("reductor", "losses")}
+        kept = self.losses[::loss_stride]
+        if self.losses and (len(self.losses) - 1) % loss_stride:
+            kept = [*kept, self.losses[-1]]
+        out["losses"] = list(kept)
+        if loss_stride != 1:
+            out["loss_stride"] = loss_stride
         return copy.deepcopy(out)
 
 
@@ -241,14 +253,15 @@ class DeltaTable:
         std = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
         return statistics.fmean(deltas), std
 
-    def to_dict(self) -> dict:
+    def to_dict(self, loss_stride: int = 1) -> dict:
+        """Every direction's mean, std and fits (their loss curves every ``loss_stride`` steps)."""
         return {
             "names": list(self.names),
             "delta": {
                 f"{a} -> {b}": {
                     "mean": self.mean_std(a, b)[0],
                     "std": self.mean_std(a, b)[1],
-                    "runs": [r.to_dict() for r in runs],
+                    "runs": [r.to_dict(loss_stride) for r in runs],
                 }
                 for (a, b), runs in self.runs.items()
             },

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ..analysis.reduction import DeltaTable, delta_table
+from ..analysis.reduction import LOSS_STRIDE, DeltaTable, delta_table
 from ..models.ground_truth import GroundTruthModel
 from ..train import RunConfig, build_dataset
 from .model_store import current_store
@@ -93,7 +93,8 @@ class ReductionTableResult:
         return {"table": "9.2", "vae_steps": self.steps, "reduction_steps": self.reduction_steps,
                 "sigma_x": self.sigma_x, "common_sigma": self.common_sigma,
                 "model_seeds": list(self.model_seeds),
-                "seconds": self.seconds, "rows": rows, "runs": self.table.to_dict()}  # fmt: skip
+                "seconds": self.seconds, "rows": rows,
+                "runs": self.table.to_dict(LOSS_STRIDE)}  # fmt: skip
 
     def per_seed(self, a: str, b: str) -> list[float]:
         """Mean Δ (eq. 9.2) of the map a → b for each model seed (the runs are seed-major)."""

@@ -30,7 +30,7 @@ import torch
 
 from ..analysis.evaluation import evaluate
 from ..analysis.latents import circle_winding
-from ..analysis.reduction import DeltaTable, delta_table
+from ..analysis.reduction import LOSS_STRIDE, DeltaTable, delta_table
 from ..errors import ConfigError
 from ..train import RunConfig, build_dataset
 from .model_store import current_store
@@ -247,7 +247,7 @@ class StudyResult:
             "restarts": self.restarts, "reduction_steps": self.reduction_steps,
             "reduction_sigma_x": REDUCTION_SIGMA_X,
             "seconds": self.seconds, "models": models, "delta": self.delta_rows(),
-            "runs": self.deltas.to_dict(),
+            "runs": self.deltas.to_dict(LOSS_STRIDE),
         }  # fmt: skip
 
     def to_markdown(self) -> str:
