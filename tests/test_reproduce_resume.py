@@ -101,6 +101,29 @@ def test_a_model_folder_from_other_code_is_refused(tmp_path):
     assert "02-no_bias was trained with train.lr = 0.5, this run needs 0.01" in proc.stderr
 
 
+def test_a_model_saved_before_a_new_config_field_is_reused(tmp_path):
+    """A field added to the library since a model was saved (absent from its config.json, its
+    default keeping the old behaviour) does not make the reproduction refuse the model; the
+    same field with another value than the default does."""
+    out = tmp_path / "disk"
+    args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--out", str(out)]
+    assert run_cli(*args).returncode == 0
+    weights = out / "models" / "02-no_bias" / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    config = out / "models" / "02-no_bias" / "config.json"
+    data = json.loads(config.read_text())
+    del data["model"]["decoder"]["output_kernel"]  # as written before that field existed
+    config.write_text(json.dumps(data))
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert weights.stat().st_mtime_ns == before  # reused, not retrained
+    data["model"]["decoder"]["output_kernel"] = 3
+    config.write_text(json.dumps(data))
+    changed = run_cli(*args)
+    assert changed.returncode == 2, changed.stderr
+    assert "model.decoder.output_kernel = 3, this run needs 0" in changed.stderr
+
+
 def test_ensemble_members_are_run_folders_reused_by_a_rerun(tmp_path):
     from latentatlas import load
 

@@ -225,15 +225,16 @@ class ModelStore:
         return RunConfig.from_dict({**config.to_dict(), "train": train})
 
     def _check_same(self, folder: Path, config: RunConfig, dataset: FactorDataset | None) -> None:
-        """Refuse a folder trained with another config than the one asked for now."""
+        """Refuse a folder trained with another config than the one asked for now.
+
+        The saved config is completed with the current defaults before comparing: a field added
+        to the library since (its default keeping the old behaviour) does not invalidate a
+        model, while a default that changed does (the saved config holds the old value)."""
         from ..train.run import build_dataset
 
-        saved = _comparable(load_config(folder).to_dict())
-        wanted = _comparable(
-            complete_config(
-                config, dataset if dataset is not None else build_dataset(config)
-            ).to_dict()
-        )
+        data = dataset if dataset is not None else build_dataset(config)
+        saved = _comparable(complete_config(load_config(folder), data).to_dict())
+        wanted = _comparable(complete_config(config, data).to_dict())
         if saved != wanted:
             key, old, new = first_difference(saved, wanted)
             raise RunFolderError(
