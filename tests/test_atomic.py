@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 from latentatlas.analysis.atomic import (
+    SpikeMatching,
+    block_code_factors,
     block_images,
     decompose,
     find_peaks,
@@ -355,3 +357,37 @@ def test_atomic_run_folder_round_trip_and_report(tmp_path):
     model.eval()
     torch.testing.assert_close(again.decode(z), model.decode(z))
     assert write_report(tmp_path / "run").is_file()
+
+
+def test_block_code_factors_finds_linear_but_rotated_factors():
+    """Codes that are a rotation of (amplitude, x, y) carry all three linearly (r2 = 1) while no
+    single coordinate follows one alone; axis-aligned codes have a coordinate per factor."""
+    g = torch.Generator().manual_seed(0)
+    n, k, d0 = 40, 2, 3
+    atoms = torch.stack([torch.rand(n, k, generator=g) + 0.5,
+                         32 * torch.rand(n, k, generator=g),
+                         32 * torch.rand(n, k, generator=g)], -1)  # fmt: skip
+    spike = torch.arange(k).repeat(n, 1)  # block j holds spike j
+    matching = SpikeMatching(
+        peaks=torch.ones(n, k, dtype=torch.long), spike=spike,
+        position_error=torch.zeros(n, k, dtype=torch.float64),
+        amplitude_error=torch.zeros(n, k, dtype=torch.float64), counts=torch.full((n,), k),
+    )  # fmt: skip
+    standard = (atoms - atoms.mean((0, 1))) / atoms.std((0, 1))
+    aligned = block_code_factors(standard.reshape(n, k * d0), matching, atoms, d0)
+    assert aligned.blocks == n * k and all(v > 1 - 1e-9 for v in aligned.r2.values())
+    assert {f: i for f, (i, _) in aligned.best_coordinate.items()} == {
+        "amplitude": 0,
+        "x": 1,
+        "y": 2,
+    }
+    q, _ = torch.linalg.qr(torch.tensor([[1.0, 1.0, 0.0], [1.0, -1.0, 1.0], [0.0, 1.0, 1.0]]))
+    rotated = block_code_factors((standard @ q.T).reshape(n, k * d0), matching, atoms, d0)
+    assert all(v > 1 - 1e-9 for v in rotated.r2.values())  # still linearly present
+    assert max(c for _, c in rotated.best_coordinate.values()) < 0.95  # but no axis carries one
+    with pytest.raises(DataError, match="expected codes"):
+        block_code_factors(standard.reshape(n, k * d0)[:, :4], matching, atoms, d0)
+    few = SpikeMatching(matching.peaks, torch.full((n, k), -1), matching.position_error,
+                        matching.amplitude_error, matching.counts)  # fmt: skip
+    with pytest.raises(DataError, match="matched blocks"):
+        block_code_factors(standard.reshape(n, k * d0), few, atoms, d0)

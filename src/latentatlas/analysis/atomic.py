@@ -339,6 +339,60 @@ class SpikePurity:
         return dict(vars(self))
 
 
+@dataclass
+class BlockCodeFactors:
+    """How a block's code ``z_i ∈ R^{d0}`` carries the spike it holds (amplitude, x, y).
+
+    ``r2[f]``: the share of factor f's variance a linear map of the whole code explains (least
+    squares with an intercept, over every matched block); ``best_coordinate[f]``: the code
+    coordinate most correlated with f and that |corr|. Fig. 4 of the paper shows amplitude on one
+    coordinate and position on two; in the model nothing prefers the coordinate axes — the shared
+    block g starts with a dense layer, so g(A⁻¹·) after z ↦ A·z decodes the same images for any
+    invertible A — so a factor can be linearly present (r2 near 1) without any single coordinate
+    carrying it alone."""
+
+    blocks: int
+    r2: dict[str, float]
+    best_coordinate: dict[str, tuple[int, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "blocks": self.blocks,
+            "r2": dict(self.r2),
+            "best_coordinate": {
+                f: {"coordinate": i, "abs_corr": c} for f, (i, c) in self.best_coordinate.items()
+            },
+        }
+
+
+def block_code_factors(
+    codes: torch.Tensor, matching: SpikeMatching, atoms: torch.Tensor, block_dim: int
+) -> BlockCodeFactors:
+    """:class:`BlockCodeFactors` of codes ``(n, k·d0)`` whose blocks ``matching`` matched to
+    spikes ``atoms`` ``(n, K, 3)`` (amplitude, x, y). Needs more matched blocks than d0 + 1."""
+    n, k = matching.spike.shape
+    if codes.shape != (n, k * block_dim):
+        raise DataError(f"expected codes ({n}, {k * block_dim}), got {tuple(codes.shape)}")
+    image, block = (matching.spike >= 0).nonzero(as_tuple=True)
+    if len(image) <= block_dim + 1:
+        raise DataError(
+            f"block_code_factors: {len(image)} matched blocks, need more than {block_dim + 1}"
+        )
+    z = codes.reshape(n, k, block_dim)[image, block].to(torch.float64)
+    truth = atoms[image, matching.spike[image, block]].to(torch.float64)
+    design = torch.cat([z, torch.ones(len(z), 1, dtype=torch.float64)], 1)
+    solution = torch.linalg.lstsq(design, truth).solution
+    residual = truth - design @ solution
+    centred = truth - truth.mean(0)
+    explained = 1 - residual.pow(2).sum(0) / centred.pow(2).sum(0).clamp_min(1e-300)
+    zc = (z - z.mean(0)) / z.std(0).clamp_min(1e-12)
+    fc = centred / truth.std(0).clamp_min(1e-12)
+    corr = (zc.T @ fc / (len(z) - 1)).abs()  # (d0, 3)
+    names = ("amplitude", "x", "y")
+    best = {f: (int(corr[:, j].argmax()), float(corr[:, j].max())) for j, f in enumerate(names)}
+    return BlockCodeFactors(len(z), dict(zip(names, explained.tolist())), best)
+
+
 def spike_purity(matching: SpikeMatching) -> SpikePurity:
     """Summary numbers of a :class:`SpikeMatching`."""
     n, k = matching.peaks.shape

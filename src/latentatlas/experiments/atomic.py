@@ -26,11 +26,13 @@ from typing import Any
 import torch
 
 from ..analysis.atomic import (
+    BlockCodeFactors,
     Decomposition,
     MassPurity,
     SpikeMatching,
     SpikePurity,
     SubmodelCheck,
+    block_code_factors,
     decompose,
     encode_codes,
     find_peaks,
@@ -157,6 +159,8 @@ class ModelResult:
     matching: SpikeMatching | None = None
     mass: MassPurity | None = None
     submodel: SubmodelCheck | None = None
+    code_factors: BlockCodeFactors | None = None
+    """how the blocks' codes carry their spikes (fig. 4's question), when enough matched"""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -166,7 +170,7 @@ class ModelResult:
             "final_loss": self.losses[-1]["loss"] if self.losses else math.nan,
             "decomposition": self.decomposition.to_dict(),
         }
-        for key in ("spikes", "mass", "submodel"):
+        for key in ("spikes", "mass", "submodel", "code_factors"):
             value = getattr(self, key)
             if value is not None:
                 out[key if key != "spikes" else "spike_purity"] = value.to_dict()
@@ -337,6 +341,10 @@ def reproduce_atomic(
             res.submodel = submodel_check(
                 model, dec.codes, res.matching, atom_images, threshold, radius=radius, seed=seed
             )
+            if int((res.matching.spike >= 0).sum()) > scale.block_dim + 1:
+                res.code_factors = block_code_factors(
+                    dec.codes, res.matching, data.atoms_of(idx), scale.block_dim
+                )
         elif has_atoms:
             res.mass = mass_purity(dec.parts, atom_images)
         results[key] = res
