@@ -385,6 +385,10 @@ def test_block_code_factors_finds_linear_but_rotated_factors():
     rotated = block_code_factors((standard @ q.T).reshape(n, k * d0), matching, atoms, d0)
     assert all(v > 1 - 1e-9 for v in rotated.r2.values())  # still linearly present
     assert max(c for _, c in rotated.best_coordinate.values()) < 0.95  # but no axis carries one
+    flat = atoms.clone()
+    flat[..., 0] = 0.7  # every spike of one amplitude: nothing to explain
+    constant = block_code_factors(standard.reshape(n, k * d0), matching, flat, d0)
+    assert math.isnan(constant.r2["amplitude"]) and constant.r2["x"] > 1 - 1e-9
     with pytest.raises(DataError, match="expected codes"):
         block_code_factors(standard.reshape(n, k * d0)[:, :4], matching, atoms, d0)
     few = SpikeMatching(matching.peaks, torch.full((n, k), -1), matching.position_error,

@@ -170,3 +170,30 @@ def test_std_judge_needs_two_betas_and_reads_them_in_order():
     shuffled = judge("directions-dsprites-beta", {"models": [model(10.0, 0.05),
                                                                model(1.0, 0.1)]})  # fmt: skip
     assert shuffled[1].verdict == "reproduced"
+
+
+def test_delta_agreement_compares_means_by_their_standard_errors():
+    """Δ agrees with the paper when the means differ by at most 3 standard errors of the
+    difference (+5 %): a wide spread over model seeds no longer lets any mean pass."""
+    from latentatlas.experiments.claims.thesis import agrees, agrees_mean
+
+    paper = (10.37, 0.23)
+    wide = (10_556.0, 7206.0)  # three seeds far apart
+    assert agrees(wide, paper)  # the spread rule would call this a match
+    assert not agrees_mean(wide, 3, paper, 3)
+    assert not agrees_mean((12.0, 10.0), 3, (12.0, 0.1), 3)  # too imprecise to judge
+    assert agrees_mean((10.5, 0.3), 3, paper, 3)  # within 3 standard errors
+    assert agrees_mean((10.37 * 1.049, 0.0), 3, (10.37, 0.0), 3)  # the 5 % allowance
+    assert not agrees_mean((10.37 * 1.06, 0.0), 3, (10.37, 0.0), 3)
+
+
+def test_the_pca_judge_gives_each_descriptor_its_own_component():
+    """One component that follows two descriptors counts once: the others must be found by the
+    other components (an assignment), else the claim is not reproduced."""
+    from latentatlas.experiments.claims.slides import _best_per_descriptor
+
+    one = {"factors": ["pixel_sum", "centre_lines_ratio", "diagonals_ratio"],
+           "matrix": [[0.98, 0.80, 0.76], [0.05, 0.02, 0.01], [0.03, 0.04, 0.02]]}  # fmt: skip
+    matched = _best_per_descriptor(one)
+    assert sorted(i for _, i, _ in matched) == [0, 1, 2]
+    assert sum(c >= 0.7 for *_, c in matched) == 1

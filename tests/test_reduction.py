@@ -122,6 +122,11 @@ def test_common_sigma_is_e_over_two_sigma_squared_without_the_constant(truth):
     for bad in (0.0, -1.0, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="common_sigma"):
             fit_reduction(truth, truth, "rotation", common_sigma=bad, **FAST)
+        with pytest.raises(ConfigError, match="common_sigma"):
+            table.mean_std("a", "Φ", common_sigma=bad)
+    for stride in (0, -2):
+        with pytest.raises(ConfigError, match="loss_stride"):
+            table.runs[("a", "Φ")][0].to_dict(stride)
 
 
 def test_delta_table_has_every_ordered_pair(truth):

@@ -85,9 +85,11 @@ def _check_outputs(out, result, name):
         assert r["constant_term"] == pytest.approx(0.0) and r["ours"]["mean"] > 0
     # three fits per map for every model seed (restart), Δ over all of them
     assert all(len(runs) == 3 * result.restarts for runs in result.deltas.runs.values())
-    for r in pairs.values():
+    for (a, b), r in pairs.items():
         assert len(r["per_model_seed"]) == result.restarts
-        assert r["ours"]["mean"] == pytest.approx(np.mean(r["per_model_seed"]))
+        runs = result.deltas.runs[(a, b)]  # seed-major: restart k's fits are runs[3k:3k+3]
+        for k, value in enumerate(r["per_model_seed"]):
+            assert value == pytest.approx(np.mean([f.delta for f in runs[3 * k : 3 * k + 3]]))
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 4  # two latent figures, the map grid, curves
     return data, pairs, page

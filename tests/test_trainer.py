@@ -367,3 +367,10 @@ def test_best_weights_ends_with_the_lowest_scoring_weights(tmp_path):
     assert all(torch.equal(v, at_step[8][k]) for k, v in params_of(again).items())
     with pytest.raises(ValueError, match="every must be >= 1"):
         BestWeights(lambda m: 0.0, every=0)
+    # the last step is scored before the final checkpoint, which then holds it
+    odd = BestWeights(lambda m: 1.0, every=7)
+    train_run(cfg, tmp_path / "odd", callbacks=[odd])
+    steps = [r["step"] for r in ckpt.read_metrics(tmp_path / "odd") if r["split"] == "best"]
+    assert steps == [7, 14, 20]
+    saved = torch.load(tmp_path / "odd" / ckpt.STATE, weights_only=True)["callbacks"]
+    assert any(state.get("last_step") == 20 for state in saved.values())

@@ -384,7 +384,10 @@ def block_code_factors(
     solution = torch.linalg.lstsq(design, truth).solution
     residual = truth - design @ solution
     centred = truth - truth.mean(0)
-    explained = 1 - residual.pow(2).sum(0) / centred.pow(2).sum(0).clamp_min(1e-300)
+    spread = centred.pow(2).sum(0)
+    constant = spread <= 1e-12 * truth.pow(2).sum(0).clamp_min(1e-300)  # no variance to explain
+    explained = 1 - residual.pow(2).sum(0) / spread.clamp_min(1e-300)
+    explained = torch.where(constant, torch.full_like(explained, math.nan), explained)
     zc = (z - z.mean(0)) / z.std(0).clamp_min(1e-12)
     fc = centred / truth.std(0).clamp_min(1e-12)
     corr = (zc.T @ fc / (len(z) - 1)).abs()  # (d0, 3)

@@ -81,6 +81,8 @@ class ReductionResult:
     def to_dict(self, loss_stride: int = 1) -> dict:
         """Everything but the map itself; ``losses`` every ``loss_stride``-th step (and the
         last), so that tables of many fits stay small on disk."""
+        if not isinstance(loss_stride, int) or loss_stride < 1:
+            raise ConfigError(f"loss_stride: expected an integer >= 1, got {loss_stride!r}")
         out = {k: v for k, v in self.__dict__.items() if k not in ("reductor", "losses")}
         kept = self.losses[::loss_stride]
         if self.losses and (len(self.losses) - 1) % loss_stride:
@@ -246,6 +248,10 @@ class DeltaTable:
         """Mean ± std of Δ over the repetitions; with ``common_sigma``, of Δ = E/(2σ²) from the
         same fits (one σ for both models, no constant term: see :func:`fit_reduction`)."""
         runs = self.runs[(source, target)]
+        if common_sigma is not None and not (math.isfinite(common_sigma) and common_sigma > 0):
+            raise ConfigError(
+                f"common_sigma: expected a positive finite number, got {common_sigma!r}"
+            )
         if common_sigma is None:
             deltas = [r.delta for r in runs]
         else:

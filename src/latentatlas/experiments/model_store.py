@@ -40,7 +40,7 @@ from typing import Any
 import torch
 
 from ..data.base import FactorDataset
-from ..errors import Interrupted, RunFolderError
+from ..errors import ConfigError, Interrupted, RunFolderError
 from ..train import checkpoint as ckpt
 from ..train.callbacks import Callback, History
 from ..train.run import (
@@ -233,7 +233,13 @@ class ModelStore:
         from ..train.run import build_dataset
 
         data = dataset if dataset is not None else build_dataset(config)
-        saved = _comparable(complete_config(load_config(folder), data).to_dict())
+        try:
+            saved = _comparable(complete_config(load_config(folder), data).to_dict())
+        except ConfigError as exc:
+            raise RunFolderError(
+                f"{folder}: its config no longer fits this run ({exc}); pass --force to replace "
+                "it, or choose another --out"
+            ) from None
         wanted = _comparable(complete_config(config, data).to_dict())
         if saved != wanted:
             key, old, new = first_difference(saved, wanted)

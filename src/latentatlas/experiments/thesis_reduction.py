@@ -137,7 +137,9 @@ def reproduce_reduction_table(
             models[name] = store.train(config, dataset, label=f"{model}-seed{model_seed}").model
         models["Φ"] = GroundTruthModel(dataset)
         first = first or (models, dataset)
-        tables.append(delta_table(models, repetitions=s.repetitions, seed=model_seed,
+        # each model seed its own fit seeds (delta_table uses seed, seed + 1, …)
+        fit_seed = seed + (model_seed - seed) * s.repetitions
+        tables.append(delta_table(models, repetitions=s.repetitions, seed=fit_seed,
                                   steps=reduction_steps, samples=1000,
                                   eval_samples=s.eval_samples))  # fmt: skip
     table = DeltaTable(tables[0].names, {p: [r for t in tables for r in t.runs[p]]

@@ -334,7 +334,8 @@ def reproduce_study(
     # trained models (three torus VAEs within 0.04 nat of each other gave Δ 488-1222)
     tables = [
         delta_table({space: reduced[kind][r] for space, kind in zip(s.spaces, KINDS)},
-                    repetitions=repetitions, seed=seed + r, steps=scale.reduction_steps,
+                    repetitions=repetitions, seed=seed + r * repetitions,
+                    steps=scale.reduction_steps,
                     samples=500, eval_samples=scale.eval_samples)
         for r in range(restarts)
     ]  # fmt: skip

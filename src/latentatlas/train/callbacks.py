@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import torch
+
 if TYPE_CHECKING:
     from .trainer import Trainer
 
@@ -122,8 +124,9 @@ class BestWeights(Callback):
     ``every`` steps and at the end; each new lowest value keeps a copy of the weights. At the
     end the model is given the kept weights, and a run folder's ``model.safetensors`` is
     rewritten with them (``best_step`` and ``best_score`` in its metadata and in
-    ``metadata.json``); the trainer state keeps the last step's weights, so the training itself
-    is unchanged. Each evaluation is logged as ``{"split": "best", "score", "best_score"}``.
+    ``metadata.json``); the trainer state keeps the last step's weights, and the score runs on a
+    fork of the random generators, so the training itself is unchanged. Each evaluation is
+    logged as ``{"split": "best", "score", "best_score"}``.
     A score that is not finite never counts as best.
     """
 
@@ -140,14 +143,18 @@ class BestWeights(Callback):
         if step == self.last_step:
             return
         self.last_step = step
-        value = float(trainer.run_on_model(self.score))
+        device = next(trainer.model.parameters()).device
+        # a stochastic score (a VAE's loss) must not move the training's random numbers
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            value = float(trainer.run_on_model(self.score))
         if value == value and abs(value) != float("inf") and value < self.best_score:
             self.best_score, self.best_step = value, step
             self.weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
         trainer.log({"split": "best", "score": value, "best_score": self.best_score}, step)
 
     def on_step_end(self, trainer: Trainer, step: int, scalars: dict[str, float] | None) -> None:
-        if step % self.every == 0:
+        # the last step too, before the final checkpoint, so that the checkpoint holds it
+        if step % self.every == 0 or step == trainer.total_steps:
             self._evaluate(trainer, step)
 
     def on_train_end(self, trainer: Trainer, step: int) -> None:

@@ -120,13 +120,15 @@ _PCA = (
 
 
 def _best_per_descriptor(table: dict[str, Any]) -> list[tuple[str, int, float]]:
-    """(descriptor, component, |corr|) of each descriptor's best-following component."""
-    out = []
-    for j, name in enumerate(table["factors"]):
-        column = [abs(row[j]) for row in table["matrix"]]
-        i = max(range(len(column)), key=column.__getitem__)
-        out.append((name, i, column[i]))
-    return out
+    """(descriptor, component, |corr|): each descriptor matched to its own component, the
+    assignment with the largest total |corr| (one component cannot follow two descriptors)."""
+    from scipy.optimize import linear_sum_assignment
+
+    corr = [[abs(v) for v in row] for row in table["matrix"]]  # components × descriptors
+    rows, cols = linear_sum_assignment(corr, maximize=True)
+    chosen = {int(j): int(i) for i, j in zip(rows, cols)}
+    return [(name, chosen[j], corr[chosen[j]][j])
+            for j, name in enumerate(table["factors"]) if j in chosen]  # fmt: skip
 
 
 def _judge_pca(results: dict[str, Any]) -> list[Verdict]:
