@@ -27,7 +27,6 @@ NOT_RECORDED = {
     "locatello-dsprites-betavae",
     "slides-pca-ae",
     "slides-pca-ae-generator",
-    "slides-disk",
 }
 MAX_BYTES = 2_000_000
 

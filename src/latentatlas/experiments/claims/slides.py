@@ -7,6 +7,7 @@ and "partly" holds when it passes the looser second one.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import Claim, Verdict
@@ -55,11 +56,23 @@ def _judge_disk(results: dict[str, Any]) -> list[Verdict]:
     bias, h, p = results["models"]["bias"], results["homogeneity"], results["profiles"]
     area = abs(bias["corr_area"])
     profile = max(p["learned_vs_numerical"], p["learned_vs_airy"])
+    area_verdict = _level(area, AREA, below=False)
+    free = results["models"].get("no_bias", {})
+    area_reason = (
+        ""
+        if area_verdict == "reproduced"
+        else (
+            f"the code is a monotone function of the radius (Spearman "
+            f"{abs(bias.get('spearman_radius', math.nan)):.3f}) but bent: it follows r "
+            f"(|corr| {abs(bias['corr_radius']):.3f}) more linearly than the area; the bias-free "
+            f"model's code follows the area at {abs(free.get('corr_area', math.nan)):.3f}"
+        )
+    )
     return [
         Verdict("compress", f"relative error {bias['relative_error']:.4f} (with biases)",
                 _level(bias["relative_error"], COMPRESSED)),
         Verdict("area", f"|corr(z, r²)| = {area:.4f}, |corr(z, r)| = "
-                f"{abs(bias['corr_radius']):.4f}", _level(area, AREA, below=False)),
+                f"{abs(bias['corr_radius']):.4f}", area_verdict, area_reason),
         Verdict("homogeneous", f"max relative deviation {h['max_rel_error']:.1e}",
                 "reproduced" if h["max_rel_error"] <= HOMOGENEOUS else "not reproduced"),
         Verdict("airy", f"distance to the numerical optimum {p['learned_vs_numerical']:.3f}, "
