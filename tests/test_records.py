@@ -26,7 +26,6 @@ NOT_RECORDED = {
     "intrinsic-tracking",
     "locatello-dsprites-betavae",
     "slides-pca-ae",
-    "slides-pca-ae-generator",
 }
 MAX_BYTES = 2_000_000
 
