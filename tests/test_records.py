@@ -25,7 +25,6 @@ NOT_RECORDED = {
     "intrinsic-stretch",
     "intrinsic-tracking",
     "locatello-dsprites-betavae",
-    "slides-pca-ae",
 }
 MAX_BYTES = 2_000_000
 
