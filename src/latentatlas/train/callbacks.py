@@ -145,7 +145,11 @@ class BestWeights(Callback):
         self.last_step = step
         device = next(trainer.model.parameters()).device
         # a stochastic score (a VAE's loss) must not move the training's random numbers
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        accelerated = device.type != "cpu"
+        with torch.random.fork_rng(
+            devices=[device] if accelerated else [],
+            device_type=device.type if accelerated else None,
+        ):
             value = float(trainer.run_on_model(self.score))
         if value == value and abs(value) != float("inf") and value < self.best_score:
             self.best_score, self.best_step = value, step
