@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -137,6 +137,14 @@ def _expected_error(
     return total / samples
 
 
+def _check_common_sigma(common_sigma: float | None) -> None:
+    """Refuse a ``common_sigma`` that is given but not a positive finite number."""
+    if common_sigma is not None and not (
+        isinstance(common_sigma, (int, float)) and math.isfinite(common_sigma) and common_sigma > 0
+    ):
+        raise ConfigError(f"common_sigma: expected a positive finite number, got {common_sigma!r}")
+
+
 def fit_reduction(
     model1: nn.Module,
     model2: nn.Module,
@@ -165,10 +173,7 @@ def fit_reduction(
             Δ = E/(2σ²) with that σ for both models and no constant term (the map is the same:
             Algorithm 2 minimises E whatever the convention).
     """
-    if common_sigma is not None and not (
-        isinstance(common_sigma, (int, float)) and math.isfinite(common_sigma) and common_sigma > 0
-    ):
-        raise ConfigError(f"common_sigma: expected a positive finite number, got {common_sigma!r}")
+    _check_common_sigma(common_sigma)
     source = SpaceInfo.of(model1.latent, names[0])
     target = SpaceInfo.of(model2.latent, names[1])
     sigma1, sigma2 = decoder_sigma(model1, names[0]), decoder_sigma(model2, names[1])
@@ -241,23 +246,36 @@ class DeltaTable:
 
     names: list[str]
     runs: dict[tuple[str, str], list[ReductionResult]]
+    groups: int = 1
+    """model seeds the runs come from, seed-major (:meth:`pool`); 1 for one pair of models"""
+
+    @classmethod
+    def pool(cls, tables: Sequence[DeltaTable]) -> DeltaTable:
+        """One table of the fits of several (one per model seed), seed-major."""
+        runs = {pair: [r for t in tables for r in t.runs[pair]] for pair in tables[0].runs}
+        return cls(tables[0].names, runs, groups=len(tables))
+
+    def _deltas(self, source: str, target: str, common_sigma: float | None) -> list[float]:
+        _check_common_sigma(common_sigma)
+        runs = self.runs[(source, target)]
+        if common_sigma is None:
+            return [r.delta for r in runs]
+        return [r.mse / (2 * common_sigma**2) for r in runs]
 
     def mean_std(
         self, source: str, target: str, common_sigma: float | None = None
     ) -> tuple[float, float]:
         """Mean ± std of Δ over the repetitions; with ``common_sigma``, of Δ = E/(2σ²) from the
         same fits (one σ for both models, no constant term: see :func:`fit_reduction`)."""
-        runs = self.runs[(source, target)]
-        if common_sigma is not None and not (math.isfinite(common_sigma) and common_sigma > 0):
-            raise ConfigError(
-                f"common_sigma: expected a positive finite number, got {common_sigma!r}"
-            )
-        if common_sigma is None:
-            deltas = [r.delta for r in runs]
-        else:
-            deltas = [r.mse / (2 * common_sigma**2) for r in runs]
+        deltas = self._deltas(source, target, common_sigma)
         std = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
         return statistics.fmean(deltas), std
+
+    def per_group(self, source: str, target: str, common_sigma: float | None = None) -> list[float]:
+        """Mean Δ of each model seed's fits (one value when the table holds one pair)."""
+        deltas = self._deltas(source, target, common_sigma)
+        k = len(deltas) // self.groups
+        return [statistics.fmean(deltas[i : i + k]) for i in range(0, len(deltas), k)]
 
     def to_dict(self, loss_stride: int = 1) -> dict:
         """Every direction's mean, std and fits (their loss curves every ``loss_stride`` steps)."""

@@ -32,6 +32,7 @@ from ..analysis.atomic import (
     SpikeMatching,
     SpikePurity,
     SubmodelCheck,
+    batched,
     block_code_factors,
     decompose,
     encode_codes,
@@ -271,10 +272,11 @@ def _loss_on(x: torch.Tensor, chunk: int = 64):
 
     def score(model: torch.nn.Module) -> float:
         device = next(model.parameters()).device
-        total = 0.0
-        for part in x.split(chunk):
-            total += float(model(part.to(device)).loss) * len(part)
-        return total / len(x)
+
+        def part_sum(part: torch.Tensor) -> torch.Tensor:
+            return model(part.to(device)).loss.double().reshape(1) * len(part)
+
+        return float(batched(part_sum, x, chunk).sum()) / len(x)
 
     return score
 

@@ -87,7 +87,7 @@ class ReductionTableResult:
             common, common_std = self.table.mean_std(a, b, self.common_sigma)
             rows.append({"source": a, "target": b, "ours": {"mean": mean, "std": std},
                          "common_sigma": {"mean": common, "std": common_std},
-                         "per_model_seed": self.per_seed(a, b),
+                         "per_model_seed": self.table.per_group(a, b),
                          "thesis": thesis,
                          "family": self.table.runs[(a, b)][0].family})  # fmt: skip
         return {"table": "9.2", "vae_steps": self.steps, "reduction_steps": self.reduction_steps,
@@ -95,12 +95,6 @@ class ReductionTableResult:
                 "model_seeds": list(self.model_seeds),
                 "seconds": self.seconds, "rows": rows,
                 "runs": self.table.to_dict(LOSS_STRIDE)}  # fmt: skip
-
-    def per_seed(self, a: str, b: str) -> list[float]:
-        """Mean Δ (eq. 9.2) of the map a → b for each model seed (the runs are seed-major)."""
-        runs = self.table.runs[(a, b)]
-        k = len(runs) // max(len(self.model_seeds), 1)
-        return [sum(r.delta for r in runs[i : i + k]) / k for i in range(0, len(runs), k)]
 
     def to_markdown(self) -> str:
         sigma = f"{self.common_sigma:g}"
@@ -142,8 +136,7 @@ def reproduce_reduction_table(
         tables.append(delta_table(models, repetitions=s.repetitions, seed=fit_seed,
                                   steps=reduction_steps, samples=1000,
                                   eval_samples=s.eval_samples))  # fmt: skip
-    table = DeltaTable(tables[0].names, {p: [r for t in tables for r in t.runs[p]]
-                                         for p in tables[0].runs})  # fmt: skip
+    table = DeltaTable.pool(tables)
     models, dataset = first
     batch = dataset.evaluation_set()  # type: ignore[union-attr]
     with torch.no_grad():

@@ -220,9 +220,7 @@ class StudyResult:
         for (a, b), runs in self.deltas.runs.items():
             mean, std = self.deltas.mean_std(a, b)
             part = statistics.fmean(r.constant_term for r in runs)
-            k = len(runs) // self.restarts
-            per_seed = [statistics.fmean(r.delta for r in runs[i : i + k])
-                        for i in range(0, len(runs), k)]  # fmt: skip
+            per_seed = self.deltas.per_group(a, b)
             rows.append({"source": a, "target": b, "family": runs[0].family,
                          "ours": {"mean": mean, "std": std}, "constant_term": part,
                          "per_model_seed": per_seed,
@@ -339,8 +337,7 @@ def reproduce_study(
                     samples=500, eval_samples=scale.eval_samples)
         for r in range(restarts)
     ]  # fmt: skip
-    deltas = DeltaTable(tables[0].names, {pair: [run for t in tables for run in t.runs[pair]]
-                                          for pair in tables[0].runs})  # fmt: skip
+    deltas = DeltaTable.pool(tables)
     return StudyResult(
         study=s,
         quick=quick,
