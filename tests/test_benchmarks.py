@@ -71,3 +71,10 @@ def test_precision_quick():
     for variant in ("fp32", "channels_last", "bf16", "channels_last + bf16"):
         assert variant in out
     assert "images/s (1.00×)" in out
+
+
+def test_diffusion_time_quick():
+    out = run_quick("diffusion_time.py")
+    for time_param in ("softplus", "bounded"):
+        assert f"{time_param:9s} seed 0: −ELBO" in out
+    assert "median log10 t" in out

@@ -19,7 +19,7 @@ from .conftest import run_cli
 
 
 def test_every_experiment_names_its_paper_and_code_that_exists():
-    assert len(EXPERIMENTS.names()) == 20
+    assert len(EXPERIMENTS.names()) == 21
     for name, experiment in EXPERIMENTS.items():
         assert experiment.name == name and experiment.paper in PAPERS and experiment.reference
         assert callable(_function(experiment.run)) and callable(_function(experiment.write))

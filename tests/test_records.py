@@ -24,6 +24,13 @@ NOT_RECORDED = {
     "intrinsic-stretch",
     "intrinsic-tracking",
     "locatello-dsprites-betavae",
+    # the diffusion VAE's default time_param changed (softplus → bounded): re-run pending
+    "thesis-pixel-shift",
+    "thesis-rotating-object",
+    "thesis-table-7.1",
+    "thesis-table-9.2",
+    "thesis-table-9.2-sigma-0.1",
+    "thesis-torus",
 }
 MAX_BYTES = 2_000_000
 

@@ -86,3 +86,18 @@ def test_reduction_table_quick(tmp_path):
     assert all(len(runs) == 3 for runs in result.table.runs.values())  # three fits, as 9.2
     page = report.read_text()
     assert "Thesis table 9.2" in page and "91.36 ± 2.16" in page and "fig. 9.5" in page
+
+
+def test_the_common_sigma_reading_trains_every_model_at_the_generators_sigma():
+    """thesis-table-9.2-sigma-0.1 differs from thesis-table-9.2 only in σX, which equals the
+    common σ (so its two Δ columns coincide: eq. 9.2's constant vanishes with equal σ)."""
+    from dataclasses import replace
+
+    from latentatlas.experiments.catalogue import EXPERIMENTS
+    from latentatlas.experiments.thesis_reduction import SCALES
+
+    variant = EXPERIMENTS.get("thesis-table-9.2-sigma-0.1").named_scales()
+    assert set(variant) == set(SCALES)
+    for name, scale in SCALES.items():
+        assert scale.sigma_x == 0.01 and scale.common_sigma == 0.1
+        assert variant[name] == replace(scale, sigma_x=0.1)

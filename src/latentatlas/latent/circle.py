@@ -37,11 +37,11 @@ class TorusConfig(Config):
         CLIFFORD_RADIUS, gt=0.0, doc="radius of each embedded circle (1/√2: the thesis's torus)"
     )
     time_param: str = field(
-        "softplus",
-        choices=("softplus", "exp", "bounded"),
-        doc="how the encoder's third output o becomes t: softplus(o) or exp(o), plus min_time; "
-        "bounded: log t = log min_time + (log max_time − log min_time)·sigmoid(o), a log-time "
-        "inside [min_time, max_time]",
+        "bounded",
+        choices=("bounded", "softplus", "exp"),
+        doc="how the encoder's third output o becomes t: bounded (default): log t = log "
+        "min_time + (log max_time − log min_time)·sigmoid(o), a log-time inside [min_time, "
+        "max_time]; softplus(o) or exp(o), plus min_time (softplus was the default before)",
     )
     min_time: float = field(1e-6, ge=0.0, doc="smallest posterior time t (keeps t > 0)")
     max_time: float = field(
@@ -103,14 +103,14 @@ class TorusLatent(LatentSpace):
     def time_of(self, s: torch.Tensor) -> torch.Tensor:
         """The posterior time t from the encoder's time output (``time_param``).
 
-        softplus and exp add ``min_time``: once the output runs far below the floor their
-        gradient dt/ds (sigmoid(s), e^s) vanishes and t stays at the floor even where the
-        optimum is above it (the torus's KL stuck at 2 × 6.98 nats, docs/circular.md).
-        ``bounded`` moves log t between log min_time and log max_time by a sigmoid, as the
-        published ΔVAE code bounds log t = 1.25·tanh(h) − 6.25: no underflow to t = 0 (where
-        exp without a floor gives KL = inf and NaN gradients), and inside the range the KL
-        pulls log t up by ½ per circle whatever t; its gradient too vanishes once the output
-        saturates far beyond a bound."""
+        ``bounded`` (the default) moves log t between log min_time and log max_time by a
+        sigmoid, as the published ΔVAE code bounds log t = 1.25·tanh(h) − 6.25: no underflow to
+        t = 0 (where exp without a floor gives KL = inf and NaN gradients), and inside the range
+        the KL pulls log t up by ½ per circle whatever t; its gradient too vanishes once the
+        output saturates far beyond a bound. softplus and exp add ``min_time``: once the output
+        runs far below the floor their gradient dt/ds (sigmoid(s), e^s) vanishes and t stays at
+        the floor even where the optimum is above it: on the torus study at σX = 1 softplus
+        ended there (or part way) for 3 of 4 seeds, bounded for none (docs/circular.md)."""
         c = self.config
         if c.time_param == "bounded":
             low, high = math.log(c.min_time), math.log(c.max_time)
