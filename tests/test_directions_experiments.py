@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from latentatlas.analysis.directions import DirectionModel
 from latentatlas.experiments.directions_beta import BetaScale, reproduce_beta, write_beta_outputs
@@ -15,6 +16,7 @@ from latentatlas.experiments.directions_curvature import (
 )
 from latentatlas.experiments.directions_inversion import (
     InversionScale,
+    LossScale,
     reproduce_losses,
     reproduce_naive,
     write_losses_outputs,
@@ -42,7 +44,7 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
 
 
 def test_loss_and_naive_inversion_experiments_run(tmp_path):
-    scale = InversionScale(TINY_VAE, targets=4, steps=3)
+    scale = LossScale(TINY_VAE, targets=4, steps=3)
     losses = reproduce_losses(scale=scale)
     assert_judged("directions-losses", losses)
     assert len(losses.rows) == 12  # 6 reconstruction errors × with/without the ball
@@ -51,6 +53,32 @@ def test_loss_and_naive_inversion_experiments_run(tmp_path):
     assert all(-1 <= r.ssim <= 1 and r.psnr > 0 for r in losses.rows)
     write_losses_outputs(losses, tmp_path / "losses")
     assert "LPIPS" in (tmp_path / "losses" / "table.md").read_text()
+    assert losses.ball == []  # no ball study at this scale
+
+
+def test_the_ball_study_covers_every_target_kind_generator_and_length(tmp_path):
+    from latentatlas.experiments.claims import judge
+    from latentatlas.experiments.directions_inversion import ball_targets
+
+    kinds = ball_targets(3, 32, seed=0)
+    assert set(kinds) == {"unseen", "noisy", "two shapes"}
+    noisy, clean = kinds["noisy"]
+    assert torch.equal(clean, kinds["unseen"][0]) and not torch.equal(noisy, clean)
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    two, reference = kinds["two shapes"]
+    assert torch.equal(two, reference) and (two >= clean).all() and (two > clean).any()
+
+    tiniest = VAEScale(32, 64, 4, batch_size=16)
+    scale = LossScale(tiniest, targets=2, steps=2, ball_betas=(4.0, 8.0), ball_targets=3,
+                      ball_step_factors=(1, 2))  # fmt: skip
+    result = reproduce_losses(scale=scale)
+    assert len(result.ball) == 2 * 3 * 2 * 2  # β × targets × lengths × ball/free
+    assert {(r.beta, r.steps) for r in result.ball} == {(4.0, 2), (4.0, 4), (8.0, 2), (8.0, 4)}
+    assert all(r.largest_norm_ratio <= 1 + 1e-5 for r in result.ball if r.constrained)
+    ball = next(v for v in judge("directions-losses", result.to_dict()) if v.claim == "ball")
+    assert "settings where free codes leave it" in ball.ours
+    write_losses_outputs(result, tmp_path)
+    assert "Where the ball should matter" in (tmp_path / "table.md").read_text()
     naive = reproduce_naive(scale=InversionScale(TINY_VAE, targets=4, steps=2))
     assert_judged("directions-inversion", naive)
     assert naive.steps.tolist() == list(range(2, 21, 2))

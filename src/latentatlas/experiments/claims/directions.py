@@ -113,17 +113,50 @@ NOT_JUDGED = {
 }
 
 
+def _ball_verdict(results: dict[str, Any], rows: dict) -> Verdict:
+    """The ball helps where its inversion scores a higher SSIM against the reference than the
+    free one that left the ball; judged over every setting of the ball study (targets off the
+    generator's range, larger β, longer inversions), or the main table's σ = 3 row without it."""
+    pairs: dict[tuple, dict[bool, dict]] = {}
+    for r in results.get("ball", []):
+        pairs.setdefault((r["targets"], r["beta"], r["steps"]), {})[r["constrained"]] = r
+    if not pairs:
+        ours, free = rows[("Gaussian σ=3", True)], rows[("Gaussian σ=3", False)]
+        pairs = {("unseen", None, None): {True: ours, False: free}}
+    left = {k: p for k, p in pairs.items() if p[False]["largest_norm_ratio"] > 1.0}
+    helps = [k for k, p in left.items() if p[True]["ssim"] > p[False]["ssim"]]
+    gaps = [p[True]["ssim"] - p[False]["ssim"] for p in left.values()]
+    reach = max(p[False]["largest_norm_ratio"] for p in pairs.values())
+    where = ", ".join(
+        f"{t}" + (f" β {b:g} {n} steps" if b is not None else "") for t, b, n in helps
+    )
+    ours = (
+        f"the ball scores a higher SSIM in {len(helps)} of {len(left)} settings where free codes "
+        f"leave it ({where or 'none'}); SSIM ball − free from {min(gaps, default=0):+.3f} to "
+        f"{max(gaps, default=0):+.3f}; free codes reach ‖z‖ = {reach:.2f}·√d"
+    )
+    verdict = (
+        "reproduced" if left and len(helps) == len(left)
+        else "partly" if helps else "not reproduced"
+    )  # fmt: skip
+    reason = ""
+    if verdict != "reproduced" and left:
+        reason = (
+            f"free codes up to {reach:.1f}·√d still score at least as high against the reference, "
+            "also for noisy targets scored against the clean image (the free fit does not take "
+            "in more of the noise) and for two-shape targets outside the generator's range: on "
+            "these β-VAE decoders the constraint only restricts the fit; fig. 7's artefacts are "
+            "BigGAN's on natural images, which cannot run here"
+        )
+    return Verdict("ball", ours, verdict, reason)
+
+
 def _judge_losses(results: dict[str, Any]) -> list[Verdict]:
     rows = {(r["name"], r["constrained"]): r for r in results["rows"]}
-    ours, free = rows[("Gaussian σ=3", True)], rows[("Gaussian σ=3", False)]
-    leaves = free["largest_norm_ratio"] > 1.0
-    better = ours["ssim"] >= free["ssim"]
-    ball = "reproduced" if leaves and better else "partly" if leaves or better else "not reproduced"
     psnr = {n: rows[(n, True)]["psnr"] for n in ("Gaussian σ=3", "Gaussian σ=5", "Gaussian σ=8")}
     good = max(psnr["Gaussian σ=3"], psnr["Gaussian σ=5"]) > psnr["Gaussian σ=8"]
     return [
-        Verdict("ball", f"σ = 3: SSIM {ours['ssim']:.3f} in the ball vs {free['ssim']:.3f} free; "
-                f"free codes reach ‖z‖ = {free['largest_norm_ratio']:.2f}·√d", ball),
+        _ball_verdict(results, rows),
         Verdict("sigma", "PSNR " + ", ".join(f"{n.split()[-1]}: {v:.2f} dB"
                                              for n, v in psnr.items()),
                 "reproduced" if good else "not reproduced"),
