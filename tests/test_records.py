@@ -18,19 +18,8 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 #: experiments whose full-scale (or declared reduced-scale) run is not recorded yet; a record
 #: added or removed must update this list (the gap stays visible in the suite)
 NOT_RECORDED = {
-    "atomic-strokes",
-    "directions-dsprites-beta",
     "directions-losses",  # gained the ball study (issue 20, item 9): re-run pending
-    "intrinsic-sdr-training",
-    "intrinsic-stretch",
-    "intrinsic-tracking",
     "locatello-dsprites-betavae",
-    # the diffusion VAE's default time_param changed (softplus → bounded): re-run pending
-    "thesis-pixel-shift",
-    "thesis-rotating-object",
-    "thesis-table-9.2",
-    "thesis-table-9.2-sigma-0.1",
-    "thesis-torus",
 }
 MAX_BYTES = 2_000_000
 
