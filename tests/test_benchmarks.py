@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 
-def run_quick(script: str) -> str:
-    """``python benchmarks/SCRIPT --quick``; fails the test on a non-zero exit, returns stdout."""
+def run_quick(script: str, *args: str) -> str:
+    """``python benchmarks/SCRIPT --quick ARGS``; fails the test on a non-zero exit, returns
+    stdout."""
     proc = subprocess.run(
-        [sys.executable, f"benchmarks/{script}", "--quick"],
+        [sys.executable, f"benchmarks/{script}", "--quick", *args],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -78,3 +79,10 @@ def test_diffusion_time_quick():
     for time_param in ("softplus", "bounded"):
         assert f"{time_param:9s} seed 0: −ELBO" in out
     assert "median log10 t" in out
+
+
+def test_direction_bench_quick():
+    out = run_quick("direction_bench.py", "--cases", "oblique", "--factors", "translate-x")
+    for method in ("minimal-move", "paper"):
+        assert f"| oblique | translate-x | {method} |" in out
+    assert re.search(r"minimal-move: lowest cosine \d\.\d{3}", out)

@@ -127,14 +127,20 @@ def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
     data = json.loads((out / "results.json").read_text())
     assert data["trajectories"]["records"] == 8 * 2 * 2
     assert (out / "report.html").is_file()
+    assert data["method"] == "minimal-move"
     again = run_cli(*args, "--quick")
     assert again.returncode == 2 and "--force" in again.stderr
+    paper = run_cli(*args, "--force", "--quick", "--trajectories", "8", "--amounts", "0.05",
+                    "--traversals", "0", "--method", "paper")  # fmt: skip
+    assert paper.returncode == 0, paper.stderr
+    assert json.loads((out / "results.json").read_text())["method"] == "paper"
 
 
 def test_directions_command_refuses_bad_input_without_a_traceback(disk_run, tmp_path):
     for args, message in (
         (["--transform", "shear"], "unknown transformation"),
         (["--transform", "scale", "--amounts", "0.2,abc"], "comma-separated"),
+        (["--transform", "scale", "--method", "best"], "'best' is not one of"),
     ):
         proc = run_cli("directions", str(disk_run), "--out", str(tmp_path / "x"), *args)
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

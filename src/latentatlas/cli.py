@@ -610,6 +610,14 @@ def _amounts(value: str) -> tuple[float, ...]:
 @click.option("--loss", default="gaussian", show_default=True, help="gaussian, mse or dssim.")
 @click.option("--sigma", default=3.0, show_default=True, help="Gaussian filter σ in pixels.")
 @click.option("--traversals", default=50, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--method",
+    default="minimal-move",
+    show_default=True,
+    type=click.Choice(["minimal-move", "paper"]),
+    help="Direction estimator: the image-changing part of the moves (docs/directions.md), or "
+    "the paper's fit (eq. 8-9).",
+)
 @_seed_option()
 @click.option("--quick", is_flag=True, help="32 trajectories, 20 steps: a first look in seconds.")
 @click.option(
@@ -620,7 +628,7 @@ def _amounts(value: str) -> tuple[float, ...]:
 )
 def directions(
     run_dir, transformation, out, force, trajectories, amounts, steps, lr, loss, sigma,
-    traversals, seed, quick, compile_generator,
+    traversals, method, seed, quick, compile_generator,
 ) -> None:  # fmt: skip
     """Find the latent direction of an image transformation in RUN_DIR's model, without labels
     or encoder (directions paper); write direction.safetensors, results.json and report.html."""
@@ -635,7 +643,7 @@ def directions(
     if quick:
         trajectories, steps = min(trajectories, 32), min(steps, 20)
     settings = dict(n=trajectories, amounts=_amounts(amounts), steps=steps, lr=lr, loss=loss,
-                    sigma=sigma, traversals=traversals, seed=seed)  # fmt: skip
+                    sigma=sigma, traversals=traversals, seed=seed, method=method)  # fmt: skip
     with OutputFolder(target, "direction result", force):
         _find_direction(run_dir, name, target, compile_generator, settings)
 

@@ -7,6 +7,7 @@ G: z → images — no labels, no encoder.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,10 +16,12 @@ from typing import Any
 import torch
 
 from ..data.transforms import get_transformation
+from ..errors import DataError
+from .direction_estimators import DEFAULT_RCOND, check_method, minimal_move_direction
 from .direction_evaluation import DEFAULT_ALPHAS, DirectionEvaluation, evaluate_direction
 from .directions import DirectionFit, fit_direction
 from .image_factors import MEASURE_OF
-from .inversion import latent_dim_of
+from .inversion import latent_dim_of, project_to_ball
 from .trajectories import DEFAULT_AMOUNTS, TrajectoryDataset, trajectories
 
 
@@ -31,6 +34,7 @@ class DirectionSearch:
     fit: DirectionFit
     evaluation: DirectionEvaluation | None
     seconds: float
+    method: str = "minimal-move"
 
     @property
     def direction(self):
@@ -39,6 +43,7 @@ class DirectionSearch:
     def to_dict(self) -> dict[str, Any]:
         return {
             "transformation": self.transformation,
+            "method": self.method,
             "units": self.fit.model.units,
             "trajectories": self.trajectories.to_dict(),
             "fit": self.fit.to_dict(),
@@ -63,6 +68,9 @@ def find_direction(
     measure: str | None = None,
     latent_dim: int | None = None,
     seed: int = 0,
+    method: str = "minimal-move",
+    rcond: float = DEFAULT_RCOND,
+    sampler: Callable[[int], torch.Tensor] | None = None,
 ) -> DirectionSearch:
     """Find the direction of ``transformation`` in G's latent space and evaluate it.
 
@@ -70,13 +78,32 @@ def find_direction(
     the direction model fitted with ``fit_steps`` Adam steps, then ``traversals`` codes measured at
     each α with ``measure`` (default: the transformation's own, ``image_factors.MEASURE_OF``;
     ``traversals=0`` skips the evaluation).
+
+    ``method``: ``"minimal-move"`` (default) starts the trajectories inside the ball ‖z‖ ≤ √d and
+    estimates u from the image-changing part of the displacements (singular values of the
+    Jacobian above ``rcond`` × the largest; :mod:`.direction_estimators`), then fits g with u
+    fixed; ``"paper"`` is the authors' procedure: prior codes as they are and u fitted with g
+    from the least-squares start (eq. 8-9).
+
+    ``sampler``: the latent distribution, a callable ``k ↦ codes (k, d)`` that draws the starting
+    codes of the trajectories and of the evaluation (default N(0, I) with ``seed``; seed the
+    sampler yourself for repeatable results). The inversion still keeps codes in ‖z‖ ≤ √d.
     """
     t0 = time.perf_counter()
+    check_method(method)
     transform = get_transformation(transformation)
     d = latent_dim_of(generator, latent_dim)
+    codes = None
+    if sampler is not None:
+        codes = sampled_codes(sampler, n, d)
+    elif method == "minimal-move":
+        codes = torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+    if codes is not None and method == "minimal-move":
+        project_to_ball(codes, math.sqrt(d))  # start where the inversion keeps its codes
     data = trajectories(
         generator,
         transform,
+        codes,
         n=n,
         amounts=amounts,
         steps=steps,
@@ -86,8 +113,13 @@ def find_direction(
         latent_dim=d,
         seed=seed,
     )
+    records = data.records()
+    u = None
+    if method == "minimal-move":
+        u = minimal_move_direction(generator, *records, rcond=rcond)
     fit = fit_direction(
-        *data.records(),
+        *records,
+        direction=u,
         steps=fit_steps,
         seed=seed,
         transformation=transform.name,
@@ -101,7 +133,19 @@ def find_direction(
             measure or MEASURE_OF[transform.name],
             alphas=tuple(alphas),
             n=traversals,
+            codes=None if sampler is None else sampled_codes(sampler, traversals, d),
             latent_dim=d,
             seed=seed + 1,
         )
-    return DirectionSearch(transform.name, data, fit, evaluation, time.perf_counter() - t0)
+    return DirectionSearch(transform.name, data, fit, evaluation, time.perf_counter() - t0, method)
+
+
+def sampled_codes(sampler: Callable[[int], torch.Tensor], k: int, d: int) -> torch.Tensor:
+    """``k`` codes from a user's latent ``sampler``, checked: finite, shape ``(k, d)``."""
+    codes = sampler(k)
+    if not isinstance(codes, torch.Tensor) or codes.shape != (k, d):
+        got = tuple(codes.shape) if isinstance(codes, torch.Tensor) else type(codes).__name__
+        raise DataError(f"sampler({k}) must return codes of shape ({k}, {d}), got {got}")
+    if not torch.isfinite(codes).all():
+        raise DataError(f"sampler({k}) returned codes with NaN or inf")
+    return codes.detach().float().clone()

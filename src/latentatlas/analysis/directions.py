@@ -252,6 +252,28 @@ def linear_direction(z0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> Lin
     return LinearDirection((w / norm).float(), norm, _r2(dz @ w, t.double()))
 
 
+def _along(
+    direction: torch.Tensor, z0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor
+) -> LinearDirection:
+    """The least-squares slope of δt on ⟨z_δt − z₀, u⟩ for a given direction u (u ↦ −u when
+    the slope is negative, so that g increases)."""
+    u = torch.as_tensor(direction, dtype=torch.float64).flatten()
+    if u.shape != (z0.shape[1],) or not torch.isfinite(u).all() or not u.norm() > 0:
+        raise DataError(
+            f"direction: expected a finite non-zero vector of {z0.shape[1]} values, "
+            f"got shape {tuple(u.shape)}"
+        )
+    u = u / u.norm()
+    x = (zt - z0).double() @ u
+    td = t.double()
+    slope = float((x * td).sum() / (x * x).sum().clamp_min(1e-300))
+    if not slope != 0 or not math.isfinite(slope):
+        raise DataError("the codes do not move along the given direction")
+    if slope < 0:
+        u, x, slope = -u, -x, -slope
+    return LinearDirection(u.float(), slope, _r2(x * slope, td))
+
+
 def displacement_direction(z0: torch.Tensor, zt: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """The mean latent displacement per unit of t, Σ t·(z_δt − z₀) / Σ t², as a unit vector
     (the "vector arithmetic" direction of Radford et al.). Unlike the least-squares fit it gives
@@ -280,8 +302,13 @@ def fit_direction(
     seed: int = 0,
     transformation: str = "",
     units: str = "",
+    direction: torch.Tensor | None = None,
 ) -> DirectionFit:
-    """Train u and g on differences δt = g(⟨z_t,u⟩) − g(⟨z₀,u⟩) (eq. 9) by MSE with Adam."""
+    """Train u and g on differences δt = g(⟨z_t,u⟩) − g(⟨z₀,u⟩) (eq. 9) by MSE with Adam.
+
+    ``direction``: a direction u found otherwise (e.g.
+    :func:`~latentatlas.analysis.direction_estimators.minimal_move_direction`), held fixed: only
+    g is trained, starting from the least-squares slope of δt on ⟨z_t − z₀, u⟩."""
     z0, zt, t = (torch.as_tensor(a, dtype=torch.float32) for a in (z0, zt, t))
     if z0.ndim != 2 or zt.shape != z0.shape or t.shape != (len(z0),):
         raise DataError(
@@ -293,11 +320,13 @@ def fit_direction(
     if not all(torch.isfinite(a).all() for a in (z0, zt, t)):
         raise DataError("fit_direction: records contain NaN or inf")
     model = DirectionModel(z0.shape[1], knots, extent, transformation, units)
-    linear = linear_direction(z0, zt, t)
+    linear = linear_direction(z0, zt, t) if direction is None else _along(direction, z0, zt, t)
     with torch.no_grad():
         model.w.copy_(linear.u)
         model.raw_slopes.fill_(float(_inverse_softplus(torch.tensor(linear.slope))))
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    model.w.requires_grad_(direction is None)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(trained, lr=lr)
     g = torch.Generator().manual_seed(seed)
     losses = []
     for _ in range(steps):
@@ -308,6 +337,7 @@ def fit_direction(
         optimiser.zero_grad(set_to_none=True)
         (loss + smoothness * model.smoothness()).backward()
         optimiser.step()
+    model.w.requires_grad_(True)
     model.eval()
     with torch.no_grad():
         pred = model(zt) - model(z0)

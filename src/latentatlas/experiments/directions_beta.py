@@ -159,6 +159,7 @@ def reproduce_beta(
             traversals=s.traversals,
             measure=MEASURE,
             seed=seed,
+            method="paper",  # the authors' estimator, as recorded (issue 21 adds the other)
         )
         d = s.vae.latent_dim
         with torch.no_grad():
