@@ -34,13 +34,19 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     assert_judged("directions-dsprites-beta", result)
     assert [m.beta for m in result.models] == [1.0, 10.0]
     for m in result.models:
-        assert set(m.evaluations) == {"inversion", "encoder", "best axis", "GANSpace", "SeFa"}
+        assert set(m.evaluations) == {
+            "inversion", "minimal move", "encoder", "best axis", "GANSpace", "SeFa"
+        }  # fmt: skip
         assert m.evaluations["inversion"].values.shape == (11, 5)
+        assert (m.search.method, m.minimal_move.method) == ("paper", "minimal-move")
     report = write_beta_outputs(result, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["experiment"] == "directions-dsprites-beta" and len(data["models"]) == 2
     assert report.is_file() and (tmp_path / "figures" / "control-precision.png").is_file()
-    assert "SeFa: mean std" in (tmp_path / "table.md").read_text()
+    table = (tmp_path / "table.md").read_text()
+    assert "SeFa: mean std" in table and "minimal move: mean std" in table
+    assert "| 10 | minimal move |" in table
+    assert data["models"][0]["direction_minimal_move"]["method"] == "minimal-move"
 
 
 def test_loss_and_naive_inversion_experiments_run(tmp_path):

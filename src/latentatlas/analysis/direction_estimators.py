@@ -7,19 +7,20 @@ from the truth by moves that do not change the image: Adam's per-coordinate step
 inverted code drift into directions the generator ignores, in a pattern that correlates with t,
 and least squares puts large weights on directions in which the displacement barely varies.
 
-The default estimator ("minimal-move") keeps of each displacement only the part that changes the
-image, then averages displacements per unit of t:
+The default estimator ("minimal-move") does not read u from the inverted codes. At each starting
+code z it asks which latent move makes the transformation's image change with the least motion:
 
-1. δz' = V_k V_kᵀ (z_δt − z₀), where V_k holds the right singular vectors of the generator's
-   Jacobian J(z₀) = ∂G/∂z whose singular values exceed ``rcond`` × the largest: the minimal latent
-   move J⁺J δz that makes the same first-order image change as δz;
-2. u ∝ Σ δt·δz' / Σ δt² (the mean displacement per unit of t, which gives no weight to
-   coordinates that barely move and cancels moves made alike for +δt and −δt, such as the
-   projection of a starting code onto the ball).
+    v(z) = (T_a(G(z)) − T_−a(G(z))) / 2a          the image velocity of T (a the smallest amount)
+    δz(z) = (W J(z))⁺ W v(z)                       minimal-norm least squares (Gauss-Newton step)
+    u ∝ mean_z δz(z)/‖δz(z)‖
 
-g is then fitted with u held fixed (:func:`~latentatlas.analysis.directions.fit_direction` with
-``direction=u``). J is computed by forward-mode differentiation (``torch.func.jacfwd``), d
-Jacobian-vector products per distinct starting code, in chunks that bound the memory.
+where J(z) = ∂G/∂z is computed by forward-mode differentiation (``torch.func.jacfwd``, d
+Jacobian-vector products per code, in chunks that bound the memory), W masks the pixels the
+transformation leaves undefined and, with the paper's ``gaussian`` error, blurs by its σ (eq. 3),
+and the pseudo-inverse drops singular values below ``rcond`` × the largest. δz is the first step
+of a Gauss-Newton inversion of the transformed image from z: an optimiser-free version of
+Algorithm 1's first point, so Adam's drift and the ball projection cannot enter it. g is then
+fitted on Algorithm 1's records with u held fixed (``fit_direction(..., direction=u)``).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from collections.abc import Callable
 
 import torch
 
+from ..data.transforms import Transformation, get_transformation
 from ..errors import DataError
-from .directions import displacement_direction
-from .generators import frozen
+from .generators import check_image_batch, frozen
+from .inversion import gaussian_filter
 
 METHODS = ("minimal-move", "paper")
 """Direction estimators of :func:`~latentatlas.analysis.direction_search.find_direction`:
@@ -51,60 +53,98 @@ def check_method(method: str) -> str:
     return method
 
 
-def jacobian_row_space(
-    generator: Callable[[torch.Tensor], torch.Tensor],
-    z: torch.Tensor,
-    rcond: float = DEFAULT_RCOND,
-) -> torch.Tensor:
-    """Orthogonal projectors ``(n, d, d)`` onto the row space of J(z) = ∂G(z)/∂z for codes
-    ``(n, d)``: the span of the right singular vectors whose singular values are at least
-    ``rcond`` times the code's largest (all of them with ``rcond = 0``)."""
+def _jacobians(generator: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor):
+    """Yield ``(rows, J)`` with J ``(m, P, d)`` = ∂G/∂z at each code of consecutive chunks."""
     from torch.func import jacfwd, vmap
 
-    if z.ndim != 2 or not torch.isfinite(z).all():
-        raise DataError(f"codes: expected finite codes of shape (n, d), got {tuple(z.shape)}")
-    if not 0 <= rcond < 1:
-        raise DataError(f"rcond must be in [0, 1), got {rcond}")
     d = z.shape[1]
     generator = getattr(generator, "_orig_mod", generator)  # compiled: differentiate the module
-    with frozen(generator), torch.no_grad():
-        pixels = generator(z[:1]).numel()
-    chunk = max(1, JACOBIAN_BUDGET // max(1, pixels * d))
-
-    def image(v: torch.Tensor) -> torch.Tensor:
-        return generator(v[None]).flatten()
-
-    projectors = []
     with frozen(generator):
+        with torch.no_grad():
+            pixels = generator(z[:1]).numel()
+        chunk = max(1, JACOBIAN_BUDGET // max(1, pixels * d))
+
+        def image(v: torch.Tensor) -> torch.Tensor:
+            return generator(v[None]).flatten()
+
         for start in range(0, len(z), chunk):
-            jac = vmap(jacfwd(image))(z[start : start + chunk].detach())  # (m, P, d)
-            _, s, vh = torch.linalg.svd(jac.double(), full_matrices=False)
-            if not torch.isfinite(s).all():
-                raise DataError("the generator's Jacobian is not finite at these codes")
-            keep = (s >= rcond * s[:, :1]) & (s > 0)
-            v = vh.transpose(1, 2) * keep[:, None, :]
-            projectors.append((v @ v.transpose(1, 2)).to(z.dtype))
-    return torch.cat(projectors)
+            rows = slice(start, start + chunk)
+            yield rows, vmap(jacfwd(image))(z[rows].detach())
+
+
+def _check_codes(z: torch.Tensor) -> None:
+    if not isinstance(z, torch.Tensor) or z.ndim != 2 or not torch.isfinite(z).all():
+        shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise DataError(f"codes: expected finite codes of shape (n, d), got {shape}")
+
+
+def latent_velocities(
+    generator: Callable[[torch.Tensor], torch.Tensor],
+    z: torch.Tensor,
+    transformation: str | Transformation,
+    amount: float,
+    *,
+    sigma: float | None = 3.0,
+    rcond: float = DEFAULT_RCOND,
+) -> torch.Tensor:
+    """δz(z) ``(n, d)`` per code: the minimal latent move whose first-order image change best
+    matches the transformation's image velocity at G(z) (module docstring). ``sigma``: blur the
+    residual as the paper's error does (None: plain masked least squares)."""
+    _check_codes(z)
+    if not 0 <= rcond < 1:
+        raise DataError(f"rcond must be in [0, 1), got {rcond}")
+    if not amount > 0 or not math.isfinite(amount):
+        raise DataError(f"amount must be a positive number, got {amount}")
+    transform = get_transformation(transformation)
+    with frozen(generator), torch.no_grad():
+        images = check_image_batch(generator(z), len(z)).detach()
+        forward, mask_f = transform(images, amount)
+        backward, mask_b = transform(images, -amount)
+    velocity = (forward - backward) / (2 * amount)
+    mask = mask_f * mask_b
+    shape = images.shape[1:]
+
+    def weigh(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        """W: mask, blur, mask (as the inversion's error, eq. 3)."""
+        x = x * m
+        return gaussian_filter(x, sigma) * m if sigma else x
+
+    out = torch.zeros_like(z, dtype=torch.float64)
+    for rows, jac in _jacobians(generator, z):
+        m, d = jac.shape[0], jac.shape[2]
+        target = weigh(velocity[rows], mask[rows]).flatten(1)  # (m, P)
+        columns = jac.permute(0, 2, 1).reshape(m * d, *shape)  # each column as an image
+        weighted = weigh(columns, mask[rows].repeat_interleave(d, 0))
+        weighted = weighted.reshape(m, d, -1).transpose(1, 2)  # (m, P, d)
+        if not torch.isfinite(weighted).all():
+            raise DataError("the generator's Jacobian is not finite at these codes")
+        solve = torch.linalg.pinv(weighted.double(), rtol=rcond)
+        out[rows] = (solve @ target.double()[:, :, None])[:, :, 0]
+    return out.to(z.dtype)
 
 
 def minimal_move_direction(
     generator: Callable[[torch.Tensor], torch.Tensor],
-    z0: torch.Tensor,
-    zt: torch.Tensor,
-    t: torch.Tensor,
+    z: torch.Tensor,
+    transformation: str | Transformation,
+    amount: float,
+    *,
+    sigma: float | None = 3.0,
     rcond: float = DEFAULT_RCOND,
 ) -> torch.Tensor:
-    """The unit direction of the mean image-changing displacement per unit of t (steps 1-2 of
-    the module docstring). Records sharing a starting code share its Jacobian."""
-    if z0.ndim != 2 or zt.shape != z0.shape or t.shape != (len(z0),):
+    """The unit direction u ∝ mean over codes of δz/‖δz‖ (:func:`latent_velocities`)."""
+    moves = latent_velocities(generator, z, transformation, amount, sigma=sigma, rcond=rcond)
+    norms = moves.norm(dim=1, keepdim=True)
+    moving = norms[:, 0] > 0
+    if not moving.any():
         raise DataError(
-            f"expected z0 and zt of shape (n, d) and t of shape (n,), got {tuple(z0.shape)}, "
-            f"{tuple(zt.shape)}, {tuple(t.shape)}"
+            f"no latent move reproduces {get_transformation(transformation).name} at these "
+            "codes (the generator's images do not change that way)"
         )
-    starts, which = torch.unique(z0, dim=0, return_inverse=True)
-    projector = jacobian_row_space(generator, starts, rcond)
-    moved = torch.einsum("nij,nj->ni", projector[which], zt - z0)
-    return displacement_direction(z0, z0 + moved, t)
+    mean = (moves[moving] / norms[moving]).mean(0)
+    if not mean.norm() > 0:
+        raise DataError("the latent moves cancel out: no consistent direction")
+    return mean / mean.norm()
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -79,11 +79,12 @@ def find_direction(
     each α with ``measure`` (default: the transformation's own, ``image_factors.MEASURE_OF``;
     ``traversals=0`` skips the evaluation).
 
-    ``method``: ``"minimal-move"`` (default) starts the trajectories inside the ball ‖z‖ ≤ √d and
-    estimates u from the image-changing part of the displacements (singular values of the
-    Jacobian above ``rcond`` × the largest; :mod:`.direction_estimators`), then fits g with u
-    fixed; ``"paper"`` is the authors' procedure: prior codes as they are and u fitted with g
-    from the least-squares start (eq. 8-9).
+    ``method``: ``"minimal-move"`` (default) takes u as the mean direction of the minimal latent
+    moves that make the transformation's image change at the starting codes (a Gauss-Newton step
+    through the generator's Jacobian, singular values below ``rcond`` × the largest dropped, the
+    smallest amount as the step; :mod:`.direction_estimators`), starts the trajectories inside
+    the ball ‖z‖ ≤ √d and fits g on them with u fixed; ``"paper"`` is the authors' procedure:
+    prior codes as they are and u fitted with g from the least-squares start (eq. 8-9).
 
     ``sampler``: the latent distribution, a callable ``k ↦ codes (k, d)`` that draws the starting
     codes of the trajectories and of the evaluation (default N(0, I) with ``seed``; seed the
@@ -116,7 +117,14 @@ def find_direction(
     records = data.records()
     u = None
     if method == "minimal-move":
-        u = minimal_move_direction(generator, *records, rcond=rcond)
+        u = minimal_move_direction(
+            generator,
+            codes,
+            transform,
+            min(float(a) for a in amounts),
+            sigma=sigma if loss == "gaussian" else None,
+            rcond=rcond,
+        )
     fit = fit_direction(
         *records,
         direction=u,
