@@ -114,7 +114,6 @@ def find_direction(
         latent_dim=d,
         seed=seed,
     )
-    records = data.records()
     u = None
     if method == "minimal-move":
         u = minimal_move_direction(
@@ -126,7 +125,7 @@ def find_direction(
             rcond=rcond,
         )
     fit = fit_direction(
-        *records,
+        *data.records(),
         direction=u,
         steps=fit_steps,
         seed=seed,
