@@ -1,10 +1,11 @@
 """Generator inversion speed: many targets in one batched optimisation against one at a time.
 
-``analysis.inversion.invert`` optimises the codes of all targets in one Adam run over an (n, d)
-tensor. Adam is elementwise and the generator runs in eval mode, so every target follows exactly
-the path it would follow alone (the script checks that the final errors agree) and only the
-generator's passes are shared. Side by side in one run, for the 64×64 conv decoder of the
-directions paper (appendix B) and for an MLP decoder with the same output, the script times:
+``analysis.directions.inversion.invert`` optimises the codes of all targets in one Adam run over
+an (n, d) tensor. Adam is elementwise and the generator runs in eval mode, so every target
+follows exactly the path it would follow alone (the script checks that the final errors agree)
+and only the generator's passes are shared. Side by side in one run, for the 64×64 conv decoder
+of the directions paper (appendix B) and for an MLP decoder with the same output, the script
+times:
 
 * one target at a time (a Python loop over ``invert`` calls, same steps),
 * a bare batched loop that leaves the decoder's parameter gradients on (what a first version does),
@@ -27,9 +28,9 @@ import time
 
 import torch
 
+from latentatlas.analysis.directions.inversion import invert, project_to_ball, reconstruction_loss
+from latentatlas.analysis.directions.trajectories import trajectories
 from latentatlas.analysis.generators import DecoderGenerator
-from latentatlas.analysis.inversion import invert, project_to_ball, reconstruction_loss
-from latentatlas.analysis.trajectories import trajectories
 from latentatlas.registry import MODELS, build
 
 LATENT = 10

@@ -9,7 +9,7 @@ import torch
 from scipy import stats
 from torch import nn
 
-from latentatlas.analysis.direction_baselines import (
+from latentatlas.analysis.directions.baselines import (
     encoder_records,
     first_linear,
     ganspace_directions,
@@ -17,17 +17,17 @@ from latentatlas.analysis.direction_baselines import (
     pca_directions,
     sefa_directions,
 )
-from latentatlas.analysis.direction_evaluation import evaluate_direction
-from latentatlas.analysis.direction_search import find_direction
-from latentatlas.analysis.directions import (
+from latentatlas.analysis.directions.evaluation import evaluate_direction
+from latentatlas.analysis.directions.fit import (
     DirectionModel,
     displacement_direction,
     fit_direction,
     linear_direction,
     scipy_ppf,
 )
-from latentatlas.analysis.image_factors import barycentre_x
-from latentatlas.analysis.trajectories import trajectories
+from latentatlas.analysis.directions.image_factors import barycentre_x
+from latentatlas.analysis.directions.search import find_direction
+from latentatlas.analysis.directions.trajectories import trajectories
 from latentatlas.errors import DataError, RunFolderError
 
 VX = torch.tensor([0.6, 0.8, 0.0, 0.0])

@@ -142,6 +142,25 @@ def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
     assert json.loads((out / "results.json").read_text())["method"] == "paper"
 
 
+def test_directions_command_takes_amounts_from_the_model_and_warns_on_unreachable_ones(
+    disk_run, tmp_path
+):
+    """Disks move by at most 4 of 16 pixels: a shift of 0.45 of the width is out of reach."""
+    base = ["directions", str(disk_run), "--transform", "translate-x", "--quick",
+            "--trajectories", "8", "--traversals", "0"]  # fmt: skip
+    auto = run_cli(*base, "--out", str(tmp_path / "auto"))
+    assert auto.returncode == 0, auto.stderr
+    data = json.loads((tmp_path / "auto" / "results.json").read_text())
+    assert data["amounts_from_range"] and 0 < max(data["trajectories"]["amounts"]) < 0.3
+    assert "from the model's range" in auto.stderr and "target reached" in auto.stderr
+    far = run_cli(*base, "--amounts", "0.05,0.45", "--out", str(tmp_path / "far"))
+    assert far.returncode == 0, far.stderr
+    assert "warning: translate-x: the inversions achieved only" in far.stderr
+    assert "Traceback" not in far.stderr and "OutOfReachWarning" not in far.stderr
+    reach = json.loads((tmp_path / "far" / "results.json").read_text())["reach"]
+    assert reach["0.45"] < 0.5
+
+
 def test_directions_command_refuses_bad_input_without_a_traceback(disk_run, tmp_path):
     for args, message in (
         (["--transform", "shear"], "unknown transformation"),

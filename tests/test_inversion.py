@@ -10,7 +10,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from latentatlas.analysis.inversion import (
+from latentatlas.analysis.directions.inversion import (
     dssim,
     gaussian_filter,
     gaussian_filtered_mse,

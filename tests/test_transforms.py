@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from latentatlas.analysis.image_factors import (
+from latentatlas.analysis.directions.image_factors import (
     barycentre_x,
     barycentre_y,
     log_contrast,

@@ -98,7 +98,26 @@ def _one_line(exc: BaseException, limit: int = 600) -> str:
 def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """latent-atlas: train, inspect and organise the latent spaces of generative models."""
     ctx.obj = {"debug": debug}
+    _one_line_warnings()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+
+
+def _one_line_warnings() -> None:
+    """The library's own warnings as ``warning: ...`` lines, without a file and line number."""
+    import warnings
+
+    show = warnings.showwarning
+    if getattr(show, "latent_atlas", False):
+        return
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.startswith("latentatlas"):
+            click.echo(f"warning: {_one_line(message)}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    showwarning.latent_atlas = True
+    warnings.showwarning = showwarning
 
 
 def _seed_option(help_text: str = "Seed of the random draws."):
@@ -573,7 +592,9 @@ def record(out: str, into: str | None) -> None:
 
 
 # -- directions ----------------------------------------------------------------------------------
-def _amounts(value: str) -> tuple[float, ...]:
+def _amounts(value: str) -> tuple[float, ...] | str:
+    if value.strip() == "auto":
+        return "auto"
     try:
         return tuple(float(v) for v in value.split(","))
     except ValueError:
@@ -595,9 +616,11 @@ def _amounts(value: str) -> tuple[float, ...]:
 @click.option("--trajectories", default=256, show_default=True, type=click.IntRange(min=2))
 @click.option(
     "--amounts",
-    default="0.1,0.2,0.3,0.4,0.5",
+    default="auto",
     show_default=True,
-    help="Increasing magnitudes δt of one trajectory, in the transformation's units (±).",
+    help="Increasing magnitudes δt of one trajectory, in the transformation's units (±), e.g. "
+    "0.1,0.2,0.3,0.4,0.5 (the paper's); auto: five up to the spread of the factor over the "
+    "model's images.",
 )
 @click.option(
     "--steps",

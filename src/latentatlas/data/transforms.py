@@ -4,7 +4,7 @@ A transformation moves a batch of images ``(n, C, H, W)`` by an amount ``t`` per
 the transformed images together with a mask ``(n, 1, H, W)`` that is 1 where the new image is
 defined and 0 where it is not (the strip uncovered by a translation, the border left by a zoom out,
 the corners of a rotation). Reconstruction errors ignore the undefined region
-(``analysis.inversion``).
+(``analysis.directions.inversion``).
 
 Units of ``t`` (one convention for all, so that a direction's calibration g reads in them):
 

@@ -3,7 +3,7 @@ paper, sec. 3.3, fig. 5).
 
 For each β a β-VAE (appendix B) is trained on dSprites; the horizontal-translation direction is
 found without labels and without the encoder (Algorithm 1 + eq. 9, and beside it the
-minimal-move estimator of ``analysis.direction_estimators``), and the x position of the
+minimal-move estimator of ``analysis.directions.estimators``), and the x position of the
 generated sprite is measured (barycentre) along z − ⟨z,u⟩u + αu for α ∈ linspace(−5, 5, 11). The
 paper: the spread of the measured position at fixed α shrinks as β grows. The same evaluation is
 run on the direction the encoder gives in closed form, on the single latent coordinate that moves
@@ -22,20 +22,20 @@ from typing import Any
 
 import torch
 
-from ..analysis.direction_baselines import (
+from ..analysis.directions.baselines import (
     encoder_records,
     first_linear,
     ganspace_directions,
     match_direction,
     sefa_directions,
 )
-from ..analysis.direction_evaluation import (
+from ..analysis.directions.evaluation import (
     CENTRAL_ALPHA,
     DirectionEvaluation,
     evaluate_direction,
 )
-from ..analysis.direction_search import DirectionSearch, find_direction
-from ..analysis.directions import displacement_direction
+from ..analysis.directions.fit import displacement_direction
+from ..analysis.directions.search import DirectionSearch, find_direction
 from .directions_common import VAEScale, dsprites_images, generator_of, train_beta_vae
 from .model_store import current_store
 

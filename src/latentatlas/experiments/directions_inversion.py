@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..analysis.image_factors import barycentre_x
-from ..analysis.inversion import invert, masked_mse, reconstruction_loss, ssim_map
+from ..analysis.directions.image_factors import barycentre_x
+from ..analysis.directions.inversion import invert, masked_mse, reconstruction_loss, ssim_map
 from ..data.transforms import get_transformation
 from .directions_common import VAEScale, dsprites_images, trained_generator
 from .model_store import current_store

@@ -1,7 +1,7 @@
 """``latent-atlas directions RUN_DIR``: find a transformation's direction in a trained model.
 
 Loads the model of a run folder, uses its decoder's mean image as the generator G, runs the
-directions method (Algorithm 1 → direction model → evaluation, ``analysis.direction_search``) and
+directions method (Algorithm 1 → direction model → evaluation, ``analysis.directions.search``) and
 writes into ``--out``: ``direction.safetensors`` (u and the calibration g, loadable with
 ``DirectionModel.load``), ``results.json``, ``table.md``, figures and ``report.html``.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ..analysis.direction_search import DirectionSearch, find_direction
+from ..analysis.directions.search import DirectionSearch, find_direction
 from ..analysis.generators import DecoderGenerator
 from ..errors import DataError
 from ..train.run import load
@@ -43,6 +43,12 @@ class DirectionReport:
             f"| R² of the direction model on the differences (eq. 9) | {s.fit.r2:.3f} |",
             f"| R² of the linear closed form | {s.fit.linear_r2:.3f} |",
         ]
+        amounts = ", ".join(f"{a:g}" for a in s.trajectories.to_dict()["amounts"] if a > 0)
+        source = " (from the model's range)" if s.amounts_chosen else ""
+        rows.append(f"| amounts δt{source} | ±{{{amounts}}} |")
+        if s.reach:
+            reached = ", ".join(f"{a:g}: {f:.0%}" for a, f in s.reach.items())
+            rows.append(f"| target reached by the inversions (median) | {reached} |")
         if ev is not None:
             rows += [
                 f"| mean std of {ev.measure} at fixed α | {float(ev.std.mean()):.4f} |",

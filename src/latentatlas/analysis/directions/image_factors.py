@@ -9,13 +9,15 @@ compared directly (up to an offset: g(0) = 0 while the measure has the generator
 ================ ======================= ===================================================
 transformation   measure                 value
 ================ ======================= ===================================================
-translate-x      ``barycentre-x``        intensity barycentre, fraction of the width from the
+translate-x      ``barycentre-x``        barycentre of the intensity above the image's median
+                                         (its background), fraction of the width from the
                                          image centre, in [−0.5, 0.5]
 translate-y      ``barycentre-y``        the same along the height (down positive)
 scale            ``log-size``            ½·log of the fraction of pixels above 0.5 (a zoom by
                                          exp(t) adds t)
-rotation         ``orientation``         principal-axis angle from the second moments,
-                                         radians in (−π/2, π/2], counter-clockwise positive
+rotation         ``orientation``         principal-axis angle from the second moments above
+                                         the median, radians in (−π/2, π/2],
+                                         counter-clockwise positive
 brightness       ``mean-intensity``      mean pixel value
 contrast         ``log-contrast``        log of the standard deviation of the pixels
 ================ ======================= ===================================================
@@ -25,12 +27,13 @@ Colour images are measured on their channel mean.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
-from ..errors import DataError, UnknownNameError
-from .organisation import moment_descriptors
+from ...errors import DataError, UnknownNameError
+from ..organisation import moment_descriptors
 
 AREA_THRESHOLD = 0.5
 """Intensity above which a pixel counts as part of the object (binary dSprites-like images)."""
@@ -43,13 +46,20 @@ def _grey(images: torch.Tensor) -> torch.Tensor:
     return images.detach().double().mean(1, keepdim=True)
 
 
+def _foreground(grey: torch.Tensor) -> torch.Tensor:
+    """The intensity above each image's median: a flat background (most of the pixels) weighs
+    nothing, so it does not pull positions towards the centre; black backgrounds are unchanged."""
+    median = grey.flatten(1).median(1).values
+    return (grey - median[:, None, None, None]).clamp_min(0)
+
+
 def barycentre_x(images: torch.Tensor) -> torch.Tensor:
-    grey = _grey(images)
+    grey = _foreground(_grey(images))
     return (moment_descriptors(grey)["x"] + 0.5) / grey.shape[-1] - 0.5
 
 
 def barycentre_y(images: torch.Tensor) -> torch.Tensor:
-    grey = _grey(images)
+    grey = _foreground(_grey(images))
     return (moment_descriptors(grey)["y"] + 0.5) / grey.shape[-2] - 0.5
 
 
@@ -65,7 +75,7 @@ def log_size(images: torch.Tensor) -> torch.Tensor:
 
 
 def orientation(images: torch.Tensor) -> torch.Tensor:
-    m = moment_descriptors(_grey(images))
+    m = moment_descriptors(_foreground(_grey(images)))
     # atan2 of the anisotropy gives 2θ with y pointing down; negate for counter-clockwise
     return -0.5 * torch.atan2(m["orientation_sin"], m["orientation_cos"])
 
@@ -97,6 +107,10 @@ MEASURE_OF = {
     "contrast": "log-contrast",
 }
 """The measure that reads each built-in transformation's amount."""
+
+
+PERIOD_OF = {"orientation": math.pi}
+"""Measures read modulo a period (an axis angle): differences of them wrap."""
 
 
 def get_measure(name: str) -> Callable[[torch.Tensor], torch.Tensor]:

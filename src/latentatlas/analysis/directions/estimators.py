@@ -30,9 +30,9 @@ from collections.abc import Callable
 
 import torch
 
-from ..data.transforms import Transformation, get_transformation
-from ..errors import DataError
-from .generators import check_image_batch, frozen
+from ...data.transforms import Transformation, get_transformation
+from ...errors import DataError
+from ..generators import check_image_batch, frozen
 from .inversion import gaussian_filter
 
 METHODS = ("minimal-move", "paper")
@@ -84,7 +84,7 @@ def latent_velocities(
     transformation: str | Transformation,
     amount: float,
     *,
-    sigma: float | None = 3.0,
+    sigma: float | None = None,
     rcond: float = DEFAULT_RCOND,
 ) -> torch.Tensor:
     """δz(z) ``(n, d)`` per code: the minimal latent move whose first-order image change best
@@ -129,7 +129,7 @@ def minimal_move_direction(
     transformation: str | Transformation,
     amount: float,
     *,
-    sigma: float | None = 3.0,
+    sigma: float | None = None,
     rcond: float = DEFAULT_RCOND,
 ) -> torch.Tensor:
     """The unit direction u ∝ mean over codes of δz/‖δz‖ (:func:`latent_velocities`)."""

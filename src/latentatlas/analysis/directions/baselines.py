@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.transforms import Transformation, get_transformation
-from ..errors import DataError
-from .direction_evaluation import evaluate_direction
+from ...data.transforms import Transformation, get_transformation
+from ...errors import DataError
+from .evaluation import evaluate_direction
 from .trajectories import DEFAULT_AMOUNTS
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from ..errors import DataError
-from .directions import DirectionModel
-from .generators import check_image_batch
+from ...errors import DataError
+from ..generators import check_image_batch
+from .fit import DirectionModel
 from .image_factors import get_measure
 from .inversion import latent_dim_of
 

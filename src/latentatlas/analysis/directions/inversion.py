@@ -28,8 +28,8 @@ from typing import Any
 
 import torch
 
-from ..errors import DataError, UnknownNameError
-from .generators import check_image_batch, frozen
+from ...errors import DataError, UnknownNameError
+from ..generators import check_image_batch, frozen
 
 LOSSES = ("gaussian", "mse", "dssim")
 """Names of the reconstruction errors."""

@@ -15,14 +15,15 @@ from typing import Any
 
 import torch
 
-from ..data.transforms import get_transformation
-from ..errors import DataError
-from .direction_estimators import DEFAULT_RCOND, check_method, minimal_move_direction
-from .direction_evaluation import DEFAULT_ALPHAS, DirectionEvaluation, evaluate_direction
-from .directions import DirectionFit, fit_direction
+from ...data.transforms import get_transformation
+from ...errors import DataError
+from .estimators import DEFAULT_RCOND, check_method, minimal_move_direction
+from .evaluation import DEFAULT_ALPHAS, DirectionEvaluation, evaluate_direction
+from .fit import DirectionFit, fit_direction
 from .image_factors import MEASURE_OF
 from .inversion import latent_dim_of, project_to_ball
-from .trajectories import DEFAULT_AMOUNTS, TrajectoryDataset, trajectories
+from .reach import AUTO, auto_amounts, reach, warn_out_of_reach
+from .trajectories import TrajectoryDataset, trajectories
 
 
 @dataclass
@@ -35,6 +36,10 @@ class DirectionSearch:
     evaluation: DirectionEvaluation | None
     seconds: float
     method: str = "minimal-move"
+    reach: dict[float, float] | None = None
+    """Per amount, the median fraction of the target the inversions achieved (:mod:`.reach`)."""
+    amounts_chosen: bool = False
+    """Whether the amounts were taken from the generator's range (``amounts="auto"``)."""
 
     @property
     def direction(self):
@@ -46,6 +51,8 @@ class DirectionSearch:
             "method": self.method,
             "units": self.fit.model.units,
             "trajectories": self.trajectories.to_dict(),
+            "amounts_from_range": self.amounts_chosen,
+            "reach": None if self.reach is None else {str(a): f for a, f in self.reach.items()},
             "fit": self.fit.to_dict(),
             "evaluation": self.evaluation.to_dict() if self.evaluation else None,
             "seconds": self.seconds,
@@ -57,7 +64,7 @@ def find_direction(
     transformation: str,
     *,
     n: int = 256,
-    amounts: Sequence[float] = DEFAULT_AMOUNTS,
+    amounts: Sequence[float] | str = AUTO,
     steps: int = 50,
     lr: float = 0.01,
     loss: str = "gaussian",
@@ -79,10 +86,16 @@ def find_direction(
     each α with ``measure`` (default: the transformation's own, ``image_factors.MEASURE_OF``;
     ``traversals=0`` skips the evaluation).
 
+    ``amounts``: the magnitudes δt of a trajectory, or ``"auto"`` (default): five amounts up to
+    the standard deviation of the measure over the generator's images (:func:`.reach.auto_amounts`).
+    After the trajectories, :func:`.reach.reach` measures which fraction of each target amount the
+    inversions achieved (``DirectionSearch.reach``) and an :class:`.reach.OutOfReachWarning` says
+    when targets were out of the generator's range.
+
     ``method``: ``"minimal-move"`` (default) takes u as the mean direction of the minimal latent
     moves that make the transformation's image change at the starting codes (a Gauss-Newton step
     through the generator's Jacobian, singular values below ``rcond`` × the largest dropped, the
-    smallest amount as the step; :mod:`.direction_estimators`), starts the trajectories inside
+    smallest amount as the step; :mod:`.estimators`), starts the trajectories inside
     the ball ‖z‖ ≤ √d and fits g on them with u fixed; ``"paper"`` is the authors' procedure:
     prior codes as they are and u fitted with g from the least-squares start (eq. 8-9).
 
@@ -94,13 +107,28 @@ def find_direction(
     check_method(method)
     transform = get_transformation(transformation)
     d = latent_dim_of(generator, latent_dim)
-    codes = None
+    measure = measure or MEASURE_OF.get(transform.name)
+    if measure is None and traversals > 0:
+        raise DataError(
+            f"{transform.name} has no built-in measure: pass measure= (a name of "
+            "image_factors.MEASURES) or traversals=0"
+        )
     if sampler is not None:
         codes = sampled_codes(sampler, n, d)
-    elif method == "minimal-move":
+    else:  # the codes ``trajectories`` itself would draw
         codes = torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
-    if codes is not None and method == "minimal-move":
+    if method == "minimal-move":
         project_to_ball(codes, math.sqrt(d))  # start where the inversion keeps its codes
+    chosen = isinstance(amounts, str)
+    if chosen:
+        if amounts != AUTO:
+            raise DataError(f"amounts: expected increasing numbers or {AUTO!r}, got {amounts!r}")
+        if measure is None:
+            raise DataError(
+                f"amounts='auto' reads the generator's range of {transform.name} with its "
+                "measure: pass measure= (a name of image_factors.MEASURES) or the amounts"
+            )
+        amounts = auto_amounts(generator, codes, measure)
     data = trajectories(
         generator,
         transform,
@@ -114,6 +142,10 @@ def find_direction(
         latent_dim=d,
         seed=seed,
     )
+    reached = None
+    if measure is not None:
+        reached = reach(generator, data.z0, data.zt, data.t, measure)
+        warn_out_of_reach(transform.name, reached)
     u = None
     if method == "minimal-move":
         u = minimal_move_direction(
@@ -121,7 +153,7 @@ def find_direction(
             codes,
             transform,
             min(float(a) for a in amounts),
-            sigma=sigma if loss == "gaussian" else None,
+            sigma=None,  # plain masked least squares: the blur hides what tells factors apart
             rcond=rcond,
         )
     fit = fit_direction(
@@ -137,14 +169,15 @@ def find_direction(
         evaluation = evaluate_direction(
             generator,
             fit.model,
-            measure or MEASURE_OF[transform.name],
+            measure,
             alphas=tuple(alphas),
             n=traversals,
             codes=None if sampler is None else sampled_codes(sampler, traversals, d),
             latent_dim=d,
             seed=seed + 1,
         )
-    return DirectionSearch(transform.name, data, fit, evaluation, time.perf_counter() - t0, method)
+    seconds = time.perf_counter() - t0
+    return DirectionSearch(transform.name, data, fit, evaluation, seconds, method, reached, chosen)
 
 
 def sampled_codes(sampler: Callable[[int], torch.Tensor], k: int, d: int) -> torch.Tensor:

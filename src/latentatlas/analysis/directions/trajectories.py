@@ -20,9 +20,9 @@ from typing import Any
 
 import torch
 
-from ..data.transforms import Transformation, get_transformation
-from ..errors import DataError
-from .generators import check_image_batch
+from ...data.transforms import Transformation, get_transformation
+from ...errors import DataError
+from ..generators import check_image_batch
 from .inversion import invert, latent_dim_of
 
 DEFAULT_AMOUNTS = (0.1, 0.2, 0.3, 0.4, 0.5)

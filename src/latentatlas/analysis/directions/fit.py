@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import DataError, RunFolderError
+from ...errors import DataError, RunFolderError
 
 FORMAT = "latent-atlas direction 1"
 """The ``format`` metadata of a saved direction file."""
@@ -157,7 +157,7 @@ class DirectionModel(nn.Module):
         """Write the direction as safetensors (atomically), with its transformation and units."""
         from safetensors.torch import save_file
 
-        from ..train.checkpoint import atomic_write
+        from ...train.checkpoint import atomic_write
 
         path = Path(path)
         tensors = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
