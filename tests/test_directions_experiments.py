@@ -140,6 +140,13 @@ def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
                     "--traversals", "0", "--method", "paper")  # fmt: skip
     assert paper.returncode == 0, paper.stderr
     assert json.loads((out / "results.json").read_text())["method"] == "paper"
+    both = run_cli(*args, "--force", "--quick", "--trajectories", "8", "--amounts", "0.05",
+                   "--traversals", "3", "--compare")  # fmt: skip
+    assert both.returncode == 0, both.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert data["method"] == "minimal-move" and data["compared"]["method"] == "paper"
+    assert "| measure | minimal-move | paper |" in both.stderr
+    assert data["compared"]["evaluation"]["measure"] == "barycentre-x"
 
 
 def test_directions_command_takes_amounts_from_the_model_and_warns_on_unreachable_ones(

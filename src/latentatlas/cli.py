@@ -641,6 +641,11 @@ def _amounts(value: str) -> tuple[float, ...] | str:
     help="Direction estimator: the image-changing part of the moves (docs/directions.md), or "
     "the paper's fit (eq. 8-9).",
 )
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Run the other estimator too and show both side by side (twice the time).",
+)
 @_seed_option()
 @click.option("--quick", is_flag=True, help="32 trajectories, 20 steps: a first look in seconds.")
 @click.option(
@@ -651,7 +656,7 @@ def _amounts(value: str) -> tuple[float, ...] | str:
 )
 def directions(
     run_dir, transformation, out, force, trajectories, amounts, steps, lr, loss, sigma,
-    traversals, method, seed, quick, compile_generator,
+    traversals, method, compare, seed, quick, compile_generator,
 ) -> None:  # fmt: skip
     """Find the latent direction of an image transformation in RUN_DIR's model, without labels
     or encoder (directions paper); write direction.safetensors, results.json and report.html."""
@@ -668,14 +673,14 @@ def directions(
     settings = dict(n=trajectories, amounts=_amounts(amounts), steps=steps, lr=lr, loss=loss,
                     sigma=sigma, traversals=traversals, seed=seed, method=method)  # fmt: skip
     with OutputFolder(target, "direction result", force):
-        _find_direction(run_dir, name, target, compile_generator, settings)
+        _find_direction(run_dir, name, target, compile_generator, compare, settings)
 
 
-def _find_direction(run_dir, name, target, compile_generator, settings) -> Path:
+def _find_direction(run_dir, name, target, compile_generator, compare, settings) -> Path:
     """Run the direction search, write its outputs into ``target`` and print the summary."""
     from .experiments.directions_tool import run_directions, write_direction_outputs
 
-    report = run_directions(run_dir, name, compile=compile_generator, **settings)
+    report = run_directions(run_dir, name, compile=compile_generator, compare=compare, **settings)
     path = write_direction_outputs(report, target)
     click.echo(report.to_markdown(), err=True)
     click.echo(f"\ndirection: {target / 'direction.safetensors'}; report: {path}", err=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..analysis.directions.estimators import METHODS
 from ..analysis.directions.search import DirectionSearch, find_direction
 from ..analysis.generators import DecoderGenerator
 from ..errors import DataError
@@ -21,41 +22,58 @@ DIRECTION_FILE = "direction.safetensors"
 
 
 class DirectionReport:
-    """``find_direction``'s result with the files a run of the command writes."""
+    """``find_direction``'s result with the files a run of the command writes; ``compared``: the
+    same search with the other estimator, shown side by side (``--compare``)."""
 
-    def __init__(self, search: DirectionSearch, run_dir: str, examples: torch.Tensor):
+    def __init__(
+        self,
+        search: DirectionSearch,
+        run_dir: str,
+        examples: torch.Tensor,
+        compared: DirectionSearch | None = None,
+    ):
         self.search, self.run_dir, self.examples = search, run_dir, examples
+        self.compared = compared
 
     @property
     def seconds(self) -> float:
-        return self.search.seconds
+        return self.search.seconds + (self.compared.seconds if self.compared else 0.0)
 
     def to_dict(self) -> dict:
-        return {"run": self.run_dir, **self.search.to_dict()}
+        out = {"run": self.run_dir, **self.search.to_dict()}
+        if self.compared is not None:
+            out["compared"] = self.compared.to_dict()
+        return out
 
     def to_markdown(self) -> str:
-        s = self.search
-        ev = s.evaluation
-        rows = [
-            "| measure | value |",
-            "|---|---|",
-            f"| records kept (of {s.trajectories.t.numel()}) | {len(s.trajectories)} |",
-            f"| R² of the direction model on the differences (eq. 9) | {s.fit.r2:.3f} |",
-            f"| R² of the linear closed form | {s.fit.linear_r2:.3f} |",
-        ]
-        amounts = ", ".join(f"{a:g}" for a in s.trajectories.to_dict()["amounts"] if a > 0)
-        source = " (from the model's range)" if s.amounts_chosen else ""
-        rows.append(f"| amounts δt{source} | ±{{{amounts}}} |")
-        if s.reach:
-            reached = ", ".join(f"{a:g}: {f:.0%}" for a, f in s.reach.items())
-            rows.append(f"| target reached by the inversions (median) | {reached} |")
-        if ev is not None:
-            rows += [
-                f"| mean std of {ev.measure} at fixed α | {float(ev.std.mean()):.4f} |",
-                "| calibration error max\\|mean − g(α) − offset\\| | "
-                f"{ev.calibration_error():.4f} |",
-            ]
+        searches = [self.search] + ([self.compared] if self.compared else [])
+        cells = [_summary(s) for s in searches]
+        header = "| measure | " + " | ".join(s.method for s in searches) + " |"
+        rows = [header, "|---|" + "---|" * len(searches)]
+        for key in cells[0]:
+            rows.append(f"| {key} | " + " | ".join(c.get(key, "—") for c in cells) + " |")
         return "\n".join(rows)
+
+
+def _summary(s: DirectionSearch) -> dict[str, str]:
+    """The rows of the command's table for one search, by label."""
+    ev = s.evaluation
+    t = s.trajectories.to_dict()
+    amounts = ", ".join(f"{a:g}" for a in t["amounts"] if a > 0)
+    source = " (from the model's range)" if s.amounts_chosen else ""
+    out = {
+        f"records kept (of {t['records']})": str(t["kept"]),
+        "R² of the direction model on the differences (eq. 9)": f"{s.fit.r2:.3f}",
+        "R² of the linear closed form": f"{s.fit.linear_r2:.3f}",
+        f"amounts δt{source}": f"±{{{amounts}}}",
+    }
+    if s.reach:
+        reached = ", ".join(f"{a:g}: {f:.0%}" for a, f in s.reach.items())
+        out["target reached by the inversions (median)"] = reached
+    if ev is not None:
+        out[f"mean std of {ev.measure} at fixed α"] = f"{float(ev.std.mean()):.4f}"
+        out["calibration error max\\|mean − g(α) − offset\\|"] = f"{ev.calibration_error():.4f}"
+    return out
 
 
 def euclidean_generator(run_dir: str | Path, compile: bool = False) -> DecoderGenerator:
@@ -75,19 +93,28 @@ def euclidean_generator(run_dir: str | Path, compile: bool = False) -> DecoderGe
 
 
 def run_directions(
-    run_dir: str | Path, transformation: str, compile: bool = False, **settings
+    run_dir: str | Path,
+    transformation: str,
+    compile: bool = False,
+    compare: bool = False,
+    **settings,
 ) -> DirectionReport:
     """``find_direction`` on the model of ``run_dir`` (``settings`` are its keyword arguments);
-    ``compile`` runs the generator through ``torch.compile``."""
+    ``compile`` runs the generator through ``torch.compile``; ``compare`` runs the other
+    estimator (:data:`~latentatlas.analysis.directions.estimators.METHODS`) as well."""
     gen = euclidean_generator(run_dir, compile)
     search = find_direction(gen, transformation, **settings)
+    compared = None
+    if compare:
+        other = next(m for m in METHODS if m != search.method)
+        compared = find_direction(gen, transformation, **{**settings, "method": other})
     d = gen.latent_dim
     seed = settings.get("seed", 0)
     codes = torch.randn(4, d, generator=torch.Generator().manual_seed(seed + 2))
     with torch.no_grad():
         z = search.direction.edit(codes.repeat_interleave(9, 0), torch.linspace(-3, 3, 9).repeat(4))
         examples = gen(z).reshape(4, 9, *gen(z[:1]).shape[1:])
-    return DirectionReport(search, str(run_dir), examples)
+    return DirectionReport(search, str(run_dir), examples, compared)
 
 
 def write_direction_outputs(report: DirectionReport, out: str | Path) -> Path:
@@ -116,14 +143,19 @@ def write_direction_outputs(report: DirectionReport, out: str | Path) -> Path:
         ),
     ]
     if s.evaluation is not None:
+        evaluations = {f"{s.transformation}: {s.method}": s.evaluation}
+        other = report.compared
+        if other is not None and other.evaluation is not None:
+            evaluations[f"{s.transformation}: {other.method}"] = other.evaluation
         figures.insert(
             1,
             (
                 "control-precision",
                 "Control precision (sec. 3.1)",
                 f"{s.evaluation.measure} measured on generated images at each α (blue), its "
-                "standard deviation (red) and the calibration g(α) shifted to the mean (dashed).",
-                plot_direction_evaluations({s.transformation: s.evaluation}, s.evaluation.measure),
+                "standard deviation (red) and the calibration g(α) shifted to the mean (dashed)"
+                + (", for each estimator." if len(evaluations) > 1 else "."),
+                plot_direction_evaluations(evaluations, s.evaluation.measure),
             ),
         )
     lead = (

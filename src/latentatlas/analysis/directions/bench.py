@@ -46,6 +46,9 @@ FACTORS = ("translate-x", "translate-y", "brightness", "scale", "rotation", "con
 
 RESPONSES = ("linear", "saturating")
 
+WIDTH = 0.07
+"""The blob's reference width, a fraction of the image (σ along its axis 1.6×, across 0.6×)."""
+
 TRUTH_SAMPLES = 4096
 """Prior codes over which an entangled generator's local directions are averaged."""
 
@@ -166,7 +169,7 @@ class KnownDirectionsGenerator(nn.Module):
         y = self.grid[None, :, None] - f["translate-y"][:, None, None]
         cos, sin = torch.cos(f["rotation"])[:, None, None], torch.sin(f["rotation"])[:, None, None]
         along, across = x * cos - y * sin, x * sin + y * cos  # y down: + angle turns on screen
-        width = 0.07 * torch.exp(f["scale"])[:, None, None]
+        width = WIDTH * torch.exp(f["scale"])[:, None, None]
         blob = torch.exp(-0.5 * ((along / (1.6 * width)) ** 2 + (across / (0.6 * width)) ** 2))
         # minus the blob's mean over the plane (2π·σ_along·σ_across on the unit square), so that
         # the image mean is the brightness factor while the blob lies inside the frame, and a
