@@ -147,3 +147,15 @@ def test_factor_correlations_and_code_correlation():
     assert table.matrix[0][2] == 0.0  # a constant factor correlates with nothing
     assert largest_code_correlation(torch.stack([a, a + 0.01 * b], 1)) > 0.99
     assert largest_code_correlation(a[:, None]) == 0.0
+
+
+def test_factor_correlations_take_codes_straight_from_a_model():
+    """Codes an encoder returns carry gradients; descriptors may too (issue 22)."""
+    g = torch.Generator().manual_seed(1)
+    weight = torch.randn(2, 2, generator=g, requires_grad=True)
+    x = torch.randn(300, 2, generator=g)
+    codes = x @ weight  # requires grad, as model.encode(eta) outside no_grad
+    factors = {"first": x[:, 0] * weight[0, 0], "second": x[:, 1].numpy()}
+    table = factor_correlations(codes, factors)
+    assert len(table.matrix) == 2 and len(table.matrix[0]) == 2
+    assert 0 <= largest_code_correlation(codes) <= 1

@@ -50,16 +50,23 @@ def _pearson_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a.T @ b / a.shape[0]
 
 
+def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    """float64 NumPy values of an array or a tensor (detached, on the CPU): codes straight from
+    a model's encoder carry gradients and may live on a GPU."""
+    return torch.as_tensor(values).detach().to("cpu", torch.float64).numpy()
+
+
 def factor_correlations(
     codes: torch.Tensor | np.ndarray, factors: Mapping[str, torch.Tensor | np.ndarray]
 ) -> CorrelationTable:
-    """:class:`CorrelationTable` of codes ``(n, K)`` against named factors, each ``(n,)``."""
-    z = np.asarray(torch.as_tensor(codes, dtype=torch.float64))
+    """:class:`CorrelationTable` of codes ``(n, K)`` against named factors, each ``(n,)``
+    (arrays or tensors on any device, with or without gradients)."""
+    z = _numpy(codes)
     if z.ndim != 2 or not factors:
         raise DataError(f"expected codes (n, K) and at least one factor, got {z.shape}")
     columns = []
     for name, values in factors.items():
-        v = np.asarray(torch.as_tensor(values, dtype=torch.float64)).reshape(-1)
+        v = _numpy(values).reshape(-1)
         if v.shape[0] != z.shape[0]:
             raise DataError(f"factor {name!r} has {v.shape[0]} values for {z.shape[0]} codes")
         columns.append(v)
@@ -69,7 +76,7 @@ def factor_correlations(
 
 def largest_code_correlation(codes: torch.Tensor | np.ndarray) -> float:
     """The largest |corr| between two different components of codes ``(n, K)`` (0 for K = 1)."""
-    z = np.asarray(torch.as_tensor(codes, dtype=torch.float64))
+    z = _numpy(codes)
     if z.shape[1] < 2:
         return 0.0
     c = np.abs(_pearson_matrix(z, z))
