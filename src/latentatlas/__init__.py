@@ -2,8 +2,9 @@
 
 The most used entry points are re-exported lazily (importing the package stays cheap):
 ``latentatlas.load(run_dir)`` rebuilds a trained model from its run folder,
-``latentatlas.load_dataset(run_dir)`` its dataset, and ``latentatlas.evaluate`` runs the thesis
-evaluation (eq. 5.7-5.10).
+``latentatlas.load_dataset(run_dir)`` its dataset, ``latentatlas.train_run`` /
+``latentatlas.resume_run`` train as the CLI does (with the periodic evaluation) and
+``latentatlas.evaluate`` runs the thesis evaluation (eq. 5.7-5.10).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "load": "latentatlas.train.run",
     "load_dataset": "latentatlas.train.run",
-    "train_run": "latentatlas.train.run",
+    "train_run": "latentatlas.runs",
+    "resume_run": "latentatlas.runs",
     "RunConfig": "latentatlas.train.run",
     "evaluate": "latentatlas.analysis.evaluation",
     "write_report": "latentatlas.viz.report",

@@ -153,16 +153,8 @@ def _seed_option(help_text: str = "Seed of the random draws."):
 def train(config_file, dataset_name, model_name, overrides, out, resume, eval_samples) -> None:
     """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
     from .config import apply_overrides, read_config_file
-    from .train import (
-        FolderLock,
-        RunConfig,
-        build_dataset,
-        check_new_run_dir,
-        load_dataset,
-        resume_config,
-        resume_run,
-        train_run,
-    )
+    from .runs import resume_run, train_run
+    from .train import FolderLock, RunConfig, build_dataset, check_new_run_dir
 
     if resume:
         if not out:
@@ -173,9 +165,7 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
             )
         changes = apply_overrides({}, overrides)
         with FolderLock(out):  # for the whole command, data building included
-            every = resume_config(out, changes).train.eval_every  # the new value, if changed
-            callbacks = _eval_callbacks(load_dataset(out), eval_samples, every)
-            _, fit = resume_run(out, changes, callbacks)
+            _, fit = resume_run(out, changes, evaluate=True, eval_samples=eval_samples)
         _finish_training(out, fit)
         return
     data: dict[str, Any] = read_config_file(config_file) if config_file else {}
@@ -191,9 +181,8 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
     with FolderLock(out):  # checks that --out can be written; held until the run ends
         check_new_run_dir(out)  # before building the data, which may take a while
         dataset = build_dataset(config)
-        callbacks = _eval_callbacks(dataset, eval_samples, config.train.eval_every)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
-        _, fit = train_run(config, out, callbacks, dataset=dataset)
+        _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples)
     _finish_training(out, fit)
 
 
@@ -204,14 +193,6 @@ def _section(data: dict, key: str) -> dict:
 
         raise ConfigError(f"{key}: expected a mapping, got {value!r}")
     return value
-
-
-def _eval_callbacks(dataset, samples: int, every: int) -> list:
-    """Evaluate on the dataset's evaluation set every ``every`` steps and at the end."""
-    from .analysis.evaluation import evaluation_metrics
-    from .train import PeriodicCallback
-
-    return [PeriodicCallback(evaluation_metrics(dataset.evaluation_set().x, samples), every)]
 
 
 def _finish_training(out: str, fit) -> None:
