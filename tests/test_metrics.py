@@ -428,3 +428,96 @@ def test_dci_tree_kinds_differ_most_on_duplicated_codes():
     study = dci_from_importance(importance_matrix(*split, 1, "sklearn")[0])
     assert light["dci_completeness"] - study["dci_completeness"] > 0.2
     assert study["dci_disentanglement"] - light["dci_disentanglement"] > 0.1
+
+
+# -- codes you already have (issue 22) -------------------------------------------------------------
+def _codes_and_factors(n: int = 1200, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    factors = rng.integers(0, 4, size=(n, 2))
+    codes = np.c_[factors + 0.05 * rng.normal(size=(n, 2)), rng.normal(size=n)]
+    return codes, factors
+
+
+SMALL = {
+    "beta_vae": dict(num_train=300, num_eval=100),
+    "factor_vae": dict(num_train=300, num_eval=100, num_variance_estimate=500),
+    "mig": dict(num_train=600),
+    "dci": dict(num_train=600, num_test=300),
+    "sap": dict(num_train=600, num_test=300),
+    "modularity": dict(num_train=600, num_test=300),
+}
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_every_metric_takes_codes_and_factors_as_arrays_or_tensors(name):
+    codes, factors = _codes_and_factors()
+    metric = METRICS[name].function
+    from_arrays = metric(codes, factors, **SMALL[name])
+    named = {"shape": torch.tensor(factors[:, 0]), "size": factors[:, 1].tolist()}
+    tensor_codes = torch.tensor(codes, requires_grad=True)  # straight from an encoder
+    from_tensors = metric(tensor_codes, named, **SMALL[name])
+    assert from_arrays.keys() == {k.replace("shape", "factor_0").replace("size", "factor_1")
+                                  for k in from_tensors}  # fmt: skip
+    headline = "dci_disentanglement" if name == "dci" else name
+    assert from_arrays[headline] == pytest.approx(from_tensors[headline])
+    assert from_arrays[headline] > 0.6  # two codes follow the two factors
+
+
+def test_evaluate_metrics_on_codes_matches_a_hand_built_dataset():
+    codes, factors = _codes_and_factors(n=3000, seed=1)
+    scores = evaluate_metrics(codes, factors, ["mig", "sap"], preset="fast")
+    space = FactorSpace([Factor(f"factor_{j}", 0, 3, values=(0, 1, 2, 3)) for j in range(2)])
+    data = InMemoryDataset(torch.tensor(codes, dtype=torch.float32), factors, space)
+    by_hand = evaluate_metrics(data, lambda x: x, ["mig", "sap"], preset="fast")
+    assert scores == pytest.approx(by_hand)
+    unsupervised = METRICS["unsupervised"].function(codes, num_train=500)
+    assert unsupervised["gaussian_total_correlation"] < 0.05
+
+
+def test_codes_without_enough_rows_for_the_preset_give_a_warning():
+    from latentatlas.analysis.metrics import RepeatedRowsWarning
+
+    codes, factors = _codes_and_factors(n=800)
+    with pytest.warns(RepeatedRowsWarning, match=r"'standard' preset draws 15000 points for dci"):
+        evaluate_metrics(codes, factors, ["dci"], preset="standard")
+
+
+@pytest.mark.parametrize(
+    ("codes", "factors", "match"),
+    [
+        (np.zeros(5), np.zeros(5), r"codes: expected an array \(n, d\)"),
+        (np.full((5, 2), np.nan), np.zeros(5), "codes contain NaN"),
+        (np.zeros((5, 2)), np.zeros(4), r"factors: expected \(5,\) or \(5, k\)"),
+        (np.zeros((5, 2)), {"a": np.zeros(4)}, "factor 'a' has 4 values for 5 codes"),
+        (np.zeros((5, 2)), {"a": ["x"] * 5}, "factor 'a': expected numbers"),
+    ],
+)
+def test_bad_codes_and_factors_are_refused_clearly(codes, factors, match):
+    with pytest.raises(DataError, match=match):
+        evaluate_metrics(codes, factors, ["mig"])
+
+
+def test_score_command_reads_codes_from_a_file(tmp_path):
+    import json
+
+    from .conftest import run_cli
+
+    codes, factors = _codes_and_factors(n=600)
+    path = tmp_path / "codes.npz"
+    np.savez(path, codes=codes, factors=factors, factor_names=np.array(["shape", "size"]))
+    out = tmp_path / "scores.json"
+    proc = run_cli("score", str(path), "--metrics", "mig,sap", "--preset", "fast", "--out",
+                   str(out), "--periodic-factors", "size")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    assert {"mig", "mig/shape", "mig/size", "sap"} <= set(record["scores"])
+    assert "warning: the 'fast' preset draws" in proc.stderr  # 600 rows, 2000 drawn
+    for args, message in (
+        (["--codes-key", "z"], "has no array 'z'"),
+        (["--metrics", "mgi"], "unknown metric 'mgi'"),
+        (["--periodic-factors", "colour"], "unknown factor 'colour'"),
+    ):
+        bad = run_cli("score", str(path), *args)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+    missing = run_cli("score", str(tmp_path / "none.npz"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

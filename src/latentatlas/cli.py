@@ -209,6 +209,63 @@ def _finish_training(out: str, fit) -> None:
 
 # -- evaluate / report --------------------------------------------------------------------------
 @cli.command()
+@click.argument("codes_file", type=click.Path(dir_okay=False))
+@click.option("--codes-key", default="codes", show_default=True, help="Array of codes (n, d).")
+@click.option(
+    "--factors-key",
+    default="factors",
+    show_default=True,
+    help="Array of factors (n,) or (n, k); an array 'factor_names' (k strings) names them.",
+)
+@click.option(
+    "--metrics",
+    "metric_names",
+    default="all",
+    show_default=True,
+    help="'all' or a comma-separated list of beta_vae, factor_vae, mig, dci, sap, modularity, "
+    "unsupervised.",
+)
+@click.option(
+    "--preset",
+    default="standard",
+    show_default=True,
+    type=click.Choice(["standard", "fast", "study"]),  # analysis.metrics.PRESETS
+    help="Metric sample sizes (as for evaluate); 'fast' for a few thousand rows.",
+)
+@click.option("--periodic-factors", help="Comma-separated names of the factors that are angles.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the scores as JSON here.")
+@_seed_option()
+def score(codes_file, codes_key, factors_key, metric_names, preset, periodic_factors, out, seed):
+    """Disentanglement metrics of codes you already have: CODES_FILE is a .npz with the codes
+    (n, d) and their factors, from any model or method."""
+    from .analysis.metrics import evaluate_metrics
+    from .analysis.metrics import metric_names as checked
+    from .data.files import read_npz_arrays
+    from .errors import DataError
+    from .train.checkpoint import atomic_write_json
+
+    names = "all" if metric_names == "all" else checked(_names(metric_names) or [])
+    arrays = read_npz_arrays(codes_file, [codes_key, factors_key], optional=["factor_names"])
+    factors = arrays[factors_key]
+    if "factor_names" in arrays:
+        labels = [str(v) for v in arrays["factor_names"].reshape(-1)]
+        columns = factors.reshape(len(factors), -1)
+        if len(labels) != columns.shape[1]:
+            raise DataError(
+                f"{codes_file}: {len(labels)} factor_names for {columns.shape[1]} factor columns"
+            )
+        factors = {name: columns[:, j] for j, name in enumerate(labels)}
+    periodic = _names(periodic_factors) or []
+    scores = evaluate_metrics(
+        arrays[codes_key], factors, names, preset, seed, periodic_factors=periodic
+    )
+    record = {"file": str(codes_file), "preset": preset, "seed": seed, "scores": scores}
+    if out:
+        atomic_write_json(Path(out), record)
+    click.echo(json.dumps(record, indent=2))
+
+
+@cli.command()
 @click.argument("run_dir", type=click.Path())
 @click.option(
     "--samples",

@@ -89,6 +89,23 @@ def _npz_member(npz: np.lib.npyio.NpzFile, key: str, path: Path, role: str) -> n
         raise DataError(f"array {key!r} of {str(path)!r} is corrupt: {exc}") from None
 
 
+def read_npz_arrays(
+    path: str | Path, keys: list[str], optional: list[str] = ()
+) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` (required) and ``optional`` (when present) of a .npz file, read
+    without unpickling; a missing file or key, or a corrupt file, is a one-line DataError."""
+    path = Path(path)
+    kind, arrays = _open_arrays(path)
+    if kind != "npz":
+        raise DataError(f"{str(path)!r} is a .npy file; expected a .npz with arrays {keys}")
+    with arrays:
+        out = {key: _npz_member(arrays, key, path, key) for key in keys}
+        for key in optional:
+            if key in arrays.files:
+                out[key] = _npz_member(arrays, key, path, key)
+    return out
+
+
 def _numeric(a: np.ndarray, what: str) -> np.ndarray:
     if a.dtype.kind not in "biuf":
         raise DataError(f"{what} has dtype {a.dtype}; expected numbers (bool, integer or float)")

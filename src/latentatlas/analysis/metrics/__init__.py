@@ -17,15 +17,25 @@ one posterior sample). Each metric module's docstring gives its definition.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from ...data.base import FactorDataset
 from ...errors import UnknownNameError
 from .dci import dci, dci_from_importance
-from .ground_truth import GroundTruth, Representation, check_codes, posterior_mean
+from .ground_truth import (
+    GroundTruth,
+    Representation,
+    accepts_codes,
+    check_codes,
+    codes_dataset,
+    identity,
+    posterior_mean,
+)
 from .information import mig, mig_from, modularity_explicitness, modularity_from
 from .interventional import beta_vae_score, factor_vae_score
 from .periodic import periodic_codes_of
@@ -107,19 +117,29 @@ def metric_names(names: str | Sequence[str]) -> list[str]:
 
 
 def evaluate_metrics(
-    dataset: FactorDataset,
-    represent: Representation,
+    dataset: FactorDataset | np.ndarray | torch.Tensor,
+    represent: Representation | Mapping | np.ndarray | torch.Tensor | None,
     names: str | Sequence[str] = "all",
     preset: str = "standard",
     seed: int = 0,
     periodic_codes: Sequence[bool] | None = None,
+    periodic_factors: Collection[str] = (),
 ) -> dict[str, float]:
     """The named metrics of ``represent`` on ``dataset`` as one flat dict. ``periodic_codes``
     flags the codes that are angles (``periodic_codes_of(model)`` for circle and torus latents):
-    the metrics then use the periodic-aware versions of ``analysis.metrics.periodic``."""
+    the metrics then use the periodic-aware versions of ``analysis.metrics.periodic``.
+
+    Codes you already have: ``evaluate_metrics(codes, factors)`` with codes ``(n, d)`` and
+    factors a mapping name → ``(n,)`` or an array ``(n, k)`` (NumPy or tensors;
+    ``periodic_factors`` names the angles; :func:`codes_dataset`). A finite dataset smaller than
+    what the preset draws gives a warning: its rows then repeat between training and test."""
     if preset not in PRESETS:
         raise UnknownNameError("metric preset", preset, list(PRESETS))
+    if not isinstance(dataset, FactorDataset):
+        factors = represent if represent is not None else None
+        dataset, represent = codes_dataset(dataset, factors, periodic_factors), identity
     chosen = metric_names(names)
+    _warn_if_rows_repeat(dataset, chosen, preset)
     scores: dict[str, float] = {}
     gt = None
     for name in chosen:
@@ -133,6 +153,34 @@ def evaluate_metrics(
         else:
             scores.update(metric.function(dataset, represent, seed=seed, **settings))
     return scores
+
+
+def _warn_if_rows_repeat(dataset: FactorDataset, names: Sequence[str], preset: str) -> None:
+    """Warn when a metric draws more rows than a finite dataset holds (drawn, not rendered)."""
+    if type(dataset).render is not FactorDataset.render:
+        return  # procedural data renders fresh observations
+    rows = len(dataset)
+    drawn = {
+        name: sum(v for k, v in METRICS[name].settings(preset).items() if k.startswith("num_"))
+        for name in names
+    }
+    over = {name: n for name, n in drawn.items() if n > rows}
+    if over:
+        worst = max(over, key=over.get)
+        split = sorted({"dci", "sap", "modularity"} & set(over))
+        tests = f"; the test rows of {', '.join(split)} repeat training rows" if split else ""
+        smaller = "use preset='fast', or " if preset != "fast" else ""
+        warnings.warn(
+            f"the {preset!r} preset draws {over[worst]} points for {worst} from {rows} rows, so "
+            f"rows repeat ({', '.join(sorted(over))}){tests}. To avoid it, {smaller}call a "
+            "metric with smaller sizes (e.g. dci(codes, factors, num_train=..., num_test=...)).",
+            RepeatedRowsWarning,
+            stacklevel=3,
+        )
+
+
+class RepeatedRowsWarning(UserWarning):
+    """A metric draws more points than the dataset holds."""
 
 
 def metrics_callback(
@@ -161,12 +209,16 @@ __all__ = [
     "PRESETS",
     "GroundTruth",
     "Metric",
+    "RepeatedRowsWarning",
+    "accepts_codes",
     "beta_vae_score",
     "check_codes",
+    "codes_dataset",
     "dci",
     "dci_from_importance",
     "evaluate_metrics",
     "factor_vae_score",
+    "identity",
     "metric_names",
     "metrics_callback",
     "mig",

@@ -32,7 +32,7 @@ import torch
 from scipy import stats
 
 from ...errors import DataError, UnknownNameError
-from .ground_truth import GroundTruth, Representation, encode_all
+from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all
 from .periodic import features, mask
 
 
@@ -121,6 +121,7 @@ def importance_matrix(
     return r, float(np.mean([f[1] for f in fits])), float(np.mean([f[2] for f in fits]))
 
 
+@accepts_codes
 def dci(
     gt: GroundTruth,
     represent: Representation,

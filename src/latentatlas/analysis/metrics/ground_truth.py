@@ -18,13 +18,18 @@ only call ``represent`` on observations.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import functools
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
-from ...data.base import FactorDataset
-from ...errors import DataError
+from ...data.base import FactorDataset, InMemoryDataset
+from ...data.factors import FactorSpace
+from ...data.files import factor_space_from_values
+from ...errors import DataError, UnknownNameError
 from ...threads import small_work
 
 Representation = Callable[[torch.Tensor], torch.Tensor]
@@ -221,3 +226,95 @@ class GroundTruth:
         targets = labels[idx.numpy(), factors]
         partner = self._rows_like(targets, factors, generator)
         return self.dataset.get_batch(idx).x, self.dataset.get_batch(partner).x
+
+
+# -- codes you already have -----------------------------------------------------------------------
+Factors = Mapping[str, Any] | np.ndarray | torch.Tensor
+
+
+def _array(values: Any, what: str) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{what}: expected numbers, got {type(values).__name__}") from None
+    if not np.isfinite(out).all():
+        raise DataError(f"{what} contain NaN or inf")
+    return out
+
+
+def codes_dataset(
+    codes: Any, factors: Factors | None = None, periodic_factors: Collection[str] = ()
+) -> InMemoryDataset:
+    """A dataset whose observations are ``codes`` ``(n, d)`` (arrays or tensors) with the
+    ``factors`` of each row: a mapping name → ``(n,)`` values, or an array ``(n,)`` / ``(n, k)``
+    (named ``factor_0`` …). Integer columns with few values are discrete factors, others
+    continuous over their range (as for array files); ``periodic_factors`` names the angles."""
+    z = _array(codes, "codes")
+    if z.ndim != 2 or len(z) == 0:
+        raise DataError(f"codes: expected an array (n, d) with n ≥ 1, got shape {z.shape}")
+    if factors is None:
+        return InMemoryDataset(torch.from_numpy(z))
+    if isinstance(factors, Mapping):
+        names = [str(k) for k in factors]
+        columns = [_array(v, f"factor {k!r}").reshape(-1) for k, v in factors.items()]
+        for name, column in zip(names, columns):
+            if len(column) != len(z):
+                raise DataError(f"factor {name!r} has {len(column)} values for {len(z)} codes")
+        values = np.stack(columns, 1) if columns else np.zeros((len(z), 0))
+    else:
+        values = _array(factors, "factors")
+        values = values[:, None] if values.ndim == 1 else values
+        if values.ndim != 2 or len(values) != len(z):
+            raise DataError(
+                f"factors: expected ({len(z)},) or ({len(z)}, k) values, got {values.shape}"
+            )
+        names = [f"factor_{j}" for j in range(values.shape[1])]
+    if values.shape[1] == 0:
+        raise DataError("factors: expected at least one factor")
+    tensor = torch.from_numpy(values)
+    space = factor_space_from_values(tensor, tuple(names))
+    unknown = [name for name in periodic_factors if name not in names]
+    if unknown:
+        raise UnknownNameError("factor", unknown[0], names)
+    space = FactorSpace(
+        [dataclasses.replace(f, periodic=f.name in periodic_factors) for f in space.factors]
+    )
+    return InMemoryDataset(torch.from_numpy(z), tensor, space)
+
+
+def identity(x: torch.Tensor) -> torch.Tensor:
+    """The representation of a :func:`codes_dataset`: its observations are the codes."""
+    return x
+
+
+def _is_codes(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, torch.Tensor, list, tuple))
+
+
+def metric_inputs(data: Any, second: Any, metric: str) -> tuple[GroundTruth, Representation]:
+    """``(GroundTruth, represent)`` from what a metric was given: a ground truth or a dataset
+    with a representation, or codes with their factors (arrays, tensors)."""
+    if isinstance(data, GroundTruth):
+        return data, second
+    if isinstance(data, FactorDataset):
+        return GroundTruth(data, metric=metric), second
+    if _is_codes(data):
+        return GroundTruth(codes_dataset(data, second), metric=metric), identity
+    raise DataError(
+        f"{metric}: expected a dataset with a representation, or codes (n, d) with factors; "
+        f"got {type(data).__name__}"
+    )
+
+
+def accepts_codes(metric: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
+    """Let a supervised metric take ``(codes, factors, ...)`` as well as ``(ground truth or
+    dataset, represent, ...)``; it returns the same flat dict."""
+
+    @functools.wraps(metric)
+    def wrapper(data: Any, second: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        gt, represent = metric_inputs(data, second, metric.__name__)
+        return metric(gt, represent, *args, **kwargs)
+
+    return wrapper

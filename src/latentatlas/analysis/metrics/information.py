@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ...errors import DataError
-from .ground_truth import GroundTruth, Representation, discretize, encode_all
+from .ground_truth import GroundTruth, Representation, accepts_codes, discretize, encode_all
 from .periodic import features, mask
 
 DEFAULT_BINS = 20
@@ -85,6 +85,7 @@ def mig_from(
     return np.where(h > 0, (top[0] - top[1]) / np.where(h > 0, h, 1.0), 0.0)
 
 
+@accepts_codes
 def mig(
     gt: GroundTruth,
     represent: Representation,
@@ -150,6 +151,7 @@ def explicitness(
     return float(np.mean(train)) if train else 0.0, float(np.mean(test)) if test else 0.0
 
 
+@accepts_codes
 def modularity_explicitness(
     gt: GroundTruth,
     represent: Representation,

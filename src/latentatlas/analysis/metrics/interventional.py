@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ...errors import DataError
-from .ground_truth import GroundTruth, Representation, encode_all
+from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all
 from .periodic import difference, mask, resultant
 
 PRUNE_THRESHOLD = 0.05
@@ -42,6 +42,7 @@ def _factor_indices(gt: GroundTruth, n: int, g: torch.Generator) -> np.ndarray:
     return torch.randint(gt.num_factors, (n,), generator=g).numpy()
 
 
+@accepts_codes
 def beta_vae_score(
     gt: GroundTruth,
     represent: Representation,
@@ -78,6 +79,7 @@ def beta_vae_score(
     }
 
 
+@accepts_codes
 def factor_vae_score(
     gt: GroundTruth,
     represent: Representation,

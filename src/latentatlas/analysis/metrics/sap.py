@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ...errors import DataError
-from .ground_truth import GroundTruth, Representation, encode_all
+from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all
 from .periodic import circular_circular_r2, circular_linear_r2, mask
 
 
@@ -49,6 +49,7 @@ def sap_from(scores: np.ndarray) -> float:
     return float((top[0] - top[1]).mean())
 
 
+@accepts_codes
 def sap(
     gt: GroundTruth,
     represent: Representation,

@@ -19,7 +19,7 @@ import torch
 
 from ...data.base import FactorDataset
 from ...errors import DataError
-from .ground_truth import Representation, discretize, encode_all
+from .ground_truth import Representation, codes_dataset, discretize, encode_all, identity
 from .information import mutual_information
 from .periodic import features, mask
 
@@ -48,14 +48,18 @@ def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
 
 
 def unsupervised_scores(
-    data: FactorDataset,
-    represent: Representation,
+    data: FactorDataset | np.ndarray | torch.Tensor,
+    represent: Representation | None = None,
     num_train: int = 10_000,
     bins: int = 20,
     seed: int = 0,
     periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Gaussian total correlation, Wasserstein correlation and mean pairwise mutual information."""
+    """Gaussian total correlation, Wasserstein correlation and mean pairwise mutual information.
+    ``data`` may be codes ``(n, d)`` themselves (``represent`` is then unused: factors are not
+    needed)."""
+    if not isinstance(data, FactorDataset):
+        data, represent = codes_dataset(data), identity
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(len(data), (num_train,), generator=g)
     codes = encode_all(represent, data.get_batch(idx).x)
