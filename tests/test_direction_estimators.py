@@ -215,3 +215,23 @@ def test_targets_out_of_the_generators_range_are_measured_and_warned_about():
     assert fractions == far.reach
     with pytest.raises(DataError, match="amounts"):
         find_direction(gen, "translate-x", amounts="wide", **kwargs)
+
+
+def test_the_most_precise_direction_is_a_floor_found_with_the_measure():
+    """Supervised by the measure, descent on the control spread turns a rough start towards the
+    direction that moves the blob alone, and the spread falls."""
+    from latentatlas.analysis.directions.evaluation import (
+        evaluate_direction,
+        most_precise_direction,
+    )
+
+    gen = KnownDirectionsGenerator(latent_dim=8, size=24, response="linear", seed=3)
+    truth = gen.directions["translate-x"]
+    noise = torch.randn(8, generator=torch.Generator().manual_seed(0))
+    start = truth + 0.6 * (noise - (noise @ truth) * truth) / noise.norm()
+    best = most_precise_direction(gen, "barycentre-x", start, steps=60, n=16, lr=0.05)
+    before = evaluate_direction(gen, start, "barycentre-x", n=30, seed=5).std.mean()
+    after = evaluate_direction(gen, best, "barycentre-x", n=30, seed=5).std.mean()
+    assert cosine(best, truth) > max(0.97, cosine(start, truth)) and after < 0.5 * before
+    with pytest.raises(DataError, match="not differentiable"):
+        most_precise_direction(gen, "log-size", start, steps=1, n=4)

@@ -29,13 +29,15 @@ TINY_VAE = VAEScale(32, 200, 20)
 
 
 def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
-    scale = BetaScale(TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30)
+    scale = BetaScale(TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30,
+                      precise_steps=3)  # fmt: skip
     result = reproduce_beta(scale=scale)
     assert_judged("directions-dsprites-beta", result)
     assert [m.beta for m in result.models] == [1.0, 10.0]
     for m in result.models:
         assert set(m.evaluations) == {
-            "inversion", "minimal move", "encoder", "best axis", "GANSpace", "SeFa"
+            "inversion", "minimal move", "encoder", "best axis", "GANSpace", "SeFa",
+            "most precise (supervised)",
         }  # fmt: skip
         assert m.evaluations["inversion"].values.shape == (11, 5)
         assert (m.search.method, m.minimal_move.method) == ("paper", "minimal-move")
@@ -45,6 +47,7 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     assert report.is_file() and (tmp_path / "figures" / "control-precision.png").is_file()
     table = (tmp_path / "table.md").read_text()
     assert "SeFa: mean std" in table and "minimal move: mean std" in table
+    assert "most precise (supervised): mean std" in table
     assert "| 10 | minimal move |" in table
     assert data["models"][0]["direction_minimal_move"]["method"] == "minimal-move"
 

@@ -43,7 +43,7 @@ def _grey(images: torch.Tensor) -> torch.Tensor:
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise DataError(f"expected an image batch (n, C, H, W), got {got}")
-    return images.detach().double().mean(1, keepdim=True)
+    return images.double().mean(1, keepdim=True)  # keeps gradients: measures differentiate
 
 
 def _foreground(grey: torch.Tensor) -> torch.Tensor:
