@@ -59,3 +59,12 @@ def test_examples_run(page, tmp_path, monkeypatch):
 def test_relative_links_resolve(page):
     for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
         assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_the_registries_table_of_the_models_page_is_current():
+    """docs/models.md lists what the registries hold (issue 22: it had drifted to 3 models)."""
+    from latentatlas.registry import registries_markdown
+
+    page = (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
+    table = registries_markdown()
+    assert table in page, "regenerate the table of docs/models.md:\n" + table

@@ -19,19 +19,9 @@ from typing import Any
 import click
 
 from .errors import LatentAtlasError, TrainingDiverged
+from .registry import LISTED
 
 log = logging.getLogger("latentatlas")
-
-LISTABLE = {
-    "datasets": "DATASETS",
-    "models": "MODELS",
-    "latents": "LATENT_SPACES",
-    "networks": "NETWORKS",
-    "likelihoods": "LIKELIHOODS",
-    "optimizers": "OPTIMIZERS",
-    "schedules": "SCHEDULES",
-    "reductors": "REDUCTORS",
-}
 
 
 class Terminated(BaseException):
@@ -370,13 +360,13 @@ def report(run_dir: str, png: bool) -> None:
 
 # -- list ---------------------------------------------------------------------------------------
 @cli.command("list")
-@click.argument("what", type=click.Choice(sorted(LISTABLE)))
+@click.argument("what", type=click.Choice(sorted(LISTED)))
 @click.option("--fields", is_flag=True, help="Also show each entry's config fields.")
 def list_entries(what: str, fields: bool) -> None:
     """List registered datasets, models, latent spaces, networks, ..."""
     from . import registry
 
-    reg = getattr(registry, LISTABLE[what])
+    reg = getattr(registry, LISTED[what])
     for name, obj in reg.items():
         doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
         click.echo(f"{name:<16} {doc[0] if doc else ''}")

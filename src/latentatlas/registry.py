@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -35,6 +36,7 @@ class Registry(Generic[T]):
         self.builtins = builtins
         self._builtins_loaded = builtins is None
         self._items: dict[str, T] = {}
+        self._library: set[str] = set()  # names registered by the library's own modules
 
     def _load_builtins(self) -> None:
         if not self._builtins_loaded:
@@ -43,11 +45,15 @@ class Registry(Generic[T]):
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator registering an object under ``name`` (names are unique per registry)."""
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        library = caller == "latentatlas" or caller.startswith("latentatlas.")
 
         def decorator(obj: T) -> T:
             if name in self._items and self._items[name] is not obj:
                 raise ConfigError(f"{self.kind} {name!r} is registered twice")
             self._items[name] = obj
+            if library:
+                self._library.add(name)
             try:
                 obj.registry_name = name  # type: ignore[attr-defined]
             except (AttributeError, TypeError):
@@ -67,6 +73,11 @@ class Registry(Generic[T]):
         """Registered names, sorted."""
         self._load_builtins()
         return sorted(self._items)
+
+    def builtin_names(self) -> list[str]:
+        """The names the library itself registers (not a user's), sorted."""
+        self._load_builtins()
+        return [n for n in self.names() if n in self._library]
 
     def __contains__(self, name: object) -> bool:
         self._load_builtins()
@@ -133,3 +144,41 @@ def resolve(registry: Registry, spec: dict, path: str = "") -> dict:
         if isinstance(nested, Registry) and isinstance(out.get(f.name), dict):
             out[f.name] = resolve(nested, out[f.name], f"{path}.{f.name}" if path else f.name)
     return out
+
+
+LISTED = {
+    "datasets": "DATASETS",
+    "models": "MODELS",
+    "latents": "LATENT_SPACES",
+    "networks": "NETWORKS",
+    "likelihoods": "LIKELIHOODS",
+    "optimizers": "OPTIMIZERS",
+    "schedules": "SCHEDULES",
+    "reductors": "REDUCTORS",
+}
+"""The registries ``latent-atlas list WHAT`` shows, by ``WHAT``."""
+
+_TABLE_ORDER = (
+    ("DATASETS", "`latent-atlas list datasets`"),
+    ("MODELS", "`latent-atlas list models`"),
+    ("LATENT_SPACES", "`latent-atlas list latents`"),
+    ("NETWORKS", "`latent-atlas list networks`"),
+    ("LIKELIHOODS", "`latent-atlas list likelihoods`"),
+    ("ACTIVATIONS", "—"),
+    ("OPTIMIZERS", "`latent-atlas list optimizers`"),
+    ("SCHEDULES", "`latent-atlas list schedules`"),
+    ("REDUCTORS", "`latent-atlas list reductors`"),
+    ("AUXILIARY", "— (`auxiliary:` of a run config)"),
+    ("EXPERIMENTS", "`latent-atlas reproduce --list`"),
+)
+
+
+def registries_markdown() -> str:
+    """The table of every registry and its built-in names, as docs/models.md shows it (a test
+    keeps the page in sync: regenerate with
+    ``python -c "from latentatlas.registry import registries_markdown as r; print(r())"``)."""
+    rows = ["| registry | listed by | built-in names |", "|---|---|---|"]
+    for name, listed in _TABLE_ORDER:
+        entries = globals()[name].builtin_names()
+        rows.append(f"| `{name}` | {listed} | " + ", ".join(f"`{n}`" for n in entries) + " |")
+    return "\n".join(rows)
