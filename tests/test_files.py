@@ -129,3 +129,85 @@ def test_image_folder_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(DataError, match="holds no image files"):
         image_folder(empty)
+
+
+# -- labelled image folders (issue 22) -------------------------------------------------------------
+def _labelled_folder(folder, n: int = 24):
+    """Squares at 4 positions in 2 colours, with an angle column; returns the rows."""
+    rows = []
+    for i in range(n):
+        x, colour = i % 4, ("red", "blue")[(i // 4) % 2]
+        a = np.zeros((8, 8, 3), dtype=np.uint8)
+        a[2:5, x : x + 3, 0 if colour == "red" else 2] = 255
+        name = f"img{i:02d}.png"
+        write_png(folder / name, a)
+        rows.append({"file": name, "x": x, "colour": colour, "angle": round(0.25 * i, 2)})
+    return rows
+
+
+def test_image_folder_reads_factors_from_a_labels_csv_or_json(tmp_path):
+    import json
+
+    rows = _labelled_folder(tmp_path)
+    lines = ["file,x,colour,angle"] + [f"{r['file']},{r['x']},{r['colour']},{r['angle']}"
+                                      for r in reversed(rows)]  # fmt: skip
+    (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
+    ds = image_folder(tmp_path, labels="labels.csv", periodic=["angle"])
+    assert ds.has_factors and tuple(ds.factors.shape) == (24, 3)
+    x, colour, angle = ds.factor_space.factors
+    assert (x.name, x.values, x.periodic) == ("x", (0.0, 1.0, 2.0, 3.0), False)
+    assert colour.labels == ("blue", "red") and colour.values == (0.0, 1.0)
+    assert angle.periodic and not angle.discrete
+    assert ds.factors[5].tolist() == [1.0, 0.0, 1.25]  # img05: x 1, blue, angle 1.25
+    as_json = {r["file"]: {k: v for k, v in r.items() if k != "file"} for r in rows}
+    (tmp_path / "labels.json").write_text(json.dumps(as_json))
+    again = image_folder(tmp_path, labels=str(tmp_path / "labels.json"), periodic=["angle"])
+    assert torch.equal(again.factors, ds.factors)
+
+
+@pytest.mark.parametrize(
+    ("content", "params", "match"),
+    [
+        ("file,x\nimg00.png,1\n", {}, r"23 of 24 images have no row, e.g. img01.png"),
+        ("name,x\nimg00.png,1\n", {}, "row 1 has no 'file' column"),
+        (None, {"periodic": ["size"]}, "'size' is not a column"),
+        (None, {"labels": "absent.csv"}, "does not exist"),
+        ("{not json", {"labels": "labels.json"}, "is not valid JSON"),
+    ],
+)
+def test_image_folder_labels_errors(tmp_path, content, params, match):
+    rows = _labelled_folder(tmp_path)
+    if content is None:
+        content = "file,x\n" + "".join(f"{r['file']},{r['x']}\n" for r in rows)
+    name = params.get("labels", "labels.csv")
+    (tmp_path / name.replace("absent.csv", "other.csv")).write_text(content)
+    with pytest.raises((DataError, ConfigError), match=match):
+        image_folder(tmp_path, **{"labels": "labels.csv", **params})
+    with pytest.raises(ConfigError, match="periodic: given without labels"):
+        image_folder(tmp_path, periodic=["x"])
+
+
+def test_a_labelled_image_folder_is_scored_from_the_command_line(tmp_path):
+    import json
+
+    from .conftest import run_cli
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rows = _labelled_folder(folder, n=40)
+    (folder / "labels.csv").write_text(
+        "file,x,colour\n" + "".join(f"{r['file']},{r['x']},{r['colour']}\n" for r in rows)
+    )
+    run = tmp_path / "run"
+    proc = run_cli(
+        "train", "--dataset", "image_folder", "--model", "vae",
+        "--set", f"dataset.path={folder}", "--set", "dataset.labels=labels.csv",
+        "--set", "model.latent.dim=2", "--set", "train.steps=10", "--set", "train.progress=false",
+        "--out", str(run),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    scored = run_cli("evaluate", str(run), "--samples", "2", "--metrics", "mig",
+                     "--preset", "fast")  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    scores = json.loads((run / "disentanglement.json").read_text())["scores"]
+    assert {"mig", "mig/x", "mig/colour"} <= set(scores)

@@ -8,6 +8,7 @@ path, a file that is not ``.npy``/``.npz``, pickled object arrays (never unpickl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,6 +204,97 @@ class ImageFolderConfig(Config):
         IMAGE_EXTENSIONS, doc="file name endings of the images (case-insensitive)"
     )
     recursive: bool = field(False, doc="also read images in subfolders")
+    labels: str | None = field(
+        None,
+        doc="a CSV or JSON file of factors per image (relative to the folder or absolute): one "
+        "row per file, named in the column `file`; numeric columns are numeric factors, others "
+        "categorical",
+    )
+    periodic: tuple[str, ...] = field((), doc="names of the label columns that wrap (angles)")
+
+    def validate(self) -> None:
+        if self.periodic and self.labels is None:
+            raise ConfigError("periodic: given without labels (no factors to mark)")
+
+
+FILE_COLUMN = "file"
+"""The column (CSV) or key (JSON records) that names each image in a labels file."""
+
+
+def _read_label_rows(path: Path) -> list[dict[str, str | float]]:
+    """Rows of a labels file: CSV with a header, or JSON (a list of records, or an object
+    file → record)."""
+    import csv
+    import json
+
+    if not path.is_file():
+        raise DataError(f"labels file {str(path)!r} does not exist")
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"labels file {str(path)!r} is not valid JSON: {exc}") from None
+        if isinstance(data, dict):
+            data = [{FILE_COLUMN: k, **v} for k, v in data.items() if isinstance(v, dict)]
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise DataError(
+                f"labels file {str(path)!r}: expected a list of records or an object "
+                "file name → record"
+            )
+        return data
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        raise DataError(f"labels file {str(path)!r}: expected a .csv or .json file")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return list(csv.DictReader(text.splitlines(), dialect=dialect))
+
+
+def _label_factors(
+    rows: list[dict], files: list[Path], folder: Path, periodic: tuple[str, ...], where: Path
+) -> tuple[torch.Tensor, FactorSpace]:
+    """Factor values ``(n, k)`` of the images in dataset order and their space."""
+    by_file: dict[str, dict] = {}
+    for i, row in enumerate(rows):
+        name = row.get(FILE_COLUMN)
+        if name in (None, ""):
+            raise DataError(f"{where}: row {i + 1} has no {FILE_COLUMN!r} column")
+        by_file[Path(str(name)).as_posix()] = row
+    keys = [p.relative_to(folder).as_posix() for p in files]
+    missing = [k for k in keys if k not in by_file]
+    if missing:
+        raise DataError(
+            f"{where}: {len(missing)} of {len(keys)} images have no row, e.g. "
+            f"{', '.join(missing[:3])} (rows name files relative to the folder)"
+        )
+    columns = [c for c in rows[0] if c != FILE_COLUMN] if rows else []
+    if not columns:
+        raise DataError(f"{where}: no factor columns besides {FILE_COLUMN!r}")
+    unknown = [name for name in periodic if name not in columns]
+    if unknown:
+        raise ConfigError(f"periodic: {unknown[0]!r} is not a column of {where} ({columns})")
+    values, factors = [], []
+    for column in columns:
+        raw = [by_file[k].get(column) for k in keys]
+        if any(v is None or v == "" for v in raw):
+            raise DataError(f"{where}: column {column!r} is empty for some images")
+        try:
+            numbers = np.array([float(v) for v in raw])
+        except (TypeError, ValueError):
+            categories = sorted({str(v) for v in raw})
+            numbers = np.array([categories.index(str(v)) for v in raw], dtype=np.float64)
+            grid = tuple(range(len(categories)))
+            factor = Factor(column, 0, len(categories) - 1, values=grid, labels=tuple(categories))
+            factors.append(dataclasses.replace(factor, periodic=column in periodic))
+        else:
+            if not np.isfinite(numbers).all():
+                raise DataError(f"{where}: column {column!r} has NaN or inf")
+            one = factor_space_from_values(torch.from_numpy(numbers[:, None]), (column,))
+            factors.append(dataclasses.replace(one.factors[0], periodic=column in periodic))
+        values.append(numbers)
+    return torch.from_numpy(np.stack(values, 1)), FactorSpace(factors)
 
 
 def _image_files(folder: Path, extensions: tuple[str, ...], recursive: bool) -> list[Path]:
@@ -271,7 +363,9 @@ class ImageFolder(InMemoryDataset):
 
     ``C`` is 1 with ``grayscale`` and 3 otherwise (alpha is dropped, palette and grayscale images
     are converted). Without ``size`` all images must have the same size; with it each is resized
-    (bilinear, antialiased). No factors. :attr:`files` lists the files in dataset order.
+    (bilinear, antialiased). ``labels`` gives factors per file (CSV or JSON, see
+    :class:`ImageFolderConfig`), so metrics, reports and sweeps work on the images; without it,
+    no factors. :attr:`files` lists the files in dataset order.
     """
 
     Config = ImageFolderConfig
@@ -290,4 +384,10 @@ class ImageFolder(InMemoryDataset):
                 f"image folder {str(self.path)!r} {where}holds no image files ending in "
                 f"{', '.join(config.extensions)}"
             )
-        super().__init__(read_images(self.files, config.grayscale, config.size), None, None)
+        factors = space = None
+        if config.labels is not None:
+            where = Path(config.labels).expanduser()
+            where = where if where.is_absolute() else self.path / where
+            rows = _read_label_rows(where)
+            factors, space = _label_factors(rows, self.files, self.path, config.periodic, where)
+        super().__init__(read_images(self.files, config.grayscale, config.size), factors, space)
