@@ -629,8 +629,39 @@ def _amounts(value: str) -> tuple[float, ...] | str:
         raise click.BadParameter(f"expected comma-separated numbers, got {value!r}") from None
 
 
+def _generator_options(command):
+    """``--generator MODULE:CALLABLE`` and ``--latent-dim``: a user's own generator instead of a
+    run folder (analysis.generators.import_generator)."""
+    command = click.option(
+        "--latent-dim",
+        type=click.IntRange(min=1),
+        help="Latent size of --generator when it has no latent_dim attribute.",
+    )(command)
+    return click.option(
+        "--generator",
+        "generator_spec",
+        help="Your own generator instead of RUN_DIR: MODULE:CALLABLE or FILE.py:CALLABLE, a "
+        "callable returning an nn.Module (codes (n, d) → images), or a pair (module, sampler).",
+    )(command)
+
+
+def _source(run_dir: str | None, generator_spec: str | None, latent_dim: int | None):
+    """The run folder (checked) or the user's generator, exactly one of them."""
+    if (run_dir is None) == (generator_spec is None):
+        raise click.UsageError("give either RUN_DIR or --generator MODULE:CALLABLE")
+    if generator_spec is not None:
+        from .analysis.generators import import_generator
+
+        return import_generator(generator_spec, latent_dim)
+    from .train.checkpoint import check_run_dir
+
+    check_run_dir(run_dir)
+    return run_dir
+
+
 @cli.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=click.Path(file_okay=False), required=False)
+@_generator_options
 @click.option(
     "--transform",
     "transformation",
@@ -638,7 +669,9 @@ def _amounts(value: str) -> tuple[float, ...] | str:
     help="translate-x, translate-y, scale, rotation, brightness or contrast.",
 )
 @click.option(
-    "--out", type=click.Path(file_okay=False), help="Folder (default RUN_DIR/directions-T)."
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder (default RUN_DIR/directions-T, or directions-T here with --generator).",
 )
 @click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
 @click.option("--trajectories", default=256, show_default=True, type=click.IntRange(min=2))
@@ -683,32 +716,32 @@ def _amounts(value: str) -> tuple[float, ...] | str:
     help="Run the generator through torch.compile (faster inversion after seconds of compiling).",
 )
 def directions(
-    run_dir, transformation, out, force, trajectories, amounts, steps, lr, loss, sigma,
-    traversals, method, compare, seed, quick, compile_generator,
+    run_dir, generator_spec, latent_dim, transformation, out, force, trajectories, amounts, steps,
+    lr, loss, sigma, traversals, method, compare, seed, quick, compile_generator,
 ) -> None:  # fmt: skip
-    """Find the latent direction of an image transformation in RUN_DIR's model, without labels
-    or encoder (directions paper); write direction.safetensors, results.json and report.html."""
+    """Find the latent direction of an image transformation in RUN_DIR's model (or your own
+    --generator), without labels or encoder (directions paper); write direction.safetensors,
+    results.json and report.html."""
 
     from .data.transforms import get_transformation
     from .train import OutputFolder
-    from .train.checkpoint import check_run_dir
 
-    check_run_dir(run_dir)
+    source = _source(run_dir, generator_spec, latent_dim)
     name = get_transformation(transformation).name
-    target = Path(out or Path(run_dir) / f"directions-{name}")
+    target = Path(out or Path(run_dir or ".") / f"directions-{name}")
     if quick:
         trajectories, steps = min(trajectories, 32), min(steps, 20)
     settings = dict(n=trajectories, amounts=_amounts(amounts), steps=steps, lr=lr, loss=loss,
                     sigma=sigma, traversals=traversals, seed=seed, method=method)  # fmt: skip
     with OutputFolder(target, "direction result", force):
-        _find_direction(run_dir, name, target, compile_generator, compare, settings)
+        _find_direction(source, name, target, compile_generator, compare, settings)
 
 
-def _find_direction(run_dir, name, target, compile_generator, compare, settings) -> Path:
+def _find_direction(source, name, target, compile_generator, compare, settings) -> Path:
     """Run the direction search, write its outputs into ``target`` and print the summary."""
     from .experiments.directions_tool import run_directions, write_direction_outputs
 
-    report = run_directions(run_dir, name, compile=compile_generator, compare=compare, **settings)
+    report = run_directions(source, name, compile=compile_generator, compare=compare, **settings)
     path = write_direction_outputs(report, target)
     click.echo(report.to_markdown(), err=True)
     click.echo(f"\ndirection: {target / 'direction.safetensors'}; report: {path}", err=True)
@@ -727,7 +760,8 @@ def _names(value: str | None) -> list[str] | None:
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=click.Path(file_okay=False), required=False)
+@_generator_options
 @click.option(
     "--layers",
     help="Comma-separated layers to stretch, as in model.named_modules() (default: every map "
@@ -756,24 +790,29 @@ def _names(value: str | None) -> list[str] | None:
 )
 @click.option("--codes", default="prior", show_default=True, type=click.Choice(["prior", "data"]))
 @_seed_option()
-@click.option("--out", type=click.Path(file_okay=False), help="Folder (default RUN_DIR/probe).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder (default RUN_DIR/probe, or probe here with --generator).",
+)
 @click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
 def probe(
-    run_dir, layers, sdr_layers, stretch, samples, levels, averaging, codes, seed, out, force
+    run_dir, generator_spec, latent_dim, layers, sdr_layers, stretch, samples, levels, averaging,
+    codes, seed, out, force,
 ) -> None:  # fmt: skip
-    """Test whether RUN_DIR's generator is modular (intrinsic paper): stretch each layer's maps
-    vs stretch the output, by wavelet scale, and the SDR between maps and filters."""
+    """Test whether RUN_DIR's generator (or your own --generator) is modular (intrinsic paper):
+    stretch each layer's maps vs stretch the output, by wavelet scale, and the SDR between maps
+    and filters."""
 
     from .experiments.intrinsic_probe import run_probe, write_probe_outputs
     from .train import OutputFolder
-    from .train.checkpoint import check_run_dir
 
-    check_run_dir(run_dir)
-    target = Path(out or Path(run_dir) / "probe")
+    source = _source(run_dir, generator_spec, latent_dim)
+    target = Path(out or Path(run_dir or ".") / "probe")
     sdr = [] if sdr_layers == "none" else _names(sdr_layers)
     with OutputFolder(target, "probe result", force):
         report = run_probe(
-            run_dir, _names(layers), sdr, stretch, samples, levels, averaging, codes, seed
+            source, _names(layers), sdr, stretch, samples, levels, averaging, codes, seed
         )
         path = write_probe_outputs(report, target)
     click.echo(report.to_markdown(), err=True)

@@ -14,7 +14,7 @@ import torch
 
 from ..analysis.directions.estimators import METHODS
 from ..analysis.directions.search import DirectionSearch, find_direction
-from ..analysis.generators import DecoderGenerator
+from ..analysis.generators import DecoderGenerator, UserGenerator
 from ..errors import DataError
 from ..train.run import load
 
@@ -93,28 +93,38 @@ def euclidean_generator(run_dir: str | Path, compile: bool = False) -> DecoderGe
 
 
 def run_directions(
-    run_dir: str | Path,
+    source: str | Path | UserGenerator,
     transformation: str,
     compile: bool = False,
     compare: bool = False,
     **settings,
 ) -> DirectionReport:
-    """``find_direction`` on the model of ``run_dir`` (``settings`` are its keyword arguments);
-    ``compile`` runs the generator through ``torch.compile``; ``compare`` runs the other
-    estimator (:data:`~latentatlas.analysis.directions.estimators.METHODS`) as well."""
-    gen = euclidean_generator(run_dir, compile)
+    """``find_direction`` on the model of a run folder, or on a user's generator
+    (:func:`~latentatlas.analysis.generators.import_generator`, its sampler drawing the codes);
+    ``settings`` are its keyword arguments; ``compile`` runs the generator through
+    ``torch.compile``; ``compare`` runs the other estimator
+    (:data:`~latentatlas.analysis.directions.estimators.METHODS`) as well."""
+    if isinstance(source, UserGenerator):
+        gen = torch.compile(source.module) if compile else source.module
+        settings = {"latent_dim": source.latent_dim, "sampler": source.sampler, **settings}
+        label, d = source.spec, source.latent_dim
+    else:
+        gen = euclidean_generator(source, compile)
+        label, d = str(source), gen.latent_dim
     search = find_direction(gen, transformation, **settings)
     compared = None
     if compare:
         other = next(m for m in METHODS if m != search.method)
         compared = find_direction(gen, transformation, **{**settings, "method": other})
-    d = gen.latent_dim
     seed = settings.get("seed", 0)
-    codes = torch.randn(4, d, generator=torch.Generator().manual_seed(seed + 2))
+    if isinstance(source, UserGenerator):
+        codes = source.codes(4, seed + 2)
+    else:
+        codes = torch.randn(4, d, generator=torch.Generator().manual_seed(seed + 2))
     with torch.no_grad():
         z = search.direction.edit(codes.repeat_interleave(9, 0), torch.linspace(-3, 3, 9).repeat(4))
         examples = gen(z).reshape(4, 9, *gen(z[:1]).shape[1:])
-    return DirectionReport(search, str(run_dir), examples, compared)
+    return DirectionReport(search, label, examples, compared)
 
 
 def write_direction_outputs(report: DirectionReport, out: str | Path) -> Path:

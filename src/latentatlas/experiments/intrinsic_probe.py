@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..analysis.generators import UserGenerator
 from ..analysis.interventions import Stretch, map_layers, resolve_layers
 from ..analysis.layer_scales import LayerScaleErrors, layer_scale_errors
 from ..analysis.spectral import SpectralDependency, conv_layers, layer_sdr
@@ -89,7 +90,7 @@ def default_layers(model: torch.nn.Module, z: torch.Tensor) -> list[str]:
 
 
 def run_probe(
-    run_dir: str | Path,
+    source: str | Path | UserGenerator,
     layers: Sequence[str] | None = None,
     sdr_layers: Sequence[str] | None = None,
     stretch: float = 1.5,
@@ -99,22 +100,34 @@ def run_probe(
     codes: str = "prior",
     seed: int = 0,
 ) -> ProbeReport:
+    """The probe on the model of a run folder, or on a user's generator
+    (:func:`~latentatlas.analysis.generators.import_generator`: codes from its sampler, every
+    layer with 4-D maps stretched and every convolution's SDR by default)."""
     t0 = time.perf_counter()
     transform = Stretch(stretch)
-    model = load(run_dir).eval()
-    z = _codes(model, run_dir, codes, samples, seed)
-    layers = list(layers) if layers else default_layers(model, z)
+    if isinstance(source, UserGenerator):
+        if codes != "prior":
+            raise ConfigError("codes: a --generator has no data to encode; use --codes prior")
+        model, z, label = source.module, source.codes(samples, seed), source.spec
+        default = [name for name, _ in map_layers(model, model, z)]
+        default_sdr = conv_layers(model)
+    else:
+        model = load(source).eval()
+        z = _codes(model, source, codes, samples, seed)
+        default = default_layers(model, z)
+        default_sdr = [n for n in conv_layers(model) if n.startswith("decoder.")]
+        label = str(source)
+    layers = list(layers) if layers else default
     if not layers:
         raise ConfigError(
-            f"{run_dir}: the model's decoder has no feature maps (no layer with a 4-D output) to "
+            f"{label}: the generator has no feature maps (no layer with a 4-D output) to "
             "intervene on; the probe needs a convolutional image generator"
         )
     resolve_layers(model, layers)  # unknown names fail before any work
-    if sdr_layers is None:
-        sdr_layers = [n for n in conv_layers(model) if n.startswith("decoder.")]
+    sdr_layers = default_sdr if sdr_layers is None else sdr_layers
     scales = layer_scale_errors(model, z, layers, transform, levels=levels)
     sdr = layer_sdr(model, z, list(sdr_layers), averaging) if sdr_layers else []
-    return ProbeReport(str(run_dir), stretch, codes, samples, scales, sdr, time.perf_counter() - t0)
+    return ProbeReport(label, stretch, codes, samples, scales, sdr, time.perf_counter() - t0)
 
 
 def write_probe_outputs(report: ProbeReport, out: str | Path) -> Path:
