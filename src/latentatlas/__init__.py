@@ -20,6 +20,8 @@ _LAZY = {
     "train_run": "latentatlas.runs",
     "resume_run": "latentatlas.runs",
     "RunConfig": "latentatlas.train.run",
+    "save_pretrained": "latentatlas.train.pretrained",
+    "from_pretrained": "latentatlas.train.pretrained",
     "evaluate": "latentatlas.analysis.evaluation",
     "write_report": "latentatlas.viz.report",
 }
