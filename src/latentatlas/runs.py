@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from .data.base import FactorDataset
+from .data.recorded import as_factor_dataset
 from .train import run as runs
 from .train.callbacks import Callback, PeriodicCallback
 from .train.trainer import FitResult
@@ -40,22 +41,26 @@ def train_run(
     config: runs.RunConfig,
     run_dir: str | Path | None,
     callbacks: Sequence[Callback] = (),
-    dataset: FactorDataset | None = None,
+    dataset: FactorDataset | torch.utils.data.Dataset | None = None,
     *,
     evaluate: bool | None = None,
     eval_samples: int = DEFAULT_EVAL_SAMPLES,
+    record_data: bool = True,
 ) -> tuple[torch.nn.Module, FitResult]:
     """:func:`latentatlas.train.run.train_run` with the evaluation every ``train.eval_every``
     steps and at the end. ``evaluate``: None (default) evaluates when ``eval_every`` > 0; True
-    also at the end when it is 0 (as the CLI); False never."""
+    also at the end when it is 0 (as the CLI); False never. A ``dataset`` the config did not
+    build is recorded in the run folder (unless ``record_data=False``)."""
     extra: list[Callback] = []
+    if dataset is not None:
+        dataset = as_factor_dataset(dataset)
     if _wanted(evaluate, config.train.eval_every):
         if dataset is None:
             if run_dir is not None:
                 runs.check_new_run_dir(run_dir)  # before building data, which may take a while
             dataset = runs.build_dataset(config)
         extra.append(evaluation_callback(dataset, eval_samples, config.train.eval_every))
-    return runs.train_run(config, run_dir, [*extra, *callbacks], dataset)
+    return runs.train_run(config, run_dir, [*extra, *callbacks], dataset, record_data)
 
 
 def resume_run(

@@ -133,7 +133,7 @@ class ModelStore:
         history = History()
         reused = False
         if folder is None:
-            model, fit = train_run(config, None, [history, *callbacks], dataset)
+            model, fit = train_run(config, None, [history, *callbacks], dataset, record_data=False)
             _stop_if_interrupted(fit)
             records = history.records
         else:
@@ -144,7 +144,7 @@ class ModelStore:
                 else:
                     model, fit = resume_run(folder, self._device_override(), callbacks, dataset)
             else:
-                model, fit = train_run(config, folder, callbacks, dataset)
+                model, fit = train_run(config, folder, callbacks, dataset, record_data=False)
             if fit is not None:
                 _stop_if_interrupted(fit, folder)
             records = [r for r in ckpt.read_metrics(folder) if r.get("split") == "train"]

@@ -28,6 +28,7 @@ import torch
 from .. import __version__
 from ..config import Config, field
 from ..data.base import FactorDataset
+from ..data.recorded import as_factor_dataset, built_from, mark_built, record_dataset
 from ..errors import ConfigError, RunFolderError
 from ..memory import check_fits
 from ..registry import AUXILIARY, DATASETS, MODELS, build, check_spec, resolve
@@ -68,11 +69,15 @@ class RunConfig(Config):
         check_spec(MODELS, spec, "model")
 
 
+RECORDED_DATA = "data"
+"""The folder of a run that holds a dataset passed from Python (``data.recorded``)."""
+
+
 def build_dataset(config: RunConfig) -> FactorDataset:
     """The dataset of ``config``; a size that cannot fit in memory is refused first
     (:func:`check_dataset_fits`)."""
     check_dataset_fits(dict(config.dataset))
-    return build(DATASETS, dict(config.dataset), "dataset")
+    return mark_built(build(DATASETS, dict(config.dataset), "dataset"), dict(config.dataset))
 
 
 def check_dataset_fits(spec: dict) -> None:
@@ -196,9 +201,16 @@ def train_run(
     config: RunConfig,
     run_dir: str | Path | None,
     callbacks: Sequence[Callback] = (),
-    dataset: FactorDataset | None = None,
+    dataset: FactorDataset | torch.utils.data.Dataset | None = None,
+    record_data: bool = True,
 ) -> tuple[torch.nn.Module, FitResult]:
     """Build data and model from ``config``, train, and write the run folder.
+
+    ``dataset``: the data, when it is already built. One the config did not build (a user's
+    own; a ``torch.utils.data.Dataset`` is adapted, :func:`~latentatlas.data.recorded.\
+as_factor_dataset`) is recorded in the run folder (``data/``) and the config names it, so that
+    ``load_dataset``, ``evaluate`` and resuming work afterwards; ``record_data=False`` leaves it
+    out (the caller passes it again on resume, as reproductions do).
 
     The config's ``auxiliary`` objectives (e.g. ``{name: sdr, layers: [...]}``) run first among
     the callbacks, bound to the model before anything is written (a bad layer name fails early).
@@ -213,7 +225,14 @@ def train_run(
         if run_dir is not None:
             check_new_run_dir(run_dir)
         distributed.barrier()  # every rank has checked the folder before rank 0 writes into it
-        dataset = dataset if dataset is not None else build_dataset(config)
+        record = None
+        if dataset is None:
+            dataset = build_dataset(config)
+        elif not built_from(dataset, config.dataset):  # the user's own: recorded with the run
+            dataset = as_factor_dataset(dataset)
+            if run_dir is not None and record_data:
+                record = run_dir / RECORDED_DATA
+                config = config.replace(dataset={"name": "recorded", "path": str(record.resolve())})
         dataset.check_finite()
         config = complete_config(config, dataset)
         check_model_fits(config, dataset)
@@ -228,7 +247,7 @@ def train_run(
             [*auxiliary_callbacks(config, model), *callbacks],
             _metadata(config, dataset, model),
         )
-        return model, _write_config_and_fit(trainer, run_dir, config)
+        return model, _write_config_and_fit(trainer, run_dir, config, dataset, record)
 
 
 def _main_rank_lock(run_dir: Path | None, is_main: bool):
@@ -237,10 +256,19 @@ def _main_rank_lock(run_dir: Path | None, is_main: bool):
     return FolderLock(run_dir) if run_dir is not None and is_main else contextlib.nullcontext()
 
 
-def _write_config_and_fit(trainer: Trainer, run_dir: Path | None, config: RunConfig) -> FitResult:
-    """Mark the run folder as latent-atlas's, write its complete ``config.json``, train."""
+def _write_config_and_fit(
+    trainer: Trainer,
+    run_dir: Path | None,
+    config: RunConfig,
+    dataset: FactorDataset | None = None,
+    record: Path | None = None,
+) -> FitResult:
+    """Mark the run folder as latent-atlas's, record a dataset passed from Python (``record``),
+    write its complete ``config.json``, train."""
     if run_dir is not None and trainer.dist.is_main:
         mark_folder(run_dir, "run")
+        if record is not None:
+            record_dataset(dataset, record)
         ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
     return trainer.fit()
 
