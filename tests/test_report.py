@@ -184,3 +184,30 @@ def test_report_of_a_torus_model_draws_it_in_3d(tmp_path):
     page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
     assert "the torus in 3-D" in page and "flat torus" in page
     assert (tmp_path / "run" / "figures" / "latent_torus.png").is_file()
+
+
+def test_a_report_cites_the_thesis_only_for_its_benchmarks_and_shows_disentanglement(tmp_path):
+    """Issue 22: a disks run's report spoke of thesis figures; disentanglement.json was left out."""
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "disks", "n": 64, "size": 16, "position_range": 4,
+                        "radius_min": 2, "radius_max": 4},
+            "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2}},
+            "train": {"steps": 5, "batch_size": 16, "progress": False},
+        }
+    )  # fmt: skip
+    run_dir = tmp_path / "disks"
+    train_run(config, run_dir)
+    scores = {"mig": 0.25, "mig/radius": 0.3, "sap": 0.1}
+    (run_dir / "disentanglement.json").write_text(
+        json.dumps({"preset": "fast", "representation": "mean", "scores": scores})
+    )
+    page = write_report(run_dir, dpi=40).read_text(encoding="utf-8")
+    assert "thesis" not in page.replace(str(run_dir.resolve()), "").lower()
+    assert "Disentanglement metrics" in page and "<td>sap</td>" in page
+    assert "mig/radius" not in page.split("Disentanglement metrics")[1].split("</table>")[0]
+    assert (run_dir / "figures" / "disentanglement.png").is_file()
+
+
+def test_a_thesis_benchmark_report_still_cites_the_thesis(report):
+    assert "thesis fig. 5.4" in report.read_text(encoding="utf-8")

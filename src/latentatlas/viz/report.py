@@ -197,8 +197,14 @@ def _make_figures(
     dataset: FactorDataset,
     records: list[dict[str, Any]],
     dpi: int = DPI,
+    thesis: bool = True,
 ) -> tuple[list[_FigureCard], LatentSummary, list[str]]:
-    """Compute the summary and draw every figure of the report (notes list skipped figures)."""
+    """Compute the summary and draw every figure of the report (notes list skipped figures);
+    ``thesis``: the run is a thesis benchmark, so captions point at the thesis's figures."""
+
+    def cite(text: str) -> str:
+        return text if thesis else ""
+
     batch = dataset.evaluation_set()
     summary = summarise_latents(model, batch.x, batch.factors, dataset.factor_space)
     hue = _hue_factor(summary)
@@ -256,8 +262,8 @@ def _make_figures(
         "latent_scatter",
         title,
         f"Posterior means μ<sub>Z</sub>(x) of the {n:,} evaluation points over {where}{hued}"
-        f"{cyclic}.{ellipses} Compare thesis fig. "
-        + ("7.1." if summary.latent_periodic else "5.4."),
+        f"{cyclic}.{ellipses}"
+        + cite(" Compare thesis fig. " + ("7.1." if summary.latent_periodic else "5.4.")),
         draw_latent,
     )
     if summary.latent_periodic and summary.dim == 2:  # a torus: thesis fig. 11.3/11.4
@@ -266,8 +272,9 @@ def _make_figures(
             "latent_torus",
             "Latent space: the torus in 3-D",
             "Posterior locations (θ₁, θ₂) drawn on a ring torus in R³ (θ₁ around the ring, θ₂ "
-            "around the tube), one panel per periodic factor as the hue (compare thesis fig. "
-            "11.3/11.4); the model's torus is embedded in R⁴, this picture is only a drawing.",
+            "around the tube), one panel per periodic factor as the hue"
+            + cite(" (compare thesis fig. 11.3/11.4)")
+            + "; the model's torus is embedded in R⁴, this picture is only a drawing.",
             lambda: plot_latent_torus(summary, hues),
         )
 
@@ -291,11 +298,14 @@ def _make_figures(
         (
             "Six evaluation points spread over "
             + (f"<em>{_esc(hue)}</em>" if hue else "the set")
-            + ": the entries of x as markers joined by a dotted line (as in thesis fig. 5.2) "
-            "and the mean reconstruction μ<sub>X</sub>(μ<sub>Z</sub>(x)) of eq. 5.7 as a line."
+            + ": the entries of x as markers joined by a dotted line"
+            + cite(" (as in thesis fig. 5.2)")
+            + " and the mean reconstruction μ<sub>X</sub>(μ<sub>Z</sub>(x))"
+            + cite(" of eq. 5.7")
+            + " as a line."
             if is_vector
             else "Eight evaluation points (top) and their mean reconstructions "
-            "μ<sub>X</sub>(μ<sub>Z</sub>(x)) of eq. 5.7 (bottom)."
+            "μ<sub>X</sub>(μ<sub>Z</sub>(x))" + cite(" of eq. 5.7") + " (bottom)."
         ),
         lambda: plot_reconstructions(
             x, recon, n=n_show, labels=labels, ncols=2 if is_vector else 4, panel_size=(2.6, 1.45)
@@ -563,6 +573,51 @@ def _extra_sections(run_dir: Path, extras: Sequence[ReportSection], dpi: int) ->
     return rendered
 
 
+THESIS_DATASETS = frozenset(
+    {"sine_circle", "torus_sines", "pixel_shift", "rotating_object", "coil20"}
+)
+"""Datasets of the thesis's benchmarks: only their reports cite the thesis's figures."""
+
+DISENTANGLEMENT = "disentanglement.json"
+
+
+def _disentanglement_section(run_dir: Path, dpi: int) -> list[str]:
+    """``disentanglement.json`` (``latent-atlas evaluate --metrics``) as a table and a bar chart
+    of the headline scores, when the run has one."""
+    record = _read_optional_json(run_dir / DISENTANGLEMENT)
+    scores = record.get("scores") if isinstance(record, dict) else None
+    if not isinstance(scores, dict):
+        return []
+    headline = {
+        k: float(v) for k, v in scores.items() if "/" not in k and isinstance(v, (int, float))
+    }
+    if not headline:
+        return []
+    from .latent_plots import new_figure
+
+    rows = ["<table><tr><th>metric</th><th>score</th></tr>"]
+    rows += [f"<tr><td>{_esc(k)}</td><td>{format_number(v)}</td></tr>" for k, v in headline.items()]
+    rows.append("</table>")
+    fig = new_figure((6.0, 0.3 * len(headline) + 0.8))
+    ax = fig.add_subplot()
+    names = list(headline)[::-1]
+    ax.barh(names, [headline[n] for n in names], color="#3b6ea8")
+    ax.set_xlabel("score")
+    preset = _esc(record.get("preset", "?"))
+    representation = _esc(record.get("representation", "mean"))
+    lead = (
+        f"The disentanglement metrics of <code>{DISENTANGLEMENT}</code> (preset <em>{preset}</em>,"
+        f" the {representation} representation); per-factor scores are in the file."
+    )
+    section = ReportSection(
+        "Disentanglement metrics",
+        lead,
+        "\n".join(rows),
+        [("disentanglement", "Headline scores", "One bar per score.", fig)],
+    )
+    return [_section_html(section, run_dir, dpi)]
+
+
 def _template() -> Template:
     text = (
         resources.files("latentatlas.viz").joinpath("templates", "report.html").read_text("utf-8")
@@ -622,7 +677,8 @@ def write_report(
     dataset = dataset if dataset is not None else load_dataset(run_dir)
     records = ckpt.read_metrics(run_dir)
 
-    cards, summary, notes = _make_figures(model, dataset, records, dpi)
+    thesis = config.get("dataset", {}).get("name") in THESIS_DATASETS
+    cards, summary, notes = _make_figures(model, dataset, records, dpi, thesis)
     paths = {}
     for c in cards:
         rel = f"{FIGURES}/{c.slug}.png"
@@ -642,7 +698,8 @@ def write_report(
     )
     n_samples = (evaluation or {}).get("n_samples")
     metrics_lead = (
-        "The thesis table 5.1 quantities on the evaluation set: −ELBO = reconstruction + KL, "
+        ("The thesis table 5.1 quantities" if thesis else "The evaluation")
+        + " on the evaluation set: −ELBO = reconstruction + KL, "
         "with the reconstruction term estimated from "
         + (f"L = {format_number(n_samples)}" if n_samples else "L")
         + " posterior samples per point and the MSE of the mean reconstruction. "
@@ -677,7 +734,9 @@ def write_report(
         tables=_metrics_table(evaluation, references) + "\n" + _latent_table(summary),
         figures_lead=figures_lead,
         figures=_figure_cards(cards, paths),
-        extras="\n".join(_extra_sections(run_dir, extras, dpi)),
+        extras="\n".join(
+            [*_disentanglement_section(run_dir, dpi), *_extra_sections(run_dir, extras, dpi)]
+        ),
         footer=footer,
     )
     out = run_dir / REPORT
