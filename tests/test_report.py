@@ -207,6 +207,12 @@ def test_a_report_cites_the_thesis_only_for_its_benchmarks_and_shows_disentangle
     assert "Disentanglement metrics" in page and "<td>sap</td>" in page
     assert "mig/radius" not in page.split("Disentanglement metrics")[1].split("</table>")[0]
     assert (run_dir / "figures" / "disentanglement.png").is_file()
+    hued = write_report(run_dir, dpi=40, hue="radius").read_text(encoding="utf-8")
+    assert "hued by <em>radius</em>" in hued
+    from latentatlas.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="unknown factor 'colour'"):
+        write_report(run_dir, dpi=40, hue="colour")
 
 
 def test_a_thesis_benchmark_report_still_cites_the_thesis(report):

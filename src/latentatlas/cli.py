@@ -326,7 +326,8 @@ def evaluate(
     help="Also screenshot the report to RUN_DIR/report.png with headless Chromium "
     "(Debian package `chromium`), to look at it without a browser.",
 )
-def report(run_dir: str, png: bool) -> None:
+@click.option("--hue", help="The factor that colours the latent figures (default: the first).")
+def report(run_dir: str, png: bool, hue: str | None) -> None:
     """Write RUN_DIR/report.html (self-contained: config, metrics, figures).
 
     RUN_DIR may also be the folder of a reproduction that did not finish (killed, say): the
@@ -350,7 +351,7 @@ def report(run_dir: str, png: bool) -> None:
         click.echo(str(page))
         return
     check_run_dir(run_dir)
-    page = write_report(run_dir)
+    page = write_report(run_dir, hue=hue)
     click.echo(str(page))
     if png:
         from .viz.snapshot import render_html_to_png

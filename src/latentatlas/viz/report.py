@@ -46,7 +46,7 @@ from ..analysis.latents import (
     traversal_grid,
 )
 from ..data.base import FactorDataset
-from ..errors import RunFolderError
+from ..errors import RunFolderError, UnknownNameError
 from ..train import checkpoint as ckpt
 from ..train.run import load, load_dataset, read_metadata, run_status
 from .curves import plot_training_curves
@@ -198,6 +198,7 @@ def _make_figures(
     records: list[dict[str, Any]],
     dpi: int = DPI,
     thesis: bool = True,
+    hue: str | None = None,
 ) -> tuple[list[_FigureCard], LatentSummary, list[str]]:
     """Compute the summary and draw every figure of the report (notes list skipped figures);
     ``thesis``: the run is a thesis benchmark, so captions point at the thesis's figures."""
@@ -207,7 +208,10 @@ def _make_figures(
 
     batch = dataset.evaluation_set()
     summary = summarise_latents(model, batch.x, batch.factors, dataset.factor_space)
-    hue = _hue_factor(summary)
+    if hue is None:
+        hue = _hue_factor(summary)
+    elif summary.factors is None or hue not in summary.factor_names:
+        raise UnknownNameError("factor", hue, list(summary.factor_names or []))
     cards: list[_FigureCard] = []
     notes: list[str] = []
     n = summary.n
@@ -634,6 +638,7 @@ def write_report(
     dataset: FactorDataset | None = None,
     extras: Sequence[ReportSection] = (),
     dpi: int = DPI,
+    hue: str | None = None,
 ) -> Path:
     """Write ``run_dir/report.html`` (self-contained) and ``run_dir/figures/*.png``.
 
@@ -650,6 +655,8 @@ def write_report(
         extras: further sections after the figures (e.g. the demo's second model and its
             Δ-reductions), each with a lead, HTML tables and figures.
         dpi: resolution of the PNG figures (144: sharp on high-density screens).
+        hue: the factor that colours the latent figures (default: the first that varies); an
+            unknown name lists the factors.
 
     Returns the path of ``report.html``. Both the HTML and the PNGs are written atomically.
     """
@@ -678,7 +685,7 @@ def write_report(
     records = ckpt.read_metrics(run_dir)
 
     thesis = config.get("dataset", {}).get("name") in THESIS_DATASETS
-    cards, summary, notes = _make_figures(model, dataset, records, dpi, thesis)
+    cards, summary, notes = _make_figures(model, dataset, records, dpi, thesis, hue)
     paths = {}
     for c in cards:
         rel = f"{FIGURES}/{c.slug}.png"
