@@ -18,7 +18,6 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 #: experiments whose full-scale (or declared reduced-scale) run is not recorded yet; a record
 #: added or removed must update this list (the gap stays visible in the suite)
 NOT_RECORDED = {
-    "directions-dsprites-beta",  # gained the supervised floor (issue 21): re-run pending
     "directions-losses",  # gained the ball study (issue 20, item 9): re-run pending
     "locatello-dsprites-betavae",
 }
