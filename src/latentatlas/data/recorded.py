@@ -2,7 +2,7 @@
 
 ``train_run(config, out, dataset=ds)`` trains on a dataset the config cannot rebuild (a user's
 own, labelled in Python). So that ``load_dataset``, ``evaluate`` and ``--resume`` still work, the
-run records it (:func:`record_dataset`): observations and factor values in ``data.safetensors``,
+run records it (``train.run``): observations and factor values in ``data.safetensors``,
 the factor space in ``factor_space.json``, in the folder ``data/`` of the run, and its config
 names the ``recorded`` dataset that reads them back. :func:`as_factor_dataset` turns any
 ``torch.utils.data.Dataset`` (items ``x`` or ``(x, factors, ...)``, a ``TensorDataset`` too)
@@ -11,6 +11,7 @@ into an in-memory dataset the Trainer batches.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,24 +82,6 @@ def as_factor_dataset(data: Any) -> FactorDataset:
     return InMemoryDataset(x, factors, space)
 
 
-def record_dataset(dataset: FactorDataset, folder: str | Path) -> dict:
-    """Write ``dataset`` into ``folder`` and return the spec that reads it back."""
-    from safetensors.torch import save_file
-
-    from ..train.checkpoint import atomic_write, atomic_write_json
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    batch = dataset.get_batch(torch.arange(len(dataset)))
-    tensors = {"x": batch.x.detach().cpu().float().contiguous()}
-    if batch.factors is not None:
-        tensors["factors"] = batch.factors.detach().cpu().double().contiguous()
-    atomic_write(folder / DATA_FILE, lambda tmp: save_file(tensors, tmp))
-    if dataset.factor_space is not None:
-        atomic_write_json(folder / SPACE_FILE, dataset.factor_space.to_dict())
-    return {"name": "recorded", "path": str(folder.resolve())}
-
-
 @dataclass(frozen=True)
 class RecordedConfig(Config):
     path: str = field(doc="the data/ folder a run recorded (data.safetensors, factor_space.json)")
@@ -106,15 +89,13 @@ class RecordedConfig(Config):
 
 @DATASETS.register("recorded")
 class RecordedDataset(InMemoryDataset):
-    """The dataset a run recorded because it was passed from Python (:func:`record_dataset`)."""
+    """The dataset a run recorded because it was passed from Python (``train.run``)."""
 
     Config = RecordedConfig
 
     def __init__(self, config: RecordedConfig):
         from safetensors import SafetensorError
         from safetensors.torch import load_file
-
-        from ..train.checkpoint import read_json
 
         folder = Path(config.path)
         if not (folder / DATA_FILE).is_file():
@@ -125,5 +106,8 @@ class RecordedDataset(InMemoryDataset):
             raise DataError(f"{folder / DATA_FILE}: corrupt ({exc})") from None
         space = None
         if (folder / SPACE_FILE).is_file():
-            space = FactorSpace.from_dict(read_json(folder / SPACE_FILE))
+            try:
+                space = FactorSpace.from_dict(json.loads((folder / SPACE_FILE).read_text()))
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{folder / SPACE_FILE}: corrupt ({exc})") from None
         super().__init__(tensors["x"], tensors.get("factors"), space)

@@ -28,7 +28,7 @@ import torch
 from .. import __version__
 from ..config import Config, field
 from ..data.base import FactorDataset
-from ..data.recorded import as_factor_dataset, built_from, mark_built, record_dataset
+from ..data.recorded import DATA_FILE, SPACE_FILE, as_factor_dataset, built_from, mark_built
 from ..errors import ConfigError, RunFolderError
 from ..memory import check_fits
 from ..registry import AUXILIARY, DATASETS, MODELS, build, check_spec, resolve
@@ -71,6 +71,23 @@ class RunConfig(Config):
 
 RECORDED_DATA = "data"
 """The folder of a run that holds a dataset passed from Python (``data.recorded``)."""
+
+
+def record_dataset(dataset: FactorDataset, folder: str | Path) -> dict:
+    """Write ``dataset`` into ``folder`` (observations and factor values in safetensors, the
+    factor space in JSON, atomically) and return the ``recorded`` spec that reads it back."""
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    batch = dataset.get_batch(torch.arange(len(dataset)))
+    tensors = {"x": batch.x.detach().cpu().float().contiguous()}
+    if batch.factors is not None:
+        tensors["factors"] = batch.factors.detach().cpu().double().contiguous()
+    ckpt.atomic_write(folder / DATA_FILE, lambda tmp: save_file(tensors, tmp))
+    if dataset.factor_space is not None:
+        ckpt.atomic_write_json(folder / SPACE_FILE, dataset.factor_space.to_dict())
+    return {"name": "recorded", "path": str(folder.resolve())}
 
 
 def build_dataset(config: RunConfig) -> FactorDataset:
