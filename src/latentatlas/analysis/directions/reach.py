@@ -82,7 +82,9 @@ def reach(
     measure: str,
 ) -> dict[float, float]:
     """Per amount |δt|: the median over records of (m(G(z_δt)) − m(G(z₀))) / δt."""
-    start, end = _measured(generator, z0, measure), _measured(generator, zt, measure)
+    starts, inverse = torch.unique(z0, dim=0, return_inverse=True)  # z₀ repeats per amount
+    start = _measured(generator, starts, measure)[inverse]
+    end = _measured(generator, zt, measure)
     change = end - start
     period = PERIOD_OF.get(measure)
     if period is not None:  # an angle read modulo its period: take the shortest change
