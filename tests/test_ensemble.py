@@ -101,3 +101,29 @@ def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
     assert torch.equal(out[0], a.x[indices[0]] + 1) and torch.equal(out[1], a.x[indices[1]])
     with pytest.raises(ConfigError, match="out of range"):
         _batch_gatherer([a, b], CPU)([torch.tensor([50]), torch.tensor([0])])
+
+
+def test_a_written_member_resumes_like_a_run_trained_alone(tmp_path):
+    """write_member_run's folder is a full run: its trainer state (the member's slice of Adam's
+    moments, the schedule, its noise generator) continues training exactly as the lone run's
+    checkpoint does."""
+    from latentatlas.train import checkpoint as ckpt
+    from latentatlas.train import load, resume_run
+    from latentatlas.train.ensemble import write_member_run
+
+    configs = [member(s, 0.1, 0.1) for s in (0, 1)]
+    result = train_ensemble(configs)
+    assert all(state is not None for state in result.states)
+    write_member_run(tmp_path / "member", result.configs[1], result.models[1],
+                     result.losses[:, 1], result.states[1])  # fmt: skip
+    train_run(configs[1], tmp_path / "alone")
+    records = ckpt.read_metrics(tmp_path / "member")
+    assert [r["step"] for r in records] == [10, 20, 30, 40]  # log_every 10
+    assert records[-1]["loss"] == pytest.approx(float(result.losses[-1, 1]))
+    more = {"train": {"steps": 60}}
+    resumed, _ = resume_run(tmp_path / "member", more)
+    alone, _ = resume_run(tmp_path / "alone", more)
+    for key, value in alone.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+    for key, value in load(tmp_path / "member").state_dict().items():  # the resumed weights
+        torch.testing.assert_close(value, resumed.state_dict()[key])

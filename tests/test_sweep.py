@@ -51,6 +51,11 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
         "factor_vae-discriminator_layers=2-discriminator_units=16-seed1",
     ]  # fmt: skip
     assert all(r["status"] == "done" and float(r["mig"]) >= 0 for r in rows)
+    # one column per hyper-parameter, empty where the model has none of that name
+    assert [r["beta"] for r in rows] == ["4", "4", "", ""]
+    assert [r["discriminator_units"] for r in rows] == ["", "", "16", "16"]
+    progress = [ln for ln in proc.stderr.splitlines() if ln.startswith("[")]
+    assert len(progress) == 4 and progress[-1].startswith("[4/4 done, 0 running, 0 failed]")
     for r in rows:
         scores = json.loads((out / "trials" / r["trial"] / "disentanglement.json").read_text())
         assert {"mig", "sap", "gaussian_total_correlation"} <= set(scores["scores"])
@@ -62,10 +67,32 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     member = load(out / "trials" / "beta_vae-beta=4-seed1")
     for (k, a), b in zip(alone.state_dict().items(), member.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-5), k
+    # every trial is a full run folder: an ensemble member resumes and reports like any run
+    trial = out / "trials" / "beta_vae-beta=4-seed1"
+    assert {"metrics.jsonl", "trainer_state.pt", "metadata.json"} <= {
+        p.name for p in trial.iterdir()
+    }
+    resumed = run_cli("train", "--resume", "--out", str(trial), "--set", "train.steps=20")
+    assert resumed.returncode == 0, resumed.stderr
+    assert run_cli("report", str(trial)).returncode == 0 and (trial / "report.html").is_file()
+    assert json.loads((trial / "metadata.json").read_text())["step"] == 20
+    # the sweep's report is written again from its folder, also for an interrupted sweep
+    (out / "report.html").unlink()
+    page = run_cli("report", str(out))
+    assert page.returncode == 0, page.stderr
+    assert (out / "report.html").is_file()
+    results = (out / "results.json").read_bytes()
+    (out / "results.json").unlink()
+    (trial / "disentanglement.json").unlink()
+    partial = run_cli("report", str(out))
+    assert partial.returncode == 0, partial.stderr
+    assert "3 of 4 trials scored" in (out / "report.html").read_text()
+    (out / "results.json").write_bytes(results)
     again = run_cli("sweep", str(path), "--out", str(out))
     assert again.returncode == 0, again.stderr
     rows = list(csv.DictReader((out / "results.csv").open()))
-    assert all(r["status"] == "done (earlier)" for r in rows)
+    # the resumed trial lost its scores above: it is scored again (not retrained)
+    assert [r["status"] for r in rows] == ["done (earlier)", "done", *["done (earlier)"] * 2]
     # other metrics: every trial is scored again, none trained again
     weights = {r["trial"]: (out / "trials" / r["trial"] / "model.safetensors").read_bytes()
                for r in rows}  # fmt: skip
@@ -162,3 +189,28 @@ def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
     data = json.loads((out / "results.json").read_text())
     assert data["published"]["per_beta"]["4"]["sap"] == pytest.approx([0.08] * 3)  # shift 0.03
     assert "dlib" in (out / "report.html").read_text()
+
+
+def test_scores_are_plotted_per_grid_point_and_against_each_hyper_parameter():
+    from latentatlas.viz.sweep_plots import (
+        group_label,
+        plot_score_distributions,
+        plot_scores_against,
+        swept_values,
+    )
+
+    rows = [{"model": "beta_vae", "hyper": {"beta": b}, "seed": s, "scores": {"mig": b / 10 + s}}
+            for b in (1, 4, 16) for s in (0, 1)]  # fmt: skip
+    rows.append({"model": "vae", "hyper": {}, "seed": 0, "scores": {"mig": 0.5}})
+    assert group_label(rows[2]) == "beta_vae\nbeta=4" and group_label(rows[-1]) == "vae"
+    fig = plot_score_distributions(rows, ["mig"])
+    assert len(fig.axes[0].get_xticklabels()) == 4  # three β values and the plain VAE
+    assert swept_values(rows, "beta") == [1, 4, 16]
+    fig = plot_scores_against(rows, ["mig"], "beta")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"  # 1 to 16
+    mean_line = next(ln for ln in ax.get_lines() if ln.get_linestyle() == "-")
+    assert list(mean_line.get_xdata()) == [1, 4, 16]
+    assert list(mean_line.get_ydata()) == pytest.approx([0.6, 0.9, 2.1])  # mean over seeds 0, 1
+    with pytest.raises(Exception, match="fewer than two"):
+        plot_scores_against(rows[:2], ["mig"], "beta")

@@ -140,11 +140,22 @@ def _seed_option(help_text: str = "Seed of the random draws."):
     type=click.IntRange(min=1),
     help="Posterior samples L for the periodic evaluation during training.",
 )
-def train(config_file, dataset_name, model_name, overrides, out, resume, eval_samples) -> None:
+@click.option(
+    "--logger",
+    "loggers",
+    multiple=True,
+    metavar="NAME",
+    help="Also send every metrics record to a tracker: csv, tensorboard, wandb (offline unless "
+    "WANDB_MODE=online) or mlflow; repeat for several (sets train.loggers).",
+)
+def train(
+    config_file, dataset_name, model_name, overrides, out, resume, eval_samples, loggers
+) -> None:
     """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
     from .config import apply_overrides, read_config_file
     from .runs import resume_run, train_run
     from .train import FolderLock, RunConfig, build_dataset, check_new_run_dir
+    from .train.loggers import check_logger_names
 
     if resume:
         if not out:
@@ -154,6 +165,8 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
                 "--resume takes the run's own config; only --set train.* applies"
             )
         changes = apply_overrides({}, overrides)
+        if loggers:
+            changes.setdefault("train", {})["loggers"] = list(loggers)
         with FolderLock(out):  # for the whole command, data building included
             _, fit = resume_run(out, changes, evaluate=True, eval_samples=eval_samples)
         _finish_training(out, fit)
@@ -164,12 +177,15 @@ def train(config_file, dataset_name, model_name, overrides, out, resume, eval_sa
     if model_name:
         data["model"] = {**_section(data, "model"), "name": model_name}
     apply_overrides(data, overrides)
+    if loggers:
+        data["train"] = {**_section(data, "train"), "loggers": list(loggers)}
     config = RunConfig.from_dict(data)
     if not out:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
     with FolderLock(out):  # checks that --out can be written; held until the run ends
         check_new_run_dir(out)  # before building the data, which may take a while
+        check_logger_names(config.train.loggers)
         dataset = build_dataset(config)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
         _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples)
@@ -331,9 +347,12 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
     """Write RUN_DIR/report.html (self-contained: config, metrics, figures).
 
     RUN_DIR may also be the folder of a reproduction that did not finish (killed, say): the
-    page then shows what exists, "k of n models finished".
+    page then shows what exists, "k of n models finished"; or a sweep's folder (finished or
+    not): its report is written again from results.json or, for an interrupted sweep, from the
+    trial folders.
     """
     from .experiments.catalogue import REPRODUCTION, STARTED
+    from .experiments.sweep import is_sweep_folder
     from .train.checkpoint import check_run_dir
     from .viz.report import write_report
 
@@ -350,8 +369,15 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
             page = report_unfinished(run_dir)
         click.echo(str(page))
         return
-    check_run_dir(run_dir)
-    page = write_report(run_dir, hue=hue)
+    if is_sweep_folder(run_dir):
+        from .experiments.sweep import read_sweep, write_sweep_outputs
+        from .train.outputs import FolderLock
+
+        with FolderLock(run_dir):  # not while the sweep itself writes there
+            page = write_sweep_outputs(read_sweep(run_dir), run_dir)
+    else:
+        check_run_dir(run_dir)
+        page = write_report(run_dir, hue=hue)
     click.echo(str(page))
     if png:
         from .viz.snapshot import render_html_to_png
@@ -860,7 +886,8 @@ def sweep(sweep_file: str, out: str | None, executor: str, jobs: int | None, add
     config = load_sweep(sweep_file)
     target = Path(out or f"runs/sweep-{Path(sweep_file).stem}")
     with FolderLock(target):  # a second sweep into the same folder would mix the trials
-        result = run_sweep(config, target, executor, jobs, address)
+        echo = lambda line: click.echo(line, err=True)  # noqa: E731
+        result = run_sweep(config, target, executor, jobs, address, echo)
         report = write_sweep_outputs(result, target)
     click.echo(result.to_markdown(), err=True)
     click.echo(f"\n{len(result.rows)} trials in {result.seconds:.0f} s; report: {report}", err=True)

@@ -101,6 +101,7 @@ SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
 REDUCTORS: Registry = Registry("reductor", "latentatlas.analysis.reductors")
 AUXILIARY: Registry = Registry("auxiliary objective", "latentatlas.analysis.spectral")
 EXPERIMENTS: Registry = Registry("experiment", "latentatlas.experiments.catalogue")
+LOGGERS: Registry = Registry("logger", "latentatlas.train.loggers")
 
 
 def _split_spec(registry: Registry, spec: dict, path: str) -> tuple[type, dict]:
@@ -155,6 +156,7 @@ LISTED = {
     "optimizers": "OPTIMIZERS",
     "schedules": "SCHEDULES",
     "reductors": "REDUCTORS",
+    "loggers": "LOGGERS",
 }
 """The registries ``latent-atlas list WHAT`` shows, by ``WHAT``."""
 
@@ -170,6 +172,7 @@ _TABLE_ORDER = (
     ("REDUCTORS", "`latent-atlas list reductors`"),
     ("AUXILIARY", "— (`auxiliary:` of a run config)"),
     ("EXPERIMENTS", "`latent-atlas reproduce --list`"),
+    ("LOGGERS", "`latent-atlas list loggers`"),
 )
 
 

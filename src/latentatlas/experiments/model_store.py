@@ -210,7 +210,8 @@ class ModelStore:
                 key = json.dumps(config.dataset, sort_keys=True)
                 if key not in prints:
                     prints[key] = build_dataset(config).fingerprint()
-                _write_member(folder, config, model, result.losses[:, k], prints[key])
+                state = result.states[k] if result.states else None
+                _write_member(folder, config, model, result.losses[:, k], prints[key], state)
         for i, label in zip(indices, labels):
             self._emit("done", i, _slug(label))
         return result
@@ -264,25 +265,19 @@ def _write_member(
     model: torch.nn.Module,
     losses: torch.Tensor,
     fingerprint: str | None = None,
+    state: dict | None = None,
 ) -> None:
-    """An ensemble member as a finished run folder: config, weights, its losses, metadata
-    (with the data's fingerprint, checked when the member is reused)."""
+    """An ensemble member as a finished run folder (:func:`~latentatlas.train.ensemble.\
+write_member_run`) plus its per-step losses, which a reused member returns."""
     from safetensors.torch import save_file
 
-    from ..train.outputs import mark_folder
+    from ..train.ensemble import write_member_run
 
     folder.mkdir(parents=True, exist_ok=True)
-    mark_folder(folder, "run")
-    ckpt.atomic_write_text(folder / ckpt.CONFIG, config.to_json() + "\n")
-    ckpt.save_weights(folder / ckpt.WEIGHTS, model, {"step": str(len(losses))})
     tmp = folder / f".{LOSSES}.tmp"
     save_file({"loss": losses.detach().float().contiguous().cpu()}, str(tmp))
     tmp.replace(folder / LOSSES)
-    ckpt.atomic_write_json(folder / ckpt.METADATA, {
-        "status": "finished", "step": len(losses), "total_steps": len(losses),
-        "seed": config.seed, "trained_as": "ensemble", "torch": torch.__version__,
-        **({"data_fingerprint": fingerprint} if fingerprint else {}),
-    })  # fmt: skip
+    write_member_run(folder, config, model, losses, state, fingerprint)  # metadata last
 
 
 def _read_losses(folder: Path) -> torch.Tensor:

@@ -38,7 +38,7 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from ..errors import ConfigError
 from ..registry import MODELS
 
 SCORES_FILE = "disentanglement.json"
+SWEEP_FILE = "sweep.json"
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,46 @@ def _row(trial: Trial, status: str, scores: dict | None = None, error: str = "")
             "status": status, "error": error, "scores": scores or {}}  # fmt: skip
 
 
+class SweepProgress:
+    """One line per finished trial on ``echo`` (stderr from the CLI): trials done, running and
+    failed, the time left (the mean time of the trials run so far, shared by the processes),
+    the trial and its outcome."""
+
+    def __init__(self, total: int, echo: Callable[[str], None] | None, parallel: int = 1):
+        self.total, self.echo, self.parallel = total, echo, max(1, parallel)
+        self.done = self.failed = self.running = self.ran = 0
+        self.t0 = time.perf_counter()
+
+    def start(self, count: int = 1) -> None:
+        self.running += count
+
+    def finish(self, row: dict) -> None:
+        """Count ``row``'s trial as finished (it was running) and print the line."""
+        self.running = max(0, self.running - 1)
+        self.done += 1
+        self.failed += row["status"] == "failed"
+        self.ran += row["status"] != "done (earlier)"
+        if self.echo is None:
+            return
+        left = self.total - self.done
+        if left and self.ran:
+            per_trial = (time.perf_counter() - self.t0) / self.ran
+            eta = f", about {_duration(per_trial * left / self.parallel)} left"
+        else:
+            eta = ""
+        outcome = row["status"] + (f" ({row['error']})" if row["error"] else "")
+        self.echo(f"[{self.done}/{self.total} done, {self.running} running, {self.failed} failed"
+                  f"{eta}] {row['trial']}: {outcome}")  # fmt: skip
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
     """The scores of an earlier run of this trial when they were computed with the same metrics
     and preset (a rerun with other ones scores again)."""
@@ -229,13 +270,21 @@ def _ensemble_key(trial: Trial) -> str | None:
     return json.dumps(shared, sort_keys=True)
 
 
-def _train_group(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
-    """One ensemble for trials that differ only in seed; each member gets its run folder."""
-    import torch
+def _train_group(
+    group: list[Trial], root: str, metrics: Any, preset: str, progress: SweepProgress
+) -> list[dict]:
+    """One ensemble for trials that differ only in seed; each member gets a full run folder
+    (metrics, trainer state, metadata: ``train --resume`` continues it)."""
+    progress.start(len(group))
+    rows = _train_group_rows(group, root, metrics, preset)
+    for row in rows:
+        progress.finish(row)
+    return rows
 
-    from ..train import checkpoint as ckpt
-    from ..train.ensemble import train_ensemble
-    from ..train.run import RunConfig
+
+def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
+    from ..train.ensemble import train_ensemble, write_member_run
+    from ..train.run import RunConfig, build_dataset
 
     earlier = {t.name: _done(Path(root) / "trials" / t.name, metrics, preset) for t in group}
     rows = [_row(t, "done (earlier)", earlier[t.name]) for t in group
@@ -250,25 +299,28 @@ def _train_group(group: list[Trial], root: str, metrics: Any, preset: str) -> li
         result = train_ensemble([RunConfig.from_dict(t.config) for t in todo])
     except Exception:  # fall back to one by one (the error shows there, per trial)
         return rows + [run_trial(t, root, metrics, preset) for t in todo]
-    for trial, model, config in zip(todo, result.models, result.configs):
+    prints: dict[str, str] = {}
+    for k, (trial, model, config) in enumerate(zip(todo, result.models, result.configs)):
         run_dir = Path(root) / "trials" / trial.name
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            ckpt.save_weights(run_dir / ckpt.WEIGHTS, model, {"step": str(config.train.steps)})
-            ckpt.atomic_write_json(run_dir / ckpt.METADATA, {
-                "status": "finished", "seed": config.seed, "trained_as": "ensemble",
-                "torch": torch.__version__,
-            })  # fmt: skip
-            ckpt.atomic_write_text(run_dir / ckpt.CONFIG, config.to_json() + "\n")
+            key = json.dumps(config.dataset, sort_keys=True)
+            if key not in prints:
+                prints[key] = build_dataset(config).fingerprint()
+            state = result.states[k] if result.states else None
+            write_member_run(run_dir, config, model, result.losses[:, k], state, prints[key])
             rows.append(_row(trial, "done", _score(run_dir, metrics, preset, trial.seed)))
         except Exception as exc:
             rows.append(_row(trial, "failed", error=f"{type(exc).__name__}: {exc}"))
     return rows
 
 
+Echo = Callable[[str], None]
+
+
 def run_local(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
-              jobs: int | None = None) -> list[dict]:  # fmt: skip
-    """Ensembles where possible, then the rest in up to ``jobs`` processes."""
+              jobs: int | None = None, echo: Echo | None = None) -> list[dict]:  # fmt: skip
+    """Ensembles where possible, then the rest in up to ``jobs`` processes; one progress line
+    per finished trial on ``echo``."""
     groups: dict[str, list[Trial]] = {}
     singles: list[Trial] = []
     for trial in trials:
@@ -277,30 +329,36 @@ def run_local(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
             singles.append(trial)
         else:
             groups.setdefault(key, []).append(trial)
+    for key in [k for k, g in groups.items() if len(g) == 1]:
+        singles.append(groups.pop(key)[0])
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(singles) or 1))
+    progress = SweepProgress(len(trials), echo, jobs)
     rows: list[dict] = []
     for group in groups.values():
-        if len(group) == 1:
-            singles.append(group[0])
-        else:
-            rows += _train_group(group, root, metrics, preset)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(singles)))
+        rows += _train_group(group, root, metrics, preset, progress)
     if jobs == 1:
-        rows += [run_trial(t, root, metrics, preset) for t in singles]
+        for trial in singles:
+            progress.start()
+            rows.append(run_trial(trial, root, metrics, preset))
+            progress.finish(rows[-1])
     else:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import ProcessPoolExecutor, as_completed
 
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             futures = [pool.submit(run_trial, t, root, metrics, preset, threads) for t in singles]
-            rows += [f.result() for f in futures]
+            for finished, future in enumerate(as_completed(futures)):
+                progress.running = min(jobs, len(singles) - finished)  # the pool's busy workers
+                rows.append(future.result())
+                progress.finish(rows[-1])
     order = {t.name: i for i, t in enumerate(trials)}
     return sorted(rows, key=lambda r: order[r["trial"]])
 
 
 def run_ray(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
-            address: str | None = None) -> list[dict]:  # fmt: skip
+            address: str | None = None, echo: Echo | None = None) -> list[dict]:  # fmt: skip
     """Each trial as a Ray task (one CPU each) on ``address`` or a local instance."""
     try:
         import ray
@@ -314,7 +372,16 @@ def run_ray(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
         started = True
     try:
         task = ray.remote(num_cpus=1)(run_trial)
-        return ray.get([task.remote(t, root, metrics, preset, 1) for t in trials])
+        pending = [task.remote(t, root, metrics, preset, 1) for t in trials]
+        progress = SweepProgress(len(trials), echo, int(ray.available_resources().get("CPU", 1)))
+        progress.start(len(pending))
+        rows = []
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            rows.append(ray.get(ready[0]))
+            progress.finish(rows[-1])
+        order = {t.name: i for i, t in enumerate(trials)}
+        return sorted(rows, key=lambda r: order[r["trial"]])
     finally:
         if started:
             ray.shutdown()
@@ -333,14 +400,23 @@ class SweepResult:
         return {"sweep": self.sweep.to_dict(), "executor": self.executor,
                 "seconds": self.seconds, "trials": self.rows}  # fmt: skip
 
+    @property
+    def hyper_names(self) -> list[str]:
+        """Every hyper-parameter the sweep sets, over all its models (sorted)."""
+        return sorted({k for r in self.rows for k in r["hyper"]})
+
     def to_csv(self) -> str:
+        """One row per trial: trial, model, one column per hyper-parameter (empty where the
+        model has none of that name; lists as JSON), seed, status, the scores, the error."""
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["trial", "model", "hyper", "seed", "status", *self.score_names, "error"])
+        hyper = self.hyper_names
+        writer.writerow(["trial", "model", *hyper, "seed", "status", *self.score_names, "error"])
         for r in self.rows:
+            values = [_cell(r["hyper"][k]) if k in r["hyper"] else "" for k in hyper]
             scores = [r["scores"].get(k, "") for k in self.score_names]
-            writer.writerow([r["trial"], r["model"], json.dumps(r["hyper"]), r["seed"],
-                             r["status"], *scores, r["error"]])  # fmt: skip
+            writer.writerow([r["trial"], r["model"], *values, r["seed"], r["status"], *scores,
+                             r["error"]])  # fmt: skip
         return buffer.getvalue()
 
     def to_markdown(self) -> str:
@@ -357,6 +433,10 @@ class SweepResult:
         return [r for r in self.rows if r["status"] == "failed"]
 
 
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
 def load_sweep(path: str | Path) -> SweepConfig:
     """A sweep file (YAML or JSON)."""
     from ..config import read_config_file
@@ -370,27 +450,86 @@ def run_sweep(
     executor: str = "local",
     jobs: int | None = None,
     address: str | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> SweepResult:
-    """Run every trial and gather the rows (see the module docstring)."""
+    """Run every trial and gather the rows (see the module docstring); ``echo`` receives one
+    progress line per finished trial. The sweep's config is kept in ``OUT/sweep.json`` first,
+    so that ``latent-atlas report OUT`` can show an interrupted sweep."""
+    from ..train.checkpoint import atomic_write_json
+
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"executor: expected 'local' or 'ray', got {executor!r}")
     t0 = time.perf_counter()
     trials = expand(sweep)
     root = str(Path(out).resolve())
     Path(root, "trials").mkdir(parents=True, exist_ok=True)
+    atomic_write_json(Path(root) / SWEEP_FILE, sweep.to_dict())
     if executor == "local":
-        rows = run_local(trials, root, sweep.metric_list, sweep.preset, jobs)
-    elif executor == "ray":
-        rows = run_ray(trials, root, sweep.metric_list, sweep.preset, address)
+        rows = run_local(trials, root, sweep.metric_list, sweep.preset, jobs, echo)
     else:
-        raise ConfigError(f"executor: expected 'local' or 'ray', got {executor!r}")
-    names = sorted({k for r in rows for k in r["scores"]})
-    return SweepResult(sweep, rows, time.perf_counter() - t0, executor, names)
+        rows = run_ray(trials, root, sweep.metric_list, sweep.preset, address, echo)
+    return SweepResult(sweep, rows, time.perf_counter() - t0, executor, _score_names(rows))
+
+
+def _score_names(rows: Sequence[dict]) -> list[str]:
+    return sorted({k for r in rows for k in r["scores"]})
+
+
+def is_sweep_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is the output of a sweep (its sweep.json or results.json)."""
+    folder = Path(folder)
+    if (folder / SWEEP_FILE).is_file():
+        return True
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"sweep", "trials"} <= set(data)
+
+
+def read_sweep(folder: str | Path) -> SweepResult:
+    """A sweep's result from its folder: results.json when the sweep finished; otherwise (an
+    interrupted sweep) rows gathered from sweep.json and the trial folders: scored trials with
+    their scores, the others with their training status (``not started`` when absent)."""
+    from ..errors import RunFolderError
+
+    folder = Path(folder)
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        sweep = SweepConfig.from_dict(data["sweep"], path="sweep")
+        rows = list(data["trials"])
+        return SweepResult(sweep, rows, float(data.get("seconds", 0.0)),
+                           str(data.get("executor", "local")), _score_names(rows))  # fmt: skip
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunFolderError(f"{folder / 'results.json'}: not a sweep's results ({exc})") from None
+    try:
+        sweep = SweepConfig.from_dict(json.loads((folder / SWEEP_FILE).read_text("utf-8")))
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(
+            f"{folder}: not a sweep folder (no readable {SWEEP_FILE}: {exc})"
+        ) from None
+    rows = []
+    for trial in expand(sweep):
+        run_dir = folder / "trials" / trial.name
+        scores = _done(run_dir, sweep.metric_list, sweep.preset)
+        if scores is not None:
+            rows.append(_row(trial, "done", scores))
+            continue
+        try:
+            status = json.loads((run_dir / "metadata.json").read_text("utf-8")).get("status", "?")
+        except (OSError, ValueError):
+            status = "not started"
+        rows.append(_row(trial, f"{status}, not scored" if status != "not started" else status))
+    return SweepResult(sweep, rows, 0.0, "unknown", _score_names(rows))
 
 
 def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
     """results.json, results.csv, table.md, figures and report.html into ``out``."""
     from ..train.checkpoint import atomic_write_text
     from ..viz.reproduction import markdown_tables_html, write_reproduction_report
-    from ..viz.sweep_plots import plot_score_distributions
+    from ..viz.sweep_plots import plot_score_distributions, plot_scores_against, swept_values
     from .outputs import write_result_files
 
     out = Path(out)
@@ -401,12 +540,24 @@ def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
     figures = []
     if done and main:
         figures.append((
-            "scores", "Scores per model",
-            "Each score's distribution over the trials of each model (violin and box; points are "
-            "trials: hyper-parameters and seeds).",
+            "scores", "Scores per model and hyper-parameters",
+            "Each score's distribution over the trials of each model and hyper-parameter values "
+            "(violin and box; points are trials, i.e. seeds).",
             plot_score_distributions(done, main),
         ))  # fmt: skip
+        for name in result.hyper_names:
+            if len(swept_values(done, name)) > 1:
+                figures.append((
+                    f"scores-vs-{name}", f"Scores against {name}",
+                    f"Each trial's score against {name} (points), the mean over seeds joined; "
+                    "one colour per model.",
+                    plot_scores_against(done, main, name),
+                ))  # fmt: skip
     n_failed = len(result.failed)
+    pending = [r for r in result.rows if not r["scores"] and r["status"] != "failed"]
+    status = "finished" if not (n_failed or pending) else (
+        f"{n_failed} failed" if n_failed else f"{len(done)} of {len(result.rows)} trials scored"
+    )  # fmt: skip
     return write_reproduction_report(
         out,
         title="Disentanglement sweep",
@@ -414,7 +565,7 @@ def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
         facts={
             "trials": str(len(result.rows)),
             "failed": str(n_failed),
-            "time": f"{result.seconds:.0f} s",
+            "time": f"{result.seconds:.0f} s" if result.seconds else "–",
         },
         settings={
             "executor": result.executor,
@@ -426,5 +577,5 @@ def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
         tables_html=markdown_tables_html(result.to_markdown()),
         figures=figures,
         eyebrow="sweep",
-        status="finished" if not n_failed else f"{n_failed} failed",
+        status=status,
     )

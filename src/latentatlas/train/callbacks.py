@@ -27,6 +27,14 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer, step: int) -> None: ...
 
+    def on_log(self, trainer: Trainer, record: dict[str, Any], step: int) -> None:
+        """After ``record`` (``{"split", **values}``) was appended to ``metrics.jsonl`` at
+        ``step`` (main process, runs with a folder only); what the trackers' loggers use."""
+
+    def on_fit_end(self, trainer: Trainer, status: str) -> None:
+        """When ``fit`` returns or raises, whatever the reason: ``status`` is ``finished``,
+        ``interrupted``, ``diverged`` or ``failed``. For releasing resources (files, trackers)."""
+
     def state_dict(self) -> dict[str, Any]:
         """What a resumed run needs to continue exactly (saved in the trainer's checkpoint;
         tensors, numbers and nested dicts only)."""

@@ -21,7 +21,8 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -35,11 +36,15 @@ from .trainer import check_device_available, parse_device
 
 @dataclass
 class EnsembleResult:
-    """The trained members (ordinary models, unstacked) and their per-step losses ``(steps, K)``."""
+    """The trained members (ordinary models, unstacked), their per-step losses ``(steps, K)``
+    and each member's trainer state (what :class:`Trainer` checkpoints, so that a member written
+    with :func:`write_member_run` resumes like a run trained alone; None where the optimiser's
+    parameters could not be matched)."""
 
     models: list[torch.nn.Module]
     configs: list[RunConfig]
     losses: torch.Tensor
+    states: list[dict[str, Any] | None] = field(default_factory=list)
 
 
 def _shared_part(config: RunConfig) -> dict:
@@ -237,4 +242,87 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
         m.load_state_dict(state, strict=False)
         m.eval()
     losses = torch.stack(history).cpu() if history else torch.zeros(0)
-    return EnsembleResult(models, full_configs, losses)
+    states = _member_states(models, full_configs, datasets, optimizer, scheduler, noise_gens, total)
+    return EnsembleResult([m.cpu() for m in models], full_configs, losses, states)
+
+
+def _member_states(
+    models: Sequence[torch.nn.Module],
+    configs: Sequence[RunConfig],
+    datasets: Sequence[Any],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generators: Sequence[torch.Generator],
+    step: int,
+) -> list[dict[str, Any] | None]:
+    """Each member's trainer state, as the :class:`Trainer` of a lone run would checkpoint it
+    at ``step``: the member's slice of the optimiser's moments (the stacked parameters keep the
+    members on the leading axis), the shared schedule, and its noise generator as the torch RNG
+    state (a lone run draws the same noise from the global RNG)."""
+    from .trainer import Trainer
+
+    stacked = optimizer.state_dict()
+    states: list[dict[str, Any] | None] = []
+    for k, (model, config, data, generator) in enumerate(
+        zip(models, configs, datasets, generators)
+    ):
+        member = {
+            "state": {
+                i: {key: v[k] if torch.is_tensor(v) and v.dim() > 0 else v for key, v in s.items()}
+                for i, s in stacked["state"].items()
+            },
+            "param_groups": stacked["param_groups"],
+        }
+        trainer = Trainer(model, data, config.train, None, config.seed)
+        try:
+            trainer.optimizer.load_state_dict(member)
+        except (ValueError, KeyError, RuntimeError):  # the parameters do not match one to one
+            states.append(None)
+            continue
+        trainer.scheduler.load_state_dict(scheduler.state_dict())
+        trainer.step = step
+        previous = torch.get_rng_state()
+        torch.set_rng_state(generator.get_state())
+        try:
+            states.append(trainer.state_dict())
+        finally:
+            torch.set_rng_state(previous)
+    return states
+
+
+def write_member_run(
+    folder: str | Path,
+    config: RunConfig,
+    model: torch.nn.Module,
+    losses: torch.Tensor,
+    state: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
+) -> None:
+    """An ensemble member as a finished run folder like :func:`train_run` writes: config,
+    weights, ``metrics.jsonl`` (its loss every ``train.log_every`` steps and at the last),
+    metadata (with the data's ``fingerprint``) and, given its ``state``, the trainer state that
+    ``resume_run`` (``latent-atlas train --resume``) continues from. Every file is written
+    atomically; the metadata last, so a folder marked finished is complete."""
+    from . import checkpoint as ckpt
+    from .outputs import mark_folder
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    mark_folder(folder, "run")
+    steps = len(losses)
+    every = config.train.log_every
+    logged = [s for s in range(1, steps + 1) if s % every == 0 or s == steps]
+    lines = [
+        json.dumps({"step": s, "split": "train", "loss": float(losses[s - 1])}) for s in logged
+    ]
+    ckpt.atomic_write_text(folder / ckpt.CONFIG, config.to_json() + "\n")
+    ckpt.atomic_write_text(folder / ckpt.METRICS, "".join(line + "\n" for line in lines))
+    if state is not None:
+        ckpt.save_state(folder / ckpt.STATE, state)
+    ckpt.save_weights(folder / ckpt.WEIGHTS, model, {"step": str(steps)})
+    ckpt.atomic_write_json(folder / ckpt.METADATA, {
+        "status": "finished", "step": steps, "total_steps": steps, "seed": config.seed,
+        "dataset": config.dataset.get("name"), "model": config.model.get("name"),
+        "trained_as": "ensemble", "torch": torch.__version__,
+        **({"data_fingerprint": fingerprint} if fingerprint else {}),
+    })  # fmt: skip

@@ -81,6 +81,11 @@ class TrainerConfig(Config):
         doc="bf16: the training forward under bfloat16 autocast (faster on CPUs with BF16 "
         "units and on GPUs; weights, optimiser and losses stay float32)",
     )
+    loggers: tuple[str, ...] = field(
+        (),
+        doc="experiment trackers that also receive every metrics record: csv, tensorboard, "
+        "wandb, mlflow (see latentatlas.train.loggers)",
+    )
     memory_format: str = field(
         "contiguous",
         choices=("contiguous", "channels_last"),
@@ -92,6 +97,15 @@ class TrainerConfig(Config):
         parse_device(self.device)
         if self.steps is None and self.epochs is None:
             raise ConfigError("steps: give steps or epochs")
+        from ..registry import LOGGERS
+
+        for name in self.loggers:
+            if name not in LOGGERS:
+                raise ConfigError(
+                    f"loggers: unknown logger {name!r}; valid names: {', '.join(LOGGERS.names())}"
+                )
+        if len(set(self.loggers)) != len(self.loggers):
+            raise ConfigError(f"loggers: a logger is named twice in {list(self.loggers)}")
         for name in ("log_every", "eval_every", "checkpoint_every", "warmup_steps", "step_size"):
             if getattr(self, name) > MAX_STEPS:
                 value = getattr(self, name)
@@ -197,6 +211,11 @@ class Trainer:
         self.callbacks = [*_model_steps(model), *callbacks]
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.dist = distributed.setup(torch.device(self.config.device))
+        if self.run_dir is not None and self.dist.is_main and self.config.loggers:
+            from .loggers import make_loggers
+
+            # last, so that the other callbacks' checkpointed state keeps its place
+            self.callbacks += make_loggers(self.config.loggers, self.run_dir)
         self.device = distributed.device_for(torch.device(self.config.device), self.dist)
         check_device_available(self.device)
         self._channels_last = self.config.memory_format == "channels_last"
@@ -442,9 +461,12 @@ class Trainer:
         """Append one record to ``metrics.jsonl`` (main rank only)."""
         if self.run_dir is None or not self.dist.is_main:
             return
-        line = json.dumps({"step": self.step if step is None else step, **record})
+        step = self.step if step is None else step
+        line = json.dumps({"step": step, **record})
         with open(self.run_dir / ckpt.METRICS, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
+        for cb in self.callbacks:
+            cb.on_log(self, record, step)
 
     def run_on_model(self, fn: Callable[[torch.nn.Module], dict[str, float]]) -> dict[str, float]:
         """Call ``fn(model)`` in eval mode without gradients (for evaluation callbacks)."""
@@ -541,18 +563,23 @@ class Trainer:
                 for cb in self.callbacks:
                     cb.on_train_end(self, self.step)
         except TrainingDiverged:
+            status = "diverged"
             self.update_metadata(status="diverged", diverged_at=self.step + 1)
             raise
         except KeyboardInterrupt:  # a second Ctrl-C: the last checkpoint is what is left
+            status = "interrupted"
             self.update_metadata(status="interrupted", step=self.last_checkpoint)
             raise
         except Exception as exc:
+            status = "failed"
             self.update_metadata(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
             self._restore_signal_handlers(previous_handlers)
             if bar is not None:
                 bar.close()
+            for cb in self.callbacks:
+                cb.on_fit_end(self, status)
         self.update_metadata(
             status=status,
             step=self.step,
