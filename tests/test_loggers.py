@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from latentatlas.errors import ConfigError
 from latentatlas import resume_run, train_run
+from latentatlas.errors import ConfigError
 from latentatlas.train import Callback, RunConfig, read_metadata
 from latentatlas.train import checkpoint as ckpt
 from latentatlas.train.loggers import TensorBoardLogger
