@@ -148,8 +148,16 @@ def _seed_option(help_text: str = "Seed of the random draws."):
     help="Also send every metrics record to a tracker: csv, tensorboard, wandb (offline unless "
     "WANDB_MODE=online) or mlflow; repeat for several (sets train.loggers).",
 )
+@click.option(
+    "--preset",
+    type=click.Choice(["mlp", "conv", "locatello"]),
+    help="Model settings by name (the config's own values win): mlp (the models' own "
+    "defaults), conv (convolutional nets), locatello (the study's 64×64 network). Without it, "
+    "settings the config leaves out are chosen from the data (conv nets for images, latent "
+    "size 10, Bernoulli for data in [0, 1]) and printed.",
+)
 def train(
-    config_file, dataset_name, model_name, overrides, out, resume, eval_samples, loggers
+    config_file, dataset_name, model_name, overrides, out, resume, eval_samples, loggers, preset
 ) -> None:
     """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
     from .config import apply_overrides, read_config_file
@@ -160,7 +168,7 @@ def train(
     if resume:
         if not out:
             raise click.UsageError("--resume needs --out RUN_DIR")
-        if config_file or dataset_name or model_name:
+        if config_file or dataset_name or model_name or preset:
             raise click.UsageError(
                 "--resume takes the run's own config; only --set train.* applies"
             )
@@ -188,7 +196,8 @@ def train(
         check_logger_names(config.train.loggers)
         dataset = build_dataset(config)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
-        _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples)
+        _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples,
+                           preset=preset)  # fmt: skip
     _finish_training(out, fit)
 
 
