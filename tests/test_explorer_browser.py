@@ -5,6 +5,7 @@ of skipping it."""
 from __future__ import annotations
 
 import base64
+import io
 import math
 import os
 import shutil
@@ -14,7 +15,7 @@ import time
 
 import pytest
 
-from .test_explorer import train
+from .test_explorer import sine_run, train
 
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -124,6 +125,34 @@ def test_moving_a_slider_changes_the_image(browser, tmp_path):
         shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
         if shots:  # keep the screenshot to look at
             shutil.copy(tmp_path / "explorer.png", os.path.join(shots, "explorer-slider.png"))
+
+
+def test_the_main_jobs_vectors_are_line_plots_with_sliders_and_a_strip(browser, tmp_path):
+    """The demo's kind of run (sine vectors) is explorable: line plots drawn smoothly, the slider
+    moves the plot, the traversal strip and an encoded example show."""
+    from PIL import Image
+
+    with Server(sine_run(tmp_path)) as url:
+        browser.get(url)
+        wait_for(browser, "return document.getElementById('image').dataset.version")
+        assert browser.execute_script("return document.body.classList.contains('vectors')")
+        rendering = "return getComputedStyle(document.getElementById('image')).imageRendering"
+        assert browser.execute_script(rendering) == "auto"
+        first = base64.b64decode(browser.execute_async_script(CURRENT_IMAGE))
+        moved = image_after(
+            browser,
+            """
+            const s = document.querySelector('input[type=range]');
+            s.value = s.min; s.dispatchEvent(new Event('input'));""",
+        )
+        assert moved != first and Image.open(io.BytesIO(moved)).size == (320, 200)
+        wait_for(browser, "return document.getElementById('strip').naturalWidth === 9 * 320")
+        image_after(browser, "document.getElementById('example').click()")
+        assert browser.execute_script("return !document.getElementById('original-box').hidden")
+        browser.save_screenshot(str(tmp_path / "vectors.png"))
+        shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
+        if shots:
+            shutil.copy(tmp_path / "vectors.png", os.path.join(shots, "explorer-vectors.png"))
 
 
 def test_a_dial_at_plus_and_minus_pi_gives_the_same_image(browser, tmp_path):

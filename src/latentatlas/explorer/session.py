@@ -13,6 +13,11 @@ Controls, one per latent coordinate, in order of importance:
 
 Codes from the page are refused unless they have the latent's length, are finite and lie within
 ``BOUND`` (linear coordinates; angles may take any finite value and are wrapped).
+
+Observations are shown as pictures: grey or colour images as they are (enlarged), vectors (the
+sine circle, tabular data, 1-D signals) as line plots in the style of thesis fig. 5.2 — the
+values against their index, on the value range of the run's evaluation set, so that plots of
+different codes compare.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ class Control:
 TRAVERSAL_STEPS = 9
 """Images in a traversal strip."""
 
+PLOT_SIZE = (320, 200)
+"""Width and height in pixels of the line plot of a vector observation."""
+
 
 def _finite(value: float) -> bool:
     """Whether a number from a request is finite (an integer beyond any float is not)."""
@@ -82,10 +90,18 @@ class ExplorerSession:
         self.directions = self._directions()
         with torch.no_grad():
             self.image_shape = tuple(self._decode(torch.zeros(1, self.dim)).shape[1:])
-        if len(self.image_shape) != 3 or self.image_shape[0] not in (1, 3):
+        if len(self.image_shape) == 3 and self.image_shape[0] in (1, 3):
+            self.observation = "image"
+        elif len(self.image_shape) == 1:
+            self.observation = "vector"
+            values = self.data.evaluation_set().x
+            low, high = float(values.min()), float(values.max())
+            margin = 0.1 * (high - low) or 1.0
+            self.value_range = (low - margin, high + margin)
+        else:
             raise RunFolderError(
-                f"{run_dir}: the explorer shows grey or colour images (1 or 3, H, W); this "
-                f"model's observations have shape {self.image_shape}"
+                f"{run_dir}: the explorer shows grey or colour images (1 or 3, H, W) and vectors "
+                f"(D,); this model's observations have shape {self.image_shape}"
             )
 
     def _controls(self, x: torch.Tensor) -> list[Control]:
@@ -180,16 +196,27 @@ class ExplorerSession:
             raise DataError(f"keep: expected {self.blocks} true/false values, one per block")
         return torch.tensor(keep)
 
+    def picture(self, x: torch.Tensor):
+        """One observation (an image (C, H, W) in [0, 1], or a vector (D,)) as a PIL image, at
+        its own size (images) or :data:`PLOT_SIZE` (vectors)."""
+        if self.observation == "vector":
+            return vector_picture(x, *self.value_range)
+        return image_picture(x)
+
+    def png(self, x: torch.Tensor) -> bytes:
+        """One observation as PNG bytes (images enlarged to ``MIN_PIXELS``)."""
+        return _encode(self.picture(x), enlarge=self.observation == "image")
+
     def decode_png(self, values: object, keep: object = None) -> bytes:
         """The decoded image of a code from the page as PNG bytes; for an atomic model ``keep``
         switches blocks on or off (the sub-model Σ_{i kept} g(z_i))."""
         z = self.check_code(values)
         on = self.check_keep(keep)
         if on is None:
-            return to_png(self._decode(z)[0])
+            return self.png(self._decode(z)[0])
         with torch.no_grad():
             params = self.model.decode_blocks(z.to(self.device), on.to(self.device))
-            return to_png(self.model.likelihood.mean(params).cpu()[0])
+            return self.png(self.model.likelihood.mean(params).cpu()[0])
 
     def block_pngs(self, values: object) -> list[bytes]:
         """Each atomic block's own image g(z_i) (likelihood mean), as PNG bytes."""
@@ -197,12 +224,13 @@ class ExplorerSession:
             raise DataError("this model has no latent blocks")
         with torch.no_grad():
             parts = self.model.parts(self.check_code(values).to(self.device)).cpu()[0]
-        return [to_png(self.model.likelihood.mean(p).clamp(0, 1)) for p in parts]
+        means = [self.model.likelihood.mean(p) for p in parts]
+        return [self.png(m.clamp(0, 1) if self.observation == "image" else m) for m in means]
 
     def traversal(
         self, values: object, index: object, steps: int = TRAVERSAL_STEPS
     ) -> torch.Tensor:
-        """Images (steps, C, H, W) along one coordinate's range, the others fixed."""
+        """Observations (steps, ...) along one coordinate's range, the others fixed."""
         z = self.check_code(values)
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < self.dim:
             raise DataError(f"index: expected a coordinate 0..{self.dim - 1}")
@@ -216,17 +244,23 @@ class ExplorerSession:
         return self._decode(codes)
 
     def traversal_png(self, values: object, index: object) -> bytes:
-        """The traversal as one PNG strip."""
-        images = self.traversal(values, index)
-        return to_png(torch.cat(list(images), dim=-1))
+        """The traversal as one PNG strip (the pictures side by side)."""
+        from PIL import Image
+
+        pictures = [self.picture(x) for x in self.traversal(values, index)]
+        strip = Image.new("RGB", (sum(p.width for p in pictures), pictures[0].height), "white")
+        left = 0
+        for picture in pictures:
+            strip.paste(picture.convert("RGB"), (left, 0))
+            left += picture.width
+        return _encode(strip, enlarge=self.observation == "image")
 
     def traversal_gif(self, values: object, index: object) -> bytes:
         """The traversal as an animated GIF (there and back)."""
         from PIL import Image
 
         frames = [
-            Image.open(io.BytesIO(to_png(img))).convert("P")
-            for img in self.traversal(values, index)
+            Image.open(io.BytesIO(self.png(x))).convert("P") for x in self.traversal(values, index)
         ]
         frames = frames + frames[-2:0:-1]
         buffer = io.BytesIO()
@@ -241,7 +275,7 @@ class ExplorerSession:
         x = self.data.get_batch(torch.tensor([index])).x.to(self.device)
         with torch.no_grad():
             z = self.model.latent.mean(self.model.encode(x)).reshape(-1).cpu()
-        return z.tolist(), to_png(x[0].cpu())
+        return z.tolist(), self.png(x[0].cpu())
 
     def apply_direction(self, values: object, name: object, value: object) -> list[float]:
         """The code with the named direction's factor set to ``value`` (its units, through g⁻¹)."""
@@ -262,6 +296,7 @@ class ExplorerSession:
             "seed": self.seed,
             "start": self.start_code(),
             "image_shape": list(self.image_shape),
+            "observation": self.observation,
             "controls": [asdict(c) for c in self.controls],
             "blocks": self.blocks,
             "examples": len(self.data),
@@ -281,18 +316,60 @@ class ExplorerSession:
         }
 
 
-def to_png(image: torch.Tensor) -> bytes:
-    """A (C, H, W) image in [0, 1] as PNG bytes, enlarged to at least ``MIN_PIXELS`` a side."""
+def image_picture(image: torch.Tensor):
+    """A (C, H, W) image in [0, 1] (1 or 3 channels) as a PIL image."""
     from PIL import Image
 
     a = image.detach().float().clamp(0, 1).numpy()
     if a.ndim != 3 or a.shape[0] not in (1, 3):
         raise DataError(f"only grey or colour images can be shown, got shape {a.shape}")
     a = (a * 255 + 0.5).astype(np.uint8)
-    img = Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0))
-    factor = max(1, -(-MIN_PIXELS // max(img.size)))
+    return Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0))
+
+
+def vector_picture(values: torch.Tensor, low: float, high: float, size=PLOT_SIZE):
+    """A vector (D,) as a line plot (thesis fig. 5.2): its values against their index on the
+    range [low, high] (values outside are drawn at the edge), with a frame and the zero line."""
+    from PIL import Image, ImageDraw
+
+    v = values.detach().double().reshape(-1).numpy()
+    if v.size == 0 or not np.isfinite(v).all() or not high > low:
+        raise DataError("a vector to plot must be non-empty, finite and on a non-empty range")
+    width, height = size
+    pad = 10
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([pad, pad, width - pad, height - pad], outline=(209, 213, 219))
+
+    def y(value: float) -> float:
+        t = (min(max(value, low), high) - low) / (high - low)
+        return height - pad - t * (height - 2 * pad)
+
+    if low < 0 < high:
+        draw.line([(pad, y(0.0)), (width - pad, y(0.0))], fill=(229, 231, 235))
+    step = (width - 2 * pad) / max(v.size - 1, 1)
+    points = [(pad + j * step, y(float(value))) for j, value in enumerate(v)]
+    if len(points) > 1:
+        draw.line(points, fill=(37, 99, 235), width=2, joint="curve")
+    if v.size <= 64:
+        for px, py in points:
+            draw.ellipse([px - 2.5, py - 2.5, px + 2.5, py + 2.5], fill=(37, 99, 235))
+    return img
+
+
+def _encode(img, enlarge: bool) -> bytes:
+    """PNG bytes of a PIL image, enlarged (nearest) to at least ``MIN_PIXELS`` a side when
+    ``enlarge``."""
+    from PIL import Image
+
+    factor = max(1, -(-MIN_PIXELS // max(img.size))) if enlarge else 1
     if factor > 1:
         img = img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
     buffer = io.BytesIO()
     img.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def to_png(image: torch.Tensor) -> bytes:
+    """A (C, H, W) image in [0, 1] as PNG bytes, enlarged to at least ``MIN_PIXELS`` a side."""
+    return _encode(image_picture(image), enlarge=True)
