@@ -451,8 +451,19 @@ def test_corrupt_run_folders_get_one_clear_error(case, trained, tmp_path):
         assert "\n" not in message and len(message) < 700, (name, message)
 
 
-def test_a_corrupt_folder_is_one_line_from_the_cli(trained, tmp_path):
-    run_dir = copy_of(trained, tmp_path)
+@pytest.fixture(scope="module")
+def cli_trained(tmp_path_factory) -> Path:
+    """The tiny run trained by the command line, as a user's run folder is (the resume below
+    then compares data built in two fresh processes)."""
+    folder = tmp_path_factory.mktemp("cli-safety")
+    (folder / "run.json").write_text(json.dumps(tiny_run_dict(steps=10, checkpoint_every=5)))
+    proc = run_cli("train", str(folder / "run.json"), "--out", str(folder / "run"))
+    assert proc.returncode == 0, proc.stderr
+    return folder / "run"
+
+
+def test_a_corrupt_folder_is_one_line_from_the_cli(cli_trained, tmp_path):
+    run_dir = copy_of(cli_trained, tmp_path)
     _edit_json(ckpt.CONFIG, _shrink_latent)(run_dir)
     for args in (["evaluate", str(run_dir)], ["report", str(run_dir)],
                  ["train", "--resume", "--out", str(run_dir), "--set=train.steps=20"]):  # fmt: skip
@@ -524,3 +535,12 @@ def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
         proc = run_cli("train", "--set", setting, "--out", str(tmp_path / "c"))
         one_line_error(proc, fragment)
     assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())
+
+
+def test_other_data_than_the_runs_is_refused_naming_both_fingerprints(trained, tmp_path):
+    run_dir = copy_of(trained, tmp_path)
+    _edit_json(ckpt.METADATA, lambda meta: meta.update(data_fingerprint="00000000"))(run_dir)
+    with pytest.raises(RunFolderError, match=r"dataset differs .*fingerprint 00000000 recorded, "):
+        resume_run(run_dir, {"train": {"steps": 20}})
+    proc = run_cli("train", "--resume", "--out", str(run_dir), "--set=train.steps=20")
+    assert "fingerprint 00000000 recorded" in one_line_error(proc, "dataset differs")

@@ -45,6 +45,7 @@ from ..train import checkpoint as ckpt
 from ..train.callbacks import Callback, History
 from ..train.run import (
     RunConfig,
+    check_same_data,
     complete_config,
     load_config,
     reached_end,
@@ -190,11 +191,7 @@ class ModelStore:
                     built[key] = build_dataset(config)
                 dataset = built[key]
                 self._check_same(folder, config, dataset)
-                saved = read_metadata(folder).get("data_fingerprint")
-                if saved is not None and saved != dataset.fingerprint():
-                    raise RunFolderError(
-                        f"{folder}: the dataset differs from the one this model was trained on"
-                    )
+                check_same_data(folder, read_metadata(folder), dataset, "model")
                 done.append(run_status(folder) == "finished" and (folder / LOSSES).is_file())
             if all(done):
                 models = [load(f) for f in folders]

@@ -335,10 +335,7 @@ def resume_run(
     with _main_rank_lock(run_dir, info.is_main):
         dataset = dataset if dataset is not None else build_dataset(config)
         meta = read_metadata(run_dir)
-        if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
-            raise RunFolderError(
-                f"{run_dir}: the dataset differs from the one this run was trained on"
-            )
+        check_same_data(run_dir, meta, dataset)
         fresh = not (run_dir / ckpt.STATE).exists()
         if fresh:
             log.warning("%s has no checkpoint yet: training starts from step 0 with its "
@@ -359,6 +356,22 @@ def resume_run(
                 "set a larger train.steps (or epochs) to continue it"
             )
         return model, _write_config_and_fit(trainer, run_dir, config)
+
+
+def check_same_data(
+    run_dir: str | Path, metadata: dict[str, Any], dataset: FactorDataset, what: str = "run"
+) -> None:
+    """Refuse ``dataset`` when its fingerprint is not the one ``metadata`` recorded at training
+    (a run without a recorded fingerprint passes); the message gives both fingerprints."""
+    saved = metadata.get("data_fingerprint")
+    if not saved:
+        return
+    now = dataset.fingerprint()
+    if saved != now:
+        raise RunFolderError(
+            f"{run_dir}: the dataset differs from the one this {what} was trained on "
+            f"(fingerprint {saved} recorded, {now} now)"
+        )
 
 
 def restore_run(
@@ -382,8 +395,7 @@ def restore_run(
     config = resume_config(run_dir, overrides)
     dataset = dataset if dataset is not None else build_dataset(config)
     meta = read_metadata(run_dir)
-    if meta.get("data_fingerprint") and meta["data_fingerprint"] != dataset.fingerprint():
-        raise RunFolderError(f"{run_dir}: the dataset differs from the one this run was trained on")
+    check_same_data(run_dir, meta, dataset)
     model = build_model(config, dataset)
     callbacks = [*auxiliary_callbacks(config, model), *callbacks]
     trainer = Trainer(model, dataset, config.train, None, config.seed, callbacks, meta)
