@@ -87,3 +87,36 @@ def test_directions_and_probe_run_on_a_users_generator(user_module, tmp_path):
     assert both.returncode == 2 and "either RUN_DIR or --generator" in both.stderr
     bad = run_cli("directions", "--generator", f"{user_module}:nope", "--transform", "scale")
     assert bad.returncode == 2 and "has no 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_explorer_serves_a_users_generator(user_module):
+    """explore --generator: sliders ordered by how much the image moves, the user's sampler for
+    start codes, decoded images and traversals; no examples."""
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from latentatlas.explorer.app import create_app
+    from latentatlas.explorer.session import GeneratorSession
+
+    session = GeneratorSession(import_generator(f"{user_module}:with_sampler"))
+    info = session.info()
+    assert info["dim"] == 6 and info["examples"] == 0 and info["observation"] == "image"
+    scores = [c["score"] for c in info["controls"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+    # the sampler's codes have std 0.5: sliders over ±3 of their standard deviation
+    assert all(1.0 < c["high"] - c["low"] < 5.0 for c in info["controls"])
+    client = TestClient(create_app(session), base_url="http://127.0.0.1")
+    start = client.get("/api/start?seed=1").json()["z"]
+    assert len(start) == 6
+    first = client.post("/api/decode", json={"z": start})
+    moved = client.post("/api/decode", json={"z": [v + 1.0 for v in start]})
+    assert first.status_code == moved.status_code == 200 and first.content != moved.content
+    assert client.post("/api/traversal", json={"z": start, "index": 0}).status_code == 200
+    assert client.get("/api/example?index=0").status_code == 400
+
+
+def test_explore_needs_a_run_or_a_generator_and_refuses_a_bad_one(user_module):
+    both = run_cli("explore", "somewhere", "--generator", f"{user_module}:make_generator")
+    assert both.returncode == 2 and "either RUN_DIR or --generator" in both.stderr
+    bad = run_cli("explore", "--generator", f"{user_module}:not_a_module", "--port", "1")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "nn.Module" in bad.stderr

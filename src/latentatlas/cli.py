@@ -858,18 +858,19 @@ def probe(
 
 # -- explore -------------------------------------------------------------------------------------
 @cli.command()
-@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("run_dir", type=click.Path(file_okay=False), required=False)
+@_generator_options
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of the decoder.")
 @_seed_option("Seed of the start code.")
-def explore(run_dir: str, port: int, host: str, device: str, seed: int) -> None:
-    """Serve a local web page to move in RUN_DIR's latent space (sliders, dials for angles)."""
+def explore(run_dir, generator_spec, latent_dim, port: int, host: str, device: str, seed) -> None:
+    """Serve a local web page to move in RUN_DIR's latent space (sliders, dials for angles), or
+    in the latent space of your own generator (--generator MODULE:CALLABLE)."""
     from .explorer.app import serve
-    from .train.checkpoint import check_run_dir
 
-    check_run_dir(run_dir)
-    serve(run_dir, host, port, device, seed, echo=lambda text: click.echo(text, err=True))
+    source = _source(run_dir, generator_spec, latent_dim)
+    serve(source, host, port, device, seed, echo=lambda text: click.echo(text, err=True))
 
 
 # -- sweep ---------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import base64
 import ipaddress
 import logging
 from importlib import resources
-from pathlib import Path
 
 from ..errors import ConfigError, DataError, LatentAtlasError
 from .session import ExplorerSession
@@ -119,9 +118,10 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
     from starlette.routing import Route
 
     page = resources.files("latentatlas.explorer").joinpath("page.html").read_text("utf-8")
+    folder = session.run_dir / "figures" if session.run_dir is not None else None
     figures = {
         p.name: p.read_bytes()
-        for p in sorted((session.run_dir / "figures").glob("*.png"))
+        for p in (sorted(folder.glob("*.png")) if folder is not None else [])
         if p.is_file() and not p.is_symlink()
     }
 
@@ -231,13 +231,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, device: str = "cpu",
+def serve(run_dir, host: str = "127.0.0.1", port: int = 8765, device: str = "cpu",
           seed: int = 0, echo=print) -> None:  # fmt: skip
-    """Load the run (errors before the server starts), then serve until interrupted."""
+    """Load the run, or a user's generator (an
+    :class:`~latentatlas.analysis.generators.UserGenerator`), with errors before the server
+    starts, then serve until interrupted."""
     _require()
     import uvicorn
 
-    session = ExplorerSession(run_dir, device, seed)
+    from ..analysis.generators import UserGenerator
+    from .session import GeneratorSession
+
+    if isinstance(run_dir, UserGenerator):
+        session: ExplorerSession = GeneratorSession(run_dir, device, seed)
+        run_dir = run_dir.spec
+    else:
+        session = ExplorerSession(run_dir, device, seed)
     app = create_app(session, host)
     if not is_loopback(host):
         echo(f"WARNING: serving on {host}: anyone who can reach this address can use the model")

@@ -90,17 +90,22 @@ class ExplorerSession:
         self.directions = self._directions()
         with torch.no_grad():
             self.image_shape = tuple(self._decode(torch.zeros(1, self.dim)).shape[1:])
-        if len(self.image_shape) == 3 and self.image_shape[0] in (1, 3):
-            self.observation = "image"
-        elif len(self.image_shape) == 1:
-            self.observation = "vector"
+        self._set_observation(str(run_dir))
+        if self.observation == "vector":
             values = self.data.evaluation_set().x
             low, high = float(values.min()), float(values.max())
             margin = 0.1 * (high - low) or 1.0
             self.value_range = (low - margin, high + margin)
+
+    def _set_observation(self, source: str) -> None:
+        """``image`` or ``vector`` from ``image_shape``; another shape is refused."""
+        if len(self.image_shape) == 3 and self.image_shape[0] in (1, 3):
+            self.observation = "image"
+        elif len(self.image_shape) == 1:
+            self.observation = "vector"
         else:
             raise RunFolderError(
-                f"{run_dir}: the explorer shows grey or colour images (1 or 3, H, W) and vectors "
+                f"{source}: the explorer shows grey or colour images (1 or 3, H, W) and vectors "
                 f"(D,); this model's observations have shape {self.image_shape}"
             )
 
@@ -289,7 +294,7 @@ class ExplorerSession:
     def info(self) -> dict:
         """What the page needs to build itself."""
         return {
-            "run": self.run_dir.name,
+            "run": self.run_dir.name if self.run_dir is not None else "",
             "model": getattr(self.model, "registry_name", type(self.model).__name__),
             "dim": self.dim,
             "periodic": self.periodic,
@@ -299,7 +304,7 @@ class ExplorerSession:
             "observation": self.observation,
             "controls": [asdict(c) for c in self.controls],
             "blocks": self.blocks,
-            "examples": len(self.data),
+            "examples": len(self.data) if self.data is not None else 0,
             "directions": [self._direction_info(n, d) for n, d in self.directions.items()],
         }
 
@@ -373,3 +378,85 @@ def _encode(img, enlarge: bool) -> bytes:
 def to_png(image: torch.Tensor) -> bytes:
     """A (C, H, W) image in [0, 1] as PNG bytes, enlarged to at least ``MIN_PIXELS`` a side."""
     return _encode(image_picture(image), enlarge=True)
+
+
+class GeneratorSession(ExplorerSession):
+    """The explorer on a generator trained elsewhere (``latent-atlas explore --generator
+    MODULE:CALLABLE``, :func:`~latentatlas.analysis.generators.import_generator`): no encoder,
+    no data set, no run folder. Its codes come from the user's sampler or N(0, I); each
+    coordinate gets a slider over ±3 standard deviations of the sampled codes, ordered by how much
+    the image moves when that coordinate moves (the mean absolute change of G's output for half
+    a standard deviation, over a few sampled codes). Outputs outside [0, 1] (e.g. a GAN's tanh
+    in [−1, 1]) are shown mapped linearly from the sampled outputs' range onto [0, 1]."""
+
+    CODES = 256
+    PROBES = 8
+
+    def __init__(self, generator, device: str = "cpu", seed: int = 0):
+        self.user = generator
+        self.run_dir = None
+        self.device = torch.device(device)
+        self.model = generator.module.to(self.device).eval()
+        self.dim = int(generator.latent_dim)
+        self.periodic, self.blocks, self.seed = False, 0, seed
+        self.directions: dict = {}
+        self.data = None
+        codes = generator.codes(self.CODES, seed).float()
+        with torch.no_grad():
+            outputs = self._raw(codes[: self.PROBES * 4])
+        low, high = float(outputs.min()), float(outputs.max())
+        inside = low >= 0.0 and high <= 1.0
+        self.display = (0.0, 1.0) if inside or not high > low else (low, high)
+        self.image_shape = tuple(outputs.shape[1:])
+        self._set_observation(str(generator.spec))
+        if self.observation == "vector":
+            margin = 0.1 * (high - low) or 1.0
+            self.value_range = (low - margin, high + margin)
+        self.controls = self._generator_controls(codes)
+
+    def _raw(self, z: torch.Tensor) -> torch.Tensor:
+        from ..analysis.generators import check_image_batch
+
+        out = self.model(z.to(self.device))
+        if not (isinstance(out, torch.Tensor) and out.ndim == 2 and len(out) == len(z)):
+            out = check_image_batch(out, len(z), str(self.user.spec))  # else: vectors
+        if not torch.isfinite(out).all():
+            raise DataError(f"{self.user.spec}: the generator returned NaN or inf")
+        return out.detach().float().cpu()
+
+    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            out = self._raw(z)
+        if self.observation == "image":
+            low, high = self.display
+            out = (out - low) / (high - low)
+        return out
+
+    def _generator_controls(self, codes: torch.Tensor) -> list[Control]:
+        centre, spread = codes.mean(0), codes.std(0).clamp_min(1e-6)
+        base = codes[: self.PROBES]
+        with torch.no_grad():
+            plain = self._raw(base)
+            moved = []
+            for i in range(self.dim):
+                shifted = base.clone()
+                shifted[:, i] += 0.5 * spread[i]
+                moved.append((self._raw(shifted) - plain).abs().mean())
+        bounds = [(float(centre[i] - 3 * spread[i]), float(centre[i] + 3 * spread[i]))
+                  for i in range(self.dim)]  # fmt: skip
+        controls = [Control(i, "slider", *bounds[i], float(moved[i]), "mean image change")
+                    for i in range(self.dim)]  # fmt: skip
+        return sorted(controls, key=lambda c: -c.score)
+
+    def start_code(self, seed: int | None = None) -> list[float]:
+        """A code from the user's sampler (or N(0, I) with ``seed``)."""
+        seed = self.seed if seed is None else seed
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+            raise DataError(f"seed: expected an integer 0..2**63-1, got {seed!r:.40}")
+        return self.user.codes(1, seed).reshape(-1).tolist()
+
+    def example(self, index: object) -> tuple[list[float], bytes]:
+        raise DataError("a generator given with --generator has no training examples")
+
+    def info(self) -> dict:
+        return {**super().info(), "run": str(self.user.spec)}
