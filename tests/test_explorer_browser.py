@@ -98,6 +98,14 @@ fetch(document.getElementById('image').src).then(r => r.arrayBuffer()).then(b =>
 """
 
 
+def screenshot(driver, tmp_path, name: str) -> None:
+    """Take a screenshot; keep it in $LATENT_ATLAS_SCREENSHOTS (if set) to look at."""
+    driver.save_screenshot(str(tmp_path / f"{name}.png"))
+    shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
+    if shots:
+        shutil.copy(tmp_path / f"{name}.png", os.path.join(shots, f"{name}.png"))
+
+
 def image_after(driver, action: str) -> bytes:
     """Run ``action`` in the page, wait for the next decoded image, return its PNG bytes."""
     before = driver.execute_script("return document.getElementById('image').dataset.version || ''")
@@ -121,10 +129,7 @@ def test_moving_a_slider_changes_the_image(browser, tmp_path):
         )
         assert first[:8] == b"\x89PNG\r\n\x1a\n" and moved != first
         assert "z=" in browser.current_url and "seed=" in browser.current_url  # shareable state
-        browser.save_screenshot(str(tmp_path / "explorer.png"))
-        shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
-        if shots:  # keep the screenshot to look at
-            shutil.copy(tmp_path / "explorer.png", os.path.join(shots, "explorer-slider.png"))
+        screenshot(browser, tmp_path, "explorer-slider")
 
 
 def test_the_main_jobs_vectors_are_line_plots_with_sliders_and_a_strip(browser, tmp_path):
@@ -149,10 +154,7 @@ def test_the_main_jobs_vectors_are_line_plots_with_sliders_and_a_strip(browser, 
         wait_for(browser, "return document.getElementById('strip').naturalWidth === 9 * 320")
         image_after(browser, "document.getElementById('example').click()")
         assert browser.execute_script("return !document.getElementById('original-box').hidden")
-        browser.save_screenshot(str(tmp_path / "vectors.png"))
-        shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
-        if shots:
-            shutil.copy(tmp_path / "vectors.png", os.path.join(shots, "explorer-vectors.png"))
+        screenshot(browser, tmp_path, "explorer-vectors")
 
 
 def test_a_dial_at_plus_and_minus_pi_gives_the_same_image(browser, tmp_path):
@@ -194,7 +196,4 @@ def test_blocks_examples_and_the_traversal_strip_in_the_page(browser, tmp_path):
         assert one != both and "keep=10" in browser.current_url
         image_after(browser, "document.getElementById('example').click()")
         assert browser.execute_script("return !document.getElementById('original-box').hidden")
-        browser.save_screenshot(str(tmp_path / "atomic.png"))
-        shots = os.environ.get("LATENT_ATLAS_SCREENSHOTS")
-        if shots:
-            shutil.copy(tmp_path / "atomic.png", os.path.join(shots, "explorer-atomic.png"))
+        screenshot(browser, tmp_path, "explorer-atomic")

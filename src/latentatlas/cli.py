@@ -463,6 +463,7 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
 def _list_experiments() -> None:
     """Each registered experiment with its paper reference and measured wall times."""
     from .experiments.catalogue import SCALES, measured_times
+    from .experiments.outputs import duration_text
     from .registry import EXPERIMENTS
 
     times = measured_times()
@@ -471,7 +472,7 @@ def _list_experiments() -> None:
     for name, experiment in EXPERIMENTS.items():
         seconds = times.get(name, {})
         scales = (*SCALES, *experiment.reduced)
-        cells = [f"{_duration(seconds[s]):>8}" if s in seconds else f"{'—':>8}" for s in scales]
+        cells = [f"{duration_text(seconds[s]):>8}" if s in seconds else f"{'—':>8}" for s in scales]
         extra = ", ".join(f"{s} {c.strip()}" for s, c in zip(scales[2:], cells[2:]))
         click.echo(f"{name:<28}{'  '.join(cells[:2])}  {extra or '':>8}  {experiment.describe()}")
     click.echo(
@@ -480,14 +481,6 @@ def _list_experiments() -> None:
         "were shared, see each record); reduced: a declared reduced scale (--scale cpu) where "
         "the full protocol does not fit one"
     )
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 @cli.command()

@@ -17,3 +17,12 @@ def write_result_files(result: Any, out: str | Path) -> dict[str, Path]:
     atomic_write_json(paths["results"], result.to_dict())
     atomic_write_text(paths["table"], result.to_markdown() + "\n")
     return paths
+
+
+def duration_text(seconds: float) -> str:
+    """A duration for people: seconds below two minutes, minutes below two hours, else hours."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

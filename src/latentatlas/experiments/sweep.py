@@ -47,6 +47,7 @@ from ..config import Config
 from ..config import field as config_field
 from ..errors import ConfigError
 from ..registry import MODELS
+from .outputs import duration_text
 
 SCORES_FILE = "disentanglement.json"
 SWEEP_FILE = "sweep.json"
@@ -179,20 +180,12 @@ class SweepProgress:
         left = self.total - self.done
         if left and self.ran:
             per_trial = (time.perf_counter() - self.t0) / self.ran
-            eta = f", about {_duration(per_trial * left / self.parallel)} left"
+            eta = f", about {duration_text(per_trial * left / self.parallel)} left"
         else:
             eta = ""
         outcome = row["status"] + (f" ({row['error']})" if row["error"] else "")
         self.echo(f"[{self.done}/{self.total} done, {self.running} running, {self.failed} failed"
                   f"{eta}] {row['trial']}: {outcome}")  # fmt: skip
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
