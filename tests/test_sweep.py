@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import pytest
 import torch
@@ -68,14 +69,17 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     for (k, a), b in zip(alone.state_dict().items(), member.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-5), k
     # every trial is a full run folder: an ensemble member resumes and reports like any run
+    # (a copy: the sweep itself refuses a trial trained longer than its settings say)
     trial = out / "trials" / "beta_vae-beta=4-seed1"
     assert {"metrics.jsonl", "trainer_state.pt", "metadata.json"} <= {
         p.name for p in trial.iterdir()
     }
-    resumed = run_cli("train", "--resume", "--out", str(trial), "--set", "train.steps=20")
+    longer = tmp_path / "longer"
+    shutil.copytree(trial, longer)
+    resumed = run_cli("train", "--resume", "--out", str(longer), "--set", "train.steps=20")
     assert resumed.returncode == 0, resumed.stderr
-    assert run_cli("report", str(trial)).returncode == 0 and (trial / "report.html").is_file()
-    assert json.loads((trial / "metadata.json").read_text())["step"] == 20
+    assert run_cli("report", str(longer)).returncode == 0 and (longer / "report.html").is_file()
+    assert json.loads((longer / "metadata.json").read_text())["step"] == 20
     # the sweep's report is written again from its folder, also for an interrupted sweep
     (out / "report.html").unlink()
     page = run_cli("report", str(out))
@@ -91,7 +95,7 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     again = run_cli("sweep", str(path), "--out", str(out))
     assert again.returncode == 0, again.stderr
     rows = list(csv.DictReader((out / "results.csv").open()))
-    # the resumed trial lost its scores above: it is scored again (not retrained)
+    # the trial whose scores were removed above is scored again (not retrained)
     assert [r["status"] for r in rows] == ["done (earlier)", "done", *["done (earlier)"] * 2]
     # other metrics: every trial is scored again, none trained again
     weights = {r["trial"]: (out / "trials" / r["trial"] / "model.safetensors").read_bytes()
@@ -214,3 +218,28 @@ def test_scores_are_plotted_per_grid_point_and_against_each_hyper_parameter():
     assert list(mean_line.get_ydata()) == pytest.approx([0.6, 0.9, 2.1])  # mean over seeds 0, 1
     with pytest.raises(Exception, match="fewer than two"):
         plot_scores_against(rows[:2], ["mig"], "beta")
+
+
+def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path):
+    import dataclasses
+
+    from latentatlas.experiments.sweep import config_conflict, run_trial
+    from latentatlas.train import StopAt, read_metadata
+    from latentatlas.train import checkpoint as ckpt
+
+    sweep = SweepConfig.from_dict(sweep_dict(models={"beta_vae": {"beta": 4}}, seeds=[0]))
+    (trial,) = expand(sweep)
+    run_dir = tmp_path / "trials" / trial.name
+    config = RunConfig.from_dict(trial.config)
+    _, fit = train_run(config.replace(train={**config.train.to_dict(), "checkpoint_every": 5}),
+                       run_dir, [StopAt(10)])  # fmt: skip
+    assert fit.status == "interrupted" and read_metadata(run_dir)["step"] == 10
+    row = run_trial(trial, str(tmp_path), ["mig"], "fast")
+    assert row["status"] == "done" and read_metadata(run_dir)["step"] == 15  # continued
+    assert [r["step"] for r in ckpt.read_metrics(run_dir) if r["split"] == "train"] == [10, 15]
+    train = {**trial.config["train"], "steps": 30}
+    longer = dataclasses.replace(trial, config={**trial.config, "train": train})
+    assert config_conflict(run_dir, longer) == "train.steps: 15 saved, 30 now"
+    refused = run_trial(longer, str(tmp_path), ["mig"], "fast")
+    assert refused["status"] == "failed" and "train.steps: 15 saved, 30 now" in refused["error"]
+    assert config_conflict(run_dir, trial) is None  # the defaults saved beside are no conflict

@@ -15,12 +15,14 @@ A sweep file::
     preset: fast               # metric preset: standard, fast or study
 
 Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s>/`` with its
-``disentanglement.json``; ``OUT/results.csv`` and ``results.json`` hold one row per trial
+``disentanglement.json`` (a full run folder: metrics, trainer state, metadata);
+``OUT/results.csv`` (one column per hyper-parameter) and ``results.json`` hold one row per trial
 (model, hyper-parameters, seed, status, every score) and ``report.html`` the distributions of the
-scores per model. A trial whose folder already holds scores of the same metrics and preset is not
-run again, so an interrupted sweep continues where it stopped; a finished trial scored with other
-metrics or another preset is scored again, not retrained; a failing trial is recorded with its
-error and the others go on.
+scores per model and hyper-parameter values, and each score against each swept hyper-parameter. A trial whose folder already holds scores of the same metrics and preset is not
+run again, so an interrupted sweep continues where it stopped (a trial interrupted after a
+checkpoint resumes from it); a finished trial scored with other metrics or another preset is
+scored again, not retrained; a trial folder whose saved config the sweep contradicts is refused
+(:func:`config_conflict`); a failing trial is recorded with its error and the others go on.
 
 Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
 (``train.ensemble``) when the model allows it (no training phases, no auxiliary step), and the
@@ -210,34 +212,92 @@ def _trained(run_dir: Path) -> bool:
     return metadata.get("status") == "finished" and (run_dir / ckpt.WEIGHTS).is_file()
 
 
+#: settings a trial may change between invocations without making its model another one
+FREE_SETTINGS = {"train.progress", "train.loggers", "train.log_every", "train.eval_every",
+                 "train.checkpoint_every", "train.device"}  # fmt: skip
+
+
+def config_conflict(run_dir: Path, trial: Trial) -> str | None:
+    """The first setting of ``trial``'s config that the config saved in ``run_dir`` contradicts
+    (``"train.steps: 1000 saved, 2000 now"``), or None (no saved config, or none contradicted;
+    the saved config also holds every default, which the trial's need not name)."""
+    try:
+        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return _first_conflict(trial.config, saved, "")
+
+
+def _first_conflict(given: Any, saved: Any, path: str) -> str | None:
+    if path in FREE_SETTINGS:
+        return None
+    if isinstance(given, dict):
+        if not isinstance(saved, dict):
+            return f"{path}: {saved!r} saved, {given!r} now"
+        for key, value in given.items():
+            if key in saved:
+                conflict = _first_conflict(value, saved[key], f"{path}.{key}" if path else key)
+                if conflict:
+                    return conflict
+        return None
+    if (path.endswith(".path") or path.endswith("_path")) and isinstance(given, str):
+        given = str(Path(given).expanduser().resolve())  # saved configs hold absolute paths
+    same = (
+        given == saved
+        if not (isinstance(given, (list, tuple)) and isinstance(saved, (list, tuple)))
+        else len(given) == len(saved) and all(a == b for a, b in zip(given, saved))
+    )
+    return None if same else f"{path}: {saved!r} saved, {given!r} now"
+
+
 def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int = 0) -> dict:
-    """Train and score one trial into ``root/trials/<name>`` (a folder left by a crash is
-    started again); returns its row. Never raises: a failure is the row's status."""
+    """Train and score one trial into ``root/trials/<name>``; returns its row. A trial
+    interrupted after a checkpoint resumes from it (a folder without one starts again); a folder
+    trained with settings the sweep now contradicts is a failed row that says which. Never
+    raises but for Ctrl-C / SIGTERM: a failure is the row's status."""
     import shutil
 
     import torch
 
-    from ..train.run import RunConfig, train_run
+    from ..train import checkpoint as ckpt
+    from ..train.run import RunConfig, reached_end, restore_run, resume_run, train_run
 
     if threads:
         torch.set_num_threads(threads)
     run_dir = Path(root) / "trials" / trial.name
     try:
+        conflict = config_conflict(run_dir, trial)
+        if conflict is not None:
+            return _row(trial, "failed", error=(
+                f"{run_dir} was trained with other settings ({conflict}); delete it or sweep "
+                "into another --out"))  # fmt: skip
         scores = _done(run_dir, metrics, preset)
         if scores is not None:
             return _row(trial, "done (earlier)", scores)
         if not _trained(run_dir):
-            if run_dir.exists():  # an interrupted trial: its folder is incomplete
-                shutil.rmtree(run_dir)
-            _, fit = train_run(RunConfig.from_dict(trial.config), run_dir)
-            if fit.status == "interrupted":  # Ctrl-C / SIGTERM: stop the sweep, score nothing
-                from ..errors import Interrupted
-
-                raise Interrupted(fit.signal or "SIGINT", f"trial {trial.name} at step {fit.step}")
+            if reached_end(run_dir):  # killed right after its last checkpoint: complete it
+                restore_run(run_dir)
+            elif (run_dir / ckpt.STATE).is_file():  # interrupted: continue from its checkpoint
+                _stop_if_interrupted(resume_run(run_dir)[1], trial)
+            else:  # killed before its first checkpoint: nothing to keep
+                if run_dir.exists():
+                    shutil.rmtree(run_dir)
+                _stop_if_interrupted(
+                    train_run(RunConfig.from_dict(trial.config), run_dir)[1], trial
+                )
         return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep
         last = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return _row(trial, "failed", error=last)
+
+
+def _stop_if_interrupted(fit: Any, trial: Trial) -> None:
+    """Ctrl-C / SIGTERM during a trial stops the sweep (its checkpoint is saved; rerunning the
+    sweep resumes it) and scores nothing."""
+    if fit.status == "interrupted":
+        from ..errors import Interrupted
+
+        raise Interrupted(fit.signal or "SIGINT", f"trial {trial.name} at step {fit.step}")
 
 
 # -- executors ------------------------------------------------------------------------------------
@@ -279,13 +339,10 @@ def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) 
     from ..train.ensemble import train_ensemble, write_member_run
     from ..train.run import RunConfig, build_dataset
 
-    earlier = {t.name: _done(Path(root) / "trials" / t.name, metrics, preset) for t in group}
-    rows = [_row(t, "done (earlier)", earlier[t.name]) for t in group
-            if earlier[t.name] is not None]  # fmt: skip
-    todo = [t for t in group if earlier[t.name] is None]
-    trained = [t for t in todo if _trained(Path(root) / "trials" / t.name)]
-    rows += [run_trial(t, root, metrics, preset) for t in trained]  # scored again, not retrained
-    todo = [t for t in todo if t not in trained]
+    # a trial with a folder is scored, resumed, completed or refused one by one (run_trial)
+    existing = [t for t in group if (Path(root) / "trials" / t.name / "config.json").is_file()]
+    rows = [run_trial(t, root, metrics, preset) for t in existing]
+    todo = [t for t in group if t not in existing]
     if not todo:
         return rows
     try:
