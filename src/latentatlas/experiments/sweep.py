@@ -19,9 +19,10 @@ Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s
 ``OUT/results.csv`` (one column per hyper-parameter) and ``results.json`` hold one row per trial
 (model, hyper-parameters, seed, status, every score) and ``report.html`` the distributions of the
 scores per model and hyper-parameter values, and each score against each swept hyper-parameter.
-A trial whose folder already holds scores of the same metrics and preset is not run again, so an interrupted sweep continues where it stopped (a trial interrupted after a
-checkpoint resumes from it); a finished trial scored with other metrics or another preset is
-scored again, not retrained; a trial folder whose saved config the sweep contradicts is refused
+A trial whose folder already holds scores of the same metrics and preset is not run again, so
+an interrupted sweep continues where it stopped (a trial interrupted after a checkpoint resumes
+from it); a finished trial scored with other metrics or another preset is scored again, not
+retrained; a trial folder whose saved config the sweep contradicts is refused
 (:func:`config_conflict`); a failing trial is recorded with its error and the others go on.
 
 Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
