@@ -544,3 +544,30 @@ def test_other_data_than_the_runs_is_refused_naming_both_fingerprints(trained, t
         resume_run(run_dir, {"train": {"steps": 20}})
     proc = run_cli("train", "--resume", "--out", str(run_dir), "--set=train.steps=20")
     assert "fingerprint 00000000 recorded" in one_line_error(proc, "dataset differs")
+
+
+def test_datasets_are_built_and_fingerprinted_on_one_thread(monkeypatch):
+    """With torch's two threads, one process in about 80 built the sine data 1 ulp apart in
+    the half of the array the second thread computed, so resuming in another process said "the
+    dataset differs" at random (seen in CI): building and fingerprinting run on one thread."""
+    from latentatlas.data.synthetic.sine_circle import SineCircle
+    from latentatlas.train.run import build_dataset
+
+    seen = []
+    original_init, original_render = SineCircle.__init__, SineCircle.render
+
+    def init(self, *args, **kwargs):
+        seen.append(("build", torch.get_num_threads()))
+        original_init(self, *args, **kwargs)
+
+    def render(self, factors):
+        seen.append(("render", torch.get_num_threads()))
+        return original_render(self, factors)
+
+    monkeypatch.setattr(SineCircle, "__init__", init)
+    monkeypatch.setattr(SineCircle, "render", render)
+    torch.set_num_threads(2)
+    data = build_dataset(RunConfig.from_dict(tiny_run_dict()))
+    assert seen and all(threads == 1 for _, threads in seen)
+    assert torch.get_num_threads() == 2  # restored
+    assert data.fingerprint() == build_dataset(RunConfig.from_dict(tiny_run_dict())).fingerprint()

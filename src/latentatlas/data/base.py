@@ -20,6 +20,7 @@ import torch
 
 from ..config import Config
 from ..errors import DataError
+from ..threads import small_work
 from .factors import FactorSpace
 
 
@@ -127,6 +128,7 @@ class FactorDataset(torch.utils.data.Dataset):
         g = torch.Generator().manual_seed(0)
         return self.get_batch(torch.randperm(len(self), generator=g)[:n])
 
+    @small_work  # probes rendered on one thread: the same bytes in every process
     def fingerprint(self) -> str:
         """A short hash identifying the data (recorded in a run's metadata)."""
         h = hashlib.sha256(type(self).__name__.encode())

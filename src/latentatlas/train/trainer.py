@@ -465,8 +465,10 @@ class Trainer:
         line = json.dumps({"step": step, **record})
         with open(self.run_dir / ckpt.METRICS, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
-        for cb in self.callbacks:
-            cb.on_log(self, record, step)
+        for cb in self.callbacks:  # a duck-typed callback need not have the newer hooks
+            hook = getattr(cb, "on_log", None)
+            if hook is not None:
+                hook(self, record, step)
 
     def run_on_model(self, fn: Callable[[torch.nn.Module], dict[str, float]]) -> dict[str, float]:
         """Call ``fn(model)`` in eval mode without gradients (for evaluation callbacks)."""
@@ -579,7 +581,9 @@ class Trainer:
             if bar is not None:
                 bar.close()
             for cb in self.callbacks:
-                cb.on_fit_end(self, status)
+                hook = getattr(cb, "on_fit_end", None)
+                if hook is not None:
+                    hook(self, status)
         self.update_metadata(
             status=status,
             step=self.step,

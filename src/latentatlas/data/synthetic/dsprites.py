@@ -69,6 +69,7 @@ import torch
 from ...config import Config, field
 from ...errors import DataError
 from ...registry import DATASETS
+from ...threads import small_work
 from ..base import Batch, FactorDataset
 from ..factors import Factor, FactorSpace
 
@@ -506,6 +507,7 @@ class DSpritesNpz(FactorDataset):
         """Nothing to scan: images are checked to be 0/1 when decoded."""
         self.load_images()
 
+    @small_work  # probes rendered on one thread: the same bytes in every process
     def fingerprint(self) -> str:
         """Hash of the factors and of probe images (not of the path, which is machine-specific)."""
         h = hashlib.sha256(type(self).__name__.encode())
