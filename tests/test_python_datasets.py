@@ -88,3 +88,16 @@ def test_items_of_different_shapes_are_refused():
 
     with pytest.raises(DataError, match="differ in shape"):
         as_factor_dataset(Ragged())
+
+
+def test_the_trainer_takes_a_torch_dataset():
+    from latentatlas.registry import MODELS, build
+    from latentatlas.train import Trainer, TrainerConfig
+
+    x = torch.rand(64, 5)
+    model = build(MODELS, {"name": "vae", "input_shape": [5]})
+    trainer = Trainer(
+        model, TensorDataset(x), TrainerConfig(steps=3, batch_size=16, progress=False)
+    )
+    assert trainer.fit().status == "finished"
+    assert torch.equal(trainer.dataset.x, x) and trainer.dataset.factors is None

@@ -32,6 +32,7 @@ import torch
 
 from ..config import Config, field
 from ..data.base import Batch, FactorDataset
+from ..data.recorded import as_factor_dataset
 from ..errors import ConfigError, RunFolderError, TrainingDiverged
 from ..registry import OPTIMIZERS, SCHEDULES
 from . import checkpoint as ckpt
@@ -185,7 +186,8 @@ class Trainer:
     Args:
         model: an :class:`~latentatlas.models.Autoencoder` (anything whose ``forward(x)`` returns
             an object with ``loss`` and ``scalars()``).
-        dataset: a :class:`~latentatlas.data.FactorDataset`.
+        dataset: a :class:`~latentatlas.data.FactorDataset`, or any sized
+            ``torch.utils.data.Dataset`` (items ``x`` or ``(x, factors, ...)``, stacked in memory).
         config: the :class:`TrainerConfig`.
         run_dir: where checkpoints and metrics go (None: train in memory only).
         seed: seeds the batch order and the sampling noise.
@@ -196,7 +198,7 @@ class Trainer:
     def __init__(
         self,
         model: torch.nn.Module,
-        dataset: FactorDataset,
+        dataset: FactorDataset | torch.utils.data.Dataset,
         config: TrainerConfig | None = None,
         run_dir: str | Path | None = None,
         seed: int = 0,
@@ -204,7 +206,8 @@ class Trainer:
         metadata: dict[str, Any] | None = None,
     ):
         self.config = config or TrainerConfig()
-        self.dataset = dataset
+        # a torch Dataset (TensorDataset, ...) is stacked into an InMemoryDataset
+        self.dataset = as_factor_dataset(dataset)
         self.seed = seed
         # the model's own extra steps (e.g. FactorVAE's discriminator) come first, so that their
         # checkpointed state keeps its place whatever callbacks a resumed run passes
