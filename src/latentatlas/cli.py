@@ -163,7 +163,7 @@ def train(
     from .config import apply_overrides, read_config_file
     from .runs import resume_run, train_run
     from .train import FolderLock, RunConfig, build_dataset, check_new_run_dir
-    from .train.loggers import check_logger_names
+    from .train.loggers import check_loggers_installed
 
     if resume:
         if not out:
@@ -193,7 +193,7 @@ def train(
         out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
     with FolderLock(out):  # checks that --out can be written; held until the run ends
         check_new_run_dir(out)  # before building the data, which may take a while
-        check_logger_names(config.train.loggers)
+        check_loggers_installed(config.train.loggers)
         dataset = build_dataset(config)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
         _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples,

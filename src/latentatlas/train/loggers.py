@@ -298,17 +298,14 @@ class MlflowLogger(RecordLogger):
         self.client.set_terminated(self.run_id, status=state)
 
 
-def check_logger_names(names: Sequence[str]) -> None:
-    """Refuse unknown or repeated logger names, and a tracker whose library is missing."""
-    seen = set()
+def check_loggers_installed(names: Sequence[str]) -> None:
+    """Refuse a tracker whose library is missing (the names themselves are checked by
+    ``TrainerConfig``)."""
     for name in names:
-        if name in seen:
-            raise ConfigError(f"train.loggers: {name!r} is named twice")
-        seen.add(name)
         LOGGERS.get(name).check_available()
 
 
 def make_loggers(names: Sequence[str], run_dir: Path) -> list[RecordLogger]:
     """The loggers ``names`` writing for the run in ``run_dir``."""
-    check_logger_names(names)
+    check_loggers_installed(names)
     return [LOGGERS.get(name)(run_dir) for name in names]

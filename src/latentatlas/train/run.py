@@ -36,7 +36,7 @@ from ..threads import single_threaded
 from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
-from .loggers import check_logger_names
+from .loggers import check_loggers_installed
 from .outputs import FolderLock, is_empty_but_ours, is_locked_by_live_process, mark_folder
 from .trainer import FitResult, Trainer, TrainerConfig, check_device_available, parse_device
 
@@ -251,7 +251,7 @@ as_factor_dataset`) is recorded in the run folder (``data/``) and the config nam
     with _main_rank_lock(run_dir, info.is_main):
         if run_dir is not None:
             check_new_run_dir(run_dir)
-            check_logger_names(config.train.loggers)  # a missing tracker fails before any work
+            check_loggers_installed(config.train.loggers)  # a missing tracker fails before any work
         distributed.barrier()  # every rank has checked the folder before rank 0 writes into it
         record = None
         if dataset is None:
