@@ -127,3 +127,37 @@ def test_a_written_member_resumes_like_a_run_trained_alone(tmp_path):
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
     for key, value in load(tmp_path / "member").state_dict().items():  # the resumed weights
         torch.testing.assert_close(value, resumed.state_dict()[key])
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
+def test_one_flat_optimizer_equals_one_per_stacked_parameter(name):
+    """The ensemble steps one flat tensor; its state, cut per parameter, must equal the state of
+    an optimiser that stepped each stacked parameter (what a member's lone Trainer loads)."""
+    from latentatlas.train.ensemble import _FlatLayout
+    from latentatlas.train.optim import make_optimizer
+
+    g = torch.Generator().manual_seed(0)
+    stacked = {"w": torch.randn(3, 4, 5, generator=g), "b": torch.randn(3, 4, generator=g)}
+    layout = _FlatLayout(stacked)
+    flat = layout.flatten(stacked).requires_grad_(True)
+    apart = {k: v.clone().requires_grad_(True) for k, v in stacked.items()}
+    opt_flat = make_optimizer(name, [flat], 0.01, (0.9, 0.999), 0.01, 0.9)
+    opt_apart = make_optimizer(name, list(apart.values()), 0.01, (0.9, 0.999), 0.01, 0.9)
+    for _ in range(3):
+        views = layout.views(flat)
+        loss_flat = sum((v**2).sum() * (i + 1) for i, v in enumerate(views.values()))
+        loss_apart = sum((v**2).sum() * (i + 1) for i, v in enumerate(apart.values()))
+        for opt, loss in ((opt_flat, loss_flat), (opt_apart, loss_apart)):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for key, value in layout.views(flat.detach()).items():
+        torch.testing.assert_close(value, apart[key].detach())
+    cut = layout.optimizer_state(opt_flat)
+    expected = opt_apart.state_dict()
+    assert cut["param_groups"] == expected["param_groups"]
+    assert cut["state"].keys() == expected["state"].keys()
+    for i, state in expected["state"].items():
+        assert cut["state"][i].keys() == state.keys()
+        for key, value in state.items():
+            torch.testing.assert_close(cut["state"][i][key], value)

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -275,6 +276,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a config class, resolved once per class: resolving
+    evaluates every annotation string, which was most of the time of building a config."""
+    return typing.get_type_hints(cls)
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Base of all configs: validated on construction, immutable, serialisable.
@@ -284,7 +292,7 @@ class Config:
     """
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        hints = _type_hints(type(self))
         for f in dataclasses.fields(self):
             if not f.init:
                 continue
