@@ -161,3 +161,19 @@ def test_one_flat_optimizer_equals_one_per_stacked_parameter(name):
         assert cut["state"][i].keys() == state.keys()
         for key, value in state.items():
             torch.testing.assert_close(cut["state"][i][key], value)
+
+
+def test_a_regularizer_warmup_member_matches_training_alone():
+    """train.regularizer_warmup weighs the KL by step/warmup in the ensemble as in the Trainer."""
+    configs = [
+        RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
+                                                      "regularizer_warmup": 30}})
+        for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))
+    ]  # fmt: skip
+    result = train_ensemble(configs)
+    plain = train_ensemble([member(0, 0.1, 0.1)])
+    assert not torch.allclose(result.losses[:, 0], plain.losses[:, 0])  # the warm-up acts
+    for config, model in zip(configs, result.models):
+        alone, _ = train_run(config, None)
+        for key, value in alone.state_dict().items():
+            torch.testing.assert_close(model.state_dict()[key], value, rtol=1e-4, atol=1e-5)

@@ -145,3 +145,23 @@ def test_timing_script_takes_the_times_of_the_records(tmp_path):
     root = Path(__file__).resolve().parents[1]
     record = json.loads((root / "reproductions/thesis-table-5.1/record.json").read_text())
     assert seconds["thesis-table-5.1"]["full"] == round(record["seconds"], 1)
+
+
+def test_settings_recorded_before_a_setting_existed_take_its_default():
+    """A record made before a scale gained a setting ran with what is now its default: it still
+    matches while the scale keeps the default, and stops matching when the scale changes it."""
+    import dataclasses
+
+    from latentatlas.experiments.settings import settings_of, with_later_defaults
+
+    @dataclasses.dataclass(frozen=True)
+    class Later:
+        steps: int
+        warmup: int = 0
+
+    old = {"steps": 10}
+    assert (
+        with_later_defaults(old, Later(10)) == settings_of(Later(10)) == {"steps": 10, "warmup": 0}
+    )
+    assert with_later_defaults(old, Later(10, warmup=5)) != settings_of(Later(10, warmup=5))
+    assert with_later_defaults({"steps": 10, "warmup": 3}, Later(10))["warmup"] == 3

@@ -9,7 +9,7 @@ import pytest
 
 from latentatlas.experiments.claims import VERDICTS, Claim, Verdict, claims_of, judge
 from latentatlas.experiments.record import make_record
-from latentatlas.experiments.settings import settings_of
+from latentatlas.experiments.settings import settings_of, with_later_defaults
 from latentatlas.registry import EXPERIMENTS
 
 from .conftest import run_cli
@@ -20,6 +20,7 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 NOT_RECORDED = {
     "directions-losses",  # gained the ball study (issue 20, item 9): re-run pending
     "locatello-dsprites-betavae",
+    "thesis-pixel-shift",  # full scale gained a KL warm-up (issue 20, item 3): re-run pending
 }
 MAX_BYTES = 2_000_000
 
@@ -41,7 +42,8 @@ def test_a_record_matches_a_named_scale_and_judges_every_claim(folder):
     assert folder.name == name
     scales = EXPERIMENTS.get(name).named_scales()
     assert record["scale"] in scales
-    assert record["settings"] == settings_of(scales[record["scale"]]), (
+    scale = scales[record["scale"]]
+    assert with_later_defaults(record["settings"], scale) == settings_of(scale), (
         f"{name}: the record's settings are not those of scale {record['scale']!r} any more; "
         "rerun the reproduction and `latent-atlas record` it"
     )

@@ -374,3 +374,37 @@ def test_best_weights_ends_with_the_lowest_scoring_weights(tmp_path):
     assert steps == [7, 14, 20]
     saved = torch.load(tmp_path / "odd" / ckpt.STATE, weights_only=True)["callbacks"]
     assert any(state.get("last_step") == 20 for state in saved.values())
+
+
+def test_the_regularizer_warmup_weighs_the_kl_by_step_over_warmup(tmp_path):
+    """train.regularizer_warmup: the loss of step k is reconstruction + min(1, k/N)·KL (the
+    KL annealing that kept the thesis's pixel-shift diffusion VAE from collapsing at σX = 1);
+    resuming mid-warm-up continues the same weights, and the model leaves with its full
+    objective."""
+    cfg = RunConfig.from_dict(tiny_run_dict(30, log_every=1, regularizer_warmup=20,
+                                            checkpoint_every=7))  # fmt: skip
+    model, _ = train_run(cfg, tmp_path / "full")
+    records = [r for r in ckpt.read_metrics(tmp_path / "full") if r["split"] == "train"]
+    assert len(records) == 30
+    for r in records:  # the record of step k holds the loss of 0-based step k - 1
+        weight = min(1.0, (r["step"] - 1) / 20)
+        assert r["loss"] == pytest.approx(r["reconstruction"] + weight * r["kl"], rel=1e-5)
+    assert records[0]["loss"] == pytest.approx(records[0]["reconstruction"], rel=1e-6)
+    assert model.regularizer_scale == 1.0
+    _, fit = train_run(cfg, tmp_path / "part", callbacks=[StopAt(12)])
+    assert fit.step == 12
+    resumed, _ = resume_run(tmp_path / "part")
+    a, b = params_of(model), params_of(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_evaluations_during_a_regularizer_warmup_use_the_full_objective():
+    cfg = RunConfig.from_dict(tiny_run_dict(10, regularizer_warmup=100))
+    data = latentatlas.train.run.build_dataset(cfg)
+    cfg = latentatlas.train.run.complete_config(cfg, data)
+    model = latentatlas.train.run.build_model(cfg, data)
+    trainer = Trainer(model, data, cfg.train, None, cfg.seed)
+    trainer._curriculum(10, 10)
+    assert model.regularizer_scale == pytest.approx(0.1)
+    seen = trainer.run_on_model(lambda m: m.regularizer_scale)
+    assert seen == 1.0 and model.regularizer_scale == pytest.approx(0.1)

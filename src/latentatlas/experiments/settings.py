@@ -40,6 +40,19 @@ def settings_of(scale: Any) -> Any:
     return scale
 
 
+def with_later_defaults(recorded: Mapping[str, Any], scale: Any) -> dict[str, Any]:
+    """``recorded`` settings (of an earlier version of ``scale``'s class) with every setting
+    added since then filled in with its declared default: a record or a run folder made before
+    a setting existed ran with what is now that setting's default, so it still describes the
+    scale when the scale keeps the default. Settings ``recorded`` holds are left as they are."""
+    filled = dict(recorded)
+    if dataclasses.is_dataclass(scale) and not isinstance(scale, type):
+        for f in dataclasses.fields(scale):
+            if f.name not in filled and f.default is not dataclasses.MISSING:
+                filled[f.name] = settings_of(f.default)
+    return filled
+
+
 def resolve_settings(scale: S, overrides: Sequence[str] = (), where: str = "settings") -> S:
     """``scale`` with ``key=value`` ``overrides`` applied (values parsed as YAML), checked
     against the kinds of value ``scale`` holds; a :class:`ConfigError` naming the key otherwise.

@@ -97,6 +97,9 @@ class Autoencoder(nn.Module):
                 "input_shape: must be set (it is filled from the dataset when training)"
             )
         self.config = config
+        self.regularizer_scale = 1.0
+        """Multiplies every regulariser term's weight; the trainer lowers it during
+        ``train.regularizer_warmup`` (a plain attribute, not state: a function of the step)."""
         self.latent = self.build_latent()
         self.likelihood = build(LIKELIHOODS, dict(config.likelihood), "likelihood")
         self.encoder = self.build_encoder()
@@ -221,8 +224,9 @@ class Autoencoder(nn.Module):
         reg = self.regularizer(posterior, z)
         weights = self.term_weights()
         total = recon
+        scale = self.regularizer_scale
         for name, value in reg.items():
-            total = total + weights.get(name, 1.0) * value
+            total = total + scale * weights.get(name, 1.0) * value
         terms = {"reconstruction": recon.mean(), **{k: v.mean() for k, v in reg.items()}}
         if "kl" in reg:  # the negative ELBO, whatever the weights (thesis eq. 5.9 + 5.10)
             terms["neg_elbo"] = (recon + reg["kl"]).mean()

@@ -31,7 +31,7 @@ from torch import func
 from ..errors import ConfigError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
-from .trainer import check_device_available, parse_device
+from .trainer import check_device_available, parse_device, regularizer_scale
 
 
 @dataclass
@@ -252,6 +252,8 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
     schedules = [_BatchSchedule(c.seed, n, train.batch_size) for c in full_configs]
     gather = _batch_gatherer(datasets, device)
     for step in range(total):
+        if hasattr(base, "regularizer_scale"):  # as the Trainer's warm-up (a step function)
+            base.regularizer_scale = regularizer_scale(step, train.regularizer_warmup)
         xs = gather([order(step) for order in schedules])
         noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
         noises = noises.to(device)
