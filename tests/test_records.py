@@ -20,7 +20,6 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 NOT_RECORDED = {
     "directions-losses",  # gained the ball study (issue 20, item 9): re-run pending
     "locatello-dsprites-betavae",
-    "thesis-pixel-shift",  # full scale gained a KL warm-up (issue 20, item 3): re-run pending
 }
 MAX_BYTES = 2_000_000
 

@@ -95,16 +95,9 @@ STUDIES: dict[str, Study] = {
         title="Circular pixel shift",
         layers=3,
         thesis_hidden=4096 // 3,
-        # KL annealing over the first third: without it the diffusion VAE at σX = 1 collapsed to
-        # the prior on seed 0 (KL 2e-9, −ELBO 3849.5) although encoding is 80 nats better
-        # (−ELBO 3769.8 from a σX = 0.1 start); with it seeds 0 and 1 encode (docs/circular.md)
-        full=Scale(
-            {"name": "pixel_shift"},
-            hidden=256,
-            steps=3000,
-            reduction_steps=300,
-            regularizer_warmup=1000,
-        ),
+        # the thesis's protocol has no KL warm-up; ``--set regularizer_warmup=1000`` fixes the
+        # σX = 1 collapse but folds the σX = 0.01 and 0.1 codes (docs/reproduce.md)
+        full=Scale({"name": "pixel_shift"}, hidden=256, steps=3000, reduction_steps=300),
         quick=Scale({"name": "pixel_shift", "size": [24, 24]}, 64, 300, 40, eval_samples=2000),
         circles=1,
         hue=("shift",),
