@@ -165,3 +165,27 @@ def test_settings_recorded_before_a_setting_existed_take_its_default():
     )
     assert with_later_defaults(old, Later(10, warmup=5)) != settings_of(Later(10, warmup=5))
     assert with_later_defaults({"steps": 10, "warmup": 3}, Later(10))["warmup"] == 3
+
+
+def test_a_folder_started_before_a_setting_existed_continues_while_it_keeps_its_default(tmp_path):
+    import dataclasses
+
+    from latentatlas.errors import RunFolderError
+    from latentatlas.experiments.catalogue import STARTED, check_continuation
+    from latentatlas.experiments.settings import settings_of
+
+    @dataclasses.dataclass(frozen=True)
+    class Later:
+        steps: int
+        warmup: int = 0
+
+    def identity(scale):
+        return {"experiment": "x", "scale": "full", "settings": settings_of(scale), "options": {}}
+
+    old = {"experiment": "x", "scale": "full", "settings": {"steps": 10}, "options": {}}
+    (tmp_path / STARTED).write_text(json.dumps({"identity": old, "seconds": 1.0}))
+    assert check_continuation(tmp_path, identity(Later(10)), Later(10))["seconds"] == 1.0
+    with pytest.raises(RunFolderError, match="warmup"):
+        check_continuation(tmp_path, identity(Later(10, warmup=5)), Later(10, warmup=5))
+    with pytest.raises(RunFolderError, match="warmup"):  # without the settings: exact
+        check_continuation(tmp_path, identity(Later(10)))

@@ -603,7 +603,8 @@ def reproduce(
     from .experiments.catalogue import check_continuation
 
     target = Path(out or f"runs/{experiment}{'' if scale == 'full' else '-' + scale}")
-    same = lambda folder: check_continuation(folder, identity)  # noqa: E731
+    settings = entry.settings(scale, overrides)
+    same = lambda folder: check_continuation(folder, identity, settings)  # noqa: E731
     try:
         with OutputFolder(target, "reproduction", force, resumable=same):
             result, report = entry.execute(

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..registry import EXPERIMENTS
-from .settings import first_difference, resolve_settings, settings_of
+from .settings import first_difference, resolve_settings, settings_of, with_later_defaults
 
 #: the named scales every experiment has
 SCALES = ("quick", "full")
@@ -139,7 +139,7 @@ class Experiment:
         identity = self.identity(scale, overrides, **options)
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        earlier = check_continuation(out, identity)
+        earlier = check_continuation(out, identity, settings)
         spent = float(earlier.get("seconds", 0.0))
         invocations = int(earlier.get("invocations", 0)) + 1
         started = earlier.get("started") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -227,10 +227,14 @@ REPRODUCTION = "reproduction.json"
 STARTED = "experiment.json"
 
 
-def check_continuation(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+def check_continuation(out: Path, identity: dict[str, Any], settings: Any = None) -> dict[str, Any]:
     """What an earlier invocation into ``out`` recorded ({} when none did); a
     :class:`~latentatlas.errors.RunFolderError` when it was another reproduction (other
-    experiment, scale, settings or options), naming the first difference."""
+    experiment, scale, settings or options), naming the first difference.
+
+    ``settings``: the settings object of ``identity``; a folder started before one of its
+    settings existed then continues while that setting keeps its default (what the earlier
+    version ran with)."""
     from ..errors import RunFolderError
     from ..train.checkpoint import read_json
 
@@ -245,8 +249,11 @@ def check_continuation(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
     earlier = read_json(path)
     if not isinstance(earlier, dict) or not isinstance(earlier.get("identity"), dict):
         raise RunFolderError(f"{path}: corrupt (expected an object with an 'identity')")
-    if earlier["identity"] != identity:
-        key, old, new = first_difference(earlier["identity"], identity)
+    before = earlier["identity"]
+    if settings is not None and isinstance(before.get("settings"), dict):
+        before = {**before, "settings": with_later_defaults(before["settings"], settings)}
+    if before != identity:
+        key, old, new = first_difference(before, identity)
         raise RunFolderError(
             f"{out} holds a reproduction with {key} = {old!r}; this command asks for {new!r}. "
             "Rerun it as it was started to continue, pass --force to replace it, or choose "
