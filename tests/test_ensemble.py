@@ -103,6 +103,27 @@ def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
         _batch_gatherer([a, b], CPU)([torch.tensor([50]), torch.tensor([0])])
 
 
+def test_stacked_batch_orders_equal_each_members_trainer_order():
+    """One column slice of the stacked permutations gives every member the batch its own
+    Trainer would draw, across epochs (n % batch != 0) and where a batch is larger than the
+    data (it wraps around the permutation)."""
+    from latentatlas.data import InMemoryDataset
+    from latentatlas.train import Trainer, TrainerConfig
+    from latentatlas.train.ensemble import _BatchSchedules
+
+    seeds = [0, 3, 7]
+    for n in (23, 3):  # 4 batches of 5 per epoch; one batch of 5 from 3 points
+        data = InMemoryDataset(torch.zeros(n, 2))
+        trainers = [Trainer(torch.nn.Linear(2, 2), data, TrainerConfig(batch_size=5), seed=s)
+                    for s in seeds]  # fmt: skip
+        orders = _BatchSchedules(seeds, n, 5)
+        for step in range(13):
+            stacked = orders(step)
+            assert stacked.shape == (3, 5)
+            for k, trainer in enumerate(trainers):
+                assert torch.equal(stacked[k], trainer.batch_indices(step)), (n, step, k)
+
+
 def test_a_written_member_resumes_like_a_run_trained_alone(tmp_path):
     """write_member_run's folder is a full run: its trainer state (the member's slice of Adam's
     moments, the schedule, its noise generator) continues training exactly as the lone run's

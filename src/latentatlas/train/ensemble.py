@@ -58,25 +58,29 @@ def _shared_part(config: RunConfig) -> dict:
     return data
 
 
-class _BatchSchedule:
-    """The Trainer's stateless batch order for one process (``Trainer.batch_indices``): a
-    permutation per (seed, epoch), cached for the current epoch."""
+class _BatchSchedules:
+    """Every member's batch order at once: row k of ``schedules(step)`` is the Trainer's
+    stateless order for member k (``Trainer.batch_indices``: a permutation per (seed, epoch)).
+    The members share the data size and batch size, so their epochs turn together: one stacked
+    permutation per epoch, and a step's indices are one column slice of it (the same values as
+    slicing each member's permutation, without a Python call per member and step)."""
 
-    def __init__(self, seed: int, n: int, batch: int):
-        self.seed, self.n, self.batch = seed, n, batch
+    def __init__(self, seeds: Sequence[int], n: int, batch: int):
+        self.seeds, self.n, self.batch = list(seeds), n, batch
         self.per_epoch = max(n // batch, 1)
         self._cache: tuple[int, torch.Tensor] | None = None
 
     def __call__(self, step: int) -> torch.Tensor:
         epoch, pos = divmod(step, self.per_epoch)
         if self._cache is None or self._cache[0] != epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._cache = (epoch, torch.randperm(self.n, generator=g))
-        perm = self._cache[1]
+            gens = [torch.Generator().manual_seed(s * 1_000_003 + epoch) for s in self.seeds]
+            perms = [torch.randperm(self.n, generator=g) for g in gens]
+            self._cache = (epoch, torch.stack(perms))
+        perms = self._cache[1]
         start, stop = pos * self.batch, (pos + 1) * self.batch
         if stop <= self.n:  # the common case: a plain slice, the same values as below
-            return perm[start:stop]
-        return perm[torch.arange(start, stop) % self.n]
+            return perms[:, start:stop]
+        return perms[:, torch.arange(start, stop) % self.n]
 
 
 #: data sets above this many bytes in all are not stacked into one copy for an ensemble
@@ -84,8 +88,8 @@ _STACK_LIMIT = 256 * 2**20
 
 
 def _batch_gatherer(datasets: Sequence[Any], device: torch.device) -> Any:
-    """``gather(indices per member) -> (K, batch, *shape)`` on ``device``: each member's batch
-    of its data set.
+    """``gather(indices) -> (K, batch, *shape)`` on ``device``: each member's batch of its data
+    set (``indices``: a ``(K, batch)`` tensor or one index tensor per member).
 
     Data sets held as one tensor ``x`` whose batches are plain ``x[indices]`` (in-memory data)
     are gathered in one indexing of their stacked tensors — the same values as ``get_batch``
@@ -102,7 +106,7 @@ def _batch_gatherer(datasets: Sequence[Any], device: torch.device) -> Any:
     size = sum(t.numel() * t.element_size() for t in tensors.values())
     if not plain or (len(tensors) > 1 and size > _STACK_LIMIT):
         return lambda indices: torch.stack(
-            [d.get_batch(idx).x for d, idx in zip(datasets, indices)]
+            [d.get_batch(idx).x for d, idx in zip(datasets, indices, strict=True)]
         ).to(device)
     unique: dict[int, int] = {}
     for d in datasets:
@@ -119,8 +123,8 @@ def _batch_gatherer(datasets: Sequence[Any], device: torch.device) -> Any:
     n = stacked.shape[1]
     flat_rows = stacked.reshape(-1, *stacked.shape[2:])  # a view: the data are contiguous
 
-    def gather(indices: list[torch.Tensor]) -> torch.Tensor:
-        idx = torch.stack(indices)
+    def gather(indices: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        idx = indices if isinstance(indices, torch.Tensor) else torch.stack(list(indices))
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
             raise ConfigError(f"ensemble batch indices out of range [0, {n})")
         rows = (which * n + idx.to(stacked.device)).reshape(-1)
@@ -249,12 +253,12 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
         bar = tqdm(total=total, unit="step", leave=False)
     # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
-    schedules = [_BatchSchedule(c.seed, n, train.batch_size) for c in full_configs]
+    schedules = _BatchSchedules([c.seed for c in full_configs], n, train.batch_size)
     gather = _batch_gatherer(datasets, device)
     for step in range(total):
         if hasattr(base, "regularizer_scale"):  # as the Trainer's warm-up (a step function)
             base.regularizer_scale = regularizer_scale(step, train.regularizer_warmup)
-        xs = gather([order(step) for order in schedules])
+        xs = gather(schedules(step))
         noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
         noises = noises.to(device)
         try:
