@@ -44,6 +44,53 @@ def test_members_match_training_alone(name, latent):
             torch.testing.assert_close(model.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
 
+def test_checkpoints_hand_over_members_that_resume_alone_to_the_same_end(tmp_path):
+    """Every train.checkpoint_every steps (not at the last) on_checkpoint gets the members as
+    they are; one written there resumes alone (resume_run) to the ensemble's final weights."""
+    from latentatlas.train import read_metadata
+    from latentatlas.train.ensemble import write_member_run
+    from latentatlas.train.run import resume_run
+
+    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
+                                                             "checkpoint_every": 15}})
+               for c in (member(0, 0.1, 0.1), member(1, 0.1, 1.0))]  # fmt: skip
+    seen = []
+
+    def on_checkpoint(result):
+        assert not result.finished and result.stopped_by is None
+        assert result.losses.shape == (result.step, 2) and result.total_steps == 40
+        seen.append(result.step)
+        if result.step == 15:
+            k = 1
+            write_member_run(tmp_path / "m1", result.configs[k], result.models[k],
+                             result.losses[:, k], result.states[k], None,
+                             result.total_steps)  # fmt: skip
+
+    final = train_ensemble(configs, on_checkpoint=on_checkpoint)
+    assert seen == [15, 30] and final.finished and final.step == 40
+    meta = read_metadata(tmp_path / "m1")
+    assert (meta["status"], meta["step"], meta["total_steps"]) == ("interrupted", 15, 40)
+    resumed, fit = resume_run(tmp_path / "m1")
+    assert fit.status == "finished" and fit.step == 40
+    for key, value in final.models[1].state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_sigterm_stops_the_ensemble_after_its_step_and_restores_the_handler():
+    import os
+    import signal
+
+    configs = [member(0, 0.1, 0.1), member(1, 0.1, 0.1)]
+    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
+                                                             "checkpoint_every": 10}})
+               for c in configs]  # fmt: skip
+    previous = signal.getsignal(signal.SIGTERM)
+    result = train_ensemble(configs, on_checkpoint=lambda r: os.kill(os.getpid(), signal.SIGTERM))
+    assert (result.stopped_by, result.step, result.total_steps) == ("SIGTERM", 10, 40)
+    assert not result.finished and len(result.states) == 2
+    assert signal.getsignal(signal.SIGTERM) is previous
+
+
 def test_members_must_share_the_architecture():
     a = member(0, 0.1, 0.1)
     b = RunConfig.from_dict({**a.to_dict(), "model": {**a.model, "beta": 2.0}})

@@ -142,6 +142,27 @@ def test_ensemble_members_are_run_folders_reused_by_a_rerun(tmp_path):
     assert _results(out) == first
 
 
+def test_sigterm_during_a_store_ensemble_is_interrupted_and_keeps_no_member(tmp_path, monkeypatch):
+    """The ensemble stops after its step; the store keeps nothing half-trained (its members
+    are retrained on the next run) and says so, instead of writing them as finished."""
+    from latentatlas.train import RunConfig, ensemble
+
+    configs = [RunConfig.from_dict({**tiny_run_dict(30, checkpoint_every=10), "seed": seed})
+               for seed in (0, 1)]  # fmt: skip
+    train = ensemble.train_ensemble
+
+    def stop_at_first_checkpoint(cs, progress=False, on_checkpoint=None):
+        return train(cs, progress, lambda result: os.kill(os.getpid(), signal.SIGTERM))
+
+    monkeypatch.setattr(ensemble, "train_ensemble", stop_at_first_checkpoint)
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted, match="step 10 of 30") as stopped:
+        ModelStore(tmp_path).train_ensemble(configs, ["a", "b"])
+    assert stopped.value.signal == "SIGTERM"
+    assert signal.getsignal(signal.SIGTERM) is previous
+    assert not any((tmp_path / "models").glob("*/metadata.json"))
+
+
 def test_callback_state_survives_an_interruption(tmp_path):
     """Weight snapshots and periodic measurements of an interrupted training are restored from
     its checkpoint, so the resumed model ends with what an uninterrupted one has."""

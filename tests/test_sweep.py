@@ -243,3 +243,54 @@ def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path)
     refused = run_trial(longer, str(tmp_path), ["mig"], "fast")
     assert refused["status"] == "failed" and "train.steps: 15 saved, 30 now" in refused["error"]
     assert config_conflict(run_dir, trial) is None  # the defaults saved beside are no conflict
+
+
+def test_an_ensemble_stopped_by_sigterm_resumes_each_member_where_it_stopped(tmp_path, monkeypatch):
+    """SIGTERM while trials train as one ensemble: the step finishes, every member's folder is
+    left at its last checkpoint (status interrupted) and the sweep raises Interrupted; rerunning
+    it resumes each member (alone) to the weights of an uninterrupted ensemble."""
+    import os
+    import signal
+
+    from latentatlas.errors import Interrupted
+    from latentatlas.train import ensemble as ensemble_module
+    from latentatlas.train import read_metadata
+
+    base = {**BASE, "train": {**BASE["train"], "checkpoint_every": 5}}
+    sweep = SweepConfig.from_dict(
+        sweep_dict(base=base, models={"beta_vae": {"beta": 4}}, metrics=["mig"])
+    )
+    written = ensemble_module.write_member_run
+    calls = []
+
+    def write_then_stop(folder, *args):
+        written(folder, *args)
+        calls.append(read_metadata(folder)["step"])
+        if len(calls) == 2:  # both members at the first checkpoint: ask the sweep to stop
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(ensemble_module, "write_member_run", write_then_stop)
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted) as stopped:
+        run_sweep(sweep, tmp_path / "stopped")
+    # the signal came during step 5 (at its checkpoint): no step after it was taken
+    assert stopped.value.signal == "SIGTERM" and "step 5 of 15" in str(stopped.value)
+    assert signal.getsignal(signal.SIGTERM) is previous  # the ensemble's handler is gone
+    assert calls == [5, 5, 5, 5]
+    trials = tmp_path / "stopped" / "trials"
+    for name in ("beta_vae-beta=4-seed0", "beta_vae-beta=4-seed1"):
+        meta = read_metadata(trials / name)
+        assert (meta["status"], meta["step"], meta["total_steps"]) == ("interrupted", 5, 15)
+    monkeypatch.setattr(ensemble_module, "write_member_run", written)
+    resumed = run_sweep(sweep, tmp_path / "stopped")
+    assert [r["status"] for r in resumed.rows] == ["done", "done"]
+    whole = run_sweep(sweep, tmp_path / "whole")
+    for name in ("beta_vae-beta=4-seed0", "beta_vae-beta=4-seed1"):
+        assert read_metadata(trials / name)["status"] == "finished"
+        a = load(trials / name).state_dict()
+        b = load(tmp_path / "whole" / "trials" / name).state_dict()
+        for key in a:
+            assert torch.allclose(a[key], b[key], atol=1e-5), (name, key)
+    assert [r["scores"]["mig"] for r in resumed.rows] == pytest.approx(
+        [r["scores"]["mig"] for r in whole.rows], abs=1e-4
+    )

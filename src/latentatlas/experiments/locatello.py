@@ -74,7 +74,7 @@ def sweep_config(scale: LocatelloScale) -> SweepConfig:
     return SweepConfig.from_dict({
         "base": {"dataset": {"name": "dsprites"}, "model": spec,
                  "train": {"steps": scale.steps, "batch_size": 64, "lr": scale.lr,
-                           "checkpoint_every": 0, "log_every": 100}},
+                           "checkpoint_every": 1000, "log_every": 100}},
         "models": {"beta_vae": {"beta": list(scale.betas)}},
         "seeds": list(scale.seeds),
         "metrics": list(scale.metrics),

@@ -200,6 +200,15 @@ class ModelStore:
                     self._emit("done", i, _slug(label), reused=True)
                 return EnsembleResult(models, [load_config(f) for f in folders], losses)
         result = train_ensemble(configs, progress=progress)
+        if result.stopped_by is not None:  # nothing half-trained is kept: a rerun trains it again
+            from ..errors import Interrupted
+
+            raise Interrupted(
+                result.stopped_by,
+                f"stopped by {result.stopped_by} while training an ensemble of {len(configs)} "
+                f"models (step {result.step} of {result.total_steps}); rerunning the command "
+                "reuses every finished model and trains this ensemble again",
+            )
         if folders is not None:
             prints: dict[str, str] = {}
             members = zip(folders, result.configs, result.models)

@@ -337,7 +337,8 @@ def _train_group(
 
 
 def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
-    from ..train.ensemble import train_ensemble, write_member_run
+    from ..errors import Interrupted
+    from ..train.ensemble import EnsembleResult, train_ensemble, write_member_run
     from ..train.run import RunConfig, build_dataset
 
     # a trial with a folder is scored, resumed, completed or refused one by one (run_trial)
@@ -346,19 +347,38 @@ def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) 
     todo = [t for t in group if t not in existing]
     if not todo:
         return rows
-    try:
-        result = train_ensemble([RunConfig.from_dict(t.config) for t in todo])
-    except Exception:  # fall back to one by one (the error shows there, per trial)
-        return rows + [run_trial(t, root, metrics, preset) for t in todo]
     prints: dict[str, str] = {}
-    for k, (trial, model, config) in enumerate(zip(todo, result.models, result.configs)):
-        run_dir = Path(root) / "trials" / trial.name
+
+    def write(k: int, result: EnsembleResult) -> Path:
+        """Member k's run folder as it is now: finished, or a checkpoint that ``run_trial``
+        resumes (alone) when the sweep is rerun."""
+        run_dir = Path(root) / "trials" / todo[k].name
+        config = result.configs[k]
+        key = json.dumps(config.dataset, sort_keys=True)
+        if key not in prints:
+            prints[key] = build_dataset(config).fingerprint()
+        state = result.states[k] if result.states else None
+        write_member_run(run_dir, config, result.models[k], result.losses[:, k], state,
+                         prints[key], result.total_steps)  # fmt: skip
+        return run_dir
+
+    def checkpoint(result: EnsembleResult) -> None:
+        for k in range(len(todo)):
+            write(k, result)
+
+    try:
+        configs = [RunConfig.from_dict(t.config) for t in todo]
+        result = train_ensemble(configs, on_checkpoint=checkpoint)
+    except Exception:  # one by one (the error shows there, per trial; a checkpoint resumes)
+        return rows + [run_trial(t, root, metrics, preset) for t in todo]
+    if result.stopped_by is not None:  # every member's folder resumes on the next run
+        if result.step:
+            checkpoint(result)
+        raise Interrupted(result.stopped_by, f"{len(todo)} trials trained as one ensemble, at "
+                          f"step {result.step} of {result.total_steps}")  # fmt: skip
+    for k, trial in enumerate(todo):
         try:
-            key = json.dumps(config.dataset, sort_keys=True)
-            if key not in prints:
-                prints[key] = build_dataset(config).fingerprint()
-            state = result.states[k] if result.states else None
-            write_member_run(run_dir, config, model, result.losses[:, k], state, prints[key])
+            run_dir = write(k, result)
             rows.append(_row(trial, "done", _score(run_dir, metrics, preset, trial.seed)))
         except Exception as exc:
             rows.append(_row(trial, "failed", error=f"{type(exc).__name__}: {exc}"))

@@ -14,13 +14,19 @@ posterior noise is drawn from a generator seeded with seed_k in the same order a
 Trainer draws it from the global RNG; Adam is elementwise, so Adam on the stacked parameters is
 Adam on each member. Only the floating-point order of the batched products differs (agreement
 to ~10⁻⁶ relative after hundreds of steps, tested).
+
+Checkpoints and clean stops: every ``train.checkpoint_every`` steps the ensemble hands its
+members, as they are at that step, to an ``on_checkpoint`` callback (a sweep writes each as a
+run folder with :func:`write_member_run`); Ctrl-C or SIGTERM finishes the step and returns the
+members so far with ``stopped_by`` set. A member's folder written mid-training resumes alone
+(``resume_run``) exactly as a lone run resumes from its checkpoint.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,20 +37,34 @@ from torch import func
 from ..errors import ConfigError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
+from .stopping import StopRequest
 from .trainer import check_device_available, parse_device, regularizer_scale
 
 
 @dataclass
 class EnsembleResult:
-    """The trained members (ordinary models, unstacked), their per-step losses ``(steps, K)``
-    and each member's trainer state (what :class:`Trainer` checkpoints, so that a member written
-    with :func:`write_member_run` resumes like a run trained alone; None where the optimiser's
-    parameters could not be matched)."""
+    """The members (ordinary models, unstacked), their per-step losses ``(steps, K)`` and each
+    member's trainer state (what :class:`Trainer` checkpoints, so that a member written with
+    :func:`write_member_run` resumes like a run trained alone; None where the optimiser's
+    parameters could not be matched). ``total_steps``: the steps the members are to train
+    (more than ``len(losses)`` for a checkpoint or a stopped ensemble); ``stopped_by``: the
+    signal that stopped it early."""
 
     models: list[torch.nn.Module]
     configs: list[RunConfig]
     losses: torch.Tensor
     states: list[dict[str, Any] | None] = field(default_factory=list)
+    total_steps: int | None = None
+    stopped_by: str | None = None
+
+    @property
+    def step(self) -> int:
+        """The steps trained so far."""
+        return len(self.losses)
+
+    @property
+    def finished(self) -> bool:
+        return self.total_steps is None or self.step >= self.total_steps
 
 
 def _shared_part(config: RunConfig) -> dict:
@@ -172,8 +192,16 @@ class _FlatLayout:
         return {"state": state, "param_groups": [group]}
 
 
-def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> EnsembleResult:
+def train_ensemble(
+    configs: Sequence[RunConfig],
+    progress: bool = False,
+    on_checkpoint: Callable[[EnsembleResult], None] | None = None,
+) -> EnsembleResult:
     """Train every config's model together; each ends as if trained alone by ``train_run``.
+
+    ``on_checkpoint`` receives the members as they are every ``train.checkpoint_every`` steps
+    (before the last). Ctrl-C / SIGTERM finish the current step and return the members so far
+    (``stopped_by`` names the signal; a second signal stops at once).
 
     The ensemble trains on the members' shared ``train.device`` (data, stacked parameters and
     optimizer state live there; the posterior noise is drawn on the CPU from each member's
@@ -255,44 +283,60 @@ def train_ensemble(configs: Sequence[RunConfig], progress: bool = False) -> Ense
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
     schedules = _BatchSchedules([c.seed for c in full_configs], n, train.batch_size)
     gather = _batch_gatherer(datasets, device)
-    for step in range(total):
-        if hasattr(base, "regularizer_scale"):  # as the Trainer's warm-up (a step function)
-            base.regularizer_scale = regularizer_scale(step, train.regularizer_warmup)
-        xs = gather(schedules(step))
-        noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
-        noises = noises.to(device)
-        try:
-            losses = batched_loss(layout.views(flat), buffers, xs, noises)
-        except RuntimeError as exc:
-            if "randomness" in str(exc):
+    every = train.checkpoint_every
+
+    def snapshot(stopped_by: str | None = None) -> EnsembleResult:
+        """The members as they are now, each with its trainer state at this step."""
+        params = layout.views(flat.detach())
+        for k, m in enumerate(models):
+            m.load_state_dict({name: value[k].cpu().clone() for name, value in params.items()},
+                              strict=False)  # fmt: skip
+            m.eval()
+        losses = torch.stack(history).cpu() if history else torch.zeros(0, len(models))
+        states = _member_states(models, full_configs, datasets, layout.optimizer_state(optimizer),
+                                scheduler, noise_gens, len(history))  # fmt: skip
+        return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by)
+
+    stops = StopRequest()
+    previous_handlers = stops.install("returning the members so far")
+    try:
+        for step in range(total):
+            if stops.requested:
+                break
+            if hasattr(base, "regularizer_scale"):  # as the Trainer's warm-up (a step function)
+                base.regularizer_scale = regularizer_scale(step, train.regularizer_warmup)
+            xs = gather(schedules(step))
+            noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
+            noises = noises.to(device)
+            try:
+                losses = batched_loss(layout.views(flat), buffers, xs, noises)
+            except RuntimeError as exc:
+                if "randomness" in str(exc):
+                    raise ConfigError(
+                        "an ensemble member draws random numbers inside its loss (e.g. a "
+                        "Monte-Carlo KL): train such models one by one"
+                    ) from None
+                raise
+            if not torch.isfinite(losses).all():
+                bad = int((~torch.isfinite(losses)).nonzero()[0])
                 raise ConfigError(
-                    "an ensemble member draws random numbers inside its loss (e.g. a Monte-Carlo "
-                    "KL): train such models one by one"
-                ) from None
-            raise
-        if not torch.isfinite(losses).all():
-            bad = int((~torch.isfinite(losses)).nonzero()[0])
-            raise ConfigError(
-                f"ensemble member {bad}: the loss became non-finite at step {step + 1}"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        losses.sum().backward()  # members are independent: each gets its own gradient
-        optimizer.step()
-        scheduler.step()
-        history.append(losses.detach())
+                    f"ensemble member {bad}: the loss became non-finite at step {step + 1}"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()  # members are independent: each gets its own gradient
+            optimizer.step()
+            scheduler.step()
+            history.append(losses.detach())
+            if bar is not None:
+                bar.update(1)
+            done = step + 1
+            if on_checkpoint is not None and every and done % every == 0 and done < total:
+                on_checkpoint(snapshot())
+    finally:
+        stops.restore(previous_handlers)
         if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
-    params = layout.views(flat.detach())
-    for k, m in enumerate(models):
-        state = {name: value[k].cpu().clone() for name, value in params.items()}
-        m.load_state_dict(state, strict=False)
-        m.eval()
-    losses = torch.stack(history).cpu() if history else torch.zeros(0)
-    states = _member_states(models, full_configs, datasets, layout.optimizer_state(optimizer),
-                            scheduler, noise_gens, total)  # fmt: skip
-    return EnsembleResult([m.cpu() for m in models], full_configs, losses, states)
+            bar.close()
+    return snapshot(stops.signal if stops.requested and len(history) < total else None)
 
 
 def _member_states(
@@ -345,12 +389,15 @@ def write_member_run(
     losses: torch.Tensor,
     state: dict[str, Any] | None = None,
     fingerprint: str | None = None,
+    total_steps: int | None = None,
 ) -> None:
-    """An ensemble member as a finished run folder like :func:`train_run` writes: config,
-    weights, ``metrics.jsonl`` (its loss every ``train.log_every`` steps and at the last),
-    metadata (with the data's ``fingerprint``) and, given its ``state``, the trainer state that
-    ``resume_run`` (``latent-atlas train --resume``) continues from. Every file is written
-    atomically; the metadata last, so a folder marked finished is complete."""
+    """An ensemble member as a run folder like :func:`train_run` writes: config, weights,
+    ``metrics.jsonl`` (its loss every ``train.log_every`` steps and at the last), metadata (with
+    the data's ``fingerprint``) and, given its ``state``, the trainer state that ``resume_run``
+    (``latent-atlas train --resume``) continues from. A member written before its
+    ``total_steps`` (a checkpoint, a stopped ensemble) is marked interrupted, as a lone run
+    stopped at that step is, and its last loss line is not that of a final step. Every file is
+    written atomically; the metadata last, so a folder marked finished is complete."""
     from . import checkpoint as ckpt
     from .outputs import mark_folder
 
@@ -358,8 +405,9 @@ def write_member_run(
     folder.mkdir(parents=True, exist_ok=True)
     mark_folder(folder, "run")
     steps = len(losses)
+    total = steps if total_steps is None else total_steps
     every = config.train.log_every
-    logged = [s for s in range(1, steps + 1) if s % every == 0 or s == steps]
+    logged = [s for s in range(1, steps + 1) if s % every == 0 or s == total]
     lines = [
         json.dumps({"step": s, "split": "train", "loss": float(losses[s - 1])}) for s in logged
     ]
@@ -369,7 +417,8 @@ def write_member_run(
         ckpt.save_state(folder / ckpt.STATE, state)
     ckpt.save_weights(folder / ckpt.WEIGHTS, model, {"step": str(steps)})
     ckpt.atomic_write_json(folder / ckpt.METADATA, {
-        "status": "finished", "step": steps, "total_steps": steps, "seed": config.seed,
+        "status": "finished" if steps >= total else "interrupted",
+        "step": steps, "total_steps": total, "seed": config.seed,
         "dataset": config.dataset.get("name"), "model": config.model.get("name"),
         "trained_as": "ensemble", "torch": torch.__version__,
         **({"data_fingerprint": fingerprint} if fingerprint else {}),

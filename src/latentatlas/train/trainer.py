@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import signal
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .callbacks import Callback
 from .optim import make_optimizer, make_schedule
+from .stopping import StopRequest
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +275,7 @@ class Trainer:
         self.step = 0
         self.last_checkpoint = 0
         self.metadata = dict(metadata or {})
-        self._stop = False
-        self._stop_signal: str | None = None
+        self._stops = StopRequest()  # Ctrl-C, SIGTERM or request_stop()
         self._perm_cache: tuple[int, torch.Tensor] | None = None
         self._rng_seeded = False
 
@@ -513,12 +512,12 @@ class Trainer:
 
     def _stop_requested(self) -> bool:
         """Whether any rank was asked to stop (decided together, before a step starts)."""
-        (stop,) = distributed.any_rank([self._stop], self._comm_device)
+        (stop,) = distributed.any_rank([self._stops.requested], self._comm_device)
         return stop
 
     def request_stop(self) -> None:
         """Stop cleanly after the current step (what Ctrl-C does)."""
-        self._stop = True
+        self._stops.request()
 
     # -- the loop ------------------------------------------------------------------------------
     def train_step(self, batch: Batch) -> Any:
@@ -556,7 +555,7 @@ class Trainer:
         last: dict[str, float] = {}
         status = "finished"
         t0, s0 = time.perf_counter(), self.step
-        previous_handlers = self._install_signal_handlers()
+        previous_handlers = self._stops.install()  # Ctrl-C / SIGTERM: stop after the step
         try:
             while self.step < total:
                 if self._stop_requested():
@@ -608,7 +607,7 @@ class Trainer:
             self.update_metadata(status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            self._restore_signal_handlers(previous_handlers)
+            self._stops.restore(previous_handlers)
             if hasattr(self.model, "regularizer_scale"):  # the model leaves with its objective
                 self.model.regularizer_scale = 1.0
             if bar is not None:
@@ -623,7 +622,7 @@ class Trainer:
             train_seconds=self.metadata.get("train_seconds", 0.0) + time.perf_counter() - t0,
         )
         distributed.barrier()
-        stopped_by = self._stop_signal if status == "interrupted" else None
+        stopped_by = self._stops.signal if status == "interrupted" else None
         return FitResult(self.step, status, last, stopped_by)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -643,24 +642,3 @@ class Trainer:
         from tqdm.auto import tqdm
 
         return tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True, leave=False)
-
-    def _install_signal_handlers(self) -> dict[int, Any]:
-        """Ctrl-C (SIGINT) and SIGTERM (``kill``, a scheduler's stop) finish the current step,
-        save a checkpoint and return; a second one stops at once (the last checkpoint stays)."""
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-
-        def handler(signum, frame):
-            if self._stop:  # a second signal: stop now
-                raise KeyboardInterrupt
-            name = signal.Signals(signum).name
-            log.warning("%s received: finishing the step and saving a checkpoint", name)
-            self._stop_signal = name
-            self._stop = True
-
-        return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    @staticmethod
-    def _restore_signal_handlers(previous: dict[int, Any]) -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
