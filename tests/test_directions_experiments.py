@@ -210,3 +210,38 @@ def test_compiled_generator_gives_the_same_images(disk_run):
     with torch.no_grad():
         assert torch.allclose(compiled(z), plain(z), atol=1e-5)
     assert compiled.latent_dim == 3
+
+
+def test_the_ball_verdict_names_the_settings_it_rests_on():
+    """Appendix C's verdict counts only settings where free codes leave the ball, names those
+    where the free fit scores at least as high, and says so when the ball never acts."""
+    from latentatlas.experiments.claims import judge
+
+    rows = [{"name": f"Gaussian σ={s}", "constrained": c, "psnr": 20.0, "ssim": 0.5,
+             "largest_norm_ratio": 1.0} for s in (3, 5, 8) for c in (True, False)]  # fmt: skip
+
+    def ball(*settings):
+        out = []
+        for targets, ball_ssim, free_ssim, free_norm in settings:
+            for constrained, ssim, norm in ((True, ball_ssim, 1.0), (False, free_ssim, free_norm)):
+                out.append({"targets": targets, "beta": 4.0, "steps": 100,
+                            "constrained": constrained, "ssim": ssim, "psnr": 20.0,
+                            "target_psnr": 20.0, "largest_norm_ratio": norm})  # fmt: skip
+        return out
+
+    def verdict(*settings):
+        results = {"rows": rows, "ball": ball(*settings)}
+        return next(v for v in judge("directions-losses", results) if v.claim == "ball")
+
+    every = verdict(("unseen", 0.9, 0.8, 1.5), ("noisy", 0.7, 0.6, 1.2))
+    assert every.verdict == "reproduced" and every.reason == ""
+    some = verdict(
+        ("unseen", 0.9, 0.8, 1.5), ("noisy", 0.6, 0.7, 1.2), ("two shapes", 0.5, 0.9, 0.9)
+    )
+    assert some.verdict == "partly" and "1 of 2 settings" in some.ours
+    assert "in 1 of 2 settings (noisy β 4 100 steps;" in some.reason
+    assert "unseen" not in some.reason and "two shapes" not in some.reason  # inside the ball
+    none = verdict(("unseen", 0.5, 0.9, 1.5))
+    assert none.verdict == "not reproduced" and "(unseen β 4 100 steps;" in none.reason
+    idle = verdict(("unseen", 0.5, 0.9, 0.8))
+    assert idle.verdict == "not reproduced" and "never leave the ball" in idle.reason
