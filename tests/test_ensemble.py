@@ -76,6 +76,26 @@ def test_checkpoints_hand_over_members_that_resume_alone_to_the_same_end(tmp_pat
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
 
+def test_an_ensemble_resumes_from_its_members_checkpoints_as_one():
+    """start= takes each member's trainer state at one step (a checkpoint) and continues as
+    the uninterrupted ensemble does; states at different steps are refused."""
+    from latentatlas.errors import RunFolderError
+
+    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
+                                                             "checkpoint_every": 15}})
+               for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))]  # fmt: skip
+    at: dict[int, list] = {}
+    whole = train_ensemble(configs, on_checkpoint=lambda r: at.setdefault(r.step, r.states))
+    resumed = train_ensemble(configs, start=at[15])
+    assert (resumed.first_step, resumed.step, resumed.losses.shape) == (15, 40, (25, 2))
+    torch.testing.assert_close(resumed.losses, whole.losses[15:], rtol=1e-5, atol=1e-6)
+    for a, b in zip(resumed.models, whole.models):
+        for key, value in b.state_dict().items():
+            torch.testing.assert_close(a.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+    with pytest.raises(RunFolderError, match="different steps"):
+        train_ensemble(configs, start=[at[15][0], at[30][1]])
+
+
 def test_sigterm_stops_the_ensemble_after_its_step_and_restores_the_handler():
     import os
     import signal

@@ -248,7 +248,7 @@ def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path)
 def test_an_ensemble_stopped_by_sigterm_resumes_each_member_where_it_stopped(tmp_path, monkeypatch):
     """SIGTERM while trials train as one ensemble: the step finishes, every member's folder is
     left at its last checkpoint (status interrupted) and the sweep raises Interrupted; rerunning
-    it resumes each member (alone) to the weights of an uninterrupted ensemble."""
+    it resumes the members as one ensemble, to the weights of an uninterrupted sweep."""
     import os
     import signal
 

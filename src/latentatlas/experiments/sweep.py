@@ -337,46 +337,89 @@ def _train_group(
 
 
 def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
+    """Trials without a folder train as one ensemble; trials whose folders are checkpoints of
+    one step (an ensemble stopped part-way) resume as one; any other folder is scored, resumed,
+    completed or refused one by one (:func:`run_trial`)."""
+    existing = [t for t in group if (Path(root) / "trials" / t.name / "config.json").is_file()]
+    together, start = _resumable_together(existing, root)
+    rows = [run_trial(t, root, metrics, preset) for t in existing if t not in together]
+    rows += _ensemble_rows(together, start, root, metrics, preset)
+    fresh = [t for t in group if t not in existing]
+    return rows + _ensemble_rows(fresh, None, root, metrics, preset)
+
+
+def _resumable_together(trials: list[Trial], root: str) -> tuple[list[Trial], list[dict]]:
+    """The trials whose folders are unscored checkpoints at one step that their sweep settings
+    and data still fit, with their trainer states (none unless there are at least two)."""
+    from ..train import checkpoint as ckpt
+    from ..train.run import RunConfig, build_dataset, check_same_data, reached_end, read_metadata
+
+    found: list[tuple[Trial, dict, int]] = []
+    built: dict[str, Any] = {}
+    for trial in trials:
+        run_dir = Path(root) / "trials" / trial.name
+        try:
+            if config_conflict(run_dir, trial) is not None or _trained(run_dir):
+                continue
+            if not (run_dir / ckpt.STATE).is_file() or reached_end(run_dir):
+                continue
+            config = RunConfig.from_dict(trial.config)
+            key = json.dumps(config.dataset, sort_keys=True)
+            if key not in built:
+                built[key] = build_dataset(config)
+            check_same_data(run_dir, read_metadata(run_dir), built[key])
+            state = ckpt.load_state(run_dir / ckpt.STATE)
+            found.append((trial, state, int(state["step"])))
+        except Exception:  # run_trial reports it, one by one
+            continue
+    steps = {step for _, _, step in found}
+    if len(found) < 2 or len(steps) != 1:
+        return [], []
+    return [t for t, _, _ in found], [state for _, state, _ in found]
+
+
+def _ensemble_rows(
+    trials: list[Trial], start: list[dict] | None, root: str, metrics: Any, preset: str
+) -> list[dict]:
+    """Train ``trials`` as one ensemble (from their checkpoints' ``start`` states, if given),
+    writing every member's folder at each checkpoint, then score them. Ctrl-C / SIGTERM: the
+    folders are written at the step reached and :class:`Interrupted` stops the sweep."""
     from ..errors import Interrupted
     from ..train.ensemble import EnsembleResult, train_ensemble, write_member_run
     from ..train.run import RunConfig, build_dataset
 
-    # a trial with a folder is scored, resumed, completed or refused one by one (run_trial)
-    existing = [t for t in group if (Path(root) / "trials" / t.name / "config.json").is_file()]
-    rows = [run_trial(t, root, metrics, preset) for t in existing]
-    todo = [t for t in group if t not in existing]
-    if not todo:
-        return rows
+    if not trials:
+        return []
     prints: dict[str, str] = {}
 
     def write(k: int, result: EnsembleResult) -> Path:
-        """Member k's run folder as it is now: finished, or a checkpoint that ``run_trial``
-        resumes (alone) when the sweep is rerun."""
-        run_dir = Path(root) / "trials" / todo[k].name
+        """Member k's run folder as it is now: finished, or a checkpoint to resume from."""
+        run_dir = Path(root) / "trials" / trials[k].name
         config = result.configs[k]
         key = json.dumps(config.dataset, sort_keys=True)
         if key not in prints:
             prints[key] = build_dataset(config).fingerprint()
         state = result.states[k] if result.states else None
         write_member_run(run_dir, config, result.models[k], result.losses[:, k], state,
-                         prints[key], result.total_steps)  # fmt: skip
+                         prints[key], result.total_steps, result.first_step)  # fmt: skip
         return run_dir
 
     def checkpoint(result: EnsembleResult) -> None:
-        for k in range(len(todo)):
+        for k in range(len(trials)):
             write(k, result)
 
     try:
-        configs = [RunConfig.from_dict(t.config) for t in todo]
-        result = train_ensemble(configs, on_checkpoint=checkpoint)
+        configs = [RunConfig.from_dict(t.config) for t in trials]
+        result = train_ensemble(configs, on_checkpoint=checkpoint, start=start)
     except Exception:  # one by one (the error shows there, per trial; a checkpoint resumes)
-        return rows + [run_trial(t, root, metrics, preset) for t in todo]
+        return [run_trial(t, root, metrics, preset) for t in trials]
     if result.stopped_by is not None:  # every member's folder resumes on the next run
-        if result.step:
+        if result.step > result.first_step:
             checkpoint(result)
-        raise Interrupted(result.stopped_by, f"{len(todo)} trials trained as one ensemble, at "
-                          f"step {result.step} of {result.total_steps}")  # fmt: skip
-    for k, trial in enumerate(todo):
+        raise Interrupted(result.stopped_by, f"{len(trials)} trials trained as one ensemble, "
+                          f"at step {result.step} of {result.total_steps}")  # fmt: skip
+    rows = []
+    for k, trial in enumerate(trials):
         try:
             run_dir = write(k, result)
             rows.append(_row(trial, "done", _score(run_dir, metrics, preset, trial.seed)))

@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import func
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunFolderError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
 from .stopping import StopRequest
@@ -56,11 +56,13 @@ class EnsembleResult:
     states: list[dict[str, Any] | None] = field(default_factory=list)
     total_steps: int | None = None
     stopped_by: str | None = None
+    first_step: int = 0
+    """the step the members started from (a resumed ensemble): ``losses`` are those after it"""
 
     @property
     def step(self) -> int:
         """The steps trained so far."""
-        return len(self.losses)
+        return self.first_step + len(self.losses)
 
     @property
     def finished(self) -> bool:
@@ -191,17 +193,38 @@ class _FlatLayout:
                     state.setdefault(i, {})[key] = copy
         return {"state": state, "param_groups": [group]}
 
+    def load_optimizer_state(self, optimizer: torch.optim.Optimizer, members: list[dict]) -> None:
+        """The inverse of :meth:`optimizer_state`: each member's lone optimiser state (per
+        parameter, in the members' parameter order) stacked into the flat tensor's state."""
+        per_param = [m["state"] for m in members]
+        keys = per_param[0].get(0, {})
+        flat: dict[str, Any] = {}
+        for key, value in keys.items():
+            if torch.is_tensor(value) and value.dim() > 0:
+                flat[key] = torch.cat([
+                    torch.stack([states[i][key] for states in per_param]).reshape(-1)
+                    for i in range(len(self.names))
+                ])  # fmt: skip
+            else:  # the step count: the same for every parameter and member
+                flat[key] = value.clone() if torch.is_tensor(value) else value
+        group = dict(members[0]["param_groups"][0], params=[0])
+        optimizer.load_state_dict({"state": {0: flat} if flat else {}, "param_groups": [group]})
+
 
 def train_ensemble(
     configs: Sequence[RunConfig],
     progress: bool = False,
     on_checkpoint: Callable[[EnsembleResult], None] | None = None,
+    start: Sequence[dict[str, Any]] | None = None,
 ) -> EnsembleResult:
     """Train every config's model together; each ends as if trained alone by ``train_run``.
 
     ``on_checkpoint`` receives the members as they are every ``train.checkpoint_every`` steps
     (before the last). Ctrl-C / SIGTERM finish the current step and return the members so far
-    (``stopped_by`` names the signal; a second signal stops at once).
+    (``stopped_by`` names the signal; a second signal stops at once). ``start``: one trainer
+    state per member (what :class:`Trainer` checkpoints, e.g. the ``trainer_state.pt`` of the
+    folders a checkpoint wrote), all at the same step: the ensemble continues from there as
+    each member's lone run would resume.
 
     The ensemble trains on the members' shared ``train.device`` (data, stacked parameters and
     optimizer state live there; the posterior noise is drawn on the CPU from each member's
@@ -250,6 +273,8 @@ def train_ensemble(
         torch.manual_seed(c.seed)  # as train_run: the initialisation comes from the seed
         models.append(build_model(c, d))
         full_configs.append(c)
+    if start is not None:
+        _load_weights(start, models)
     base = copy.deepcopy(models[0]).to("meta")
     stacked, buffers = func.stack_module_state(models)
     buffers = {k: v.to(device) for k, v in buffers.items()}
@@ -266,6 +291,7 @@ def train_ensemble(
                               min_ratio=train.min_lr_ratio, step_size=train.step_size,
                               gamma=train.gamma)  # fmt: skip
     noise_gens = [torch.Generator().manual_seed(c.seed) for c in full_configs]
+    first = 0 if start is None else _restore(start, layout, optimizer, scheduler, noise_gens)
     n_samples = models[0].config.n_samples
 
     def member_loss(p, b, x, eps):
@@ -278,7 +304,7 @@ def train_ensemble(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, unit="step", leave=False)
+        bar = tqdm(total=total, initial=first, unit="step", leave=False)
     # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
     schedules = _BatchSchedules([c.seed for c in full_configs], n, train.batch_size)
@@ -294,13 +320,14 @@ def train_ensemble(
             m.eval()
         losses = torch.stack(history).cpu() if history else torch.zeros(0, len(models))
         states = _member_states(models, full_configs, datasets, layout.optimizer_state(optimizer),
-                                scheduler, noise_gens, len(history))  # fmt: skip
-        return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by)
+                                scheduler, noise_gens, first + len(history))  # fmt: skip
+        return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by,
+                              first)  # fmt: skip
 
     stops = StopRequest()
     previous_handlers = stops.install("returning the members so far")
     try:
-        for step in range(total):
+        for step in range(first, total):
             if stops.requested:
                 break
             if hasattr(base, "regularizer_scale"):  # as the Trainer's warm-up (a step function)
@@ -336,7 +363,50 @@ def train_ensemble(
         stops.restore(previous_handlers)
         if bar is not None:
             bar.close()
-    return snapshot(stops.signal if stops.requested and len(history) < total else None)
+    return snapshot(stops.signal if stops.requested and first + len(history) < total else None)
+
+
+def _load_weights(start: Sequence[dict[str, Any]], models: Sequence[torch.nn.Module]) -> None:
+    """Each member's weights from its trainer state (before the parameters are stacked)."""
+    if len(start) != len(models):
+        raise ConfigError(f"ensemble: {len(start)} start states for {len(models)} members")
+    for k, (state, model) in enumerate(zip(start, models)):
+        try:
+            model.load_state_dict(state["model"])
+        except (KeyError, RuntimeError) as exc:
+            raise RunFolderError(
+                f"ensemble member {k}: its checkpoint's weights do not fit its config "
+                f"({type(exc).__name__}: {str(exc)[:160]})"
+            ) from None
+
+
+def _restore(
+    start: Sequence[dict[str, Any]],
+    layout: _FlatLayout,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    generators: Sequence[torch.Generator],
+) -> int:
+    """Optimiser moments, schedule and noise streams from the members' trainer states; returns
+    the step they share."""
+    steps = {int(state.get("step", -1)) for state in start}
+    if len(steps) != 1 or min(steps) < 0:
+        raise RunFolderError(
+            f"ensemble: the members' checkpoints are at different steps {sorted(steps)}; resume "
+            "them one by one"
+        )
+    try:
+        layout.load_optimizer_state(optimizer, [state["optimizer"] for state in start])
+        scheduler.load_state_dict(start[0]["scheduler"])
+        for state, generator in zip(start, generators):
+            rng = state["torch_rng"]
+            generator.set_state((rng[0] if rng.ndim == 2 else rng).clone())
+    except (KeyError, IndexError, ValueError, RuntimeError, TypeError) as exc:
+        raise RunFolderError(
+            f"ensemble: a member's optimiser, schedule or generator state does not fit "
+            f"({type(exc).__name__}: {str(exc)[:160]})"
+        ) from None
+    return steps.pop()
 
 
 def _member_states(
@@ -376,10 +446,22 @@ def _member_states(
         previous = torch.get_rng_state()
         torch.set_rng_state(generator.get_state())
         try:
-            states.append(trainer.state_dict())
+            # a copy: the optimiser's state and the weights are views of tensors that train on
+            states.append(_copied(trainer.state_dict()))
         finally:
             torch.set_rng_state(previous)
     return states
+
+
+def _copied(value: Any) -> Any:
+    """``value`` with every tensor in its dicts and lists cloned."""
+    if torch.is_tensor(value):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copied(v) for v in value)
+    return value
 
 
 def write_member_run(
@@ -390,26 +472,33 @@ def write_member_run(
     state: dict[str, Any] | None = None,
     fingerprint: str | None = None,
     total_steps: int | None = None,
+    first_step: int = 0,
 ) -> None:
     """An ensemble member as a run folder like :func:`train_run` writes: config, weights,
     ``metrics.jsonl`` (its loss every ``train.log_every`` steps and at the last), metadata (with
     the data's ``fingerprint``) and, given its ``state``, the trainer state that ``resume_run``
     (``latent-atlas train --resume``) continues from. A member written before its
     ``total_steps`` (a checkpoint, a stopped ensemble) is marked interrupted, as a lone run
-    stopped at that step is, and its last loss line is not that of a final step. Every file is
-    written atomically; the metadata last, so a folder marked finished is complete."""
+    stopped at that step is, and its last loss line is not that of a final step. A member of a
+    resumed ensemble (``first_step`` > 0: ``losses`` are those after it) keeps the folder's
+    records up to ``first_step``. Every file is written atomically; the metadata last, so a
+    folder marked finished is complete."""
     from . import checkpoint as ckpt
     from .outputs import mark_folder
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     mark_folder(folder, "run")
-    steps = len(losses)
+    steps = first_step + len(losses)
     total = steps if total_steps is None else total_steps
     every = config.train.log_every
-    logged = [s for s in range(1, steps + 1) if s % every == 0 or s == total]
-    lines = [
-        json.dumps({"step": s, "split": "train", "loss": float(losses[s - 1])}) for s in logged
+    earlier = (
+        [r for r in ckpt.read_metrics(folder) if r["step"] <= first_step] if first_step else []
+    )
+    logged = [s for s in range(first_step + 1, steps + 1) if s % every == 0 or s == total]
+    lines = [json.dumps(r) for r in earlier] + [
+        json.dumps({"step": s, "split": "train", "loss": float(losses[s - first_step - 1])})
+        for s in logged
     ]
     ckpt.atomic_write_text(folder / ckpt.CONFIG, config.to_json() + "\n")
     ckpt.atomic_write_text(folder / ckpt.METRICS, "".join(line + "\n" for line in lines))
