@@ -180,6 +180,35 @@ def test_delta_agreement_compares_means_by_their_standard_errors():
     assert not agrees_mean((10.37 * 1.06, 0.0), 3, (10.37, 0.0), 3)
 
 
+def test_thesis_reasons_say_what_the_numbers_show():
+    """A Δ too noisy to judge is called that, not a scale difference; a circle that fails is
+    classified by its winding and order; 7.1's KL erratum is credited only to the cells it
+    can explain."""
+    from latentatlas.experiments.claims.thesis import (
+        _circle_failure,
+        _table_reason,
+        mean_disagreement,
+    )
+
+    assert mean_disagreement((10.5, 0.3), 3, (10.37, 0.23), 3) is None
+    assert "too noisy" in mean_disagreement((6900.0, 6300.0), 3, (6216.0, 43.0), 3)
+    assert "the means differ" in mean_disagreement((20.0, 0.1), 3, (10.37, 0.23), 3)
+    assert "collapsed or folded" in _circle_failure({"winding": 0, "forward": 0.5})
+    assert "around 2 times" in _circle_failure({"winding": -2, "forward": 0.95})
+    assert "out of order" in _circle_failure({"winding": 1, "forward": 0.59})
+
+    def cell(sigma_x, ours, thesis, moved=0.0):
+        row = {"data_sigma": 0.1, "sigma_x": sigma_x, "loss_change_last_tenth": moved}
+        return (row, (ours, 0.1), thesis)
+
+    halved = _table_reason([cell(0.01, 6.3, "3.49 ± 0.21"), cell(0.1, 4.0, "1.98 ± 0.01")],
+                           "kl", "7.1")  # fmt: skip
+    assert "2 cells differ by 1.81-2.02×" in halved and "converged" not in halved
+    mixed = _table_reason([cell(0.01, 6.3, "3.49 ± 0.21"), cell(1.0, 1.0, "0.77 ± 0.01")],
+                          "kl", "7.1")  # fmt: skip
+    assert "1 cell differs by 1.81-1.81×" in mixed and "cells (σ 0.1, σX 1) differ" in mixed
+
+
 def test_the_pca_judge_gives_each_descriptor_its_own_component():
     """One component that follows two descriptors counts once: the others must be found by the
     other components (an assignment), else the claim is not reproduced."""
