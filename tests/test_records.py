@@ -209,6 +209,28 @@ def test_thesis_reasons_say_what_the_numbers_show():
     assert "1 cell differs by 1.81-1.81×" in mixed and "cells (σ 0.1, σX 1) differ" in mixed
 
 
+def test_the_locatello_judge_names_missing_and_constant_scores():
+    from latentatlas.experiments.claims import judge
+
+    def trials(**columns):
+        n = len(next(iter(columns.values())))
+        return {"trials": [{"scores": {k: v[i] for k, v in columns.items()}} for i in range(n)]}
+
+    rising = [0.1, 0.2, 0.3, 0.4]
+    agree, apart = judge("locatello-dsprites-betavae", trials(
+        beta_vae=rising, factor_vae=rising, mig=rising, dci_disentanglement=rising,
+        modularity=[0.4, 0.1, 0.3, 0.2]))  # fmt: skip
+    assert agree.verdict == "reproduced" and apart.verdict == "reproduced"
+    agree, apart = judge("locatello-dsprites-betavae", trials(
+        beta_vae=rising, mig=rising, dci_disentanglement=rising,
+        modularity=[0.5] * 4))  # fmt: skip
+    assert "judged without factor_vae" in agree.ours
+    assert apart.verdict == "not reproduced" and "ranking nothing: modularity" in apart.reason
+    (few, _) = judge("locatello-dsprites-betavae", trials(beta_vae=rising[:2],
+                                                           modularity=rising[:2]))  # fmt: skip
+    assert few.verdict == "not reproduced" and "at least two of" in few.reason
+
+
 def test_the_pca_judge_gives_each_descriptor_its_own_component():
     """One component that follows two descriptors counts once: the others must be found by the
     other components (an assignment), else the claim is not reproduced."""

@@ -120,9 +120,17 @@ def _ball_verdict(results: dict[str, Any], rows: dict) -> Verdict:
     pairs: dict[tuple, dict[bool, dict]] = {}
     for r in results.get("ball", []):
         pairs.setdefault((r["targets"], r["beta"], r["steps"]), {})[r["constrained"]] = r
-    if not pairs:
+    pairs = {k: p for k, p in pairs.items() if True in p and False in p}  # both arms ran
+    if not pairs and ("Gaussian σ=3", True) in rows and ("Gaussian σ=3", False) in rows:
         ours, free = rows[("Gaussian σ=3", True)], rows[("Gaussian σ=3", False)]
         pairs = {("unseen", None, None): {True: ours, False: free}}
+    if not pairs:
+        return Verdict(
+            "ball",
+            "no inversion with and without the ball to compare",
+            "not reproduced",
+            "the run has no pair of inversions to compare",
+        )
     left = {k: p for k, p in pairs.items() if p[False]["largest_norm_ratio"] > 1.0}
     helps = [k for k, p in left.items() if p[True]["ssim"] > p[False]["ssim"]]
     gaps = [p[True]["ssim"] - p[False]["ssim"] for p in left.values()]
@@ -183,6 +191,15 @@ _NAIVE = (
 
 def _judge_naive(results: dict[str, Any]) -> list[Verdict]:
     naive, recursive = results["naive_median_error"], results["recursive_median_error"]
+    if not naive or len(naive) != len(recursive):
+        return [
+            Verdict(
+                "recursive-faster",
+                f"{len(recursive)} recursive and {len(naive)} naive checkpoints",
+                "not reproduced",
+                "the two curves must have the same, non-zero number of checkpoints",
+            )
+        ]
     ahead = sum(r < n for r, n in zip(recursive, naive))
     final = results["recursive_median_x_error"] < results["naive_median_x_error"]
     verdict = ("reproduced" if final and 5 * ahead >= 4 * len(naive)

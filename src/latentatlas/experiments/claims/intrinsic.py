@@ -54,7 +54,8 @@ def _judge_stretch(results: dict[str, Any]) -> list[Verdict]:
         Verdict("modularity-degrades", "; ".join(
             f"{lv} {a:.2e} → {b:.2e}" for lv, _, a, b in grown)
             + f" ({int(lengths[0]):,} → {int(lengths[-1]):,} steps)",
-            by_fraction(sum(ok for _, ok, _, _ in grown), len(grown))),
+            by_fraction(sum(ok for _, ok, _, _ in grown), len(grown)) if len(lengths) > 1
+            else "not reproduced", "" if len(lengths) > 1 else "one training length only"),
     ]  # fmt: skip
 
 
@@ -67,22 +68,32 @@ _TRACKING = (
 
 
 def _trend(records: list[dict[str, Any]], key: str) -> float:
-    rho = stats.spearmanr([r["step"] for r in records], [r[key] for r in records]).statistic
-    return float(rho)
+    """Spearman's ρ of the value against the step; NaN when there is no trend to rank."""
+    values = [r[key] for r in records]
+    if len(records) < 3 or len(set(values)) < 2:
+        return float("nan")
+    return float(stats.spearmanr([r["step"] for r in records], values).statistic)
+
+
+def _scale_number(key: str) -> int:
+    """``…/scale10`` → 10 (scales sorted as numbers, not text)."""
+    digits = "".join(ch for ch in key.rsplit("scale", 1)[-1] if ch.isdigit())
+    return int(digits) if digits else -1
 
 
 def _judge_tracking(results: dict[str, Any]) -> list[Verdict]:
     records = results["runs"]["VAE"]["tracking"]
     rho = _trend(records, f"{TRACKED}/mse")
     first, last = records[0], records[-1]
-    scales = sorted(k for k in first if k.startswith(f"{TRACKED}/scale"))
+    scales = sorted((k for k in first if k.startswith(f"{TRACKED}/scale")), key=_scale_number)
     rise = [last[k] - first[k] for k in scales]
     coarse_rise, fine_rise = _halves(rise)
     grows = "reproduced" if rho >= GROWS else "partly" if rho > 0 else "not reproduced"
     return [
         Verdict("error-grows", f"Spearman ρ(step, error) = {rho:.2f}; {first[TRACKED + '/mse']:.2e}"
                 f" at step {first['step']:,} → {last[TRACKED + '/mse']:.2e} at {last['step']:,}",
-                grows),
+                grows, "" if rho == rho else "fewer than 3 tracked points, or a constant error: "
+                "no trend to rank"),
         Verdict("coarser-rise", f"rise over training: coarser scales {coarse_rise:+.2e}, finer "
                 f"{fine_rise:+.2e}",
                 "reproduced" if coarse_rise > max(fine_rise, 0) else "not reproduced"),

@@ -47,8 +47,10 @@ def _scores(results: dict[str, Any]) -> dict[str, list[float]]:
 
 
 def _rho(a: list[float], b: list[float]) -> float:
-    value = stats.spearmanr(a, b).statistic
-    return float(value) if value == value else 0.0  # a constant score ranks nothing: 0
+    """Spearman's ρ; NaN when a score is constant over the models (it ranks nothing)."""
+    if len(set(a)) < 2 or len(set(b)) < 2:
+        return float("nan")
+    return float(stats.spearmanr(a, b).statistic)
 
 
 def _judge(results: dict[str, Any]) -> list[Verdict]:
@@ -56,19 +58,31 @@ def _judge(results: dict[str, Any]) -> list[Verdict]:
     agreeing = [n for n in AGREEING if n in scores]
     models = len(next(iter(scores.values()), []))
     if len(agreeing) < 2 or "modularity" not in scores or models < 3:
-        missing = "need ≥ 3 models scored with the four metrics and Modularity"
+        missing = ("need ≥ 3 models scored with Modularity and at least two of BetaVAE, "
+                   "FactorVAE, MIG and DCI disentanglement")  # fmt: skip
         return [Verdict(c.id, f"{models} models, scores: {', '.join(scores) or 'none'}",
                         "not reproduced", missing) for c in _CLAIMS]  # fmt: skip
+    constant = [n for n in (*agreeing, "modularity") if len(set(scores[n])) == 1]
     pairs = [_rho(scores[a], scores[b]) for a, b in itertools.combinations(agreeing, 2)]
-    mutual = sum(pairs) / len(pairs)
-    with_modularity = sum(_rho(scores["modularity"], scores[a]) for a in agreeing) / len(agreeing)
-    agree = "reproduced" if mutual >= AGREE else "partly" if mutual > 0 else "not reproduced"
+    pairs = [r for r in pairs if r == r]
+    modularity = [_rho(scores["modularity"], scores[a]) for a in agreeing]
+    modularity = [r for r in modularity if r == r]
+    mutual = sum(pairs) / len(pairs) if pairs else float("nan")
+    with_modularity = sum(modularity) / len(modularity) if modularity else float("nan")
     note = f" over {models} models" + (" (few: a noisy estimate)" if models < 10 else "")
+    absent = [n for n in AGREEING if n not in scores]
+    if absent:
+        note += f"; judged without {', '.join(absent)} (not scored)"
+    why = f"constant over the models, ranking nothing: {', '.join(constant)}" if constant else ""
+    agree = ("not reproduced" if not pairs else "reproduced" if mutual >= AGREE
+             else "partly" if mutual > 0 else "not reproduced")  # fmt: skip
+    apart = "reproduced" if pairs and modularity and with_modularity < mutual else "not reproduced"
     return [
-        Verdict("metrics-agree", f"mean pairwise Spearman ρ {mutual:.2f}{note}", agree),
+        Verdict("metrics-agree", f"mean pairwise Spearman ρ {mutual:.2f}{note}", agree,
+                why if agree != "reproduced" else ""),
         Verdict("modularity-apart", f"Modularity's mean ρ with them {with_modularity:.2f}, "
-                f"theirs with each other {mutual:.2f}",
-                "reproduced" if with_modularity < mutual else "not reproduced"),
+                f"theirs with each other {mutual:.2f}", apart,
+                why if apart != "reproduced" else ""),
     ]  # fmt: skip
 
 
