@@ -76,19 +76,35 @@ def test_checkpoints_hand_over_members_that_resume_alone_to_the_same_end(tmp_pat
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-4, atol=1e-5)
 
 
-def test_an_ensemble_resumes_from_its_members_checkpoints_as_one():
+def test_an_ensemble_resumes_from_its_members_checkpoints_as_one(tmp_path):
     """start= takes each member's trainer state at one step (a checkpoint) and continues as
     the uninterrupted ensemble does; states at different steps are refused."""
     from latentatlas.errors import RunFolderError
+    from latentatlas.train import checkpoint as ckpt
+    from latentatlas.train.ensemble import write_member_run
 
     configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
-                                                             "checkpoint_every": 15}})
+                                                             "checkpoint_every": 15,
+                                                             "log_every": 5}})
                for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))]  # fmt: skip
     at: dict[int, list] = {}
-    whole = train_ensemble(configs, on_checkpoint=lambda r: at.setdefault(r.step, r.states))
+
+    def keep(result):
+        at.setdefault(result.step, result.states)
+        if result.step == 15:  # member 1's folder at the checkpoint
+            write_member_run(tmp_path, result.configs[1], result.models[1],
+                             result.losses[:, 1], result.states[1], None, 40)  # fmt: skip
+
+    whole = train_ensemble(configs, on_checkpoint=keep)
     resumed = train_ensemble(configs, start=at[15])
     assert (resumed.first_step, resumed.step, resumed.losses.shape) == (15, 40, (25, 2))
     torch.testing.assert_close(resumed.losses, whole.losses[15:], rtol=1e-5, atol=1e-6)
+    write_member_run(tmp_path, resumed.configs[1], resumed.models[1], resumed.losses[:, 1],
+                     resumed.states[1], None, 40, first_step=15)  # fmt: skip
+    records = ckpt.read_metrics(tmp_path)
+    assert [r["step"] for r in records] == list(range(5, 41, 5))  # 5-15 kept, 20-40 added
+    losses = [r["loss"] for r in records]
+    torch.testing.assert_close(torch.tensor(losses), whole.losses[4::5, 1], rtol=1e-5, atol=1e-5)
     for a, b in zip(resumed.models, whole.models):
         for key, value in b.state_dict().items():
             torch.testing.assert_close(a.state_dict()[key], value, rtol=1e-5, atol=1e-6)

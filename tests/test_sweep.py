@@ -282,7 +282,15 @@ def test_an_ensemble_stopped_by_sigterm_resumes_each_member_where_it_stopped(tmp
         meta = read_metadata(trials / name)
         assert (meta["status"], meta["step"], meta["total_steps"]) == ("interrupted", 5, 15)
     monkeypatch.setattr(ensemble_module, "write_member_run", written)
+    train, starts = ensemble_module.train_ensemble, []
+
+    def spy(configs, progress=False, on_checkpoint=None, start=None):
+        starts.append(None if start is None else [state["step"] for state in start])
+        return train(configs, progress, on_checkpoint, start)
+
+    monkeypatch.setattr(ensemble_module, "train_ensemble", spy)
     resumed = run_sweep(sweep, tmp_path / "stopped")
+    assert starts == [[5, 5]]  # one ensemble, from both checkpoints (not one by one)
     assert [r["status"] for r in resumed.rows] == ["done", "done"]
     whole = run_sweep(sweep, tmp_path / "whole")
     for name in ("beta_vae-beta=4-seed0", "beta_vae-beta=4-seed1"):

@@ -341,16 +341,19 @@ def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) 
     one step (an ensemble stopped part-way) resume as one; any other folder is scored, resumed,
     completed or refused one by one (:func:`run_trial`)."""
     existing = [t for t in group if (Path(root) / "trials" / t.name / "config.json").is_file()]
-    together, start = _resumable_together(existing, root)
-    rows = [run_trial(t, root, metrics, preset) for t in existing if t not in together]
-    rows += _ensemble_rows(together, start, root, metrics, preset)
+    together = _resumable_together(existing, root)
+    grouped = {t.name for trials, _ in together for t in trials}
+    rows = [run_trial(t, root, metrics, preset) for t in existing if t.name not in grouped]
+    for trials, start in together:
+        rows += _ensemble_rows(trials, start, root, metrics, preset)
     fresh = [t for t in group if t not in existing]
     return rows + _ensemble_rows(fresh, None, root, metrics, preset)
 
 
-def _resumable_together(trials: list[Trial], root: str) -> tuple[list[Trial], list[dict]]:
-    """The trials whose folders are unscored checkpoints at one step that their sweep settings
-    and data still fit, with their trainer states (none unless there are at least two)."""
+def _resumable_together(trials: list[Trial], root: str) -> list[tuple[list[Trial], list[dict]]]:
+    """The trials whose folders are unscored checkpoints that their sweep settings and data
+    still fit, grouped by their step, with their trainer states: each group of two or more
+    resumes as one ensemble (a lone one resumes alone, through :func:`run_trial`)."""
     from ..train import checkpoint as ckpt
     from ..train.run import RunConfig, build_dataset, check_same_data, reached_end, read_metadata
 
@@ -372,10 +375,11 @@ def _resumable_together(trials: list[Trial], root: str) -> tuple[list[Trial], li
             found.append((trial, state, int(state["step"])))
         except Exception:  # run_trial reports it, one by one
             continue
-    steps = {step for _, _, step in found}
-    if len(found) < 2 or len(steps) != 1:
-        return [], []
-    return [t for t, _, _ in found], [state for _, state, _ in found]
+    by_step: dict[int, list[tuple[Trial, dict]]] = {}
+    for trial, state, step in found:
+        by_step.setdefault(step, []).append((trial, state))
+    return [([t for t, _ in members], [state for _, state in members])
+            for members in by_step.values() if len(members) >= 2]  # fmt: skip
 
 
 def _ensemble_rows(
@@ -405,8 +409,9 @@ def _ensemble_rows(
         return run_dir
 
     def checkpoint(result: EnsembleResult) -> None:
-        for k in range(len(trials)):
-            write(k, result)
+        for k in range(len(trials)):  # a member without a trainer state could not resume
+            if result.states and result.states[k] is not None:
+                write(k, result)
 
     try:
         configs = [RunConfig.from_dict(t.config) for t in trials]
@@ -418,10 +423,18 @@ def _ensemble_rows(
             checkpoint(result)
         raise Interrupted(result.stopped_by, f"{len(trials)} trials trained as one ensemble, "
                           f"at step {result.step} of {result.total_steps}")  # fmt: skip
-    rows = []
-    for k, trial in enumerate(trials):
+    written: list[Path | Exception] = []
+    for k in range(len(trials)):  # every member finished on disk before any is scored
         try:
-            run_dir = write(k, result)
+            written.append(write(k, result))
+        except Exception as exc:
+            written.append(exc)
+    rows = []
+    for trial, run_dir in zip(trials, written):
+        if isinstance(run_dir, Exception):
+            rows.append(_row(trial, "failed", error=f"{type(run_dir).__name__}: {run_dir}"))
+            continue
+        try:
             rows.append(_row(trial, "done", _score(run_dir, metrics, preset, trial.seed)))
         except Exception as exc:
             rows.append(_row(trial, "failed", error=f"{type(exc).__name__}: {exc}"))

@@ -38,7 +38,12 @@ from ..errors import ConfigError, RunFolderError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
 from .stopping import StopRequest
-from .trainer import check_device_available, parse_device, regularizer_scale
+from .trainer import (
+    apply_optimizer_settings,
+    check_device_available,
+    parse_device,
+    regularizer_scale,
+)
 
 
 @dataclass
@@ -291,7 +296,10 @@ def train_ensemble(
                               min_ratio=train.min_lr_ratio, step_size=train.step_size,
                               gamma=train.gamma)  # fmt: skip
     noise_gens = [torch.Generator().manual_seed(c.seed) for c in full_configs]
-    first = 0 if start is None else _restore(start, layout, optimizer, scheduler, noise_gens)
+    first = 0
+    if start is not None:
+        first = _restore(start, layout, optimizer, scheduler, noise_gens)
+        apply_optimizer_settings(optimizer, scheduler, train)  # the config's lr, as a resume
     n_samples = models[0].config.n_samples
 
     def member_loss(p, b, x, eps):
@@ -321,6 +329,8 @@ def train_ensemble(
         losses = torch.stack(history).cpu() if history else torch.zeros(0, len(models))
         states = _member_states(models, full_configs, datasets, layout.optimizer_state(optimizer),
                                 scheduler, noise_gens, first + len(history))  # fmt: skip
+        for m in models:  # the helper Trainers moved them to the training device
+            m.cpu()
         return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by,
                               first)  # fmt: skip
 

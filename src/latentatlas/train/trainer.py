@@ -191,6 +191,21 @@ class FitResult:
         return exit_code_for(self.status, self.signal)
 
 
+def apply_optimizer_settings(optimizer: Any, scheduler: Any, config: TrainerConfig) -> None:
+    """Write the config's hyper-parameters (lr, weight decay, betas, momentum) into an optimiser
+    and its schedule after their state was loaded, so that a resumed run may change them."""
+    scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)
+    for group, fn in zip(optimizer.param_groups, scheduler.lr_lambdas):
+        group["initial_lr"] = config.lr
+        group["lr"] = config.lr * fn(scheduler.last_epoch)  # what LambdaLR computes at this step
+        group["weight_decay"] = config.weight_decay
+        if "betas" in group:
+            group["betas"] = tuple(config.betas)
+        if "momentum" in group:
+            group["momentum"] = config.momentum
+    scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+
 def exit_code_for(status: str, signal_name: str | None) -> int:
     """0 for a finished training, 128 + the signal's number for one stopped by a signal (130 for
     Ctrl-C, 143 for SIGTERM), 1 otherwise."""
@@ -418,18 +433,7 @@ class Trainer:
             raise ValueError(f"schedule step {last!r:.40} is not a step number")
 
     def _apply_optimizer_settings(self) -> None:
-        """Write the config's hyper-parameters into the optimiser and schedule (after loading)."""
-        cfg, sched = self.config, self.scheduler
-        sched.base_lrs = [cfg.lr] * len(self.optimizer.param_groups)
-        for group, fn in zip(self.optimizer.param_groups, sched.lr_lambdas):
-            group["initial_lr"] = cfg.lr
-            group["lr"] = cfg.lr * fn(sched.last_epoch)  # what LambdaLR computes at this step
-            group["weight_decay"] = cfg.weight_decay
-            if "betas" in group:
-                group["betas"] = tuple(cfg.betas)
-            if "momentum" in group:
-                group["momentum"] = cfg.momentum
-        sched._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+        apply_optimizer_settings(self.optimizer, self.scheduler, self.config)
 
     def resume(self) -> int:
         """Load ``trainer_state.pt`` from the run folder and drop metrics logged after it."""
