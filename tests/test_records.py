@@ -19,7 +19,6 @@ RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 #: added or removed must update this list (the gap stays visible in the suite)
 NOT_RECORDED = {
     "directions-losses",  # gained the ball study (issue 20, item 9): re-run pending
-    "locatello-dsprites-betavae",
 }
 MAX_BYTES = 2_000_000
 
