@@ -12,7 +12,7 @@ def run_quick(script: str, *args: str) -> str:
     stdout."""
     proc = subprocess.run(
         [sys.executable, f"benchmarks/{script}", "--quick", *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=900,  # generous: a loaded machine
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
