@@ -457,21 +457,10 @@ def _member_states(
         torch.set_rng_state(generator.get_state())
         try:
             # a copy: the optimiser's state and the weights are views of tensors that train on
-            states.append(_copied(trainer.state_dict()))
+            states.append(copy.deepcopy(trainer.state_dict()))
         finally:
             torch.set_rng_state(previous)
     return states
-
-
-def _copied(value: Any) -> Any:
-    """``value`` with every tensor in its dicts and lists cloned."""
-    if torch.is_tensor(value):
-        return value.detach().clone()
-    if isinstance(value, dict):
-        return {k: _copied(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_copied(v) for v in value)
-    return value
 
 
 def write_member_run(
