@@ -245,3 +245,32 @@ def test_the_ball_verdict_names_the_settings_it_rests_on():
     assert none.verdict == "not reproduced" and "(unseen β 4 100 steps;" in none.reason
     idle = verdict(("unseen", 0.5, 0.9, 0.8))
     assert idle.verdict == "not reproduced" and "never leave the ball" in idle.reason
+
+
+def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_path, monkeypatch):
+    """Its 36 inversions take hours on a CPU: each is kept in the run folder as it finishes."""
+    from latentatlas.experiments import directions_inversion
+    from latentatlas.experiments.model_store import ModelStore, use_store
+
+    tiniest = VAEScale(32, 64, 4, batch_size=16)
+    scale = LossScale(tiniest, targets=2, steps=2, ball_betas=(4.0,), ball_targets=2,
+                      ball_step_factors=(1,))  # fmt: skip
+    calls = []
+    real = directions_inversion.invert
+    monkeypatch.setattr(
+        directions_inversion, "invert", lambda *a, **k: calls.append(k) or real(*a, **k)
+    )
+    with use_store(ModelStore(tmp_path)):
+        first = reproduce_losses(scale=scale)
+    assert len(calls) == 12 + 3 * 2
+    assert len(list((tmp_path / "results").iterdir())) == 18
+
+    def no_inversion(*a, **k):
+        raise AssertionError("inverted again")
+
+    monkeypatch.setattr(directions_inversion, "invert", no_inversion)
+    with use_store(ModelStore(tmp_path)):
+        again = reproduce_losses(scale=scale)
+    strip = lambda rows: [{**r.to_dict(), "seconds": 0} for r in rows]  # noqa: E731
+    assert strip(again.rows) == strip(first.rows)
+    assert [r.to_dict() for r in again.ball] == [r.to_dict() for r in first.ball]

@@ -109,6 +109,17 @@ def lpips_distance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor | N
         return net(rgb(pred), rgb(target)).flatten()
 
 
+def inverted_codes(
+    label: str, generator: torch.nn.Module, targets: torch.Tensor, **settings: Any
+) -> torch.Tensor:
+    """:func:`invert`'s codes for ``targets``, kept in the reproduction's ``results`` folder so
+    a rerun after an interruption skips the inversions already done (the losses experiment runs
+    36 of up to 3000 steps each, hours on a CPU)."""
+    inputs = {"generator": generator, "targets": targets, **settings}
+    compute = lambda: {"z": invert(generator, targets, **settings).z}  # noqa: E731
+    return current_store().cached(f"inversion-{label}", inputs, compute)["z"]
+
+
 # -- directions-losses --------------------------------------------------------------------------
 @dataclass
 class LossRow:
@@ -210,18 +221,11 @@ def reproduce_losses(
     for name, loss, sigma in LOSS_SETTINGS:
         for constrained in (True, False):
             t1 = time.perf_counter()
-            res = invert(
-                gen,
-                targets,
-                loss=loss,
-                sigma=sigma or 3.0,
-                steps=s.steps,
-                lr=s.lr,
-                constrain=constrained,
-                seed=seed,
-            )
+            z = inverted_codes(f"{name}{'' if constrained else '-free'}", gen, targets, loss=loss,
+                               sigma=sigma or 3.0, steps=s.steps, lr=s.lr,
+                               constrain=constrained, seed=seed)  # fmt: skip
             with torch.no_grad():
-                recon = gen(res.z)
+                recon = gen(z)
             lp = lpips_distance(recon, targets)
             rows.append(
                 LossRow(
@@ -230,7 +234,7 @@ def reproduce_losses(
                     ssim=float(ssim(recon, targets).mean()),
                     psnr=float(psnr(recon, targets).mean()),
                     mse=float(masked_mse(recon, targets, torch.ones_like(targets[:, :1])).mean()),
-                    largest_norm_ratio=float(res.z.norm(dim=1).max() / math.sqrt(d)),
+                    largest_norm_ratio=float(z.norm(dim=1).max() / math.sqrt(d)),
                     lpips=None if lp is None else float(lp.mean()),
                     seconds=time.perf_counter() - t1,
                 )
@@ -269,17 +273,19 @@ def ball_study(
         for kind, (target, reference) in kinds.items():
             for factor in s.ball_step_factors:
                 for constrained in (True, False):
-                    res = invert(gen, target, loss=loss, sigma=sigma, steps=s.steps * factor,
-                                 lr=s.lr, constrain=constrained, seed=seed)  # fmt: skip
+                    label = f"ball-{kind}-beta{beta:g}-x{factor}{'' if constrained else '-free'}"
+                    z = inverted_codes(label, gen, target, loss=loss, sigma=sigma,
+                                       steps=s.steps * factor, lr=s.lr, constrain=constrained,
+                                       seed=seed)  # fmt: skip
                     with torch.no_grad():
-                        recon = gen(res.z)
+                        recon = gen(z)
                     rows.append(BallRow(
                         targets=kind, beta=beta, steps=s.steps * factor,
                         constrained=constrained,
                         ssim=float(ssim(recon, reference).mean()),
                         psnr=float(psnr(recon, reference).mean()),
                         target_psnr=float(psnr(recon, target).mean()),
-                        largest_norm_ratio=float(res.z.norm(dim=1).max() / math.sqrt(d)),
+                        largest_norm_ratio=float(z.norm(dim=1).max() / math.sqrt(d)),
                     ))  # fmt: skip
     return rows
 

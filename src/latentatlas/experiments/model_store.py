@@ -20,6 +20,10 @@ folders once the ensemble ends (an ensemble interrupted half-way trains again fr
 Ctrl-C or SIGTERM during a training saves its checkpoint and raises
 :class:`~latentatlas.errors.Interrupted`, which stops the experiment (the CLI exits 130/143).
 
+Analyses that cost hours keep each finished step in ``DIR/results`` through
+:meth:`ModelStore.cached` (:mod:`.result_cache`): a rerun reuses the steps computed from the same
+models and settings.
+
 Without an output folder (the Python API's default) models train in memory as before. The
 store in use is a context variable: :func:`use_store` sets it for one experiment, and the
 experiments' training helpers read it with :func:`current_store`.
@@ -32,7 +36,7 @@ import contextvars
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +59,7 @@ from ..train.run import (
     run_status,
     train_run,
 )
+from . import result_cache
 from .settings import first_difference
 
 #: the sub-folder of a reproduction's output that holds its models
@@ -152,6 +157,19 @@ class ModelStore:
         seconds = time.perf_counter() - t0
         self._emit("done", index, label, reused)
         return TrainedModel(model.cpu().eval(), records, seconds, folder, reused)
+
+    # -- results computed from the models --------------------------------------------------------
+    def cached(
+        self,
+        label: str,
+        inputs: Mapping[str, Any],
+        compute: Callable[[], dict[str, torch.Tensor]],
+    ) -> dict[str, torch.Tensor]:
+        """An analysis step's tensors, reused from ``DIR/results`` when a previous invocation
+        computed them from the same ``inputs`` (settings, tensors, models); computed and kept
+        otherwise (:func:`~latentatlas.experiments.result_cache.cached`). In memory: computed."""
+        root = self.root.parent if self.root is not None else None
+        return result_cache.cached(root, _slug(label), inputs, compute)
 
     def _restore(
         self, folder: Path, callbacks: Sequence[Callback], dataset: FactorDataset | None

@@ -1,0 +1,89 @@
+"""Analysis steps kept in a reproduction's ``results`` folder and reused only for equal inputs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from latentatlas.experiments.model_store import ModelStore
+from latentatlas.experiments.result_cache import RESULTS, cached, digest
+
+
+class Counter:
+    def __init__(self, value: torch.Tensor):
+        self.value, self.calls = value, 0
+
+    def __call__(self) -> dict[str, torch.Tensor]:
+        self.calls += 1
+        return {"z": self.value.clone()}
+
+
+def test_a_result_is_computed_once_and_reused_for_the_same_inputs(tmp_path):
+    net = torch.nn.Linear(3, 2)
+    inputs = {"generator": net, "targets": torch.ones(4, 3), "steps": 10, "loss": "mse"}
+    compute = Counter(torch.arange(6.0).reshape(3, 2))
+    first = cached(tmp_path, "inversion-mse", inputs, compute)
+    again = cached(tmp_path, "inversion-mse", dict(inputs), compute)
+    assert compute.calls == 1 and torch.equal(first["z"], again["z"])
+    files = list((tmp_path / RESULTS).iterdir())
+    assert len(files) == 1 and files[0].name.startswith("inversion-mse-")
+    assert not [p for p in (tmp_path / RESULTS).iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["setting", "tensor", "weights", "dtype"],
+)
+def test_other_inputs_are_computed_again(tmp_path, change):
+    net = torch.nn.Linear(3, 2)
+    inputs = {"generator": net, "targets": torch.ones(4, 3), "steps": 10}
+    compute = Counter(torch.zeros(2))
+    cached(tmp_path, "step", inputs, compute)
+    other = dict(inputs)
+    if change == "setting":
+        other["steps"] = 11
+    elif change == "tensor":
+        other["targets"] = torch.ones(4, 3).index_put_((torch.tensor([0]),), torch.tensor(2.0))
+    elif change == "weights":  # a retrained model: same shapes, other numbers
+        other["generator"] = torch.nn.Linear(3, 2)
+    else:
+        other["targets"] = torch.ones(4, 3, dtype=torch.float64)
+    assert digest(other) != digest(inputs)
+    cached(tmp_path, "step", other, compute)
+    assert compute.calls == 2
+
+
+def test_a_corrupt_result_is_computed_again_and_replaced(tmp_path):
+    inputs = {"x": 1}
+    compute = Counter(torch.ones(3))
+    cached(tmp_path, "step", inputs, compute)
+    (path,) = (tmp_path / RESULTS).iterdir()
+    path.write_bytes(b"not a safetensors file")
+    assert torch.equal(cached(tmp_path, "step", inputs, compute)["z"], torch.ones(3))
+    assert compute.calls == 2
+    assert torch.equal(cached(tmp_path, "step", inputs, compute)["z"], torch.ones(3))
+    assert compute.calls == 2  # the replacement is read
+
+
+def test_without_a_folder_nothing_is_kept_and_bad_labels_are_refused(tmp_path):
+    compute = Counter(torch.ones(1))
+    cached(None, "step", {}, compute)
+    cached(None, "step", {}, compute)
+    assert compute.calls == 2
+    with pytest.raises(ValueError, match="letters, digits"):
+        cached(tmp_path, "../escape", {}, compute)
+    with pytest.raises(TypeError):
+        digest({"unhashable": object()})
+
+
+def test_the_store_keeps_results_beside_its_models(tmp_path):
+    store = ModelStore(tmp_path)
+    compute = Counter(torch.ones(2))
+    store.cached("inversion of Gaussian σ=3", {"a": 1}, compute)
+    store.cached("inversion of Gaussian σ=3", {"a": 1}, compute)
+    assert compute.calls == 1
+    (path,) = (tmp_path / RESULTS).iterdir()
+    assert path.name.startswith("inversion-of-Gaussian-=3-")
+    memory = ModelStore()
+    memory.cached("x", {}, compute)
+    assert compute.calls == 2
