@@ -281,3 +281,23 @@ def test_a_regularizer_warmup_member_matches_training_alone():
         alone, _ = train_run(config, None)
         for key, value in alone.state_dict().items():
             torch.testing.assert_close(model.state_dict()[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_a_members_trainer_state_holds_only_its_own_moments():
+    """Each member's state is its slice of the stacked optimiser state: saved, it is the size
+    of a lone run's (it once kept views of the whole flat moments, so every member's
+    trainer_state.pt held every member's: 10× the size for 45 members)."""
+    import io
+
+    def saved_size(state) -> int:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        return len(buffer.getvalue())
+
+    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(), "steps": 3}})
+               for c in (member(seed, 0.1, 0.1) for seed in range(6))]  # fmt: skip
+    grid = train_ensemble(configs)
+    alone = train_ensemble(configs[:1])
+    assert saved_size(grid.states[5]) <= 1.1 * saved_size(alone.states[0])
+    moments = grid.states[5]["optimizer"]["state"][0]["exp_avg"]
+    assert moments.untyped_storage().nbytes() == moments.numel() * moments.element_size()

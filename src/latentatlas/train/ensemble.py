@@ -438,9 +438,12 @@ def _member_states(
     for k, (model, config, data, generator) in enumerate(
         zip(models, configs, datasets, generators)
     ):
-        member = {
+        member = {  # clones: a view of the stacked moments would keep (and save) all of them
             "state": {
-                i: {key: v[k] if torch.is_tensor(v) and v.dim() > 0 else v for key, v in s.items()}
+                i: {
+                    key: v[k].clone() if torch.is_tensor(v) and v.dim() > 0 else v
+                    for key, v in s.items()
+                }
                 for i, s in stacked["state"].items()
             },
             "param_groups": stacked["param_groups"],
@@ -456,7 +459,7 @@ def _member_states(
         previous = torch.get_rng_state()
         torch.set_rng_state(generator.get_state())
         try:
-            # a copy: the optimiser's state and the weights are views of tensors that train on
+            # a copy: the weights are the member's model, which a later snapshot overwrites
             states.append(copy.deepcopy(trainer.state_dict()))
         finally:
             torch.set_rng_state(previous)
