@@ -32,7 +32,7 @@ def test_a_result_is_computed_once_and_reused_for_the_same_inputs(tmp_path):
 
 @pytest.mark.parametrize(
     "change",
-    ["setting", "tensor", "weights", "dtype"],
+    ["setting", "tensor", "weights", "dtype", "scalar"],
 )
 def test_other_inputs_are_computed_again(tmp_path, change):
     net = torch.nn.Linear(3, 2)
@@ -46,8 +46,10 @@ def test_other_inputs_are_computed_again(tmp_path, change):
         other["targets"] = torch.ones(4, 3).index_put_((torch.tensor([0]),), torch.tensor(2.0))
     elif change == "weights":  # a retrained model: same shapes, other numbers
         other["generator"] = torch.nn.Linear(3, 2)
-    else:
+    elif change == "dtype":
         other["targets"] = torch.ones(4, 3, dtype=torch.float64)
+    else:  # a 0-d tensor (a scalar buffer) and a bfloat16 one hash too
+        other["targets"] = [torch.tensor(2.0), torch.ones(2, dtype=torch.bfloat16)]
     assert digest(other) != digest(inputs)
     cached(tmp_path, "step", other, compute)
     assert compute.calls == 2
