@@ -19,6 +19,23 @@ def run_cli(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProce
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, **kw)
 
 
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_cli(*args: str) -> subprocess.Popen:
+    """``latent-atlas ARGS`` started in the background, output piped as text, with SIGINT's
+    default disposition: a test that sends it Ctrl-C must not inherit an ignored SIGINT (as
+    under ``make test &`` from a script, where the shell starts the job with SIGINT ignored)."""
+    import os
+
+    extra = {"preexec_fn": _default_sigint} if os.name == "posix" else {}
+    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **extra)  # fmt: skip
+
+
 def tiny_run_dict(steps: int = 20, **train) -> dict:
     """A sine-circle VAE small enough to train in a fraction of a second."""
     return {

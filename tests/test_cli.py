@@ -14,7 +14,7 @@ import pytest
 
 from latentatlas.train import checkpoint as ckpt
 
-from .conftest import CLI, run_cli
+from .conftest import CLI, run_cli, start_cli
 
 TINY = [
     "--set=dataset.n=256", "--set=dataset.dim=12", "--set=model.encoder.hidden=[8]",
@@ -180,7 +180,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     args = [*CLI, "train", *TINY, "--set=train.steps=200000", "--set=train.log_every=1",
             "--set=train.checkpoint_every=0", "--out", str(out)]  # fmt: skip
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_cli(*args[len(CLI) :])
     deadline = time.time() + 120
     while time.time() < deadline and len(ckpt.read_metrics(out)) < 20:
         time.sleep(0.2)

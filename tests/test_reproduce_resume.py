@@ -17,7 +17,7 @@ from latentatlas.errors import Interrupted, RunFolderError
 from latentatlas.experiments.model_store import ModelStore, use_store
 from latentatlas.train.callbacks import PeriodicCallback, Snapshots, StopAt
 
-from .conftest import run_cli, tiny_run_dict
+from .conftest import run_cli, start_cli, tiny_run_dict
 
 TINY_DISK = ["--quick", "--set", "size=16", "--set", "images=200", "--set", "channels=4"]
 
@@ -44,8 +44,7 @@ def test_sigterm_then_the_same_command_gives_the_uninterrupted_results(tmp_path)
     whole = run_cli("reproduce", "slides-disk", *settings, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "stopped"
-    proc = subprocess.Popen(_cli("reproduce", "slides-disk", *settings, "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = start_cli("reproduce", "slides-disk", *settings, "--out", str(out))
     metrics = out / "models" / "02-no_bias" / "metrics.jsonl"
     deadline = time.monotonic() + 120
     while not (metrics.is_file() and metrics.stat().st_size) and proc.poll() is None:
@@ -242,8 +241,7 @@ def test_models_train_on_the_given_device_and_come_back_on_the_cpu(tmp_path):
 def test_ctrl_c_exits_130_and_continues_too(tmp_path):
     out = tmp_path / "disk"
     settings = [*TINY_DISK, "--set", "steps=300"]
-    proc = subprocess.Popen(_cli("reproduce", "slides-disk", *settings, "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = start_cli("reproduce", "slides-disk", *settings, "--out", str(out))
     metrics = out / "models" / "01-bias" / "metrics.jsonl"
     deadline = time.monotonic() + 120
     while not (metrics.is_file() and metrics.stat().st_size) and proc.poll() is None:
@@ -360,9 +358,8 @@ def test_interrupted_survives_pickling_with_its_signal():
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 def test_ctrl_c_between_trainings_exits_130_with_how_to_continue(tmp_path):
     out = tmp_path / "table"
-    proc = subprocess.Popen(_cli("reproduce", "thesis-table-5.1", "--quick", "--set",
-                                 "steps=100000", "--out", str(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = start_cli("reproduce", "thesis-table-5.1", "--quick", "--set", "steps=100000",
+                     "--out", str(out))  # fmt: skip
     deadline = time.monotonic() + 120
     while not (out / "experiment.json").is_file() and proc.poll() is None:
         assert time.monotonic() < deadline

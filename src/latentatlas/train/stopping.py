@@ -30,9 +30,16 @@ class StopRequest:
 
     def install(self, what: str = "saving a checkpoint") -> dict[int, Any]:
         """Route SIGINT and SIGTERM here until :meth:`restore`; returns the previous handlers
-        (none outside the main thread, where Python cannot install handlers)."""
+        (none outside the main thread, where Python cannot install handlers).
+
+        A SIGINT that is ignored stays ignored: a shell starts a script's background job
+        (``cmd &``) with SIGINT ignored so that Ctrl-C does not reach it, and the loop keeps
+        that (SIGTERM stops it cleanly)."""
         if threading.current_thread() is not threading.main_thread():
             return {}
+        signals = [signal.SIGTERM]
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signals.insert(0, signal.SIGINT)
 
         def handler(signum, frame):
             if self.requested:  # a second signal: stop now
@@ -42,7 +49,7 @@ class StopRequest:
             self.signal = name
             self.requested = True
 
-        return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return {sig: signal.signal(sig, handler) for sig in signals}
 
     @staticmethod
     def restore(previous: dict[int, Any]) -> None:
