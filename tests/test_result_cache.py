@@ -55,6 +55,19 @@ def test_other_inputs_are_computed_again(tmp_path, change):
     assert compute.calls == 2
 
 
+def test_each_step_says_whether_it_was_computed_or_reused(tmp_path, caplog):
+    """A long analysis (hours of inversions) shows its progress in the log, step by step."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="latentatlas.experiments.result_cache"):
+        cached(tmp_path, "inversion-mse", {"x": 1}, Counter(torch.ones(1)))
+        cached(tmp_path, "inversion-mse", {"x": 1}, Counter(torch.ones(1)))
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "inversion-mse: computing"
+    assert messages[1].startswith("inversion-mse: done in ") and "results" in messages[1]
+    assert messages[2].startswith("inversion-mse: reused from ")
+
+
 def test_a_corrupt_result_is_computed_again_and_replaced(tmp_path):
     inputs = {"x": 1}
     compute = Counter(torch.ones(3))

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,14 +85,19 @@ def cached(
     path = Path(root) / RESULTS / f"{label}-{key[:16]}.safetensors"
     if path.is_file():
         try:
-            return load_file(str(path))
+            result = load_file(str(path))
+            _log.info("%s: reused from %s", label, path)
+            return result
         except (SafetensorError, OSError) as exc:
             _log.warning("%s unreadable (%s): computing it again", path, exc)
+    _log.info("%s: computing", label)
+    t0 = time.perf_counter()
     result = compute()
     tensors = {k: v.detach().cpu().contiguous() for k, v in result.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"label": label, "digest": key, "inputs": _describe(inputs)}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    _log.info("%s: done in %.0f s, kept in %s", label, time.perf_counter() - t0, path)
     return result
 
 
