@@ -13,17 +13,22 @@ pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals")
 
 
 def test_sigint_and_sigterm_set_the_flag_and_are_given_back():
-    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stops = StopRequest()
-    previous = stops.install()
+    # Python's own Ctrl-C handler, whatever the test run inherited (`make test &` ignores it)
+    original = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert stops.requested and stops.signal == "SIGTERM"
-        with pytest.raises(KeyboardInterrupt):  # a second signal stops at once
-            os.kill(os.getpid(), signal.SIGINT)
+        before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        stops = StopRequest()
+        previous = stops.install()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert stops.requested and stops.signal == "SIGTERM"
+            with pytest.raises(KeyboardInterrupt):  # a second signal stops at once
+                os.kill(os.getpid(), signal.SIGINT)
+        finally:
+            stops.restore(previous)
+        assert {sig: signal.getsignal(sig) for sig in before} == before
     finally:
-        stops.restore(previous)
-    assert {sig: signal.getsignal(sig) for sig in before} == before
+        signal.signal(signal.SIGINT, original)
 
 
 def test_an_ignored_sigint_stays_ignored():

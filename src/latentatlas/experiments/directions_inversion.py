@@ -109,12 +109,17 @@ def lpips_distance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor | N
         return net(rgb(pred), rgb(target)).flatten()
 
 
+def _label(name: str) -> str:
+    """A setting's name as a file-name label: "Gaussian σ=3" → "Gaussian-sigma=3"."""
+    return name.replace("σ", "sigma").replace(" ", "-")
+
+
 def inverted_codes(
     label: str, generator: torch.nn.Module, targets: torch.Tensor, **settings: Any
 ) -> torch.Tensor:
     """:func:`invert`'s codes for ``targets``, kept in the reproduction's ``results`` folder so
     a rerun after an interruption skips the inversions already done (the losses experiment runs
-    36 of up to 3000 steps each, hours on a CPU)."""
+    36, of up to 3 × ``steps`` each: hours on a CPU)."""
     inputs = {"generator": generator, "targets": targets, **settings}
     compute = lambda: {"z": invert(generator, targets, **settings).z}  # noqa: E731
     return current_store().cached(f"inversion-{label}", inputs, compute)["z"]
@@ -221,7 +226,8 @@ def reproduce_losses(
     for name, loss, sigma in LOSS_SETTINGS:
         for constrained in (True, False):
             t1 = time.perf_counter()
-            z = inverted_codes(f"{name}{'' if constrained else '-free'}", gen, targets, loss=loss,
+            z = inverted_codes(f"{_label(name)}{'' if constrained else '-free'}", gen, targets,
+                               loss=loss,
                                sigma=sigma or 3.0, steps=s.steps, lr=s.lr,
                                constrain=constrained, seed=seed)  # fmt: skip
             with torch.no_grad():
@@ -273,7 +279,8 @@ def ball_study(
         for kind, (target, reference) in kinds.items():
             for factor in s.ball_step_factors:
                 for constrained in (True, False):
-                    label = f"ball-{kind}-beta{beta:g}-x{factor}{'' if constrained else '-free'}"
+                    label = (f"ball-{_label(kind)}-beta{beta:g}-x{factor}"
+                             f"{'' if constrained else '-free'}")  # fmt: skip
                     z = inverted_codes(label, gen, target, loss=loss, sigma=sigma,
                                        steps=s.steps * factor, lr=s.lr, constrain=constrained,
                                        seed=seed)  # fmt: skip

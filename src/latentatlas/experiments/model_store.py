@@ -169,7 +169,7 @@ class ModelStore:
         computed them from the same ``inputs`` (settings, tensors, models); computed and kept
         otherwise (:func:`~latentatlas.experiments.result_cache.cached`). In memory: computed."""
         root = self.root.parent if self.root is not None else None
-        return result_cache.cached(root, _slug(label), inputs, compute)
+        return result_cache.cached(root, label, inputs, compute)
 
     def _restore(
         self, folder: Path, callbacks: Sequence[Callback], dataset: FactorDataset | None

@@ -23,12 +23,14 @@ from typing import Any
 
 import torch
 
+from ..errors import RunFolderError
 from ..train.checkpoint import atomic_write
 
 #: the sub-folder of a reproduction's output that holds its cached results
 RESULTS = "results"
 
 _LABEL = re.compile(r"[A-Za-z0-9._=+-]+")
+_MAX_NAME = 255  # bytes in a file name on common file systems
 _log = logging.getLogger(__name__)
 
 
@@ -50,13 +52,16 @@ def _feed(h: Any, value: Any) -> None:
     elif isinstance(value, Mapping):
         h.update(b"{")
         for key in sorted(value, key=str):
-            h.update(json.dumps(str(key)).encode() + b":")
+            # a string key as JSON; any other tagged with its type (1 and "1" differ)
+            name = key if isinstance(key, str) else f"<{type(key).__name__}>{key!r}"
+            h.update(json.dumps(name).encode() + b":")
             _feed(h, value[key])
         h.update(b"}")
     elif isinstance(value, (list, tuple)):
-        h.update(b"[")
-        for item in value:
+        h.update(f"[{len(value)}:".encode())
+        for item in value:  # each item closed, so [1, 23] and [12, 3] differ
             _feed(h, item)
+            h.update(b",")
         h.update(b"]")
     else:
         h.update(json.dumps(value, sort_keys=True).encode())  # TypeError for anything else
@@ -68,37 +73,65 @@ def cached(
     inputs: Mapping[str, Any],
     compute: Callable[[], dict[str, torch.Tensor]],
 ) -> dict[str, torch.Tensor]:
-    """``compute()``'s tensors, from ``root/results`` when the same step ran with the same
-    ``inputs`` before; computed (and saved there) otherwise. ``root`` None: always computed.
+    """``compute()``'s tensors (detached, on the CPU), from ``root/results`` when the step
+    ``label`` ran with the same ``inputs`` before; computed (and saved there) otherwise.
+    ``root`` None: always computed.
 
-    ``label`` names the file for a reader (``inversion-beta-4-mse``: letters, digits and
-    ``._=+-`` only); ``inputs`` must hold
-    everything the result depends on (see :func:`digest`)."""
+    ``label`` names the step and its file (``inversion-MSE-free``: letters, digits and
+    ``._=+-``, not starting with a dot): two steps with the same inputs but other computations
+    need other labels. ``inputs`` must hold everything else the result depends on (see
+    :func:`digest`); the library's code is not part of it, as for a reproduction's models.
+
+    The folder and the file name are checked before computing, so a step that cannot be kept
+    fails at once instead of after hours; a result that cannot be written (a full disk) is
+    returned anyway, with a warning."""
     if root is None:
-        return compute()
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, save_file
+        return _detached(compute())
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import save_file
 
-    if not _LABEL.fullmatch(label):
-        raise ValueError(f"result label {label!r}: letters, digits and ._=+- only")
+    if not _LABEL.fullmatch(label) or label.startswith("."):
+        raise ValueError(
+            f"result label {label!r}: letters, digits and ._=+- only, not starting with a dot"
+        )
     key = digest(inputs)
     path = Path(root) / RESULTS / f"{label}-{key[:16]}.safetensors"
+    if len(path.name) > _MAX_NAME:
+        raise ValueError(f"result label {label!r}: too long for a file name ({len(path.name)})")
     if path.is_file():
         try:
-            result = load_file(str(path))
-            _log.info("%s: reused from %s", label, path)
-            return result
+            with safe_open(str(path), framework="pt") as f:
+                written_for = (f.metadata() or {}).get("digest")
+                result = {k: f.get_tensor(k) for k in f.keys()}
         except (SafetensorError, OSError) as exc:
             _log.warning("%s unreadable (%s): computing it again", path, exc)
+        else:
+            if written_for == key:
+                _log.info("%s: reused from %s", label, path)
+                return result
+            _log.warning("%s was written for other inputs: computing it again", path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunFolderError(f"{path.parent}: cannot keep analysis results there ({exc})") from None
     _log.info("%s: computing", label)
     t0 = time.perf_counter()
-    result = compute()
-    tensors = {k: v.detach().cpu().contiguous() for k, v in result.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = _detached(compute())
     metadata = {"label": label, "digest": key, "inputs": _describe(inputs)}
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    try:
+        atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    except OSError as exc:
+        _log.warning("%s: computed but not kept (%s); a rerun computes it again", label, exc)
+        return tensors
     _log.info("%s: done in %.0f s, kept in %s", label, time.perf_counter() - t0, path)
-    return result
+    return tensors
+
+
+def _detached(result: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Each tensor detached, on the CPU, in its own memory (safetensors refuses shared memory;
+    a cached and a computed result look alike)."""
+    return {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
+            for k, v in result.items()}  # fmt: skip
 
 
 def _describe(inputs: Mapping[str, Any]) -> str:
