@@ -274,3 +274,19 @@ def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_pat
     strip = lambda rows: [{**r.to_dict(), "seconds": 0} for r in rows]  # noqa: E731
     assert strip(again.rows) == strip(first.rows)
     assert [r.to_dict() for r in again.ball] == [r.to_dict() for r in first.ball]
+
+
+def test_the_sigma_verdict_says_what_the_ssim_did_when_a_wide_filter_wins():
+    from latentatlas.experiments.claims import judge
+
+    def row(name, psnr, ssim):
+        return {"name": name, "constrained": True, "psnr": psnr, "ssim": ssim}
+
+    rising = {"rows": [row("Gaussian σ=3", 21.2, 0.926), row("Gaussian σ=5", 21.9, 0.929),
+                       row("Gaussian σ=8", 22.2, 0.930)], "ball": []}  # fmt: skip
+    (sigma,) = [v for v in judge("directions-losses", rising) if v.claim == "sigma"]
+    assert sigma.verdict == "not reproduced" and "SSIM rises with σ too" in sigma.reason
+    falling = {"rows": [row("Gaussian σ=3", 22.0, 0.93), row("Gaussian σ=5", 21.0, 0.92),
+                        row("Gaussian σ=8", 20.0, 0.91)], "ball": []}  # fmt: skip
+    (sigma,) = [v for v in judge("directions-losses", falling) if v.claim == "sigma"]
+    assert sigma.verdict == "reproduced" and sigma.reason == ""
