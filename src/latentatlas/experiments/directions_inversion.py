@@ -226,10 +226,9 @@ def reproduce_losses(
     for name, loss, sigma in LOSS_SETTINGS:
         for constrained in (True, False):
             t1 = time.perf_counter()
-            z = inverted_codes(f"{_label(name)}{'' if constrained else '-free'}", gen, targets,
-                               loss=loss,
-                               sigma=sigma or 3.0, steps=s.steps, lr=s.lr,
-                               constrain=constrained, seed=seed)  # fmt: skip
+            label = f"{_label(name)}{'' if constrained else '-free'}"
+            z = inverted_codes(label, gen, targets, loss=loss, sigma=sigma or 3.0, steps=s.steps,
+                               lr=s.lr, constrain=constrained, seed=seed)  # fmt: skip
             with torch.no_grad():
                 recon = gen(z)
             lp = lpips_distance(recon, targets)
