@@ -238,3 +238,19 @@ def test_the_pca_judge_gives_each_descriptor_its_own_component():
     matched = _best_per_descriptor(one)
     assert sorted(i for _, i, _ in matched) == [0, 1, 2]
     assert sum(c >= 0.7 for *_, c in matched) == 1
+
+
+def test_the_repository_tracks_no_run_folder_or_weights():
+    """Run folders and weights never enter the repository (twelve scratch runs once did)."""
+    import shutil
+    import subprocess
+
+    root = RECORDS.parent
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    run_files = {".latent-atlas.json", "trainer_state.pt", "model.safetensors"}
+    offending = [f for f in tracked if Path(f).name in run_files or f.endswith((".pt", ".ckpt"))]
+    assert offending == [], offending
