@@ -30,13 +30,17 @@ def member(
     })  # fmt: skip
 
 
+@pytest.mark.parametrize("trace", [False, True], ids=["eager", "traced"])
 @pytest.mark.parametrize(
     ("name", "latent"), [("vae", None), ("diffusion_vae", None), ("ae", {"name": "point"})]
 )
-def test_members_match_training_alone(name, latent):
+def test_members_match_training_alone(name, latent, trace, caplog):
+    """Eager (vmap) or replayed as a traced graph, each member ends as its lone run does."""
     configs = [member(s, ds, sx, name, latent) for s, ds, sx in
                [(0, 0.1, 0.1), (1, 0.1, 1.0), (2, 0.5, 0.1)]]  # fmt: skip
-    result = train_ensemble(configs)
+    with caplog.at_level("DEBUG", logger="latentatlas.train.traced_step"):
+        result = train_ensemble(configs, trace=trace)
+    assert ("step traced" in caplog.text) == trace, caplog.text  # the trace did run
     assert result.losses.shape == (40, 3)
     for config, model in zip(configs, result.models):
         alone, _ = train_run(config, None)
@@ -274,7 +278,7 @@ def test_a_regularizer_warmup_member_matches_training_alone():
                                                       "regularizer_warmup": 30}})
         for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))
     ]  # fmt: skip
-    result = train_ensemble(configs)
+    result = train_ensemble(configs, trace=True)  # traced once the warm-up is over
     plain = train_ensemble([member(0, 0.1, 0.1)])
     assert not torch.allclose(result.losses[:, 0], plain.losses[:, 0])  # the warm-up acts
     for config, model in zip(configs, result.models):
@@ -301,3 +305,49 @@ def test_a_members_trainer_state_holds_only_its_own_moments():
     assert saved_size(grid.states[5]) <= 1.1 * saved_size(alone.states[0])
     moments = grid.states[5]["optimizer"]["state"][0]["exp_avg"]
     assert moments.untyped_storage().nbytes() == moments.numel() * moments.element_size()
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), [("annealed_vae", "phases"), ("factor_vae", "auxiliary")]
+)
+def test_models_with_training_phases_or_auxiliary_steps_are_refused(name, what):
+    """The ensemble steps one loss; a model whose Trainer also switches phases (annealed
+    capacity, the PCA-AE's stages) or takes an auxiliary step (FactorVAE's discriminator) would
+    silently train differently than alone, so train_ensemble refuses it, as the sweep does."""
+    configs = [member(seed, 0.1, 0.1, name) for seed in (0, 1)]
+    with pytest.raises(ConfigError, match=what):
+        train_ensemble(configs)
+
+
+def test_each_members_trainer_state_is_the_state_its_lone_run_checkpoints(tmp_path):
+    """Member states are built from one helper Trainer's layout: each must still equal, key by
+    key, the trainer_state.pt its lone run writes (weights and moments to float rounding; the
+    step, schedule, seed, callbacks and noise stream exactly)."""
+    from latentatlas.train import checkpoint as ckpt
+
+    configs = [member(s, ds, sx) for s, ds, sx in [(0, 0.1, 0.1), (3, 0.5, 1.0)]]
+    result = train_ensemble(configs)
+
+    def compare(ours, theirs, where="state"):
+        if isinstance(theirs, dict):
+            assert set(ours) == set(theirs), where
+            for key in theirs:
+                compare(ours[key], theirs[key], f"{where}.{key}")
+        elif torch.is_tensor(theirs):
+            if theirs.dtype == torch.uint8:  # the RNG state: the same stream exactly
+                assert torch.equal(ours, theirs), where
+            else:
+                torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5, msg=where)
+        elif isinstance(theirs, list) and theirs and isinstance(theirs[0], dict):
+            assert len(ours) == len(theirs), where
+            for i, (a, b) in enumerate(zip(ours, theirs)):
+                compare(a, b, f"{where}[{i}]")
+        else:
+            assert ours == theirs, where
+
+    for k, config in enumerate(configs):
+        train_run(config, tmp_path / f"alone{k}")
+        compare(result.states[k], ckpt.load_state(tmp_path / f"alone{k}" / ckpt.STATE))
+    # no tensor is shared between members (a later load or step must not reach another member)
+    a, b = result.states
+    assert a["optimizer"]["state"][0]["step"] is not b["optimizer"]["state"][0]["step"]

@@ -305,15 +305,9 @@ def _stop_if_interrupted(fit: Any, trial: Trial) -> None:
 def _ensemble_key(trial: Trial) -> str | None:
     """Trials with the same key differ only in their seed and can train as one ensemble: the
     model must have no training phases and no auxiliary step."""
-    from ..models.base import Autoencoder
+    from ..train.ensemble import ensemble_obstacle
 
-    cls = MODELS.get(trial.model)
-    if not (isinstance(cls, type) and issubclass(cls, Autoencoder)):
-        return None
-    if (
-        cls.curriculum is not Autoencoder.curriculum
-        or cls.auxiliary_steps is not Autoencoder.auxiliary_steps
-    ):
+    if ensemble_obstacle(MODELS.get(trial.model)) is not None:
         return None
     train = trial.config.get("train", {})
     if train.get("grad_clip") is not None or train.get("precision", "fp32") != "fp32":

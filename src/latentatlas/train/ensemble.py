@@ -5,7 +5,13 @@ one architecture can share every kernel launch: their parameters are stacked alo
 axis and one ``torch.func.vmap``-ed ``functional_call`` computes all their losses in batched
 matrix products. Members may differ in their seed (initialisation, batch order, posterior noise),
 their data set (same observation shape and size) and their decoder σX (a buffer, so it stacks);
-everything else — architecture, β, L, the trainer settings — is shared.
+everything else — architecture, β, L, the trainer settings — is shared. Models whose Trainer
+does more than step the loss (training phases, an auxiliary step) are refused
+(:func:`ensemble_obstacle`).
+
+Once the regulariser warm-up is over every step runs the same program, so a long enough
+ensemble replays it as a traced graph (:mod:`.traced_step`): the same kernels on the same
+inputs without vmap's and the modules' Python around them, checked against the eager step.
 
 Equivalence with training each member alone (:func:`~latentatlas.train.run.train_run`): member
 k is initialised under ``torch.manual_seed(seed_k)`` exactly like ``train_run``; its batches
@@ -38,6 +44,7 @@ from ..errors import ConfigError, RunFolderError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
 from .stopping import StopRequest
+from .traced_step import trace_step
 from .trainer import (
     apply_optimizer_settings,
     check_device_available,
@@ -72,6 +79,24 @@ class EnsembleResult:
     @property
     def finished(self) -> bool:
         return self.total_steps is None or self.step >= self.total_steps
+
+
+def ensemble_obstacle(model_class: type) -> str | None:
+    """Why models of ``model_class`` cannot train as an ensemble member (None: they can).
+
+    The ensemble steps one loss per member. A model whose :class:`Trainer` also switches
+    training phases (``curriculum``: annealed capacity, the PCA-like autoencoder's stages) or
+    takes an auxiliary step (``auxiliary_steps``: FactorVAE's discriminator) would train
+    differently as a member than alone, so it trains one by one."""
+    from ..models.base import Autoencoder
+
+    if not (isinstance(model_class, type) and issubclass(model_class, Autoencoder)):
+        return f"{getattr(model_class, '__name__', model_class)} is not an Autoencoder"
+    if model_class.curriculum is not Autoencoder.curriculum:
+        return f"{model_class.__name__} has training phases (curriculum)"
+    if model_class.auxiliary_steps is not Autoencoder.auxiliary_steps:
+        return f"{model_class.__name__} takes an auxiliary step each step"
+    return None
 
 
 def _shared_part(config: RunConfig) -> dict:
@@ -109,6 +134,10 @@ class _BatchSchedules:
             return perms[:, start:stop]
         return perms[:, torch.arange(start, stop) % self.n]
 
+
+#: tracing the step (0.1-0.2 s for the thesis grid, ~1 s more for the first trace in a process)
+#: costs about what 100 steps of the thesis grid save; shorter runs stay eager by default
+TRACE_MIN_STEPS = 100
 
 #: data sets above this many bytes in all are not stacked into one copy for an ensemble
 _STACK_LIMIT = 256 * 2**20
@@ -221,6 +250,7 @@ def train_ensemble(
     progress: bool = False,
     on_checkpoint: Callable[[EnsembleResult], None] | None = None,
     start: Sequence[dict[str, Any]] | None = None,
+    trace: bool | None = None,
 ) -> EnsembleResult:
     """Train every config's model together; each ends as if trained alone by ``train_run``.
 
@@ -229,7 +259,10 @@ def train_ensemble(
     (``stopped_by`` names the signal; a second signal stops at once). ``start``: one trainer
     state per member (what :class:`Trainer` checkpoints, e.g. the ``trainer_state.pt`` of the
     folders a checkpoint wrote), all at the same step: the ensemble continues from there as
-    each member's lone run would resume.
+    each member's lone run would resume. ``trace``: replay the step as a traced graph once
+    the regulariser warm-up is over (:mod:`.traced_step`: the same results, ~1.5× faster for
+    small members; a step that cannot be traced stays eager); None (the default): only when
+    at least :data:`TRACE_MIN_STEPS` steps remain then; False: always eager.
 
     The ensemble trains on the members' shared ``train.device`` (data, stacked parameters and
     optimizer state live there; the posterior noise is drawn on the CPU from each member's
@@ -251,6 +284,11 @@ def train_ensemble(
                 f"ensemble member {i} differs from member 0 in {', '.join(diff)}: members may "
                 "differ only in seed, dataset and decoder sigma"
             )
+    from ..registry import MODELS
+
+    obstacle = ensemble_obstacle(MODELS.get(configs[0].model["name"]))
+    if obstacle is not None:
+        raise ConfigError(f"model: {obstacle}; train such models one by one")
     train = configs[0].train
     if (train.precision, train.memory_format) != ("fp32", "contiguous"):
         raise ConfigError(
@@ -306,6 +344,31 @@ def train_ensemble(
         return func.functional_call(base, (p, b), (x,), {"noise": eps}).loss
 
     batched_loss = func.vmap(member_loss, randomness="error")
+    buffer_names = list(buffers)
+    buffer_values = [buffers[name] for name in buffer_names]
+
+    def eager_step(
+        params: torch.Tensor, xs: torch.Tensor, noises: torch.Tensor, *buffer_values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every member's loss and the gradient of their sum for the flat parameters (members
+        are independent: each slice of it is that member's own gradient)."""
+        with torch.enable_grad():
+            leaf = params.detach().requires_grad_(True)
+            member_buffers = dict(zip(buffer_names, buffer_values))
+            try:
+                losses = batched_loss(layout.views(leaf), member_buffers, xs, noises)
+            except RuntimeError as exc:
+                if "randomness" in str(exc):
+                    raise ConfigError(
+                        "an ensemble member draws random numbers inside its loss (e.g. a "
+                        "Monte-Carlo KL): train such models one by one"
+                    ) from None
+                raise
+            (grad,) = torch.autograd.grad(losses.sum(), leaf)
+        return losses.detach(), grad
+
+    step_function: Callable[..., tuple[torch.Tensor, ...]] = eager_step
+    tracing_done = trace is False  # whether tracing was tried (or is off)
     n = len(datasets[0])
     history = []
     bar = None
@@ -329,8 +392,7 @@ def train_ensemble(
         losses = torch.stack(history).cpu() if history else torch.zeros(0, len(models))
         states = _member_states(models, full_configs, datasets, layout.optimizer_state(optimizer),
                                 scheduler, noise_gens, first + len(history))  # fmt: skip
-        for m in models:  # the helper Trainers moved them to the training device
-            m.cpu()
+        models[0].cpu()  # the helper Trainer moved it to the training device
         return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by,
                               first)  # fmt: skip
 
@@ -340,27 +402,24 @@ def train_ensemble(
         for step in range(first, total):
             if stops.requested:
                 break
+            scale = regularizer_scale(step, train.regularizer_warmup)
             if hasattr(base, "regularizer_scale"):  # as the Trainer's warm-up (a step function)
-                base.regularizer_scale = regularizer_scale(step, train.regularizer_warmup)
+                base.regularizer_scale = scale
             xs = gather(schedules(step))
             noises = torch.stack([torch.randn(noise_shape, generator=g) for g in noise_gens])
-            noises = noises.to(device)
-            try:
-                losses = batched_loss(layout.views(flat), buffers, xs, noises)
-            except RuntimeError as exc:
-                if "randomness" in str(exc):
-                    raise ConfigError(
-                        "an ensemble member draws random numbers inside its loss (e.g. a "
-                        "Monte-Carlo KL): train such models one by one"
-                    ) from None
-                raise
+            inputs = (flat.detach(), xs, noises.to(device), *buffer_values)
+            losses, grad = step_function(*inputs)
+            if not tracing_done and scale == 1.0:  # from here on every step is the same program
+                tracing_done = True
+                if trace or total - step > TRACE_MIN_STEPS:
+                    step_function = trace_step(eager_step, inputs, (losses, grad)) or eager_step
             if not torch.isfinite(losses).all():
                 bad = int((~torch.isfinite(losses)).nonzero()[0])
                 raise ConfigError(
                     f"ensemble member {bad}: the loss became non-finite at step {step + 1}"
                 )
             optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()  # members are independent: each gets its own gradient
+            flat.grad = grad
             optimizer.step()
             scheduler.step()
             history.append(losses.detach())
@@ -431,38 +490,47 @@ def _member_states(
     """Each member's trainer state, as the :class:`Trainer` of a lone run would checkpoint it
     at ``step``: the member's slice of the optimiser's moments (the stacked parameters keep the
     members on the leading axis), the shared schedule, and its noise generator as the torch RNG
-    state (a lone run draws the same noise from the global RNG)."""
+    state (a lone run draws the same noise from the global RNG).
+
+    One helper Trainer, given member 0's moments, writes the state of a lone run; the members
+    share its layout (optimiser settings, callbacks, schedule) and differ in their weights,
+    moments, noise stream and seed. All None where the moments do not fit the lone optimiser's
+    parameters one to one."""
     from .trainer import Trainer
 
-    states: list[dict[str, Any] | None] = []
-    for k, (model, config, data, generator) in enumerate(
-        zip(models, configs, datasets, generators)
-    ):
-        member = {  # clones: a view of the stacked moments would keep (and save) all of them
-            "state": {
-                i: {
-                    key: v[k].clone() if torch.is_tensor(v) and v.dim() > 0 else v
-                    for key, v in s.items()
-                }
-                for i, s in stacked["state"].items()
-            },
-            "param_groups": stacked["param_groups"],
+    def moments(k: int) -> dict[str, Any]:
+        """Member k's optimiser state (cloned: a view of the stacked moments would keep, and
+        save, all of them)."""
+        return {
+            i: {
+                key: (v[k].clone() if torch.is_tensor(v) and v.dim() > 0 else v)
+                for key, v in s.items()
+            }
+            for i, s in stacked["state"].items()
         }
-        trainer = Trainer(model, data, config.train, None, config.seed)
-        try:
-            trainer.optimizer.load_state_dict(member)
-        except (ValueError, KeyError, RuntimeError):  # the parameters do not match one to one
-            states.append(None)
-            continue
-        trainer.scheduler.load_state_dict(scheduler.state_dict())
-        trainer.step = step
-        previous = torch.get_rng_state()
-        torch.set_rng_state(generator.get_state())
-        try:
-            # a copy: the weights are the member's model, which a later snapshot overwrites
-            states.append(copy.deepcopy(trainer.state_dict()))
-        finally:
-            torch.set_rng_state(previous)
+
+    trainer = Trainer(models[0], datasets[0], configs[0].train, None, configs[0].seed)
+    try:
+        trainer.optimizer.load_state_dict(
+            {"state": moments(0), "param_groups": stacked["param_groups"]}
+        )
+    except (ValueError, KeyError, RuntimeError):  # the parameters do not match one to one
+        return [None] * len(models)
+    trainer.scheduler.load_state_dict(scheduler.state_dict())
+    trainer.step = step
+    template = trainer.state_dict()
+    states: list[dict[str, Any] | None] = []
+    for k, (model, config, generator) in enumerate(zip(models, configs, generators)):
+        state = {
+            **template,
+            "model": model.state_dict(),
+            "optimizer": {**template["optimizer"], "state": moments(k)},
+            "torch_rng": generator.get_state()[None],  # one row: a single process's state
+            "seed": config.seed,
+        }
+        # a copy: the weights are the member's model, which a later snapshot overwrites, and
+        # the members must not share the template's step counts, schedule or callback states
+        states.append(copy.deepcopy(state))
     return states
 
 
