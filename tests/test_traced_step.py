@@ -45,9 +45,13 @@ def test_a_step_that_reads_tensor_values_stays_eager(caplog):
 def test_a_replay_that_differs_from_the_eager_step_is_refused(caplog):
     w, x = inputs()
     loss, grad = loss_and_grad(w, x)
+    one_ulp = torch.nextafter(grad, torch.full_like(grad, float("inf")))
     with caplog.at_level("INFO", logger="latentatlas.train.traced_step"):
         assert trace_step(loss_and_grad, (w, x), (loss, grad + 1e-3)) is None
+        # exact: a replay one rounding away would make results depend on whether it traced
+        assert trace_step(loss_and_grad, (w, x), (loss, one_ulp)) is None
         assert trace_step(loss_and_grad, (w, x), (loss,)) is None  # a missing output
+        assert trace_step(loss_and_grad, (w, x), (loss.double(), grad)) is None  # a dtype
     assert "does not reproduce" in caplog.text
 
 
@@ -91,3 +95,19 @@ def test_a_graph_output_never_becomes_an_alias_of_an_input():
     out_w, out_x = graph_module(w, x)
     assert out_w.data_ptr() != w.data_ptr()
     assert torch.equal(out_w, w) and torch.equal(out_x, x)
+
+
+def test_a_replayed_output_never_shares_memory_with_an_input():
+    """Dropping ``* 1`` can leave an output a view of an input through later views; the replay
+    copies it, as the eager step returns new tensors (writing to the input must not reach it)."""
+
+    def step(w, x):
+        return (w * 1).view(15), (x.detach() * 1.0).t()
+
+    w, x = inputs()
+    traced = trace_step(step, (w, x), step(w, x))
+    assert traced is not None
+    out_w, out_x = traced(w, x)
+    w.zero_()
+    x.zero_()
+    assert out_w.abs().sum() > 0 and out_x.abs().sum() > 0

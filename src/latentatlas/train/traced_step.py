@@ -42,9 +42,14 @@ def trace_step(
 
     ``step(*inputs)`` returns a tuple of tensors and must not depend on anything but its
     inputs, fixed Python values and constant tensors (see the module doc); ``reference``: its
-    eager outputs on ``inputs``, which the replay must reproduce (to float rounding) before it
-    is used. The returned function takes the same positional tensors and runs without
-    autograd."""
+    eager outputs on ``inputs``, which the replay must reproduce exactly (the same bits, NaN
+    where NaN) before it is used. The returned function takes the same positional tensors,
+    runs without autograd and returns tensors that share no memory with its inputs.
+
+    Run the step eagerly on ``inputs`` first (``reference`` is that run): a cache the step
+    fills on first use (a lookup table, say) must then hold real tensors; filled during the
+    trace it would hold fake ones. Any exception while tracing means "not traceable" (the
+    eager step already ran on the same inputs, so it is not the user's error) and is logged."""
     try:
         from torch.fx.experimental.proxy_tensor import make_fx
 
@@ -59,7 +64,11 @@ def trace_step(
 
     def replay(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         with torch.no_grad():
-            return tuple(graph_module(*args))
+            outputs = tuple(graph_module(*args))
+        # dropped no-ops may leave an output a view of an input (x * 1 → x); the eager step's
+        # outputs are new tensors, so such an output is copied
+        held = {a.untyped_storage().data_ptr() for a in args if isinstance(a, torch.Tensor)}
+        return tuple(o.clone() if o.untyped_storage().data_ptr() in held else o for o in outputs)
 
     try:
         outputs = replay(*inputs)
@@ -67,14 +76,25 @@ def trace_step(
         log.info("the step runs eagerly: its trace does not run (%s)", type(exc).__name__)
         return None
     if len(outputs) != len(reference) or not all(
-        o.shape == r.shape and torch.allclose(o, r, rtol=1e-5, atol=1e-7, equal_nan=True)
-        for o, r in zip(outputs, reference)
+        _same_bits(o, r) for o, r in zip(outputs, reference)
     ):
         log.info("the step runs eagerly: its trace does not reproduce the eager step")
         return None
     log.debug("step traced: %d operations (%d no-ops dropped)",
               sum(n.op == "call_function" for n in graph_module.graph.nodes), removed)  # fmt: skip
     return replay
+
+
+def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors hold the same values exactly (shape, dtype and device included; NaN
+    equals NaN): a replay must not change a result, not even by rounding, or an ensemble's
+    numbers would depend on whether (and when) it was traced."""
+    if (a.shape, a.dtype, a.device) != (b.shape, b.dtype, b.device):
+        return False
+    same = a == b
+    if a.is_floating_point() or a.is_complex():
+        same |= a.isnan() & b.isnan()
+    return bool(same.all())
 
 
 def drop_no_ops(graph: torch.fx.Graph) -> int:
@@ -84,7 +104,8 @@ def drop_no_ops(graph: torch.fx.Graph) -> int:
     tensor has, multiplication or division by 1, ``pow(x, 1)``, ``detach`` (the replay runs
     without autograd). Each costs a few µs of dispatch and does nothing. Dropped only in a graph
     without in-place operations (so no new aliasing can be written through) and never where the
-    result is a graph output (an output must not become an alias of an input)."""
+    result is a graph output itself; an output that becomes a view of an input through later
+    views is copied by :func:`trace_step`'s replay."""
     aten = torch.ops.aten
     calls = [n for n in graph.nodes if n.op == "call_function"]
     if any(
