@@ -91,6 +91,16 @@ class TestConformance:
         with pytest.raises(DataError, match="expected input of shape"):
             model(torch.zeros(2, 3))
 
+    def test_diverged_weights_give_a_nan_loss_not_an_exception(self, name, spec):
+        """A diverging run must reach the loss as NaN, where the trainer stops it cleanly
+        (TrainingDiverged, exit 1, the last checkpoint kept); β-TCVAE's torch.distributions
+        argument check raised a ValueError with a tensor dump instead."""
+        model = make(name, spec)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(float("nan"))
+        assert torch.isnan(model(data_for(spec)).loss)
+
 
 def test_gaussian_kl_matches_closed_form_and_torch():
     latent = EuclideanLatent(EuclideanConfig(dim=3))
