@@ -351,3 +351,31 @@ def test_each_members_trainer_state_is_the_state_its_lone_run_checkpoints(tmp_pa
     # no tensor is shared between members (a later load or step must not reach another member)
     a, b = result.states
     assert a["optimizer"]["state"][0]["step"] is not b["optimizer"]["state"][0]["step"]
+
+
+def test_a_model_whose_loss_reads_state_its_forward_changes_stays_eager(monkeypatch, caplog):
+    """A trace bakes Python values in. A user's model that counts its calls in ``forward`` and
+    lets the count enter the loss changes between the eager step and the trace (the trace is a
+    second call), so the replay check refuses it and the ensemble stays eager, with the eager
+    numbers."""
+    from latentatlas.models.vae import VAE
+    from latentatlas.registry import MODELS
+
+    class CountingVAE(VAE):
+        def __init__(self, config):
+            super().__init__(config)
+            self.calls = 0
+
+        def forward(self, x, n_samples=None, noise=None):
+            out = super().forward(x, n_samples, noise)
+            self.calls += 1
+            out.loss = out.loss * (1.0 + 0.01 * self.calls)
+            return out
+
+    monkeypatch.setitem(MODELS._items, "test_counting_vae", CountingVAE)
+    configs = [member(s, 0.1, 0.1, "test_counting_vae") for s in (0, 1)]
+    eager = train_ensemble(configs, trace=False)
+    with caplog.at_level("INFO", logger="latentatlas.train.traced_step"):
+        traced = train_ensemble(configs, trace=True)
+    assert "does not reproduce" in caplog.text
+    assert torch.equal(traced.losses, eager.losses)

@@ -340,33 +340,9 @@ def train_ensemble(
         apply_optimizer_settings(optimizer, scheduler, train)  # the config's lr, as a resume
     n_samples = models[0].config.n_samples
 
-    def member_loss(p, b, x, eps):
-        return func.functional_call(base, (p, b), (x,), {"noise": eps}).loss
-
-    batched_loss = func.vmap(member_loss, randomness="error")
     buffer_names = list(buffers)
     buffer_values = [buffers[name] for name in buffer_names]
-
-    def eager_step(
-        params: torch.Tensor, xs: torch.Tensor, noises: torch.Tensor, *buffer_values: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every member's loss and the gradient of their sum for the flat parameters (members
-        are independent: each slice of it is that member's own gradient)."""
-        with torch.enable_grad():
-            leaf = params.detach().requires_grad_(True)
-            member_buffers = dict(zip(buffer_names, buffer_values))
-            try:
-                losses = batched_loss(layout.views(leaf), member_buffers, xs, noises)
-            except RuntimeError as exc:
-                if "randomness" in str(exc):
-                    raise ConfigError(
-                        "an ensemble member draws random numbers inside its loss (e.g. a "
-                        "Monte-Carlo KL): train such models one by one"
-                    ) from None
-                raise
-            (grad,) = torch.autograd.grad(losses.sum(), leaf)
-        return losses.detach(), grad
-
+    eager_step = _batched_step(base, layout, buffer_names)
     step_function: Callable[..., tuple[torch.Tensor, ...]] = eager_step
     tracing_done = trace is False  # whether tracing was tried (or is off)
     n = len(datasets[0])
@@ -412,7 +388,10 @@ def train_ensemble(
             if not tracing_done and scale == 1.0:  # from here on every step is the same program
                 tracing_done = True
                 if trace or total - step > TRACE_MIN_STEPS:
-                    step_function = trace_step(eager_step, inputs, (losses, grad)) or eager_step
+                    # traced on a copy of the module: what the trace's call does to the model's
+                    # Python state (a counter, say) must not reach the eager steps if it fails
+                    copied = _batched_step(copy.deepcopy(base), layout, buffer_names)
+                    step_function = trace_step(copied, inputs, (losses, grad)) or eager_step
             if not torch.isfinite(losses).all():
                 bad = int((~torch.isfinite(losses)).nonzero()[0])
                 raise ConfigError(
@@ -433,6 +412,40 @@ def train_ensemble(
         if bar is not None:
             bar.close()
     return snapshot(stops.signal if stops.requested and first + len(history) < total else None)
+
+
+def _batched_step(
+    module: torch.nn.Module, layout: _FlatLayout, buffer_names: Sequence[str]
+) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
+    """The ensemble's step for ``module`` (its architecture; parameters on the meta device):
+    ``step(flat, xs, noises, *buffer_values) -> (losses, grad)``, every member's loss through
+    a ``vmap``-ed ``functional_call`` and the gradient of their sum for the flat parameters
+    (members are independent: each slice of it is that member's own gradient)."""
+
+    def member_loss(p, b, x, eps):
+        return func.functional_call(module, (p, b), (x,), {"noise": eps}).loss
+
+    batched_loss = func.vmap(member_loss, randomness="error")
+
+    def step(
+        params: torch.Tensor, xs: torch.Tensor, noises: torch.Tensor, *buffer_values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            leaf = params.detach().requires_grad_(True)
+            member_buffers = dict(zip(buffer_names, buffer_values))
+            try:
+                losses = batched_loss(layout.views(leaf), member_buffers, xs, noises)
+            except RuntimeError as exc:
+                if "randomness" in str(exc):
+                    raise ConfigError(
+                        "an ensemble member draws random numbers inside its loss (e.g. a "
+                        "Monte-Carlo KL): train such models one by one"
+                    ) from None
+                raise
+            (grad,) = torch.autograd.grad(losses.sum(), leaf)
+        return losses.detach(), grad
+
+    return step
 
 
 def _load_weights(start: Sequence[dict[str, Any]], models: Sequence[torch.nn.Module]) -> None:

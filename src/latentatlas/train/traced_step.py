@@ -13,11 +13,15 @@ What keeps a replay equal to the eager step:
 
 * the trace runs on fake tensors (shapes only), so a step whose Python reads tensor values
   (``.item()``, ``if loss > 0``, ``float(t)``) cannot be traced and stays eager;
-* the replay is checked once against the eager step on the same inputs; any difference keeps
-  the eager step;
+* the replay is checked once against the eager step on the same inputs; any difference in any
+  bit keeps the eager step. Python state the step itself changes (a call counter in a model's
+  ``forward``) differs between the eager call and the trace, which is a second call, so the
+  check refuses such a step; the ensemble traces a copy of its module, so the trace's call
+  leaves the eager steps' state alone;
 * everything else a step reads is baked in and must not change between steps: shapes, config
-  values, Python attributes. The ensemble therefore traces only after the regulariser warm-up
-  (whose weight is a Python float) and refuses models with training phases.
+  values, Python attributes set from outside. The ensemble therefore traces only after the
+  regulariser warm-up (whose weight it sets, a Python float) and refuses models with training
+  phases.
 
 A step that cannot be traced, or whose replay differs, is reported in the log (INFO) and runs
 eagerly: tracing changes speed, never results.
