@@ -379,3 +379,37 @@ def test_a_model_whose_loss_reads_state_its_forward_changes_stays_eager(monkeypa
         traced = train_ensemble(configs, trace=True)
     assert "does not reproduce" in caplog.text
     assert torch.equal(traced.losses, eager.losses)
+
+
+def test_weight_decay_on_a_parameter_the_loss_does_not_use_is_refused(monkeypatch):
+    """A lone run's optimiser skips a parameter without a gradient; the flat ensemble gives it a
+    zero gradient, which weight decay would turn into shrinking. So, with weight decay, such a
+    model is refused (naming the parameter); with weight decay on used parameters only, or
+    without weight decay, members still equal their lone runs."""
+    from latentatlas.models.vae import VAE
+    from latentatlas.registry import MODELS
+
+    class SpareVAE(VAE):
+        def __init__(self, config):
+            super().__init__(config)
+            self.spare = torch.nn.Parameter(torch.ones(3))
+
+    monkeypatch.setitem(MODELS._items, "test_spare_vae", SpareVAE)
+
+    def with_train(config: RunConfig, **train) -> RunConfig:
+        return RunConfig.from_dict({**config.to_dict(),
+                                    "train": {**config.train.to_dict(), **train}})  # fmt: skip
+
+    decayed = {"optimizer": "adamw", "weight_decay": 0.1}
+    spare = [with_train(member(s, 0.1, 0.1, "test_spare_vae"), **decayed) for s in (0, 1)]
+    with pytest.raises(ConfigError, match="weight_decay.*spare"):
+        train_ensemble(spare)
+    for configs in (
+        [with_train(member(s, 0.1, 0.1), **decayed) for s in (0, 1)],
+        [member(s, 0.1, 0.1, "test_spare_vae") for s in (0, 1)],
+    ):
+        result = train_ensemble(configs, trace=True)
+        for config, model in zip(configs, result.models):
+            alone, _ = train_run(config, None)
+            for key, value in alone.state_dict().items():
+                torch.testing.assert_close(model.state_dict()[key], value, rtol=1e-4, atol=1e-5)

@@ -342,7 +342,7 @@ def train_ensemble(
 
     buffer_names = list(buffers)
     buffer_values = [buffers[name] for name in buffer_names]
-    eager_step = _batched_step(base, layout, buffer_names)
+    eager_step = _batched_step(base, layout, buffer_names, refuse_unused=train.weight_decay != 0)
     step_function: Callable[..., tuple[torch.Tensor, ...]] = eager_step
     tracing_done = trace is False  # whether tracing was tried (or is off)
     n = len(datasets[0])
@@ -415,26 +415,37 @@ def train_ensemble(
 
 
 def _batched_step(
-    module: torch.nn.Module, layout: _FlatLayout, buffer_names: Sequence[str]
+    module: torch.nn.Module,
+    layout: _FlatLayout,
+    buffer_names: Sequence[str],
+    refuse_unused: bool = False,
 ) -> Callable[..., tuple[torch.Tensor, torch.Tensor]]:
     """The ensemble's step for ``module`` (its architecture; parameters on the meta device):
     ``step(flat, xs, noises, *buffer_values) -> (losses, grad)``, every member's loss through
     a ``vmap``-ed ``functional_call`` and the gradient of their sum for the flat parameters
-    (members are independent: each slice of it is that member's own gradient)."""
+    (members are independent: each slice of it is that member's own gradient).
+
+    A parameter the loss does not use gets a zero slice of that gradient, where a lone run's
+    optimiser skips it (no gradient at all); with weight decay the ensemble would shrink it
+    and the lone run not. ``refuse_unused``: the first call checks that every parameter gets a
+    gradient and raises :class:`ConfigError` naming those that do not."""
 
     def member_loss(p, b, x, eps):
         return func.functional_call(module, (p, b), (x,), {"noise": eps}).loss
 
     batched_loss = func.vmap(member_loss, randomness="error")
+    check_unused = refuse_unused
 
     def step(
         params: torch.Tensor, xs: torch.Tensor, noises: torch.Tensor, *buffer_values: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal check_unused
         with torch.enable_grad():
             leaf = params.detach().requires_grad_(True)
+            views = layout.views(leaf)
             member_buffers = dict(zip(buffer_names, buffer_values))
             try:
-                losses = batched_loss(layout.views(leaf), member_buffers, xs, noises)
+                losses = batched_loss(views, member_buffers, xs, noises)
             except RuntimeError as exc:
                 if "randomness" in str(exc):
                     raise ConfigError(
@@ -442,7 +453,20 @@ def _batched_step(
                         "Monte-Carlo KL): train such models one by one"
                     ) from None
                 raise
-            (grad,) = torch.autograd.grad(losses.sum(), leaf)
+            if not check_unused:
+                (grad,) = torch.autograd.grad(losses.sum(), leaf)
+                return losses.detach(), grad
+            check_unused = False
+            grad, *per_parameter = torch.autograd.grad(
+                losses.sum(), [leaf, *views.values()], allow_unused=True
+            )
+        unused = [name for name, g in zip(views, per_parameter) if g is None]
+        if unused:
+            raise ConfigError(
+                f"train.weight_decay: the loss does not use parameter(s) {', '.join(unused)}; "
+                "an ensemble would decay them while a lone run leaves them alone: train one "
+                "by one, or set train.weight_decay: 0"
+            )
         return losses.detach(), grad
 
     return step
