@@ -59,12 +59,12 @@ def trace_step(
 
         # constant tensors the step holds (lookup tables, say) stay real; only inputs are fake
         graph_module = make_fx(step, tracing_mode="fake", _allow_non_fake_inputs=True)(*inputs)
+        removed = drop_no_ops(graph_module.graph)
+        graph_module.recompile()
     except Exception as exc:  # any failure to trace leaves the eager step, which is correct
         log.info("the step runs eagerly: it cannot be traced (%s: %s)", type(exc).__name__,
                  str(exc).splitlines()[0][:200] if str(exc) else "")  # fmt: skip
         return None
-    removed = drop_no_ops(graph_module.graph)
-    graph_module.recompile()
 
     def replay(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
         with torch.no_grad():
