@@ -26,10 +26,23 @@ _METRIC_WORDS = {
 PLATEAU = 0.01
 
 
+#: an agreeing cell that uses this much of the tolerance is named as close to the limit
+NEAR_LIMIT = 0.9
+
+
+def tolerance_used(ours: tuple[float, float], paper: tuple[float, float]) -> float:
+    """How much of the agreement rule's tolerance two "mean ± std" values use: the difference of
+    the means over three times the combined spread plus 5 % of the paper's value (≤ 1: they
+    agree)."""
+    (mo, so), (mp, sp) = ours, paper
+    limit = 3 * math.hypot(so, sp) + 0.05 * abs(mp)
+    difference = abs(mo - mp)
+    return difference / limit if limit > 0 else (0.0 if difference == 0 else math.inf)
+
+
 def agrees(ours: tuple[float, float], paper: tuple[float, float]) -> bool:
     """The module's agreement rule for two "mean ± std" values."""
-    (mo, so), (mp, sp) = ours, paper
-    return abs(mo - mp) <= 3 * math.hypot(so, sp) + 0.05 * abs(mp)
+    return tolerance_used(ours, paper) <= 1.0
 
 
 def agrees_mean(
@@ -98,18 +111,26 @@ def _judge_table(results: dict[str, Any]) -> list[Verdict]:
     verdicts = []
     rows = results["rows"]
     for metric in METRICS:
-        failed = []
+        failed, near = [], []
         for row in rows:
             ours = (row["ours"][metric]["mean"], row["ours"][metric]["std"])
             paper = parse_entry(row["thesis"][metric])
-            if not agrees(ours, paper):
+            used = tolerance_used(ours, paper)
+            if used > 1.0:
                 failed.append((row, ours, row["thesis"][metric]))
+            elif used >= NEAR_LIMIT:
+                near.append((used, row, ours, row["thesis"][metric]))
         passed = len(rows) - len(failed)
         text = f"{passed} of {len(rows)} cells agree"
         if failed:
             row, ours, paper = max(failed, key=lambda f: abs(f[1][0] - parse_entry(f[2])[0]))
             text += (f"; furthest: σ = {row['data_sigma']:g}, σX = {row['sigma_x']:g}: "
                      f"{_pm(*ours)} vs {paper}")  # fmt: skip
+        if near:  # an agreement at the edge of the rule, where a rerun's noise could flip it
+            used, row, ours, paper = max(near, key=lambda n: n[0])
+            text += (f"; closest to the limit: σ = {row['data_sigma']:g}, "
+                     f"σX = {row['sigma_x']:g}: {_pm(*ours)} vs {paper} "
+                     f"({used:.0%} of the tolerance)")  # fmt: skip
         verdicts.append(
             Verdict(
                 metric.replace("_", "-"),
