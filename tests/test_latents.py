@@ -170,3 +170,21 @@ def test_traversal_values():
     assert vals[0].tolist() == pytest.approx([2 - 2 * std0, 2 - std0, 2, 2 + std0, 2 + 2 * std0])
     assert vals[1].tolist() == pytest.approx([10.0] * 5)  # no spread: a constant traversal
     assert s.base_point().tolist() in means.tolist()
+
+
+def test_circle_winding_counts_turns_and_a_non_winding_direction_is_stable():
+    """A loop around the codes winds ±1 with every step forward; codes that do not wind report
+    the share of steps in their majority direction, whatever the sign of their near-zero sum
+    (it flipped between two runs that differed in the sixth digit)."""
+    from latentatlas.analysis.latents import circle_winding
+
+    theta = torch.linspace(0, 2 * math.pi, 73)[:-1]
+    loop = torch.stack([theta.cos(), theta.sin()], 1)
+    assert circle_winding(theta, loop) == {"winding": 1, "forward": 1.0}
+    assert circle_winding(theta, loop.flip(1)) == {"winding": -1, "forward": 1.0}
+    # a sawtooth arc and its mirror image: no winding, 2 of every 3 steps go one way (the
+    # steps' total is 0 up to rounding, so its sign must not choose the direction)
+    arc = torch.tensor([0.0, 0.1, 0.2] * 24, dtype=torch.float64)
+    for angles in (arc, -arc):
+        result = circle_winding(theta, angles[:, None])  # codes given as angles
+        assert result["winding"] == 0 and result["forward"] == pytest.approx(2 / 3)

@@ -338,7 +338,8 @@ def circle_winding(factor_angle: torch.Tensor, codes: torch.Tensor) -> dict[str,
     ``codes`` are (N, 2) points (a code in R², or the S¹ embedding), whose angle is taken about
     their mean, or (N, 1) angles. Returns ``winding`` (the signed number of turns, an integer
     when no step jumps by more than half a turn) and ``forward`` (the fraction of steps that go
-    in the direction of the winding: 1.0 for a clean, monotone loop).
+    in the direction of the winding: 1.0 for a clean, monotone loop; for codes that do not wind,
+    in the direction most steps take — the sign of a sum near 0 would flip with rounding).
     """
     codes = codes.detach().double().reshape(len(codes), -1)
     order = torch.argsort(factor_angle.detach().double().reshape(-1))
@@ -353,6 +354,10 @@ def circle_winding(factor_angle: torch.Tensor, codes: torch.Tensor) -> dict[str,
     steps = torch.diff(torch.cat([angle, angle[:1]]))
     steps = torch.remainder(steps + torch.pi, 2 * torch.pi) - torch.pi  # into [−π, π)
     turns = float(steps.sum() / (2 * torch.pi))
-    direction = 1.0 if turns >= 0 else -1.0
-    forward = float((steps * direction > 0).double().mean())
+    ahead = float((steps > 0).double().mean())
+    behind = float((steps < 0).double().mean())
+    if round(turns) != 0:
+        forward = ahead if turns > 0 else behind
+    else:
+        forward = max(ahead, behind)
     return {"winding": round(turns), "forward": forward}
