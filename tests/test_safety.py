@@ -125,6 +125,68 @@ def test_a_symlink_in_an_output_folder_is_never_followed(tmp_path):
     assert (outside / "keep.txt").read_text() == "keep" and not (folder / "link").exists()
 
 
+FORGED_ENTRIES = {
+    "parent": "../victim.txt",
+    "absolute": "ABS/victim_abs.txt",
+    "through a symlinked folder": "sub/secret.txt",
+    "not a string": ["a"],
+    "not normal": "./thesis.tex",
+    "our lock": LOCK,
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGED_ENTRIES))
+def test_force_never_deletes_outside_the_folder_whatever_the_marker_lists(tmp_path, case):
+    """A marker is a file anyone can edit (a folder received from someone else): an entry that
+    leaves the folder, is absolute, goes through a symlink or is not a path is refused, naming
+    it, and nothing at all is deleted, inside or out."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "victim.txt").write_text("precious")
+    (outside / "victim_abs.txt").write_text("precious")
+    (outside / "secret.txt").write_text("precious")
+    forge = tmp_path / "forge"
+    forge.mkdir()
+    (forge / "thesis.tex").write_text("thesis")
+    (forge / "sub").symlink_to(outside, target_is_directory=True)
+    entry = FORGED_ENTRIES[case]
+    if isinstance(entry, str):
+        entry = entry.replace("ABS", str(outside))
+    files = ["thesis.tex", "sub", entry]
+    marker = {"tool": "latent-atlas", "kind": "reproduction", "sealed": True, "files": files}
+    (forge / MARKER).write_text(json.dumps(marker))
+    with pytest.raises(RunFolderError, match="deleted nothing") as info:
+        claim_output_folder(forge, "reproduction", force=True)
+    assert repr(entry)[:40] in str(info.value)
+    survivors = [tmp_path / "victim.txt", outside / "victim_abs.txt", outside / "secret.txt",
+                 forge / "thesis.tex"]  # fmt: skip
+    assert all(p.read_text() in ("precious", "thesis") for p in survivors)
+    assert (forge / "sub").is_symlink() and (forge / MARKER).is_file()
+
+
+def test_a_forged_marker_is_refused_by_the_cli_with_exit_2(tmp_path):
+    """The issue's command: exit 2, one line naming the entry, the victim kept."""
+    forge = tmp_path / "forge"
+    forge.mkdir()
+    (forge / "thesis.tex").write_text("thesis")
+    (tmp_path / "victim.txt").write_text("precious")
+    marker = {"tool": "latent-atlas", "kind": "reproduction", "sealed": True,
+              "files": ["thesis.tex", "../victim.txt"]}  # fmt: skip
+    (forge / MARKER).write_text(json.dumps(marker))
+    proc = run_cli("reproduce", "directions-curvature", "--out", str(forge), "--force")
+    one_line_error(proc, "'../victim.txt'", "leaves the folder", "deleted nothing")
+    assert (tmp_path / "victim.txt").read_text() == "precious"
+    assert (forge / "thesis.tex").read_text() == "thesis"
+    marker["files"] = [["a"]]
+    (forge / MARKER).write_text(json.dumps(marker))
+    proc = run_cli("reproduce", "directions-curvature", "--out", str(forge), "--force")
+    one_line_error(proc, "['a']", "not a file path")
+    marker["files"] = "thesis.tex"
+    (forge / MARKER).write_text(json.dumps(marker))
+    one_line_error(run_cli("reproduce", "directions-curvature", "--out", str(forge), "--force"),
+                   "not a list")  # fmt: skip
+
+
 # -- locks ----------------------------------------------------------------------------------------
 HOLD = """
 import sys, time

@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import FolderLockedError, RunFolderError
@@ -279,12 +279,69 @@ def _files(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def foreign_files(folder: str | Path) -> list[str]:
-    """The files below ``folder`` that latent-atlas cannot show it wrote: every file not listed in
-    the manifest its marker got when the command that wrote the folder finished."""
+def listed_files(folder: str | Path) -> list[str]:
+    """The manifest of ``folder``'s sealed marker, checked: every entry a relative POSIX path
+    (no ``..``, not absolute, normalised) whose parent folders are real folders inside
+    ``folder`` (no symbolic link on the way) and that is, where it exists, a regular file or a
+    symbolic link (removed as a link, never followed). A marker is a file anyone can edit (a
+    folder received from someone else): what it lists is only trusted after this check.
+
+    Raises :class:`~latentatlas.errors.RunFolderError` naming the first entry that breaks a
+    rule (and a marker whose ``files`` is not a list of strings)."""
     folder = Path(folder)
     marker = read_marker(folder) or {}
-    listed = set(marker.get("files") or [])
+    files = marker.get("files") or []
+    where = f"{str(folder)!r}: its {MARKER}"
+    if not isinstance(files, list):
+        raise RunFolderError(f"{where} has 'files' of type {type(files).__name__}, not a list; "
+                             "--force deleted nothing")  # fmt: skip
+    for entry in files:
+        problem = _manifest_problem(folder, entry)
+        if problem:
+            shown = repr(entry) if len(repr(entry)) <= 120 else repr(entry)[:117] + "..."
+            raise RunFolderError(
+                f"{where} lists {shown}, {problem}; latent-atlas never writes such an entry "
+                "(the marker was edited?), so --force deleted nothing"
+            )
+    return list(files)
+
+
+def _manifest_problem(folder: Path, entry: Any) -> str | None:
+    """Why ``entry`` cannot be a file latent-atlas wrote into ``folder`` (None if it can)."""
+    if not isinstance(entry, str):
+        return f"which is a {type(entry).__name__}, not a file path"
+    if not entry or "\x00" in entry:
+        return "which is not a file path"
+    path = PurePosixPath(entry)
+    if path.is_absolute():
+        return "an absolute path (outside the folder)"
+    if ".." in path.parts:
+        return "a path that leaves the folder"
+    if path.as_posix() != entry or "." in path.parts:
+        return "a path that is not in normal form"
+    if len(path.parts) == 1 and (entry in _OWN or entry.startswith(_PROBE)):
+        return "latent-atlas's own lock or marker"
+    inside = folder
+    for part in path.parts[:-1]:
+        inside = inside / part
+        if inside.is_symlink():
+            return f"which goes through the symbolic link {part!r}"
+        if inside.exists() and not inside.is_dir():
+            return f"below {part!r}, which is not a folder"
+    target = folder / entry
+    if target.is_symlink() or not target.exists():
+        return None  # a link is removed as a link; a file deleted since is skipped
+    if not target.is_file():
+        return "which is not a regular file"
+    return None
+
+
+def foreign_files(folder: str | Path) -> list[str]:
+    """The files below ``folder`` that latent-atlas cannot show it wrote: every file not listed in
+    the manifest its marker got when the command that wrote the folder finished (checked by
+    :func:`listed_files`)."""
+    folder = Path(folder)
+    listed = set(listed_files(folder))
     return [f for f in _files(folder) if f not in listed]
 
 
@@ -341,13 +398,14 @@ def claim_output_folder(
                 f"{more}); --force only removes latent-atlas's own outputs, so nothing was "
                 "deleted. Move them away or choose another folder"
             )
-        _remove_listed(folder, set(marker.get("files") or []))
+        _remove_listed(folder, set(listed_files(folder)))
     _new_marker(folder, kind)
     return folder
 
 
 def _remove_listed(folder: Path, listed: set[str]) -> None:
-    """Delete the listed files, then the sub-folders left empty, deepest first."""
+    """Delete the listed files (checked by :func:`listed_files`: inside ``folder``, never through
+    a symbolic link), then the sub-folders left empty, deepest first."""
     for rel in sorted(listed, reverse=True):
         path = folder / rel
         if path.is_symlink() or path.is_file():
