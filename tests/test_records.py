@@ -93,6 +93,35 @@ def test_record_of_a_quick_run(tmp_path):
     (into / "figures" / "old.png").write_bytes(b"x")
     assert run_cli("record", str(out), "--into", str(into)).returncode == 0
     assert not (into / "figures" / "old.png").exists()
+    # a committed record of a larger scale is not replaced by this quick run without --replace
+    record["scale"], record["started"] = "full", "2026-01-01"
+    (into / "record.json").write_text(json.dumps(record))
+    (into / "figures" / "old.png").write_bytes(b"x")
+    refused = run_cli("record", str(out), "--into", str(into))
+    assert refused.returncode == 2, refused.stderr
+    assert "full-scale record" in refused.stderr and "this run is quick-scale" in refused.stderr
+    assert json.loads((into / "record.json").read_text())["scale"] == "full"
+    assert (into / "figures" / "old.png").exists()  # nothing touched
+    replaced = run_cli("record", str(out), "--into", str(into), "--replace")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "replacing" in replaced.stderr and "full-scale record" in replaced.stderr
+    assert json.loads((into / "record.json").read_text())["scale"] == "quick"
+
+
+def test_a_record_is_replaced_only_by_a_run_of_the_same_or_a_larger_scale(tmp_path):
+    from latentatlas.errors import RunFolderError
+    from latentatlas.experiments.record import check_replacement, scale_rank
+
+    assert scale_rank("quick") < scale_rank("cpu") < scale_rank("full")
+    assert scale_rank("full", ["steps=10"]) < scale_rank("full")
+    (tmp_path / "record.json").write_text(json.dumps({"scale": "cpu", "verdicts": []}))
+    assert check_replacement({"scale": "quick"}, tmp_path / "none", False) is None
+    assert "cpu-scale record" in check_replacement({"scale": "full"}, tmp_path, False)
+    assert "cpu-scale" in check_replacement({"scale": "cpu"}, tmp_path, False)
+    for smaller in ({"scale": "quick"}, {"scale": "cpu", "overrides": ["steps=3"]}):
+        with pytest.raises(RunFolderError, match="cpu-scale record .* smaller"):
+            check_replacement(smaller, tmp_path, False)
+        assert check_replacement(smaller, tmp_path, True)
 
 
 def test_an_unfinished_reproduction_cannot_be_recorded(tmp_path):

@@ -636,17 +636,26 @@ def reproduce(
     type=click.Path(file_okay=False),
     help="Record folder (default reproductions/EXPERIMENT).",
 )
-def record(out: str, into: str | None) -> None:
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the record there even when it is of a larger scale than this run.",
+)
+def record(out: str, into: str | None, replace: bool) -> None:
     """Record a finished reproduction for the repository: settings, command, commit, machine,
     time, one verdict per claim of the paper, tables and small figures (no weights).
 
-    OUT is the folder of a finished `latent-atlas reproduce`.
+    OUT is the folder of a finished `latent-atlas reproduce`. A record is replaced only by a
+    run of the same or a larger scale (quick < reduced < full), unless --replace.
     """
-    from .experiments.record import make_record, read_run
+    from .experiments.record import check_replacement, make_record, read_run
 
     run, _ = read_run(out)
     target = Path(into or Path("reproductions") / run["experiment"])
-    click.echo(str(make_record(out, target)))
+    replaced = check_replacement(run, target, replace)  # refused before anything is written
+    if replaced is not None:
+        click.echo(f"replacing {replaced}", err=True)
+    click.echo(str(make_record(out, target, replace=replace)))
 
 
 # -- directions ----------------------------------------------------------------------------------

@@ -50,13 +50,60 @@ def read_run(out: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return run, results
 
 
-def make_record(out: str | Path, into: str | Path) -> Path:
+def scale_rank(scale: Any, overrides: Any = ()) -> tuple[int, int]:
+    """How much of the paper's protocol a run followed, to compare two records: ``quick`` below
+    a declared reduced scale (``cpu``) below ``full``; at one scale, a run changed with
+    ``--set`` below the named scale's own settings."""
+    rank = 0 if scale == "quick" else 2 if scale == "full" else 1
+    return rank, 0 if overrides else 1
+
+
+def _scale_text(record: dict[str, Any]) -> str:
+    scale = f"{record.get('scale')!s}-scale"
+    return f"{scale} (changed with --set)" if record.get("overrides") else scale
+
+
+def describe_record(record: dict[str, Any]) -> str:
+    """One line for an existing record: its scale, verdict counts and start time."""
+    verdicts = record.get("verdicts") if isinstance(record.get("verdicts"), list) else []
+    counts = [f"{sum(isinstance(v, dict) and v.get('verdict') == k for v in verdicts)} {k}"
+              for k in VERDICTS]  # fmt: skip
+    return f"a {_scale_text(record)} record ({', '.join(counts)}; started {record.get('started')})"
+
+
+def check_replacement(run: dict[str, Any], into: Path, replace: bool) -> str | None:
+    """Refuse to replace the record in ``into`` with a run of a smaller scale (or the named
+    scale changed with ``--set``) unless ``replace``; returns what is replaced (None: nothing).
+    Raises :class:`~latentatlas.errors.RunFolderError` naming both scales."""
+    from ..train.checkpoint import read_json
+
+    if not (into / RECORD).is_file():
+        return None
+    old = read_json(into / RECORD)
+    if not isinstance(old, dict):
+        raise RunFolderError(f"{into / RECORD} is not a JSON object; move it away first")
+    replaced = f"{into}: {describe_record(old)}"
+    smaller = scale_rank(run.get("scale"), run.get("overrides")) < scale_rank(
+        old.get("scale"), old.get("overrides")
+    )
+    if smaller and not replace:
+        raise RunFolderError(
+            f"{into} holds {describe_record(old)}; this run is {_scale_text(run)}, smaller, so it "
+            "was not recorded (pass --replace to replace the record anyway, or --into another "
+            "folder)"
+        )
+    return replaced
+
+
+def make_record(out: str | Path, into: str | Path, replace: bool = False) -> Path:
     """Write the record of the finished reproduction in ``out`` into folder ``into`` (replacing
-    an earlier record there); returns the README's path."""
+    an earlier record there: one of a larger scale only with ``replace``, see
+    :func:`check_replacement`); returns the README's path."""
     from ..train.checkpoint import atomic_write_json, atomic_write_text
 
     out, into = Path(out), Path(into)
     run, results = read_run(out)
+    check_replacement(run, into, replace)
     name = run["experiment"]
     claims = claims_of(name)
     verdicts = judge(name, results)
@@ -259,4 +306,4 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-__all__ = ["make_record", "read_run", "readme"]
+__all__ = ["check_replacement", "make_record", "read_run", "readme", "scale_rank"]
