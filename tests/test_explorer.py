@@ -275,6 +275,33 @@ BAD_REQUESTS = [
     ("post", "/api/decode", {"json": {"z": [0, 0, "a"]}}, 400, "z: expected"),
     ("post", "/api/decode", {"json": [0, 0, 0]}, 400, "JSON body"),
     ("post", "/api/traversal", {"json": {"z": [0.0, 0.0, 0.0], "index": True}}, 400, "index"),
+    # strict parsing: ASCII integers, known formats, no keep for a model without blocks
+    ("get", "/api/example?index=%D9%A1", {}, 400, "ASCII digits"),
+    ("get", "/api/example?index=1_0", {}, 400, "index"),
+    ("get", "/api/example?index=%201", {}, 400, "index"),
+    ("get", "/api/start?seed=%D9%A1", {}, 400, "seed"),
+    (
+        "post",
+        "/api/traversal",
+        {"json": {"z": [0.0] * 3, "index": 0, "format": ["gif"]}},
+        400,
+        "format",
+    ),
+    (
+        "post",
+        "/api/traversal",
+        {"json": {"z": [0.0] * 3, "index": 0, "format": {}}},
+        400,
+        "format",
+    ),
+    (
+        "post",
+        "/api/traversal",
+        {"json": {"z": [0.0] * 3, "index": 0, "format": "jpg"}},
+        400,
+        "format",
+    ),
+    ("post", "/api/decode", {"json": {"z": [0.0] * 3, "keep": [True]}}, 400, "no atomic blocks"),
     (
         "post",
         "/api/decode",

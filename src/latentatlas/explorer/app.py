@@ -132,12 +132,8 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
         return JSONResponse({**session.info(), "figures": sorted(figures)})
 
     async def start(request: Request) -> Response:
-        raw = request.query_params.get("seed", str(session.seed))
-        try:
-            seed = int(raw) if len(raw) <= 20 else -1
-        except ValueError:
-            seed = -1
-        if not 0 <= seed < 2**63:
+        seed = query_integer(request.query_params.get("seed", str(session.seed)))
+        if seed is None or not 0 <= seed < 2**63:
             return JSONResponse({"error": "seed: expected an integer 0..2**63-1"}, status_code=400)
         return JSONResponse({"seed": seed, "z": session.start_code(seed)})
 
@@ -178,18 +174,19 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
     @checked
     async def traversal(request: Request) -> Response:
         body = await body_of(request)
-        if body.get("format", "png") == "gif":
+        kind = body.get("format", "png")
+        if kind not in ("png", "gif"):
+            raise DataError(f'format: expected "png" or "gif", got {str(kind)[:40]!r}')
+        if kind == "gif":
             return Response(session.traversal_gif(body["z"], body.get("index")),
                             media_type="image/gif")  # fmt: skip
         return Response(session.traversal_png(body["z"], body.get("index")), media_type="image/png")
 
     @checked
     async def example(request: Request) -> Response:
-        raw = request.query_params.get("index", "0")
-        try:
-            index = int(raw) if len(raw) <= 20 else -1
-        except ValueError:
-            raise DataError("index: expected an integer") from None
+        index = query_integer(request.query_params.get("index", "0"))
+        if index is None:
+            raise DataError("index: expected an integer (ASCII digits)")
         z, png = session.example(index)
         return JSONResponse({"index": index, "z": z, "image": data_url(png)})
 
@@ -219,6 +216,16 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
         ]
     )
     return RequestGuard(app, allowed_hosts(host))
+
+
+def query_integer(raw: str, digits: int = 19) -> int | None:
+    """An integer from a query string: an optional minus sign and at most ``digits`` ASCII
+    digits, nothing else (Python's ``int`` would also take other scripts' digits, "١" for 1,
+    underscores and spaces); None otherwise."""
+    body = raw[1:] if raw.startswith("-") else raw
+    if not body or len(body) > digits or not body.isascii() or not body.isdigit():
+        return None
+    return int(raw)
 
 
 def is_loopback(host: str) -> bool:

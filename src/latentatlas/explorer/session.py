@@ -190,9 +190,12 @@ class ExplorerSession:
             return self.model.likelihood.mean(self.model.decode(z.to(self.device))).cpu()
 
     def check_keep(self, keep: object) -> torch.Tensor | None:
-        """Which atomic blocks are switched on (None: all, or not an atomic model)."""
-        if keep is None or not self.blocks:
+        """Which atomic blocks are switched on (None: all); a ``keep`` for a model without
+        blocks is refused rather than ignored."""
+        if keep is None:
             return None
+        if not self.blocks:
+            raise DataError("keep: this model has no atomic blocks to switch off; leave it out")
         if (
             not isinstance(keep, (list, tuple))
             or len(keep) != self.blocks
