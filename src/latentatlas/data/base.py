@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..config import Config
+from ..config import Config, field
 from ..errors import DataError
 from ..threads import small_work
 from .factors import FactorSpace
@@ -54,6 +54,24 @@ def check_observations(x: torch.Tensor, what: str = "data") -> torch.Tensor:
             f"(first bad index {int(rows[0])}); clean the data before training"
         )
     return x
+
+
+#: the largest noise level :func:`noise_sigma_field` accepts: a thousand times the thesis data's
+#: amplitude of 1 (beyond that the data are noise alone, and their squared sums leave float32's
+#: range: σ = 9.2e18 passed and ended in a NaN loss)
+MAX_NOISE_SIGMA = 1000.0
+
+
+def noise_sigma_field(default: float = 0.1) -> Any:
+    """The config field of an added Gaussian noise level σ (:func:`add_noise`), 0 to
+    :data:`MAX_NOISE_SIGMA`."""
+    return field(
+        default,
+        ge=0.0,
+        le=MAX_NOISE_SIGMA,
+        doc=f"standard deviation of the added Gaussian noise, 0 to {MAX_NOISE_SIGMA:g} (the "
+        "signal's amplitude is 1)",
+    )
 
 
 def add_noise(x: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:

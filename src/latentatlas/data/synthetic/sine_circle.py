@@ -13,7 +13,7 @@ import torch
 
 from ...config import Config, field
 from ...registry import DATASETS
-from ..base import Batch, InMemoryDataset, add_noise
+from ..base import Batch, InMemoryDataset, add_noise, noise_sigma_field
 from ..factors import Factor, FactorSpace
 
 
@@ -21,7 +21,7 @@ from ..factors import Factor, FactorSpace
 class SineCircleConfig(Config):
     n: int = field(10_000, ge=1, doc="number of samples N")
     dim: int = field(25, ge=2, doc="vector length D")
-    sigma: float = field(0.1, ge=0.0, doc="standard deviation of the added Gaussian noise")
+    sigma: float = noise_sigma_field(0.1)
     n_vis: int = field(100, ge=1, doc="number of evenly spaced noiseless phases in X_Vis")
     seed: int = field(0, doc="seed of the phases and the noise")
 

@@ -30,7 +30,7 @@ import torch
 
 from ...config import Config, ConfigError, field
 from ...registry import DATASETS
-from ..base import Batch, InMemoryDataset, add_noise
+from ..base import Batch, InMemoryDataset, add_noise, noise_sigma_field
 from ..factors import Factor, FactorSpace
 
 
@@ -38,7 +38,7 @@ from ..factors import Factor, FactorSpace
 class TorusSinesConfig(Config):
     n: int = field(2500, ge=1, doc="number of samples N (2500 as in thesis §11.3)")
     size: int = field(25, ge=2, doc="image side D (25 as in thesis fig. 11.1 and §11.3)")
-    sigma: float = field(0.1, ge=0.0, doc="standard deviation of the added Gaussian noise")
+    sigma: float = noise_sigma_field(0.1)
     n_vis: int = field(50, ge=1, doc="phases per axis of the X_Vis grid (50: 2500 points)")
     phases: str = field(
         "uniform",
