@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latentatlas.errors import ConfigError
+from latentatlas.errors import ConfigError, Interrupted
 from latentatlas.train import RunConfig, train_run
 from latentatlas.train.ensemble import train_ensemble
 
@@ -125,8 +125,12 @@ def test_sigterm_stops_the_ensemble_after_its_step_and_restores_the_handler():
                                                              "checkpoint_every": 10}})
                for c in configs]  # fmt: skip
     previous = signal.getsignal(signal.SIGTERM)
-    result = train_ensemble(configs, on_checkpoint=lambda r: os.kill(os.getpid(), signal.SIGTERM))
+    with pytest.raises(Interrupted) as stop:  # the caller's program stops, with the members
+        train_ensemble(configs, on_checkpoint=lambda r: os.kill(os.getpid(), signal.SIGTERM))
+    assert isinstance(stop.value, SystemExit) and stop.value.code == 143
+    result = stop.value.result
     assert (result.stopped_by, result.step, result.total_steps) == ("SIGTERM", 10, 40)
+    assert stop.value.step == 10
     assert not result.finished and len(result.states) == 2
     assert signal.getsignal(signal.SIGTERM) is previous
 

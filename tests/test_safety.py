@@ -220,6 +220,24 @@ def test_a_second_command_on_a_locked_folder_exits_2_naming_the_holder(tmp_path)
                    str(folder)).returncode == 0  # fmt: skip
 
 
+def test_report_is_refused_while_another_command_holds_the_run(trained, tmp_path):
+    """report writes report.html and figures/ into the run folder: not while a training (or
+    any other command) holds it."""
+    run_dir = copy_of(trained, tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE,
+                              text=True)  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        one_line_error(run_cli("report", str(run_dir)), "is in use by process", str(holder.pid))
+        assert not (run_dir / "report.html").exists() and not (run_dir / "figures").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    (run_dir / LOCK).unlink()
+    assert run_cli("report", str(run_dir)).returncode == 0
+    assert (run_dir / "report.html").is_file() and not (run_dir / LOCK).exists()
+
+
 def test_two_trainings_into_one_folder_at_once(tmp_path):
     folder = tmp_path / "run"
     args = [*CLI, "train", "--set=train.steps=400", "--set=train.progress=false", "--out",
@@ -270,6 +288,47 @@ def test_sigterm_before_the_first_checkpoint_saves_one_and_exits_143(tmp_path):
     assert not (out / LOCK).exists() and run_status(out) == "interrupted"
 
 
+LOOP = """
+import json, sys
+from pathlib import Path
+import latentatlas as la
+
+config = json.loads(sys.argv[2])
+for i in range(3):
+    print("run", i, flush=True)
+    la.train_run(la.RunConfig.from_dict(config), Path(sys.argv[1]) / f"r{i}")
+print("loop finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_python_loop_of_trainings_ends_at_the_first_signal(tmp_path, sig):
+    """train_run saves its checkpoint, then raises: the script's loop does not go on to the
+    next model (SIGTERM: SystemExit 143; Ctrl-C: KeyboardInterrupt)."""
+    from .conftest import _default_sigint
+
+    config = tiny_run_dict(steps=10**6, checkpoint_every=0, log_every=1)
+    proc = subprocess.Popen([sys.executable, "-c", LOOP, str(tmp_path), json.dumps(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not (tmp_path / "r0" / ckpt.METRICS).is_file():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(getattr(signal, sig))
+    stdout, stderr = proc.communicate(timeout=120)
+    assert "run 1" not in stdout and "loop finished" not in stdout, stdout
+    assert not (tmp_path / "r1").exists()
+    if sig == "SIGTERM":
+        assert proc.returncode == 143 and "Traceback" not in stderr, stderr
+    else:
+        # a KeyboardInterrupt's traceback (Python exits with 130 only for the exact class)
+        assert proc.returncode in (1, 130) and "InterruptedByCtrlC: stopped by SIGINT" in stderr
+    meta = json.loads((tmp_path / "r0" / ckpt.METADATA).read_text())
+    assert meta["status"] == "interrupted" and (tmp_path / "r0" / ckpt.STATE).is_file()
+    assert not (tmp_path / "r0" / LOCK).exists()
+
+
 def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     out = tmp_path / "run"
     proc = start_training(out)
@@ -307,6 +366,159 @@ def test_an_unusable_out_fails_before_any_data_is_built(tmp_path, out):
     proc = run_cli("train", "--set=dataset.n=100000000", "--out",
                    out.replace("FILE", str(tmp_path / "FILE")))  # fmt: skip
     one_line_error(proc, "cannot write into")
+
+
+# -- full disks and read-only folders: one line naming the file, no empty lock, a true status --
+def _mount_small_tmpfs(folder: Path, size: str) -> bool:
+    """Mount a tmpfs of ``size`` at ``folder`` when this process may (root in a container that
+    allows it); False otherwise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True)  # fmt: skip
+    return proc.returncode == 0
+
+
+def _fill(folder: Path) -> Path:
+    """Fill the file system of ``folder`` to the last block."""
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as fh:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                continue
+    return filler
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A tiny trained run folder on a small file system, which the test fills."""
+    mount = tmp_path / "disk"
+    if not _mount_small_tmpfs(mount, "4m"):
+        pytest.skip("cannot mount a tmpfs here (the injected-ENOSPC tests cover the same paths)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_is_one_line_with_a_true_status_and_no_lock(full_disk):
+    run_dir = full_disk / "run"
+    (full_disk / "run.json").write_text(json.dumps(tiny_run_dict(steps=10, checkpoint_every=5)))
+    proc = run_cli("train", str(full_disk / "run.json"), "--out", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    filler = _fill(full_disk)
+    for args in (["train", "--resume", "--out", str(run_dir), "--set=train.steps=400"],
+                 ["evaluate", str(run_dir), "--samples", "2"],
+                 ["report", str(run_dir)]):  # fmt: skip
+        line = one_line_error(run_cli(*args), "No space left on device")
+        assert str(full_disk) in line, line  # the file or folder is named
+        assert not (run_dir / LOCK).exists(), args
+        assert json.loads((run_dir / ckpt.METADATA).read_text())["status"] != "running", args
+        assert run_status(run_dir) in ("finished", "failed"), args
+    filler.unlink()  # with room again, every command works: nothing stale was left
+    assert run_cli("evaluate", str(run_dir), "--samples", "2").returncode == 0
+    proc = run_cli("train", "--resume", "--out", str(run_dir), "--set=train.steps=20")
+    assert proc.returncode == 0, proc.stderr
+    assert run_status(run_dir) == "finished"
+
+
+def test_a_disk_filling_up_during_training_records_the_failure(full_disk):
+    """The disk fills while the run trains: the checkpoint write fails with one line, and the
+    metadata says "failed" (rewritten in place: there is no room for a new file)."""
+    run_dir = full_disk / "run"
+    config = tiny_run_dict(steps=10**6, checkpoint_every=200, log_every=1)
+    config["dataset"]["n"] = 256
+    (full_disk / "run.json").write_text(json.dumps(config))
+    proc = start_training_from(full_disk / "run.json", run_dir)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (run_dir / ckpt.STATE).is_file():
+            time.sleep(0.05)
+        _fill(full_disk)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2 and "Traceback" not in stderr, stderr
+    assert "No space left on device" in stderr and str(run_dir) in stderr
+    meta = json.loads((run_dir / ckpt.METADATA).read_text())
+    assert meta["status"] == "failed" and "No space left" in meta["error"]
+    assert not (run_dir / LOCK).exists()
+
+
+def start_training_from(config: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, "train", str(config), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _enospc(*args, **kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_an_injected_full_disk_fails_one_line_keeping_the_status_true(tmp_path, monkeypatch):
+    """Without a small file system to fill: no new file can be made from a checkpoint on. The
+    fit raises the library's error naming the file, metadata.json says "failed"."""
+    from latentatlas.errors import OutputWriteError
+    from latentatlas.train import trainer as trainer_module
+
+    run_dir = tmp_path / "run"
+    save = trainer_module.ckpt.save_state
+    calls = []
+
+    def save_then_fill(path, state):
+        calls.append(path)
+        if len(calls) == 2:  # the second checkpoint: the disk is full from here on
+            monkeypatch.setattr("tempfile.mkstemp", _enospc)
+        save(path, state)
+
+    monkeypatch.setattr(trainer_module.ckpt, "save_state", save_then_fill)
+    with pytest.raises(OutputWriteError, match="cannot write .*trainer_state.pt: No space left"):
+        train_run(RunConfig.from_dict(tiny_run_dict(steps=20, checkpoint_every=5)), run_dir)
+    meta = json.loads((run_dir / ckpt.METADATA).read_text())
+    assert meta["status"] == "failed" and meta["step"] == 5 and "No space left" in meta["error"]
+    assert not (run_dir / LOCK).exists() and run_status(run_dir) == "failed"
+
+
+def test_a_lock_that_cannot_be_written_leaves_nothing(tmp_path, monkeypatch):
+    """The lock is made whole or not at all: an empty lock would refuse every later command."""
+    from latentatlas.errors import OutputWriteError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    real_fdopen = os.fdopen
+
+    def full_fdopen(fd, *args, **kwargs):
+        handle = real_fdopen(fd, *args, **kwargs)
+        handle.write = _enospc
+        return handle
+
+    monkeypatch.setattr(os, "fdopen", full_fdopen)
+    with pytest.raises(OutputWriteError, match=f"cannot write {folder / LOCK}: No space"):
+        FolderLock(folder).acquire()
+    monkeypatch.undo()
+    assert sorted(os.listdir(folder)) == []
+    with FolderLock(folder):
+        assert json.loads((folder / LOCK).read_text())["pid"] == os.getpid()
+
+
+def test_report_on_a_read_only_folder_is_one_line(trained, tmp_path, monkeypatch):
+    import errno
+
+    from latentatlas.errors import OutputWriteError
+
+    run_dir = copy_of(trained, tmp_path)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("tempfile.mkstemp", read_only)
+    with pytest.raises(OutputWriteError, match="cannot write .*: Read-only file system"):
+        write_report(run_dir, dpi=20)
 
 
 # -- outputs only after success -------------------------------------------------------------------
@@ -378,6 +590,23 @@ def _weights(transform):
     def edit(run_dir: Path) -> None:
         weights = load_file(run_dir / ckpt.WEIGHTS)
         save_file({k: transform(v) for k, v in weights.items()}, run_dir / ckpt.WEIGHTS)
+
+    return edit
+
+
+def _replace_with_folder(name: str):
+    def edit(run_dir: Path) -> None:
+        (run_dir / name).unlink()
+        (run_dir / name).mkdir()
+        (run_dir / name / "x").write_text("x")
+
+    return edit
+
+
+def _link(name: str, target: str):
+    def edit(run_dir: Path) -> None:
+        (run_dir / name).unlink()
+        (run_dir / name).symlink_to(target)
 
     return edit
 
@@ -475,6 +704,61 @@ CORRUPTIONS = {
         _weights(lambda t: torch.full_like(t, float("nan"))),
         {"evaluate", "report", "explore"},
         "NaN",
+    ),
+    # the checkpoint itself unusable: named as such, not as "the last good checkpoint"
+    "state all NaN": (
+        _edit_state(
+            model=lambda s: {k: torch.full_like(v, float("nan")) for k, v in s["model"].items()}
+        ),
+        {"resume"},
+        "the checkpoint of step 10 is unusable",
+    ),
+    # huge integers (beyond Python's 4300-digit conversion, or beyond 64 bits)
+    "config with a 5000-digit integer": (
+        _write(ckpt.CONFIG, '{"seed": ' + "9" * 5000 + "}"),
+        {"resume", "evaluate", "report", "explore"},
+        "thousands of digits",
+    ),
+    "metadata with a 5000-digit integer": (
+        _write(ckpt.METADATA, '{"step": ' + "9" * 5000 + "}"),
+        {"resume", "report"},
+        "thousands of digits",
+    ),
+    "metadata step beyond 64 bits": (
+        _edit_json(ckpt.METADATA, lambda d: d.update(step=10**30)),
+        {"resume", "report"},
+        "below 2**63",
+    ),
+    "metrics step near 1e30": (
+        _write(
+            ckpt.METRICS,
+            '{"step": 1, "loss": 2}\n{"step": 1' + "0" * 30 + ', "loss": 1}\n'
+            '{"step": 3, "loss": 1}\n',
+        ),
+        {"resume", "report"},
+        "below 2**63",
+    ),
+    # files that are not regular files
+    "weights a folder": (
+        _replace_with_folder(ckpt.WEIGHTS),
+        {"resume", "evaluate", "report", "explore"},
+        "a folder",
+    ),
+    "metrics a folder": (_replace_with_folder(ckpt.METRICS), {"resume", "report"}, "a folder"),
+    "marker a folder": (
+        _replace_with_folder(MARKER),
+        {"resume", "evaluate", "report"},
+        "a folder",
+    ),
+    "metrics a symlink loop": (
+        _link(ckpt.METRICS, ckpt.METRICS),
+        {"resume", "report"},
+        "cannot open",
+    ),
+    "metrics a link to /dev/zero": (
+        _link(ckpt.METRICS, "/dev/zero"),
+        {"resume", "report"},
+        "outside the run folder",
     ),
 }
 
@@ -593,10 +877,27 @@ def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
         ("train.lr=.inf", "expected a finite number"),
         ("model.likelihood.sigma=.nan", "model.likelihood.sigma"),
         ("train.weight_decay=1e400", "expected a finite number"),
+        ("train.lr=1e300", "within float32's range"),
+        ("train.steps=" + "9" * 5000, "thousands of digits"),
+        ("seed=" + "9" * 5000, "thousands of digits"),
+        ("dataset.sigma=9223372036854775808", "dataset.sigma: expected a value <= 1000"),
     ):
         proc = run_cli("train", "--set", setting, "--out", str(tmp_path / "c"))
         one_line_error(proc, fragment)
     assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())
+
+
+def test_huge_numbers_from_python_are_the_librarys_errors(tmp_path):
+    from latentatlas.config import apply_overrides, read_config_file
+
+    with pytest.raises(ConfigError, match="thousands of digits"):
+        apply_overrides({}, ["train.steps=" + "9" * 5000])
+    path = tmp_path / "c.json"
+    path.write_text('{"seed": ' + "9" * 5000 + "}")
+    with pytest.raises(ConfigError, match="thousands of digits"):
+        read_config_file(path)
+    with pytest.raises(ConfigError, match="float32's range"):
+        RunConfig.from_dict({**tiny_run_dict(), "train": {"lr": 1e300}})
 
 
 def test_other_data_than_the_runs_is_refused_naming_both_fingerprints(trained, tmp_path):

@@ -9,6 +9,7 @@ exits 1; an interrupted one (Ctrl-C) saves a checkpoint and exits 130.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -58,6 +59,11 @@ class AtlasGroup(click.Group):
                 raise
             click.echo("interrupted (Ctrl-C); nothing was left half-written", err=True)
             ctx.exit(130)
+        except OSError as exc:  # a full disk, a read-only folder, a file that is a folder
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {_one_line(_file_error(exc))}", err=True)
+            ctx.exit(2)
         except (MemoryError, RuntimeError) as exc:  # an allocation no machine here can make
             from .memory import allocation_error
 
@@ -72,6 +78,16 @@ class AtlasGroup(click.Group):
             distributed = sys.modules.get("latentatlas.train.distributed")
             if distributed is not None:
                 distributed.teardown()  # under torchrun: leave the process group cleanly
+
+
+def _file_error(exc: OSError) -> BaseException:
+    """An operating-system error as a message naming the file (the library's own write errors
+    already do)."""
+    from .errors import LatentAtlasError
+
+    if isinstance(exc, LatentAtlasError) or not exc.filename:
+        return exc
+    return OSError(f"{exc.filename}: {exc.strerror or type(exc).__name__}")
 
 
 def _one_line(exc: BaseException, limit: int = 600) -> str:
@@ -89,7 +105,10 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """latent-atlas: train, inspect and organise the latent spaces of generative models."""
     ctx.obj = {"debug": debug}
     _one_line_warnings()
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+    # our own messages from INFO (DEBUG with -v); other libraries' only from WARNING (torch logs
+    # its fake-tensor cache statistics at INFO when the process exits) unless -v
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s")
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def _one_line_warnings() -> None:
@@ -175,7 +194,7 @@ def train(
         changes = apply_overrides({}, overrides)
         if loggers:
             changes.setdefault("train", {})["loggers"] = list(loggers)
-        with FolderLock(out):  # for the whole command, data building included
+        with _resume_hint(out), FolderLock(out):  # for the whole command, data building too
             _, fit = resume_run(out, changes, evaluate=True, eval_samples=eval_samples)
         _finish_training(out, fit)
         return
@@ -191,7 +210,8 @@ def train(
     if not out:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = f"runs/{config.dataset['name']}-{config.model['name']}-{stamp}"
-    with FolderLock(out):  # checks that --out can be written; held until the run ends
+    # the lock checks that --out can be written; held until the run ends
+    with _resume_hint(out), FolderLock(out):
         check_new_run_dir(out)  # before building the data, which may take a while
         check_loggers_installed(config.train.loggers)
         dataset = build_dataset(config)
@@ -208,6 +228,24 @@ def _section(data: dict, key: str) -> dict:
 
         raise ConfigError(f"{key}: expected a mapping, got {value!r}")
     return value
+
+
+@contextlib.contextmanager
+def _resume_hint(out: str | Path, again: str = "Resume with: latent-atlas train --resume --out"):
+    """A training stopped by Ctrl-C or SIGTERM (the library raises
+    :class:`~latentatlas.errors.Interrupted` once its checkpoint is saved): print where it
+    stopped and how to continue, and exit with 130 or 143."""
+    from .errors import Interrupted
+
+    try:
+        yield
+    except Interrupted as stop:
+        at = f" at step {stop.step}" if stop.step is not None else ""
+        click.echo(
+            f"interrupted ({stop.signal}){at}; checkpoint saved in {out}. {again} {out}",
+            err=True,
+        )
+        sys.exit(stop.exit_code)
 
 
 def _finish_training(out: str, fit) -> None:
@@ -378,20 +416,23 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
             page = report_unfinished(run_dir)
         click.echo(str(page))
         return
+    from .train.outputs import FolderLock
+
     if is_sweep_folder(run_dir):
         from .experiments.sweep import read_sweep, write_sweep_outputs
-        from .train.outputs import FolderLock
 
         with FolderLock(run_dir):  # not while the sweep itself writes there
             page = write_sweep_outputs(read_sweep(run_dir), run_dir)
     else:
         check_run_dir(run_dir)
-        page = write_report(run_dir, hue=hue)
+        with FolderLock(run_dir):  # not while a training or an evaluation writes there
+            page = write_report(run_dir, hue=hue)
     click.echo(str(page))
     if png:
         from .viz.snapshot import render_html_to_png
 
-        click.echo(str(render_html_to_png(page, page.with_suffix(".png"), width=1280)))
+        with FolderLock(run_dir):
+            click.echo(str(render_html_to_png(page, page.with_suffix(".png"), width=1280)))
 
 
 # -- list ---------------------------------------------------------------------------------------
@@ -434,7 +475,8 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     if quick:
         steps = min(steps, 300)
     demo_config(steps)  # bad settings fail here, before anything on disk is touched
-    with OutputFolder(out, "demo", force):
+    again = "Start it again with: latent-atlas demo --force --out"
+    with _resume_hint(out, again), OutputFolder(out, "demo", force):
         result = run_demo(
             out, steps=steps, progress=sys.stderr.isatty(), reduction_steps=100 if quick else 500
         )
@@ -649,13 +691,15 @@ def record(out: str, into: str | None, replace: bool) -> None:
     run of the same or a larger scale (quick < reduced < full), unless --replace.
     """
     from .experiments.record import check_replacement, make_record, read_run
+    from .train.outputs import FolderLock
 
     run, _ = read_run(out)
     target = Path(into or Path("reproductions") / run["experiment"])
-    replaced = check_replacement(run, target, replace)  # refused before anything is written
-    if replaced is not None:
-        click.echo(f"replacing {replaced}", err=True)
-    click.echo(str(make_record(out, target, replace=replace)))
+    with FolderLock(target):  # two records into one folder would mix their files
+        replaced = check_replacement(run, target, replace)  # refused before anything is written
+        if replaced is not None:
+            click.echo(f"replacing {replaced}", err=True)
+        click.echo(str(make_record(out, target, replace=replace)))
 
 
 # -- directions ----------------------------------------------------------------------------------

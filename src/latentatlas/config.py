@@ -83,6 +83,8 @@ def _yaml_load(text: str) -> Any:
 C = TypeVar("C", bound="Config")
 #: integers of a config must fit in 64 bits (what torch and NumPy index with)
 MAX_INT = 2**63
+#: the largest float32: a config number beyond it overflows the tensors it scales
+FLOAT32_MAX = 3.4028234663852886e38
 _MISSING = dataclasses.MISSING
 
 
@@ -209,6 +211,11 @@ def _coerce(value: Any, tp: Any, name: str) -> Any:
                 raise ConfigError(f"{name}: expected a finite number, got {_show(value)}") from None
             if not math.isfinite(value):
                 raise ConfigError(f"{name}: expected a finite number, got {value}")
+            if abs(value) > FLOAT32_MAX:  # the tensors it multiplies are float32
+                raise ConfigError(
+                    f"{name}: expected a finite number within float32's range (|x| <= "
+                    f"3.4e38), got {_show(value)}"
+                )
             return value
     elif tp is str:
         if isinstance(value, str):
@@ -413,6 +420,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r}: {yaml_problem(exc)}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config file {str(path)!r} is not UTF-8 text") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise ConfigError(
+            f"config file {str(path)!r}: an integer of thousands of digits (integers must be "
+            "below 2**63)"
+        ) from None
     except RecursionError:
         raise ConfigError(f"config file {str(path)!r} is nested too deeply") from None
     except OSError as exc:
@@ -449,6 +461,11 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
             ) from None
         except RecursionError:
             raise ConfigError(f"override {item!r}: value nested too deeply") from None
+        except ValueError:  # an integer of more digits than Python converts (4300)
+            raise ConfigError(
+                f"override {_show(item)}: cannot parse value (an integer of thousands of digits; "
+                "integers must be below 2**63)"
+            ) from None
         node = data
         for p in parts[:-1]:
             child = node.setdefault(p, {})

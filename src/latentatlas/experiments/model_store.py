@@ -217,16 +217,16 @@ class ModelStore:
                 for i, label in zip(indices, labels):
                     self._emit("done", i, _slug(label), reused=True)
                 return EnsembleResult(models, [load_config(f) for f in folders], losses)
-        result = train_ensemble(configs, progress=progress)
-        if result.stopped_by is not None:  # nothing half-trained is kept: a rerun trains it again
-            from ..errors import Interrupted
-
+        try:
+            result = train_ensemble(configs, progress=progress)
+        except Interrupted as stop:  # nothing half-trained is kept: a rerun trains it again
             raise Interrupted(
-                result.stopped_by,
-                f"stopped by {result.stopped_by} while training an ensemble of {len(configs)} "
-                f"models (step {result.step} of {result.total_steps}); rerunning the command "
-                "reuses every finished model and trains this ensemble again",
-            )
+                stop.signal,
+                f"stopped by {stop.signal} while training an ensemble of {len(configs)} models "
+                f"({stop}); rerunning the command reuses every finished model and trains this "
+                "ensemble again",
+                step=stop.step,
+            ) from None
         if folders is not None:
             prints: dict[str, str] = {}
             members = zip(folders, result.configs, result.models)

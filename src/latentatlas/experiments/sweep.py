@@ -410,13 +410,14 @@ def _ensemble_rows(
     try:
         configs = [RunConfig.from_dict(t.config) for t in trials]
         result = train_ensemble(configs, on_checkpoint=checkpoint, start=start)
+    except Interrupted as stop:  # every member's folder resumes on the next run
+        stopped = stop.result
+        if isinstance(stopped, EnsembleResult) and stopped.step > stopped.first_step:
+            checkpoint(stopped)
+        raise Interrupted(stop.signal, f"{len(trials)} trials trained as one ensemble, {stop}",
+                          step=stop.step) from None  # fmt: skip
     except Exception:  # one by one (the error shows there, per trial; a checkpoint resumes)
         return [run_trial(t, root, metrics, preset) for t in trials]
-    if result.stopped_by is not None:  # every member's folder resumes on the next run
-        if result.step > result.first_step:
-            checkpoint(result)
-        raise Interrupted(result.stopped_by, f"{len(trials)} trials trained as one ensemble, "
-                          f"at step {result.step} of {result.total_steps}")  # fmt: skip
     written: list[Path | Exception] = []
     for k in range(len(trials)):  # every member finished on disk before any is scored
         try:

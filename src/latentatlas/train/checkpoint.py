@@ -29,7 +29,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..errors import RunFolderError
+from ..errors import RunFolderError, write_error
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -42,23 +42,76 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` then atomically rename ``tmp_path`` to ``path``.
 
     The temporary file lives in the destination folder (same file system, so the rename is
-    atomic); it is fsync'ed before the rename and removed if ``write`` fails.
+    atomic); it is fsync'ed before the rename and removed if ``write`` fails. A failure of the
+    file system (full disk, read-only, permission denied) is an
+    :class:`~latentatlas.errors.OutputWriteError` naming ``path``; the old file is kept.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(tmp)
         # mkstemp makes 0600 files, and some writers replace the file: set the usual mode last
         os.chmod(tmp, 0o666 & ~_UMASK)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as exc:
+        if tmp is not None and os.path.lexists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise write_error(path, exc) from None
         raise
+
+
+#: blank room at the end of ``metadata.json`` (JSON allows trailing white space), so that on a
+#: full disk :func:`write_status_best_effort` can still record how the run ended in place
+STATUS_ROOM = 256
+
+
+def write_metadata(path: str | Path, data: dict[str, Any]) -> None:
+    """A run's ``metadata.json``, atomically, with :data:`STATUS_ROOM` spaces after the JSON."""
+    text = json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False)
+    atomic_write_text(path, text + "\n" + " " * STATUS_ROOM + "\n")
+
+
+def write_status_best_effort(path: str | Path, data: dict[str, Any]) -> bool:
+    """Write ``data`` (a run's metadata, saying how it ended) even on a full disk; returns
+    whether it was written.
+
+    First atomically; when that fails (no room for the temporary file), the file is
+    overwritten in place if its compact JSON (long texts such as the error shortened, or left
+    out, as needed), padded with spaces, fits in the old file's size (:func:`write_metadata`
+    leaves room for that):
+    a full disk has no free block for a new file but the old file's blocks are its own. Used
+    only on the way out of a failed command, so that ``metadata.json`` never goes on saying
+    "running" (the in-place write is not atomic; a crash during those few bytes is the price)."""
+    path = Path(path)
+    try:
+        write_metadata(path, data)
+        return True
+    except OSError:
+        pass
+    shortened = {k: v[:57] + "..." if isinstance(v, str) and len(v) > 60 else v
+                 for k, v in data.items()}  # fmt: skip
+    try:
+        size = path.stat().st_size if path.is_file() and not path.is_symlink() else -1
+        for candidate in (data, shortened, {k: v for k, v in shortened.items() if k != "error"}):
+            text = json.dumps(_finite(candidate), default=_json_default, allow_nan=False)
+            text = text.encode("utf-8")
+            if len(text) + 1 <= size:
+                break
+        else:
+            return False
+        with open(path, "r+b") as fh:
+            fh.write(text + b" " * (size - len(text) - 1) + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return True
+    except OSError:
+        return False
 
 
 def _read_umask() -> int:
@@ -197,6 +250,33 @@ def check_state(state: Any, path: str | Path) -> None:
         )
     if not isinstance(state.get("callbacks", {}), dict):
         raise RunFolderError(f"{path}: 'callbacks' should be a mapping")
+    bad = _first_not_finite(state["model"], _optimizer_tensors(state["optimizer"]))
+    if bad is not None:
+        raise RunFolderError(
+            f"{path}: the checkpoint of step {state['step']} is unusable: {bad} holds NaN or "
+            "inf values (no training can continue from it; train again, or restore an earlier "
+            "copy of the folder)"
+        )
+
+
+def _optimizer_tensors(optimizer: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The optimiser's per-parameter buffers (``exp_avg``, ...), named for a message."""
+    states = optimizer.get("state")
+    found = {}
+    for index, buffers in states.items() if isinstance(states, dict) else ():
+        for key, value in buffers.items() if isinstance(buffers, dict) else ():
+            if isinstance(value, torch.Tensor):
+                found[f"optimiser buffer {key!r} of parameter {index}"] = value
+    return found
+
+
+def _first_not_finite(model: dict[str, Any], buffers: dict[str, torch.Tensor]) -> str | None:
+    """The first floating-point tensor with NaN or inf, described, or None."""
+    named = {**{f"model tensor {k!r}": v for k, v in model.items()}, **buffers}
+    for name, tensor in named.items():
+        if tensor.is_floating_point() and tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
 
 
 def read_json(path: str | Path) -> Any:
@@ -209,6 +289,8 @@ def read_json(path: str | Path) -> Any:
         raise RunFolderError(f"{path}: corrupt JSON ({exc})") from None
     except UnicodeDecodeError:
         raise RunFolderError(f"{path}: not a UTF-8 text file") from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise RunFolderError(f"{path}: holds an integer of thousands of digits") from None
     except RecursionError:
         raise RunFolderError(f"{path}: JSON nested too deeply to be a latent-atlas file") from None
     except OSError as exc:
@@ -236,14 +318,15 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # also an integer of thousands of digits
             if number == len(lines):  # torn by a crash while it was appended
                 continue
             raise RunFolderError(f"{path}: line {number} is not valid JSON") from None
         step = record.get("step") if isinstance(record, dict) else None
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step < 2**63:
             raise RunFolderError(
-                f"{path}: line {number} should be a JSON object with a step >= 0, got {line:.80}"
+                f"{path}: line {number} should be a JSON object with a step >= 0 (below 2**63), "
+                f"got {line:.80}"
             )
         records.append(record)
     return records
@@ -258,13 +341,49 @@ def truncate_metrics(run_dir: str | Path, step: int) -> None:
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
+#: the files of a run folder that latent-atlas reads and writes (the marker's name is
+#: :data:`latentatlas.train.outputs.MARKER`)
+RUN_FILES = (CONFIG, WEIGHTS, STATE, METRICS, METADATA, ".latent-atlas.json")
+
+
+def check_run_files(run_dir: str | Path) -> None:
+    """Refuse a run folder whose own files are not regular files: a folder, a device, a
+    symbolic link loop, or a link leading outside the run folder (appending metrics to a link
+    to ``/dev/zero`` would lose them; a link to a file elsewhere would write over it). A link to
+    a regular file inside the folder is fine. Raises :class:`RunFolderError` naming the file."""
+    run_dir = Path(run_dir)
+    try:
+        root = run_dir.resolve(strict=True)
+    except OSError as exc:
+        raise RunFolderError(f"{run_dir}: cannot open ({exc.strerror or exc})") from None
+    for name in RUN_FILES:
+        path = run_dir / name
+        if not os.path.lexists(path):
+            continue
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # a loop, a dangling link
+            reason = getattr(exc, "strerror", None) or "a symbolic link that leads nowhere"
+            raise RunFolderError(f"{path}: cannot open ({reason})") from None
+        if path.is_symlink() and not target.is_relative_to(root):
+            raise RunFolderError(
+                f"{path}: a symbolic link to {target}, outside the run folder; latent-atlas "
+                "reads and writes only files inside it"
+            )
+        if not target.is_file():
+            kind = "a folder" if target.is_dir() else "not a regular file (a device? a pipe?)"
+            raise RunFolderError(f"{path}: {kind}, where latent-atlas keeps a file")
+
+
 def check_run_dir(run_dir: str | Path) -> Path:
-    """The run folder as a Path, or a :class:`RunFolderError` saying what is wrong with it."""
+    """The run folder as a Path, or a :class:`RunFolderError` saying what is wrong with it
+    (also its own files: :func:`check_run_files`)."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
         raise RunFolderError(f"run folder {str(run_dir)!r} does not exist")
     if not run_dir.is_dir():
         raise RunFolderError(f"{str(run_dir)!r} is not a folder")
+    check_run_files(run_dir)
     if not (run_dir / CONFIG).is_file():
         raise RunFolderError(f"{str(run_dir)!r} is not a latent-atlas run folder (no {CONFIG})")
     return run_dir

@@ -23,9 +23,11 @@ to ~10⁻⁶ relative after hundreds of steps, tested).
 
 Checkpoints and clean stops: every ``train.checkpoint_every`` steps the ensemble hands its
 members, as they are at that step, to an ``on_checkpoint`` callback (a sweep writes each as a
-run folder with :func:`write_member_run`); Ctrl-C or SIGTERM finishes the step and returns the
-members so far with ``stopped_by`` set. A member's folder written mid-training resumes alone
-(``resume_run``) exactly as a lone run resumes from its checkpoint.
+run folder with :func:`write_member_run`); Ctrl-C or SIGTERM finishes the step and raises
+:class:`~latentatlas.errors.Interrupted` whose ``result`` holds the members so far
+(``stopped_by`` set), so that the caller's program stops unless it catches that. A member's
+folder written mid-training resumes alone (``resume_run``) exactly as a lone run resumes from
+its checkpoint.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from typing import Any
 import torch
 from torch import func
 
-from ..errors import ConfigError, RunFolderError
+from ..errors import ConfigError, Interrupted, RunFolderError
 from .optim import make_optimizer, make_schedule
 from .run import RunConfig, build_dataset, build_model, complete_config
 from .stopping import StopRequest
@@ -255,8 +257,10 @@ def train_ensemble(
     """Train every config's model together; each ends as if trained alone by ``train_run``.
 
     ``on_checkpoint`` receives the members as they are every ``train.checkpoint_every`` steps
-    (before the last). Ctrl-C / SIGTERM finish the current step and return the members so far
-    (``stopped_by`` names the signal; a second signal stops at once). ``start``: one trainer
+    (before the last). Ctrl-C / SIGTERM finish the current step and raise
+    :class:`~latentatlas.errors.Interrupted` (a ``KeyboardInterrupt`` / a ``SystemExit``)
+    whose ``result`` is the members so far (``stopped_by`` names the signal); a second signal
+    stops at once. ``start``: one trainer
     state per member (what :class:`Trainer` checkpoints, e.g. the ``trainer_state.pt`` of the
     folders a checkpoint wrote), all at the same step: the ensemble continues from there as
     each member's lone run would resume. ``trace``: replay the step as a traced graph once
@@ -411,7 +415,11 @@ def train_ensemble(
         stops.restore(previous_handlers)
         if bar is not None:
             bar.close()
-    return snapshot(stops.signal if stops.requested and first + len(history) < total else None)
+    if stops.requested and stops.signal is not None and first + len(history) < total:
+        stopped = snapshot(stops.signal)  # what a caller may still write (a sweep's folders)
+        raise Interrupted(stops.signal, f"stopped by {stops.signal} at step {stopped.step} of "
+                          f"{total}", step=stopped.step, result=stopped)  # fmt: skip
+    return snapshot()
 
 
 def _batched_step(
@@ -612,7 +620,7 @@ def write_member_run(
     if state is not None:
         ckpt.save_state(folder / ckpt.STATE, state)
     ckpt.save_weights(folder / ckpt.WEIGHTS, model, {"step": str(steps)})
-    ckpt.atomic_write_json(folder / ckpt.METADATA, {
+    ckpt.write_metadata(folder / ckpt.METADATA, {
         "status": "finished" if steps >= total else "interrupted",
         "step": steps, "total_steps": total, "seed": config.seed,
         "dataset": config.dataset.get("name"), "model": config.model.get("name"),

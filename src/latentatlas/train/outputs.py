@@ -6,8 +6,9 @@ demo, reproductions, sweeps, directions, probes):
 * checks that the folder can be created and written **before** any work
   (:func:`check_writable_folder`), so ``--out /proc/x`` fails at once with one line;
 * **locks** it for the life of the command (:class:`FolderLock`): the lock is a file
-  ``.latent-atlas.lock`` created with ``O_CREAT | O_EXCL`` holding the owner's PID, host, command
-  and start time. A second command on the same folder fails with
+  ``.latent-atlas.lock`` created in one step (written to a temporary file, then hard-linked,
+  which fails if the lock exists) holding the owner's PID, host, command and start time. A
+  second command on the same folder fails with
   :class:`~latentatlas.errors.FolderLockedError` naming the holder; a lock left by a process that
   no longer runs (``kill -9``, out of memory) is recognised as stale and reported with how to
   clear it. Locks are re-entrant within one process (the demo locks its folder and then trains
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..errors import FolderLockedError, RunFolderError
+from ..errors import FolderLockedError, RunFolderError, write_error
 
 LOCK = ".latent-atlas.lock"
 MARKER = ".latent-atlas.json"
@@ -115,15 +116,11 @@ class FolderLock:
             record = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
                       "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                _create_exclusively(self.path, json.dumps(record) + "\n")
             except FileExistsError:
                 raise self._held_by_other() from None
-            except OSError as exc:
-                raise RunFolderError(
-                    f"cannot lock {str(self.folder)!r}: {exc.strerror or exc}"
-                ) from None
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
+            except OSError as exc:  # a full disk, a read-only folder: nothing is left behind
+                raise write_error(self.path, exc) from None
             _held[key] = 1
             self._acquired = True
         return self
@@ -189,6 +186,43 @@ class FolderLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def _create_exclusively(path: Path, text: str) -> None:
+    """Create ``path`` holding ``text`` in one step, or raise ``FileExistsError`` if it exists.
+
+    The text goes to a temporary file first, which is then hard-linked to ``path`` (``link``
+    fails if ``path`` exists): other processes see no lock or a complete one, and a write that
+    fails (a full disk) leaves no empty lock that would refuse every later command. File
+    systems without hard links get ``O_EXCL`` creation, removed again if the write fails."""
+    fd, tmp = tempfile.mkstemp(prefix=_PROBE + "lock.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+        os.chmod(tmp, 0o644)
+        try:
+            os.link(tmp, path)
+            return
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+#: what ``link`` says on file systems without hard links (FAT, some network mounts)
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}
 
 
 def _torchrun_rank() -> int:

@@ -417,7 +417,7 @@ def restore_run(
     for cb in trainer.callbacks:
         cb.on_train_end(trainer, trainer.step)
     if meta.get("status") != "finished":
-        ckpt.atomic_write_json(run_dir / ckpt.METADATA, {**meta, "status": "finished"})
+        ckpt.write_metadata(run_dir / ckpt.METADATA, {**meta, "status": "finished"})
     return model.eval()
 
 
@@ -445,8 +445,10 @@ def read_metadata(run_dir: str | Path) -> dict[str, Any]:
             continue
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             raise RunFolderError(f"{path}: {key!r} should be {what}, got {value!r:.80}")
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise RunFolderError(f"{path}: {key!r} should be {what}, got {value!r}")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not 0 <= value < 2**63:
+                raise RunFolderError(f"{path}: {key!r} should be {what} (below 2**63), got "
+                                     f"{str(value)[:40]}")  # fmt: skip
     return meta
 
 

@@ -6,9 +6,12 @@ epoch, no DataLoader), run the model's ``forward`` (the loss and its named terms
 non-finite loss before touching the parameters, back-propagate, clip, step the optimiser and the
 schedule. Every ``log_every`` steps it
 appends a record to ``metrics.jsonl``; every ``checkpoint_every`` steps and at the end it saves a
-checkpoint atomically. Ctrl-C finishes the current step, saves a checkpoint and returns with status
-``"interrupted"``; a NaN/inf loss raises :class:`~latentatlas.errors.TrainingDiverged` and keeps
-the last good checkpoint.
+checkpoint atomically. Ctrl-C or SIGTERM finishes the current step, saves a checkpoint, marks
+the run ``"interrupted"`` and raises :class:`~latentatlas.errors.Interrupted` (a
+``KeyboardInterrupt`` for Ctrl-C, a ``SystemExit`` with code 143 for SIGTERM), so that a script
+training several models ends instead of starting the next; a stop requested by code (a callback)
+returns with status ``"interrupted"``. A NaN/inf loss raises
+:class:`~latentatlas.errors.TrainingDiverged` and keeps the last good checkpoint.
 
 The batch order is a pure function of (seed, step) and the RNG states are checkpointed, so a
 resumed run gives the same numbers as an uninterrupted one. Under ``torchrun`` the model is
@@ -32,7 +35,7 @@ import torch
 from ..config import Config, field
 from ..data.base import Batch, FactorDataset
 from ..data.recorded import as_factor_dataset
-from ..errors import ConfigError, RunFolderError, TrainingDiverged
+from ..errors import ConfigError, Interrupted, RunFolderError, TrainingDiverged, write_error
 from ..registry import OPTIMIZERS, SCHEDULES
 from . import checkpoint as ckpt
 from . import distributed
@@ -204,6 +207,15 @@ def apply_optimizer_settings(optimizer: Any, scheduler: Any, config: TrainerConf
         if "momentum" in group:
             group["momentum"] = config.momentum
     scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+
+def _error_text(exc: BaseException) -> str:
+    """What ``metadata.json`` records of the error that ended a fit: for a failed write the
+    file's name and the reason, short enough to fit where a full disk leaves no room."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{Path(exc.filename).name}: " if exc.filename else ""
+        return f"{type(exc).__name__}: {where}{exc.strerror}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def exit_code_for(status: str, signal_name: str | None) -> int:
@@ -482,7 +494,18 @@ class Trainer:
     def update_metadata(self, **entries: Any) -> None:
         self.metadata.update(entries)
         if self.run_dir is not None and self.dist.is_main:
-            ckpt.atomic_write_json(self.run_dir / ckpt.METADATA, self.metadata)
+            ckpt.write_metadata(self.run_dir / ckpt.METADATA, self.metadata)
+
+    def _record_end(self, **entries: Any) -> None:
+        """Record in ``metadata.json`` how a failed or stopped fit ended, without raising: on a
+        full disk the write falls back to rewriting the file in place
+        (:func:`~latentatlas.train.checkpoint.write_status_best_effort`), so the folder does not
+        go on saying "running"; the error that ended the fit is what the caller sees."""
+        self.metadata.update(entries)
+        if self.run_dir is not None and self.dist.is_main:
+            path = self.run_dir / ckpt.METADATA
+            if not ckpt.write_status_best_effort(path, self.metadata):
+                log.warning("could not record status %r in %s", entries.get("status"), path)
 
     def log(self, record: dict[str, Any], step: int | None = None) -> None:
         """Append one record to ``metrics.jsonl`` (main rank only)."""
@@ -490,8 +513,12 @@ class Trainer:
             return
         step = self.step if step is None else step
         line = json.dumps({"step": step, **record})
-        with open(self.run_dir / ckpt.METRICS, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        path = self.run_dir / ckpt.METRICS
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        except OSError as exc:  # a full disk: one line naming the file, the status recorded
+            raise write_error(path, exc) from None
         for cb in self.callbacks:  # a duck-typed callback need not have the newer hooks
             hook = getattr(cb, "on_log", None)
             if hook is not None:
@@ -543,7 +570,9 @@ class Trainer:
         return out
 
     def fit(self) -> FitResult:
-        """Train until ``total_steps`` (or a stop request); returns how it ended."""
+        """Train until ``total_steps`` (or a stop requested by code); returns how it ended.
+        Stopped by Ctrl-C or SIGTERM, it saves a checkpoint and raises
+        :class:`~latentatlas.errors.Interrupted` (with the checkpoint's ``step``)."""
         cfg = self.config
         total = self.total_steps
         if not self._rng_seeded:
@@ -600,15 +629,15 @@ class Trainer:
                     cb.on_train_end(self, self.step)
         except TrainingDiverged:
             status = "diverged"
-            self.update_metadata(status="diverged", diverged_at=self.step + 1)
+            self._record_end(status="diverged", diverged_at=self.step + 1)
             raise
         except KeyboardInterrupt:  # a second Ctrl-C: the last checkpoint is what is left
             status = "interrupted"
-            self.update_metadata(status="interrupted", step=self.last_checkpoint)
+            self._record_end(status="interrupted", step=self.last_checkpoint)
             raise
         except Exception as exc:
             status = "failed"
-            self.update_metadata(status="failed", error=f"{type(exc).__name__}: {exc}")
+            self._record_end(status="failed", step=self.last_checkpoint, error=_error_text(exc))
             raise
         finally:
             self._stops.restore(previous_handlers)
@@ -620,13 +649,18 @@ class Trainer:
                 hook = getattr(cb, "on_fit_end", None)
                 if hook is not None:
                     hook(self, status)
-        self.update_metadata(
-            status=status,
-            step=self.step,
-            train_seconds=self.metadata.get("train_seconds", 0.0) + time.perf_counter() - t0,
-        )
+        seconds = self.metadata.get("train_seconds", 0.0) + time.perf_counter() - t0
+        try:
+            self.update_metadata(status=status, step=self.step, train_seconds=seconds)
+        except OSError as exc:  # the checkpoint is written; the status says what happened
+            self._record_end(status="failed", error=_error_text(exc))
+            raise
         distributed.barrier()
         stopped_by = self._stops.signal if status == "interrupted" else None
+        if stopped_by is not None:  # the checkpoint is saved: now the caller's program stops
+            where = f"; checkpoint saved in {self.run_dir}" if self.run_dir is not None else ""
+            raise Interrupted(stopped_by, f"stopped by {stopped_by} at step {self.step}{where}",
+                              step=self.step)  # fmt: skip
         return FitResult(self.step, status, last, stopped_by)
 
     # -- helpers ---------------------------------------------------------------------------------
