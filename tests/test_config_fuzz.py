@@ -54,7 +54,7 @@ def check(data) -> None:
     again = RunConfig.from_dict(config.to_dict())
     assert again == config
     for value in (config.train.lr, config.train.weight_decay, config.train.gamma):
-        assert math.isfinite(value)
+        assert math.isfinite(value) and abs(value) <= 3.5e38  # float32's range
 
 
 @FUZZ
@@ -67,7 +67,8 @@ PATHS = st.lists(KEYS.filter(bool), min_size=1, max_size=4).map(".".join)
 RAW = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["1e400", ".nan", "-.inf", "[1, [2, [3]]]", "{1: 2}", "[[[[", "9" * 30,
-                     "1e12", "null", "yes", "'x'", "{a: {b: {c: 1}}}", "[" * 200 + "]" * 200]),
+                     "1e12", "null", "yes", "'x'", "{a: {b: {c: 1}}}", "[" * 200 + "]" * 200,
+                     "9" * 5000, "[" + "9" * 5000 + "]", "1e300", "-1e39", "9223372036854775808"]),
 )  # fmt: skip
 
 

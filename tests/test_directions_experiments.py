@@ -271,9 +271,22 @@ def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_pat
     monkeypatch.setattr(directions_inversion, "invert", no_inversion)
     with use_store(ModelStore(tmp_path)):
         again = reproduce_losses(scale=scale)
-    strip = lambda rows: [{**r.to_dict(), "seconds": 0} for r in rows]  # noqa: E731
-    assert strip(again.rows) == strip(first.rows)
-    assert [r.to_dict() for r in again.ball] == [r.to_dict() for r in first.ball]
+    # the reused codes are bit-identical (the cache's own tests); decoding them in the rerun
+    # gave, on one machine, images one float32 ulp apart in a few pixels of some rows (same
+    # codes, same weights: the decode's kernels, not the cache), moving their SSIM in the 9th
+    # digit; the rows agree to 1e-6 and every other field exactly
+    assert_same_rows(again.rows, first.rows)
+    assert_same_rows(again.ball, first.ball)
+
+
+def assert_same_rows(ours: list, theirs: list) -> None:
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        a, b = {**a.to_dict(), "seconds": 0}, {**b.to_dict(), "seconds": 0}
+        assert a.keys() == b.keys()
+        for key, value in a.items():
+            close = isinstance(value, float) and value == pytest.approx(b[key], rel=1e-6)
+            assert close or value == b[key], (key, value, b[key])
 
 
 def test_the_sigma_verdict_says_what_the_ssim_did_when_a_wide_filter_wins():
