@@ -683,16 +683,28 @@ def reproduce(
     is_flag=True,
     help="Replace the record there even when it is of a larger scale than this run.",
 )
-def record(out: str, into: str | None, replace: bool) -> None:
+@click.option(
+    "--rejudge",
+    is_flag=True,
+    help="OUT is a record folder (reproductions/EXPERIMENT): judge its results.json again with "
+    "the current judges and rewrite its verdicts, README and the index (nothing is rerun).",
+)
+def record(out: str, into: str | None, replace: bool, rejudge: bool) -> None:
     """Record a finished reproduction for the repository: settings, command, commit, machine,
     time, one verdict per claim of the paper, tables and small figures (no weights).
 
     OUT is the folder of a finished `latent-atlas reproduce`. A record is replaced only by a
     run of the same or a larger scale (quick < reduced < full), unless --replace.
     """
-    from .experiments.record import check_replacement, make_record, read_run
+    from .experiments.record import check_replacement, make_record, read_run, rejudge_record
     from .train.outputs import FolderLock
 
+    if rejudge:
+        if into or replace:
+            raise click.UsageError("--rejudge rewrites the record OUT itself: no --into/--replace")
+        with FolderLock(out):
+            click.echo(str(rejudge_record(out)))
+        return
     run, _ = read_run(out)
     target = Path(into or Path("reproductions") / run["experiment"])
     with FolderLock(target):  # two records into one folder would mix their files

@@ -131,6 +131,7 @@ class Experiment:
         :class:`~latentatlas.errors.Interrupted`, leaving a partial ``report.html``.
         """
         from ..train.checkpoint import atomic_write_json
+        from ..viz.reproduction import set_report_status
         from .model_store import ExperimentProgress, ModelStore, use_store
         from .partial import write_partial_report
 
@@ -179,6 +180,7 @@ class Experiment:
             write_partial_report(out, self.name, self.describe(), identity, store.expected)
             raise
         report = _function(self.write)(result, out)
+        set_report_status(report, self.badge(scale, out))
         seconds = spent + time.perf_counter() - t0
         save_state(seconds, store.expected)
         record = {
@@ -213,6 +215,20 @@ class Experiment:
                 f"{unknown[0]}: {self.name} does not take this option "
                 f"(it takes: {', '.join(self.options) or 'none'})"
             )
+
+    def badge(self, scale: str, out: Path) -> str:
+        """The report's badge: a quick run is a smoke test and says so; any other scale shows
+        its name and the judge's verdicts on the results just written."""
+        from ..train.checkpoint import read_json
+        from .claims import VERDICTS, claims_of, counted, judge
+
+        if scale == "quick":
+            return "quick run: a smoke test, not the paper's protocol (no verdicts)"
+        verdicts = counted(judge(self.name, read_json(Path(out) / "results.json")),
+                           claims_of(self.name))  # fmt: skip
+        counts = [f"{n} {word}" for word in VERDICTS
+                  if (n := sum(v.verdict == word for v in verdicts))]  # fmt: skip
+        return f"{scale} scale: " + (" · ".join(counts) if counts else "no claims judged")
 
     def summary_line(self, result: Any) -> str:
         return f"done in {getattr(result, 'seconds', float('nan')):.0f} s"

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import RunFolderError
 from .catalogue import REPRODUCTION
-from .claims import VERDICTS, Claim, Verdict, claims_of, judge, not_judged
+from .claims import VERDICTS, Claim, Verdict, claims_of, counted, judge, not_judged
 
 #: the largest figure copied into a record, and the budget for all of them
 FIGURE_LIMIT = 400_000
@@ -159,11 +159,18 @@ def index(root: str | Path) -> str:
         "command, commit, machine and time, and per claim of the paper a verdict with the",
         "paper's value beside ours. This index is written by the same command.",
         "",
-        "| experiment | reproduces | scale | reproduced | partly | not reproduced | wall time |",
-        "|---|---|---|---|---|---|---|",
+        "Inconclusive: too noisy, not converged, or not testable on this data; counted as",
+        "neither reproduced nor not. The library's own readings of a paper (marked",
+        "informational in a record) are not counted.",
+        "",
+        "| experiment | reproduces | scale | reproduced | partly | not reproduced | inconclusive "
+        "| wall time |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, record in records.items():
-        counts = [sum(v["verdict"] == k for v in record["verdicts"]) for k in VERDICTS]
+        informational = {c.id for c in _claims_or_none(name) if c.informational}
+        verdicts = [v for v in record["verdicts"] if v["claim"] not in informational]
+        counts = [sum(v["verdict"] == k for v in verdicts) for k in VERDICTS]
         lines.append(
             f"| [{name}]({name}/README.md) | {_cell(record['reference'])} | {record['scale']} | "
             + " | ".join(str(c) for c in counts)
@@ -173,6 +180,43 @@ def index(root: str | Path) -> str:
     if missing:
         lines += ["", "Not recorded yet: " + ", ".join(f"`{n}`" for n in missing) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _claims_or_none(experiment: str) -> tuple[Claim, ...]:
+    """The declared claims of ``experiment``; none for a name the library no longer has."""
+    try:
+        return claims_of(experiment)
+    except (KeyError, ImportError):
+        return ()
+
+
+def rejudge_record(folder: str | Path) -> Path:
+    """Judge a committed record again from its own ``results.json`` with the current judges
+    (after a judge or the verdict rules changed; the run's numbers are what they were) and
+    rewrite its ``record.json``, ``README.md`` and the index beside it; returns the README's
+    path. Raises :class:`~latentatlas.errors.RunFolderError` for a folder that is not a record."""
+    from ..train.checkpoint import atomic_write_json, atomic_write_text, read_json
+
+    folder = Path(folder)
+    if not (folder / RECORD).is_file():
+        raise RunFolderError(f"{folder}: no {RECORD}; --rejudge takes a record folder "
+                             "(reproductions/EXPERIMENT)")  # fmt: skip
+    record, results = read_json(folder / RECORD), read_json(folder / "results.json")
+    if not isinstance(record, dict) or not isinstance(results, dict):
+        raise RunFolderError(f"{folder}: {RECORD} and results.json must be JSON objects")
+    name = record["experiment"]
+    verdicts = judge(name, results)
+    record["verdicts"] = [v.to_dict() for v in verdicts]
+    atomic_write_json(folder / RECORD, record)
+    table = (
+        (folder / "table.md").read_text(encoding="utf-8") if (folder / "table.md").is_file() else ""
+    )
+    path = folder / "README.md"
+    atomic_write_text(path, readme(record, claims_of(name), verdicts, table.strip()))
+    parent = folder.parent / "README.md"
+    if not parent.exists() or parent.read_text(encoding="utf-8").startswith(INDEX_TITLE):
+        atomic_write_text(parent, index(folder.parent))
+    return path
 
 
 def _copy_figures(source: Path, target: Path) -> tuple[list[str], list[str]]:
@@ -259,19 +303,19 @@ def readme(
         "## Verdicts",
         "",
     ]
-    if verdicts:
-        lines += [
-            "| claim | where | paper | ours | verdict | reason |",
-            "|---|---|---|---|---|---|",
-        ]
-        for v in verdicts:
-            c = by_id[v.claim]
-            cells = [c.statement, c.where, c.paper, v.ours, f"**{v.verdict}**", v.reason or "—"]
-            lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
-        counts = {k: sum(v.verdict == k for v in verdicts) for k in VERDICTS}
-        lines += ["", "In all: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + "."]
+    own = counted(verdicts, claims)
+    readings = [v for v in verdicts if v not in own]
+    if own:
+        lines += _verdict_table(own, by_id)
+        counts = {k: sum(v.verdict == k for v in own) for k in VERDICTS}
+        lines += ["", "In all: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + "."]
     else:
         lines.append("No claims of this experiment are judged yet.")
+    if readings:
+        lines += ["", "### Our readings of the paper (informational, not counted)", "",
+                  "How the library reads the paper's printed numbers; not claims the paper makes.",
+                  ""]  # fmt: skip
+        lines += _verdict_table(readings, by_id)
     for text in not_judged(name):
         lines += ["", f"Not judged: {text}"]
     lines += ["", "## Results", "", "The run's table (`table.md`; every number in `results.json`):",
@@ -287,6 +331,15 @@ def readme(
                      + ", ".join(record["figures_left_out"]) + ".")  # fmt: skip
         lines.append("")
     return "\n".join(lines)
+
+
+def _verdict_table(verdicts: list[Verdict], by_id: dict[str, Claim]) -> list[str]:
+    lines = ["| claim | where | paper | ours | verdict | reason |", "|---|---|---|---|---|---|"]
+    for v in verdicts:
+        c = by_id[v.claim]
+        cells = [c.statement, c.where, c.paper, v.ours, f"**{v.verdict}**", v.reason or "—"]
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    return lines
 
 
 def _invocations(record: dict[str, Any]) -> str:
@@ -306,4 +359,4 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-__all__ = ["check_replacement", "make_record", "read_run", "readme", "scale_rank"]
+__all__ = ["check_replacement", "make_record", "read_run", "readme", "rejudge_record", "scale_rank"]

@@ -86,11 +86,13 @@ def write_reproduction_report(
     figures_lead: str = "",
     dpi: int = DPI,
     eyebrow: str = "reproduction",
-    status: str = "reproduced",
+    status: str = "",
 ) -> Path:
     """Write ``out/report.html`` and ``out/figures/*.png``; ``figures`` are (slug, title,
     caption HTML, figure). ``eyebrow`` and ``status`` label the page (an analysis of a user's
-    model is not a reproduction). Returns the report's path."""
+    model is not a reproduction); no ``status``, no badge: a reproduction's badge is set from
+    its judge's verdicts once its results are written (:func:`set_report_status`). Returns the
+    report's path."""
     out = Path(out)
     cards, paths = [], {}
     for slug, fig_title, caption, fig in figures:
@@ -108,7 +110,7 @@ def write_reproduction_report(
         eyebrow=_esc(eyebrow),
         title=_esc(f"{title} — latent-atlas"),
         heading=_esc(title),
-        status=f'<span class="status">{_esc(status)}</span>',
+        status=_status_span(status),
         subtitle=subtitle,
         facts=fact_html,
         config=_esc(json.dumps(settings, indent=2, ensure_ascii=False, default=str)),
@@ -124,6 +126,26 @@ def write_reproduction_report(
     path = out / REPORT
     ckpt.atomic_write_text(path, page)
     return path
+
+
+def _status_span(status: str) -> str:
+    """The page's badge (an empty, hidden one without a status, for :func:`set_report_status`)."""
+    if not status:
+        return '<span class="status" hidden></span>'
+    return f'<span class="status">{_esc(status)}</span>'
+
+
+def set_report_status(path: str | Path, status: str) -> None:
+    """Put ``status`` into the badge of the report at ``path`` (written by
+    :func:`write_reproduction_report`), atomically."""
+    import re
+
+    path = Path(path)
+    page = path.read_text(encoding="utf-8")
+    badge = re.compile(r'<span class="status"( hidden)?>[^<]*</span>')
+    new, count = badge.subn(lambda _: _status_span(status), page, count=1)
+    if count:
+        ckpt.atomic_write_text(path, new)
 
 
 def markdown_tables_html(markdown: str) -> str:

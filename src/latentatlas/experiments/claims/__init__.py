@@ -2,9 +2,13 @@
 
 A :class:`Claim` is one statement of a paper a reproduction can confirm or not: what the paper
 says (its value as printed, or the property it asserts) and where. A judge reads a run's
-``results.json`` and returns one :class:`Verdict` per claim: *reproduced*, *partly* or *not
-reproduced*, with our value beside the paper's and, where they differ, the reason as far as it
-was measured. The records in ``reproductions/`` are made of these (see
+``results.json`` and returns one :class:`Verdict` per claim: *reproduced*, *partly*, *not
+reproduced* or *inconclusive* (too noisy, not converged, or not testable on this data: never
+counted as reproduced or not), with our value beside the paper's and, where they differ, the
+reason as far as it was measured. A claim marked ``informational`` is the library's own reading
+of the paper (how it printed its numbers), not something the paper claims: its verdict is shown
+apart and counted nowhere. "Mean ± spread" values are compared by one rule,
+:mod:`.agreement`. The records in ``reproductions/`` are made of these (see
 :mod:`latentatlas.experiments.record`), and a test checks that every verdict there answers a
 claim declared here.
 
@@ -19,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-VERDICTS = ("reproduced", "partly", "not reproduced")
+VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
 
 #: the paper module holding each experiment's claims (by the experiment's name prefix)
 _MODULES = {
@@ -41,6 +45,8 @@ class Claim:
     statement: str
     paper: str
     where: str
+    informational: bool = False
+    """the library's reading of the paper, not a claim it makes: reported apart, not counted"""
 
 
 @dataclass(frozen=True)
@@ -59,11 +65,27 @@ class Verdict:
         return asdict(self)
 
 
-def by_fraction(passed: int, total: int) -> str:
-    """All passed: reproduced; at least half: partly; fewer: not reproduced."""
-    if total and passed == total:
+def by_counts(passed: int, failed: int, unjudged: int = 0) -> str:
+    """The verdict of a claim made of parts (cells, settings, models): every part passed:
+    reproduced; fewer than half of them judged at all (the rest too noisy, not converged,
+    not testable): inconclusive; at least half passed: partly; else not reproduced."""
+    total = passed + failed + unjudged
+    if total == 0 or 2 * (passed + failed) < total:
+        return "inconclusive"
+    if passed == total:
         return "reproduced"
-    return "partly" if total and 2 * passed >= total else "not reproduced"
+    return "partly" if 2 * passed >= total else "not reproduced"
+
+
+def by_fraction(passed: int, total: int) -> str:
+    """:func:`by_counts` with every part judged: ``passed`` of ``total``."""
+    return by_counts(passed, total - passed)
+
+
+def counted(verdicts: Sequence[Verdict], claims: Sequence[Claim]) -> list[Verdict]:
+    """The verdicts of the paper's own claims (not of the library's informational readings)."""
+    informational = {c.id for c in claims if c.informational}
+    return [v for v in verdicts if v.claim not in informational]
 
 
 def module_of(experiment: str) -> Any:
