@@ -76,6 +76,16 @@ def _independent(
     return (statistics.fmean(values), std), len(values)
 
 
+def _one_pair(results: dict[str, Any], row: dict[str, Any]) -> str:
+    """Δ over the fits of the first model pair alone, the thesis's own ± (three fits of one
+    pair of trained models, §9.4), for beside ours over model seeds."""
+    runs = results["runs"]["delta"][f"{row['source']} -> {row['target']}"]["runs"]
+    seeds = len(row.get("per_model_seed") or []) or 1
+    fits = [r["delta"] for r in runs[: max(len(runs) // seeds, 1)]]
+    std = statistics.stdev(fits) if len(fits) > 1 else 0.0
+    return f"{_pm(statistics.fmean(fits), std)} over the {len(fits)} fits of one model pair"
+
+
 def _pm(mean: float, std: float) -> str:
     return f"{mean:.4g} ± {std:.2g}"
 
@@ -229,7 +239,8 @@ def _judge_delta(results: dict[str, Any]) -> list[Verdict]:
                    "disagree": "also off", "inconclusive": "too noisy too"}[common_outcome]
             )  # fmt: skip
         verdicts.append(Verdict(
-            f"delta-{a}-{b}", f"{_pm(*ours)} ({ours[0] / printed[0]:.2f}× the thesis)",
+            f"delta-{a}-{b}", f"{_pm(*ours)} over model seeds × fits ({ours[0] / printed[0]:.2f}× "
+            f"the thesis); {_one_pair(results, row)}",
             _OUTCOME_VERDICT[comparison.outcome], reason,
         ))  # fmt: skip
     m = {k: r["ours"]["mean"] for k, r in rows.items()}
@@ -311,7 +322,8 @@ def _judge_torus(results: dict[str, Any]) -> list[Verdict]:
         paper = parse_entry(row["thesis"])
         comparison = _delta_comparison(results, row)
         verdicts.append(Verdict(
-            claim, f"{_pm(*ours)} ({ours[0] / paper[0]:.2f}× the thesis)",
+            claim, f"{_pm(*ours)} over model seeds × fits ({ours[0] / paper[0]:.2f}× the thesis); "
+            f"{_one_pair(results, row)}",
             _OUTCOME_VERDICT[comparison.outcome],
             "" if comparison.outcome == "agree" else f"{comparison.reason} (docs/reproduce.md)",
         ))  # fmt: skip
