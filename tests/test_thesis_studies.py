@@ -67,6 +67,18 @@ def test_loss_change_last_tenth():
     assert loss_change_last_tenth(falling) == pytest.approx(0.25)
 
 
+def test_delta_pools_only_the_restarts_that_converged_in_both_models():
+    """The torus record had one restart stuck in a folded optimum (final loss −823.3 against
+    −850.4 / −850.5): left out of the metrics, it was pooled into Δ."""
+    from latentatlas.experiments.thesis_studies import converged_pairs, converged_restarts
+
+    assert converged_restarts([-850.4, -823.3, -850.5]) == [0, 2]
+    assert converged_restarts([10.0, 10.05, 10.2]) == [0, 1]
+    assert converged_pairs([[-850.4, -823.3, -850.5], [-700.0, -699.0, -600.0]]) == [0]
+    assert converged_pairs([[1.0, 1.0], [2.0, 2.0]]) == [0, 1]
+    assert converged_pairs([[1.0]]) == [0]
+
+
 def _check_outputs(out, result, name):
     data = json.loads((out / "results.json").read_text())
     assert data["experiment"] == name and data["quick"] is True
@@ -83,10 +95,12 @@ def _check_outputs(out, result, name):
     for r in pairs.values():
         # both models share σX = 0.1, so no constant term (eq. 8.11), and Δ is a squared error
         assert r["constant_term"] == pytest.approx(0.0) and r["ours"]["mean"] > 0
-    # three fits per map for every model seed (restart), Δ over all of them
-    assert all(len(runs) == 3 * result.restarts for runs in result.deltas.runs.values())
+    # three fits per map for every converged model seed (restart), Δ over all of them
+    pooled = len(result.delta_seeds)
+    assert 1 <= pooled <= result.restarts and data["delta_model_seeds"] == result.delta_seeds
+    assert all(len(runs) == 3 * pooled for runs in result.deltas.runs.values())
     for (a, b), r in pairs.items():
-        assert len(r["per_model_seed"]) == result.restarts
+        assert len(r["per_model_seed"]) == pooled
         runs = result.deltas.runs[(a, b)]  # seed-major: restart k's fits are runs[3k:3k+3]
         for k, value in enumerate(r["per_model_seed"]):
             assert value == pytest.approx(np.mean([f.delta for f in runs[3 * k : 3 * k + 3]]))
