@@ -220,7 +220,11 @@ def test_a_reproduction_reports_badge_is_its_verdicts_at_its_scale(tmp_path):
     from latentatlas.viz.reproduction import set_report_status
 
     torus = EXPERIMENTS.get("thesis-torus")
-    (tmp_path / "results.json").write_text(json.dumps(recorded("thesis-torus")))
+    agreeing = with_deltas(recorded("thesis-torus"), "delta", lambda p: p, 0.01)
+    (tmp_path / "results.json").write_text(json.dumps(agreeing))
+    assert torus.badge("full", tmp_path) == "full scale: 3 reproduced"
+    noisy = with_deltas(recorded("thesis-torus"), "delta", lambda p: p, 2.0)
+    (tmp_path / "results.json").write_text(json.dumps(noisy))
     assert torus.badge("full", tmp_path) == "full scale: 1 reproduced · 2 inconclusive"
     assert "smoke test" in torus.badge("quick", tmp_path)
     page = tmp_path / "report.html"
