@@ -401,6 +401,7 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
     from .experiments.catalogue import REPRODUCTION, STARTED
     from .experiments.sweep import is_sweep_folder
     from .train.checkpoint import check_run_dir
+    from .train.outputs import FolderLock
     from .viz.report import write_report
 
     if (Path(run_dir) / STARTED).is_file():
@@ -410,14 +411,11 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
                 f"{Path(run_dir) / 'report.html'} (rerunning the reproduce command rewrites it)"
             )
         from .experiments.partial import report_unfinished
-        from .train.outputs import FolderLock
 
         with FolderLock(run_dir):
             page = report_unfinished(run_dir)
         click.echo(str(page))
         return
-    from .train.outputs import FolderLock
-
     if is_sweep_folder(run_dir):
         from .experiments.sweep import read_sweep, write_sweep_outputs
 

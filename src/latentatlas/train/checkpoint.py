@@ -30,6 +30,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import RunFolderError, write_error
+from .outputs import MARKER
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -341,9 +342,8 @@ def truncate_metrics(run_dir: str | Path, step: int) -> None:
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
-#: the files of a run folder that latent-atlas reads and writes (the marker's name is
-#: :data:`latentatlas.train.outputs.MARKER`)
-RUN_FILES = (CONFIG, WEIGHTS, STATE, METRICS, METADATA, ".latent-atlas.json")
+#: the files of a run folder that latent-atlas reads and writes
+RUN_FILES = (CONFIG, WEIGHTS, STATE, METRICS, METADATA, MARKER)
 
 
 def check_run_files(run_dir: str | Path) -> None:
