@@ -159,6 +159,12 @@ def index(root: str | Path) -> str:
         "command, commit, machine and time, and per claim of the paper a verdict with the",
         "paper's value beside ours. This index is written by the same command.",
         "",
+        "Scale: no run here follows its paper's protocol, so none is named `paper`. `full` is",
+        "the library's largest CPU protocol for an experiment and `cpu` a declared reduced one;",
+        "both train shorter (up to ~500× fewer steps) and often with narrower networks or smaller",
+        "images than the paper. The docs of each paper (docs/reproduce.md and the pages it",
+        "links) say where each run deviates; the factors are not tabulated here yet.",
+        "",
         "Inconclusive: too noisy, not converged, or not testable on this data; counted as",
         "neither reproduced nor not. The library's own readings of a paper (marked",
         "informational in a record) are not counted.",
@@ -349,7 +355,10 @@ def _invocations(record: dict[str, Any]) -> str:
 
 def _scale_note(record: dict[str, Any]) -> str:
     if record["scale"] == "full":
-        return " (the paper's protocol as this library runs it; deviations in the docs)"
+        return (
+            " (the library's largest CPU protocol, not the paper's: shorter training and "
+            "often narrower networks or smaller images; deviations in the docs)"
+        )
     if record["scale"] == "quick":
         return " (minutes, for a first look: not the paper's protocol)"
     return " (a declared reduced scale: the full protocol does not fit this machine)"
