@@ -80,6 +80,24 @@ def test_matrix_and_atan2_between_the_circle_and_the_plane(truth):
     assert out_of_plane.family == "atan2" and out_of_plane.fit_term < 1e-2
 
 
+def test_an_affine_map_reaches_plane_codes_centred_away_from_the_origin(truth):
+    """Table 9.2's R² codes sit near (0.5, 0.5): plain C·Emb(θ) cannot reach a circle centred
+    there, C·Emb(θ) + b can (``affine``; the errata allow the bias)."""
+    centre = torch.tensor([0.5, 0.5])
+    offset = Warped(
+        truth,
+        EuclideanLatent(EuclideanConfig(dim=2)),
+        lambda y: torch.atan2(y[..., 1:2] - centre[1], y[..., 0:1] - centre[0]),
+    )
+    plain = fit_reduction(truth, offset, **FAST)
+    affine = fit_reduction(truth, offset, affine=True, **FAST)
+    assert plain.family == "matrix" and affine.family == "matrix + bias"
+    assert affine.fit_term < 1e-2 < plain.fit_term
+    assert affine.parameters["linear.bias"] == pytest.approx([0.5, 0.5], abs=0.05)
+    # affine touches only the matrix family: maps into the circle keep theirs
+    assert fit_reduction(offset, truth, affine=True, **FAST).family == "atan2"
+
+
 def test_bad_pairs_are_refused_naming_both_spaces(truth):
     plane = Warped(truth, EuclideanLatent(EuclideanConfig(dim=2)), lambda y: y[..., :1])
     with pytest.raises(ConfigError, match=r"cannot map .*S¹.* into .*R\^2"):

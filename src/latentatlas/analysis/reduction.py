@@ -157,6 +157,7 @@ def fit_reduction(
     seed: int = 0,
     names: tuple[str, str] = ("model 1", "model 2"),
     common_sigma: float | None = None,
+    affine: bool = False,
 ) -> ReductionResult:
     """Fit M: Z₁ → Z₂ of ``family`` by Algorithm 2 and estimate Δ (eq. 9.2).
 
@@ -172,12 +173,18 @@ def fit_reduction(
         common_sigma: None (default) for eq. 9.2 with each model's own σX; a σ > 0 for
             Δ = E/(2σ²) with that σ for both models and no constant term (the map is the same:
             Algorithm 2 minimises E whatever the convention).
+        affine: with ``family`` None, give the thesis's ``matrix`` maps (into R^d) a bias,
+            C·e(z) + b: table 9.1 writes plain C·z, but codes centred away from the origin
+            (the R² codes of table 9.2 sit near (0.5, 0.5)) cannot be reached without one;
+            the errata allow it (docs/reduction.md).
     """
     _check_common_sigma(common_sigma)
     source = SpaceInfo.of(model1.latent, names[0])
     target = SpaceInfo.of(model2.latent, names[1])
     sigma1, sigma2 = decoder_sigma(model1, names[0]), decoder_sigma(model2, names[1])
     spec = {"name": default_family(source, target)} if family is None else family
+    if family is None and affine and spec["name"] == "matrix":
+        spec["bias"] = True
     spec = {"name": spec} if isinstance(spec, str) else dict(spec)
     g = torch.Generator().manual_seed(seed)
     probe = _sample_prior(model1, 2, g)
@@ -209,7 +216,7 @@ def fit_reduction(
     return ReductionResult(
         source=names[0],
         target=names[1],
-        family=spec["name"],
+        family=spec["name"] + (" + bias" if spec.get("bias") else ""),
         delta=fit_term + const,
         fit_term=fit_term,
         constant_term=const,

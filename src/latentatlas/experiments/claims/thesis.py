@@ -90,19 +90,41 @@ def _pm(mean: float, std: float) -> str:
     return f"{mean:.4g} ± {std:.2g}"
 
 
+#: the suffix of table 7.1's second row of claims: the grid trained with the thesis's printed
+#: eq. 7.5 density and eq. 7.10 sampler (``thesis_compatible``), the thesis's own computation
+PRINTED = "-printed-formulas"
+
+
 def _table_claims(table: str, what: str) -> tuple[Claim, ...]:
-    return tuple(
+    claims = [
         Claim(metric.replace("_", "-"), f"{_METRIC_WORDS[metric]} of {what} on X_Vis, "
               "each of the 9 cells (σ, σX)", "the 9 printed values", f"table {table}")
         for metric in METRICS
-    )  # fmt: skip
+    ]  # fmt: skip
+    if table == "7.1":
+        claims += [
+            Claim(c.id + PRINTED, c.statement.replace(what, f"{what} as the thesis computed it "
+                  "(its printed eq. 7.5 density and eq. 7.10 sampler)"), c.paper, c.where)
+            for c in claims
+        ]  # fmt: skip
+    return tuple(claims)
 
 
 def _judge_table(results: dict[str, Any]) -> list[Verdict]:
-    verdicts = []
-    rows = results["rows"]
-    repetitions = int(results.get("repetitions", 1))
+    """Each metric's nine cells (and table 7.1's second grid, when the run trained it)."""
     table = str(results.get("table", ""))
+    verdicts = _judge_grid(results["rows"], int(results.get("repetitions", 1)), table)
+    printed = results.get("printed_formulas")
+    if isinstance(printed, dict):
+        verdicts += _judge_grid(printed["rows"], int(printed.get("repetitions", 1)), table,
+                                suffix=PRINTED)  # fmt: skip
+    return verdicts
+
+
+def _judge_grid(
+    rows: list[dict[str, Any]], repetitions: int, table: str, suffix: str = ""
+) -> list[Verdict]:
+    verdicts = []
     for metric in METRICS:
         cells = []  # (row, comparison, the printed entry judged against)
         notes = []
@@ -128,11 +150,11 @@ def _judge_table(results: dict[str, Any]) -> list[Verdict]:
             row, comparison, printed = max(near, key=lambda c: c[1].used)
             text += (f"; closest to the limit: {_cell(row)}: {_pm(*_ours(row, metric))} vs "
                      f"{printed} ({comparison.used:.0%} of the tolerance)")  # fmt: skip
-        reasons = [_table_reason(disagree, metric, table)] if disagree else []
+        reasons = [_table_reason(disagree, metric, table, suffix)] if disagree else []
         reasons += [f"{_cell(row)}: {c.reason}" for row, c, _ in unjudged]
         verdicts.append(
             Verdict(
-                metric.replace("_", "-"),
+                metric.replace("_", "-") + suffix,
                 text,
                 by_counts(len(agree), len(disagree), len(unjudged)),
                 "; ".join([*reasons, *notes]),
@@ -149,10 +171,10 @@ def _ours(row: dict[str, Any], metric: str) -> tuple[float, float]:
     return row["ours"][metric]["mean"], row["ours"][metric]["std"]
 
 
-def _table_reason(failed: list, metric: str = "", table: str = "") -> str:
+def _table_reason(failed: list, metric: str = "", table: str = "", suffix: str = "") -> str:
     """Why cells disagree, as far as measured (``failed``: (row, comparison, printed))."""
     parts = []
-    if table == "7.1" and metric == "kl":  # the eq. 7.5 erratum about halves the thesis's KL
+    if table == "7.1" and metric == "kl" and not suffix:  # the eq. 7.5 erratum about halves the thesis's KL
         halved = [f for f in failed if 1.5 <= _ours(f[0], metric)[0] / parse_entry(f[2])[0] <= 2.5]
         if halved:
             ratios = sorted(_ours(f[0], metric)[0] / parse_entry(f[2])[0] for f in halved)
@@ -276,21 +298,44 @@ def _circle_claim(where: str) -> Claim:
     return Claim(_CIRCLE.id, _CIRCLE.statement, _CIRCLE.paper, where)
 
 
+#: what the thesis itself shows where it does not claim a closed loop: (study, σX) → the
+#: rule's exception and why. §10.1.1 on the pixel shift at σX = 0.01: "there is no continuous
+#: loop ... seen for some repetitions", a piece of the structure severed: the codes still go
+#: around once (periodic in the shift), in order only piecewise.
+PERIODIC_ONLY = {
+    ("thesis-pixel-shift", 0.01): "§10.1.1: no continuous loop at σX = 0.01 (a severed piece), "
+    "so only the winding is required there",
+}
+
+
+def _recovers_circle(experiment: str, model: dict[str, Any]) -> bool:
+    """Winding ±1 with at least 90 % of the steps forward (the codes go once around, in
+    order); where the thesis itself shows a severed loop, winding ±1 alone."""
+    circle = model["circle"]
+    if (experiment, model["sigma_x"]) in PERIODIC_ONLY:
+        return abs(circle["winding"]) == 1
+    return abs(circle["winding"]) == 1 and circle["forward"] >= 0.9
+
+
 def _judge_circle(results: dict[str, Any]) -> list[Verdict]:
-    """Winding ±1 with at least 90 % of the steps forward: the codes go once around, in order."""
+    """Every σX's diffusion VAE (the lowest-loss restart) recovers the loop the thesis shows."""
+    experiment = str(results.get("experiment", ""))
     models = [m for m in results["models"] if m["model"] == "diffusion_vae"]
-    clean = [m for m in models if abs(m["circle"]["winding"]) == 1
-             and m["circle"]["forward"] >= 0.9]  # fmt: skip
+    clean = [m for m in models if _recovers_circle(experiment, m)]
     ours = "; ".join(
         f"σX {m['sigma_x']:g}: winding {m['circle']['winding']}, "
         f"{m['circle']['forward']:.0%} of steps forward"
         for m in models
     )
+    if int(results.get("restarts", 1)) > 1:
+        ours += f" (each the lowest-loss of {results['restarts']} initialisations)"
     reason = "; ".join(
         f"σX {m['sigma_x']:g}: {_circle_failure(m['circle'])}" for m in models if m not in clean
     )
+    exceptions = [why for (e, sx), why in PERIODIC_ONLY.items() if e == experiment]
     if reason:
         reason += " (see the latents figure)"
+    reason = "; ".join([reason, *exceptions]) if reason else "; ".join(exceptions)
     return [Verdict(_CIRCLE.id, ours, by_fraction(len(clean), len(models)), reason)]
 
 
