@@ -15,6 +15,7 @@ import pytest
 
 from latentatlas.experiments.claims import VERDICTS, by_counts, by_fraction, claims_of, judge
 from latentatlas.experiments.claims.agreement import Estimate, compare
+from latentatlas.experiments.settings import settings_of
 from latentatlas.experiments.thesis_tables import METRICS, THESIS_TABLES
 
 RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
@@ -195,7 +196,7 @@ def test_the_common_sigma_reading_is_informational_and_counted_nowhere(tmp_path)
                            "reason": ""}]  # fmt: skip
     (tmp_path / "thesis-table-9.2" / "record.json").write_text(json.dumps(record))
     line = next(ln for ln in index(tmp_path).splitlines() if ln.startswith("| [thesis"))
-    assert line.split(" | ")[3:7] == ["0", "0", "0", "0"], line
+    assert line.split(" | ")[4:8] == ["0", "0", "0", "0"], line
 
 
 # -- directions-losses: the σ claim is not testable on binary shapes -----------------------------
@@ -239,10 +240,15 @@ def test_a_reproduction_reports_badge_is_its_verdicts_at_its_scale(tmp_path):
     torus = EXPERIMENTS.get("thesis-torus")
     agreeing = with_deltas(recorded("thesis-torus"), "delta", lambda p: p, 0.01)
     (tmp_path / "results.json").write_text(json.dumps(agreeing))
-    assert torus.badge("full", tmp_path) == "full scale: 3 reproduced"
+    short = " · short of the paper by: training steps 417×"
+    assert torus.badge("full", tmp_path) == "full scale: 3 reproduced" + short
     noisy = with_deltas(recorded("thesis-torus"), "delta", lambda p: p, 2.0)
     (tmp_path / "results.json").write_text(json.dumps(noisy))
-    assert torus.badge("full", tmp_path) == "full scale: 1 reproduced · 2 inconclusive"
+    assert torus.badge("full", tmp_path) == "full scale: 1 reproduced · 2 inconclusive" + short
+    longer = {**settings_of(torus.named_scales()["full"]), "steps": 2_500_000}
+    assert torus.badge("full", tmp_path, longer).endswith(
+        "short of the paper by: none (as far as the paper states its protocol)"
+    )
     assert "smoke test" in torus.badge("quick", tmp_path)
     page = tmp_path / "report.html"
     page.write_text('<h1>T <span class="status" hidden></span></h1>')

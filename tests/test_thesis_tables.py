@@ -41,7 +41,8 @@ def test_the_grid_is_repetitions_by_data_by_decoder():
     printed = table_configs("7.1", repetitions=1, steps=10, printed_formulas=True)
     assert {c.model["latent"]["thesis_compatible"] for c in printed} == {True}
     assert "latent" not in configs[0].model or not configs[0].model["latent"].get(
-        "thesis_compatible")
+        "thesis_compatible"
+    )
     with pytest.raises(ConfigError, match="only table 7.1"):
         table_configs("5.1", repetitions=1, steps=10, printed_formulas=True)
 

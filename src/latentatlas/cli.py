@@ -504,6 +504,8 @@ def _list_experiments() -> None:
     """Each registered experiment with its paper reference and measured wall times."""
     from .experiments.catalogue import SCALES, measured_times
     from .experiments.outputs import duration_text
+    from .experiments.protocols import shortfall
+    from .experiments.settings import settings_of
     from .registry import EXPERIMENTS
 
     times = measured_times()
@@ -521,6 +523,12 @@ def _list_experiments() -> None:
         "were shared, see each record); reduced: a declared reduced scale (--scale cpu) where "
         "the full protocol does not fit one"
     )
+    click.echo("\nshort of the paper's protocol by (paper / ours, per quantity the paper "
+               "states; see docs/reproduce.md):")  # fmt: skip
+    for name, experiment in EXPERIMENTS.items():
+        for scale in ("full", *experiment.reduced):
+            settings = settings_of(experiment.named_scales()[scale])
+            click.echo(f"  {name:<28}{scale:<6}{shortfall(name, settings)}")
 
 
 @cli.command()

@@ -3,9 +3,9 @@
 ``latent-atlas reproduce NAME`` looks an experiment up in the registry
 :data:`latentatlas.registry.EXPERIMENTS` (no dispatch on name prefixes) and calls
 :meth:`Experiment.execute`. Entries are registered here, in one light module, rather than in
-each experiment's module: those import torch, matplotlib and the models, and
-``latent-atlas reproduce --list`` should not pay for that. Each entry names its code as
-``"module:function"``, imported only when the experiment runs.
+each experiment's module: those import torch, matplotlib and the models, which only running an
+experiment (or ``--list``, for each scale's settings) pays for. Each entry names its code as
+``"module:function"``, imported when needed.
 
 An entry's ``scales`` names its named scales (a dict ``{"quick": settings, "full": settings}``
 of frozen dataclasses, or a function of the experiment's name returning one); ``--set key=value``
@@ -180,7 +180,7 @@ class Experiment:
             write_partial_report(out, self.name, self.describe(), identity, store.expected)
             raise
         report = _function(self.write)(result, out)
-        set_report_status(report, self.badge(scale, out))
+        set_report_status(report, self.badge(scale, out, identity["settings"]))
         seconds = spent + time.perf_counter() - t0
         save_state(seconds, store.expected)
         record = {
@@ -216,11 +216,14 @@ class Experiment:
                 f"(it takes: {', '.join(self.options) or 'none'})"
             )
 
-    def badge(self, scale: str, out: Path) -> str:
+    def badge(self, scale: str, out: Path, settings: dict[str, Any] | None = None) -> str:
         """The report's badge: a quick run is a smoke test and says so; any other scale shows
-        its name and the judge's verdicts on the results just written."""
+        its name, the judge's verdicts on the results just written and, from its ``settings``
+        (the dict ``--settings`` prints; default: the named scale's), how far it falls short of
+        the paper's protocol (:mod:`~latentatlas.experiments.protocols`)."""
         from ..train.checkpoint import read_json
         from .claims import VERDICTS, claims_of, counted, judge
+        from .protocols import shortfall
 
         if scale == "quick":
             return "quick run: a smoke test, not the paper's protocol (no verdicts)"
@@ -228,7 +231,10 @@ class Experiment:
                            claims_of(self.name))  # fmt: skip
         counts = [f"{n} {word}" for word in VERDICTS
                   if (n := sum(v.verdict == word for v in verdicts))]  # fmt: skip
-        return f"{scale} scale: " + (" · ".join(counts) if counts else "no claims judged")
+        if settings is None:
+            settings = settings_of(self.named_scales()[scale])
+        return (f"{scale} scale: " + (" · ".join(counts) if counts else "no claims judged")
+                + f" · short of the paper by: {shortfall(self.name, settings)}")  # fmt: skip
 
     def summary_line(self, result: Any) -> str:
         return f"done in {getattr(result, 'seconds', float('nan')):.0f} s"

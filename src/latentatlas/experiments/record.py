@@ -26,6 +26,7 @@ from typing import Any
 from ..errors import RunFolderError
 from .catalogue import REPRODUCTION
 from .claims import VERDICTS, Claim, Verdict, claims_of, counted, judge, not_judged
+from .protocols import gap_table, gaps, shortfall
 
 #: the largest figure copied into a record, and the budget for all of them
 FIGURE_LIMIT = 400_000
@@ -64,8 +65,15 @@ def _scale_text(record: dict[str, Any]) -> str:
 
 
 def describe_record(record: dict[str, Any]) -> str:
-    """One line for an existing record: its scale, verdict counts and start time."""
+    """One line for an existing record: its scale, verdict counts (the paper's claims, not the
+    library's informational readings, as the index counts them) and start time."""
     verdicts = record.get("verdicts") if isinstance(record.get("verdicts"), list) else []
+    name = record.get("experiment")
+    informational = {c.id for c in _claims_or_none(name) if c.informational} if isinstance(
+        name, str) else set()  # fmt: skip
+    verdicts = [
+        v for v in verdicts if not (isinstance(v, dict) and v.get("claim") in informational)
+    ]
     counts = [f"{sum(isinstance(v, dict) and v.get('verdict') == k for v in verdicts)} {k}"
               for k in VERDICTS]  # fmt: skip
     return f"a {_scale_text(record)} record ({', '.join(counts)}; started {record.get('started')})"
@@ -125,6 +133,7 @@ def make_record(out: str | Path, into: str | Path, replace: bool = False) -> Pat
         "started": run.get("started"),
         "seconds": run.get("seconds"),
         "invocations": run.get("invocations", 1),
+        "protocol": [g.to_dict() for g in gaps(name, run["settings"])],
         "verdicts": [v.to_dict() for v in verdicts],
         "figures": figures,
         "figures_left_out": left_out,
@@ -159,19 +168,22 @@ def index(root: str | Path) -> str:
         "command, commit, machine and time, and per claim of the paper a verdict with the",
         "paper's value beside ours. This index is written by the same command.",
         "",
-        "Scale: no run here follows its paper's protocol, so none is named `paper`. `full` is",
-        "the library's largest CPU protocol for an experiment and `cpu` a declared reduced one;",
-        "both train shorter (up to ~500× fewer steps) and often with narrower networks or smaller",
-        "images than the paper. The docs of each paper (docs/reproduce.md and the pages it",
-        "links) say where each run deviates; the factors are not tabulated here yet.",
+        "Scale: no scale is named `paper`. `full` is the library's largest CPU protocol for an",
+        "experiment and `cpu` a declared reduced one; a run that matches every number its",
+        "paper states (slides-disk) still differs where the paper is silent (the width).",
+        "The column *short of the paper by* gives, per quantity the paper states (training",
+        "steps, data, layer width, image side, models), the factor paper / ours where the run",
+        "falls short; each record tabulates every stated quantity with its source. Other",
+        "deviations (stand-in data, a trained generator for a pretrained one) are in each",
+        "paper's docs (docs/reproduce.md links them).",
         "",
         "Inconclusive: too noisy, not converged, or not testable on this data; counted as",
         "neither reproduced nor not. The library's own readings of a paper (marked",
         "informational in a record) are not counted.",
         "",
-        "| experiment | reproduces | scale | reproduced | partly | not reproduced | inconclusive "
-        "| wall time |",
-        "|---|---|---|---|---|---|---|---|",
+        "| experiment | reproduces | scale | short of the paper by | reproduced | partly "
+        "| not reproduced | inconclusive | wall time |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, record in records.items():
         informational = {c.id for c in _claims_or_none(name) if c.informational}
@@ -179,6 +191,7 @@ def index(root: str | Path) -> str:
         counts = [sum(v["verdict"] == k for v in verdicts) for k in VERDICTS]
         lines.append(
             f"| [{name}]({name}/README.md) | {_cell(record['reference'])} | {record['scale']} | "
+            f"{_cell(shortfall(name, record.get('settings') or {}))} | "
             + " | ".join(str(c) for c in counts)
             + f" | {_duration(record.get('seconds'))} |"
         )
@@ -213,6 +226,7 @@ def rejudge_record(folder: str | Path) -> Path:
     name = record["experiment"]
     verdicts = judge(name, results)
     record["verdicts"] = [v.to_dict() for v in verdicts]
+    record["protocol"] = [g.to_dict() for g in gaps(name, record.get("settings") or {})]
     atomic_write_json(folder / RECORD, record)
     table = (
         (folder / "table.md").read_text(encoding="utf-8") if (folder / "table.md").is_file() else ""
@@ -290,6 +304,7 @@ def readme(
             if record.get("overrides")
             else ""
         ),
+        f"- short of the paper's protocol by: {shortfall(name, record.get('settings') or {})}",
         f"- commit: `{record.get('commit') or 'not a git checkout'}`"
         + (" (with uncommitted changes)" if record.get("dirty") else ""),
         f"- machine: {_machine(record)}",
@@ -306,6 +321,12 @@ def readme(
         json.dumps(record["settings"], indent=2, ensure_ascii=False),
         "```",
         "",
+    ]
+    protocol = gap_table(name, record.get("settings") or {})
+    if protocol:
+        lines += ["The paper's protocol beside this run's (paper / ours > 1: this run falls "
+                  "short):", "", *protocol, ""]  # fmt: skip
+    lines += [
         "## Verdicts",
         "",
     ]
@@ -355,10 +376,7 @@ def _invocations(record: dict[str, Any]) -> str:
 
 def _scale_note(record: dict[str, Any]) -> str:
     if record["scale"] == "full":
-        return (
-            " (the library's largest CPU protocol, not the paper's: shorter training and "
-            "often narrower networks or smaller images; deviations in the docs)"
-        )
+        return " (the library's largest CPU protocol, not the paper's: see the factors below)"
     if record["scale"] == "quick":
         return " (minutes, for a first look: not the paper's protocol)"
     return " (a declared reduced scale: the full protocol does not fit this machine)"

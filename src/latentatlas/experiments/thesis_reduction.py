@@ -33,6 +33,8 @@ from .model_store import current_store
 from .thesis_tables import QUICK_STEPS, parse_entry, sine_benchmark_spec
 
 FULL_STEPS = 20_000
+#: prior samples L per update of Algorithm 2 (the thesis: 10 000, §9.4)
+MAP_SAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ def reproduce_reduction_table(
         # each model seed its own fit seeds (delta_table uses seed, seed + 1, …)
         fit_seed = seed + (model_seed - seed) * s.repetitions
         tables.append(delta_table(models, repetitions=s.repetitions, seed=fit_seed,
-                                  steps=reduction_steps, samples=1000,
+                                  steps=reduction_steps, samples=MAP_SAMPLES,
                                   eval_samples=s.eval_samples, affine=s.affine))  # fmt: skip
     table = DeltaTable.pool(tables)
     models, dataset = first
@@ -196,12 +198,17 @@ def write_reduction_outputs(result: ReductionTableResult, out: str | Path) -> Pa
         f"(Φ, σ = 0.1). Beside it, Δ of the same fits with one common σ = "
         f"{result.common_sigma:g} for all models and no constant term, E/(2σ²), the convention "
         "the printed values fit (docs/reduction.md). "
-        + ("The maps into R² have a bias, C·e(z) + b (the map column says so): table 9.1 "
-           "writes plain C·z, which cannot reach codes centred near (0.5, 0.5); the errata allow "
-           "it. " if any("bias" in r[0].family for r in result.table.runs.values()) else "")
+        + (
+            "The maps into R² have a bias, C·e(z) + b (the map column says so): table 9.1 "
+            "writes plain C·z, which cannot reach codes centred near (0.5, 0.5); the errata allow "
+            "it. "
+            if any("bias" in r[0].family for r in result.table.runs.values())
+            else ""
+        )
         + "The VAEs trained "
         f"{result.steps:,} steps, each map "
-        f"{result.reduction_steps:,} steps of 1000 prior samples ({result.seconds:.0f} s in all). "
+        f"{result.reduction_steps:,} steps of {MAP_SAMPLES} prior samples "
+        f"({result.seconds:.0f} s in all). "
         f"The ratio Δ(R²→S¹) / Δ(S¹→R²) is {ratio_ours:.2g} here and {ratio_thesis:.2g} in the "
         "thesis; the values depend on the trained models (see docs/reduction.md)."
     )

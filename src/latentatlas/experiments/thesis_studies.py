@@ -104,8 +104,9 @@ STUDIES: dict[str, Study] = {
         # the thesis's protocol has no KL warm-up; ``--set regularizer_warmup=1000`` fixes the
         # σX = 1 collapse but folds the σX = 0.01 and 0.1 codes (docs/reproduce.md)
         # collapse depends on the initialisation (§10.1.1): three restarts, as for the torus
-        full=Scale({"name": "pixel_shift"}, hidden=256, steps=3000, reduction_steps=300,
-                   restarts=3),
+        full=Scale(
+            {"name": "pixel_shift"}, hidden=256, steps=3000, reduction_steps=300, restarts=3
+        ),
         quick=Scale({"name": "pixel_shift", "size": [24, 24]}, 64, 300, 40, eval_samples=2000),
         circles=1,
         hue=("shift",),

@@ -155,8 +155,11 @@ def table_configs(
         raise ConfigError("printed_formulas: only table 7.1's diffusion VAE has them")
     model = "vae" if table == "5.1" else "diffusion_vae"
     return [
-        RunConfig.from_dict(sine_benchmark_spec(model, noise, sigma_x, steps, seed, n,
-                                                printed_formulas=printed_formulas))
+        RunConfig.from_dict(
+            sine_benchmark_spec(
+                model, noise, sigma_x, steps, seed, n, printed_formulas=printed_formulas
+            )
+        )
         for seed in range(repetitions)
         for noise in NOISE_LEVELS
         for sigma_x in SIGMA_X
@@ -207,8 +210,10 @@ class TableResult:
     def to_markdown(self) -> str:
         text = self._markdown()
         if self.printed is not None:
-            text += ("\n\nThe same grid with the thesis's printed formulas (eq. 7.5 density, "
-                     "eq. 7.10 sampler; `thesis_compatible`):\n\n" + self.printed._markdown())
+            text += (
+                "\n\nThe same grid with the thesis's printed formulas (eq. 7.5 density, "
+                "eq. 7.10 sampler; `thesis_compatible`):\n\n" + self.printed._markdown()
+            )
         return text
 
     def _markdown(self) -> str:

@@ -174,7 +174,9 @@ def _ours(row: dict[str, Any], metric: str) -> tuple[float, float]:
 def _table_reason(failed: list, metric: str = "", table: str = "", suffix: str = "") -> str:
     """Why cells disagree, as far as measured (``failed``: (row, comparison, printed))."""
     parts = []
-    if table == "7.1" and metric == "kl" and not suffix:  # the eq. 7.5 erratum about halves the thesis's KL
+    if (
+        table == "7.1" and metric == "kl" and not suffix
+    ):  # the eq. 7.5 erratum about halves the thesis's KL
         halved = [f for f in failed if 1.5 <= _ours(f[0], metric)[0] / parse_entry(f[2])[0] <= 2.5]
         if halved:
             ratios = sorted(_ours(f[0], metric)[0] / parse_entry(f[2])[0] for f in halved)
