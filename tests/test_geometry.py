@@ -199,3 +199,26 @@ def test_compare_profiles_of_an_airy_image_is_near_zero():
     assert cmp.learned_vs_numerical < 0.02
     with pytest.raises(DataError, match="past the image"):
         compare_profiles(img, (c, c), 60.0)
+
+
+def test_the_contractive_penalty_is_the_encoders_squared_jacobian_norm():
+    """λ‖∂E(x)/∂x‖²_F per sample, equal to the Jacobian torch computes; the loss evaluated
+    without gradients carries the same penalty; training with it runs."""
+    spec = disk_autoencoder_spec(8, 2, True, contraction=3.0)
+    model = build(MODELS, {**spec, "input_shape": (1, 8, 8)}, "model")
+    assert type(model).__name__ == "ContractiveAutoencoder"
+    x = torch.rand(3, 1, 8, 8)
+    out = model(x)
+    expected = torch.stack([
+        torch.autograd.functional.jacobian(lambda v: model.encoder(v[None])[0], xi).pow(2).sum()
+        for xi in x
+    ])  # fmt: skip
+    assert torch.allclose(out.terms["contraction"], expected.mean(), rtol=1e-5)
+    with torch.no_grad():
+        quiet = model(x)
+    assert torch.allclose(quiet.terms["contraction"], out.terms["contraction"], rtol=1e-5)
+    assert torch.allclose(out.loss, out.terms["reconstruction"] + 3.0 * expected.mean(), rtol=1e-5)
+    out.loss.backward()  # the penalty is differentiable (create_graph)
+    assert all(p.grad is not None for p in model.encoder.parameters())
+    with pytest.raises(ConfigError, match="contraction"):
+        disk_autoencoder_spec(8, 2, contraction=-1.0)

@@ -403,7 +403,13 @@ BOTH_WAYS = {
     "slides-disk": {
         "compress": (put("models.bias.relative_error", 0.01),
                      put("models.bias.relative_error", 0.5)),
-        "area": (put("models.bias.corr_area", 0.995), put("models.bias.corr_area", 0.5)),
+        "size-code": (put("models.bias.spearman_radius", -0.999),
+                      put("models.bias.spearman_radius", 0.5)),
+        # the footnote's claim on the contractive model: linear in r² more than in r
+        "area": (put("models.contractive", {"corr_area": -0.995, "corr_radius": -0.97,
+                                            "contraction": 1e4}),
+                 put("models.contractive", {"corr_area": 0.968, "corr_radius": 0.999,
+                                            "contraction": 1e4})),
         "homogeneous": (put("homogeneity.max_rel_error", 1e-7),
                         put("homogeneity.max_rel_error", 1e-2)),
         "airy": (both(put("profiles.learned_vs_numerical", 0.05),
@@ -599,3 +605,18 @@ def test_the_pixel_shift_loop_is_judged_per_sigma_x_as_the_thesis_shows_it():
     for model in rotating["models"]:
         model["circle"] = {"winding": 1, "forward": 0.99 if model["sigma_x"] != 0.01 else 0.6}
     assert verdicts_of("thesis-rotating-object", rotating)["diffusion-recovers-circle"] == "partly"
+
+
+def test_the_disk_area_needs_the_contractive_model_and_more_than_a_radius_code():
+    """corr(r, r²) = 0.968 for uniform r: a code exactly linear in the radius passes a bound of
+    0.95 on |corr(z, r²)| alone, so the area claim also needs r² to beat r; and it is judged on
+    the contractive model (slide 13's footnote), a run without one cannot judge it."""
+    results = recorded("slides-disk")
+    results["models"].pop("contractive", None)
+    assert verdicts_of("slides-disk", results)["area"] == "inconclusive"
+    results["models"]["contractive"] = {"corr_area": 0.968, "corr_radius": 1.0,
+                                        "contraction": 1e4}  # fmt: skip
+    assert verdicts_of("slides-disk", results)["area"] == "not reproduced"
+    results["models"]["contractive"] = {"corr_area": 0.97, "corr_radius": 0.96,
+                                        "contraction": 1e4}  # fmt: skip
+    assert verdicts_of("slides-disk", results)["area"] == "partly"

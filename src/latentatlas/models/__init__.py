@@ -2,6 +2,7 @@
 
 from .atomic import AtomicAutoencoder, AtomicConfig, AtomicVAE, AtomicVAEConfig
 from .base import Autoencoder, AutoencoderConfig, AuxiliaryStep, Output
+from .contractive import ContractiveAutoencoder, ContractiveConfig
 from .disentangling import DIPVAE, AnnealedVAE, BetaTCVAE, FactorVAE, locatello_spec
 from .likelihoods import Bernoulli, FixedGaussian, Likelihood, SquaredError
 from .pca_ae import GeneratorPCAAutoencoder, PCAAEConfig, PCAAutoencoder, covariance_loss
@@ -22,6 +23,8 @@ __all__ = [
     "BetaTCVAE",
     "BetaVAE",
     "BetaVAEConfig",
+    "ContractiveAutoencoder",
+    "ContractiveConfig",
     "DiffusionVAE",
     "DiffusionVAEConfig",
     "FactorVAE",

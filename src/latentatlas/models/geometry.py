@@ -16,7 +16,11 @@ from ..errors import ConfigError
 
 
 def disk_autoencoder_spec(
-    image_size: int = 64, channels: int = 8, bias: bool = True, slope: float = 0.05
+    image_size: int = 64,
+    channels: int = 8,
+    bias: bool = True,
+    slope: float = 0.05,
+    contraction: float = 0.0,
 ) -> dict[str, Any]:
     """The slide-9 disk autoencoder as an ``ae`` model spec for ``image_size``² grey images.
 
@@ -29,6 +33,8 @@ def disk_autoencoder_spec(
 
     ``bias=False`` is the ablation of slide 14: every layer is then positively homogeneous.
     ``image_size`` must be a power of two (the stack halves it down to 1×1).
+    ``contraction`` > 0: the same network as a ``contractive_ae`` with that weight λ of the
+    encoder's squared Jacobian norm (slide 13's footnote; :mod:`latentatlas.models.contractive`).
     """
     if image_size < 2 or image_size & (image_size - 1):
         raise ConfigError(
@@ -39,10 +45,14 @@ def disk_autoencoder_spec(
         raise ConfigError(f"channels: expected ≥ 1, got {channels}")
     if not slope >= 0:
         raise ConfigError(f"slope: expected the LeakyReLU slope α ≥ 0, got {slope}")
+    if not contraction >= 0:
+        raise ConfigError(f"contraction: expected a weight λ ≥ 0, got {contraction}")
     layers = int(math.log2(image_size))
     act = f"leaky_relu:{slope}"
+    contractive = {"name": "contractive_ae", "contraction": contraction} if contraction else {}
     return {
         "name": "ae",
+        **contractive,
         "latent": {"name": "point", "dim": 1},
         "encoder": {
             "name": "conv_encoder",
