@@ -61,6 +61,11 @@ class GeneratorResult:
     learned: CorrelationTable
     raw: CorrelationTable
     largest_code_correlation: float
+    raw_best: CorrelationTable
+    """the ``components`` raw coordinates (of all ``latent_dim``) that follow a factor best"""
+    raw_best_indices: list[int]
+    image_pca: CorrelationTable
+    """linear PCA of the generated images: each image's scores on the first principal axes"""
     seconds: float
     navigation: dict[str, torch.Tensor] = field(repr=False)
     values: torch.Tensor = field(repr=False)
@@ -76,6 +81,8 @@ class GeneratorResult:
             "image_relative_error": self.image_error,
             "learned_axes": self.learned.to_dict(),
             "raw_axes": self.raw.to_dict(),
+            "raw_best_axes": {**self.raw_best.to_dict(), "indices": self.raw_best_indices},
+            "image_pca_axes": self.image_pca.to_dict(),
             "largest_code_correlation": self.largest_code_correlation,
             "seconds": self.seconds,
         }
@@ -90,7 +97,9 @@ class GeneratorResult:
         rows.append("|---" * (k + 1) + "|")
         for title, table in (
             ("PCA-like AE components", self.learned),
-            ("raw latent coordinates", self.raw),
+            ("raw latent coordinates (the first)", self.raw),
+            (f"raw latent coordinates (the best: {self.raw_best_indices})", self.raw_best),
+            ("linear PCA of the images", self.image_pca),
         ):
             rows.append(
                 f"| {title} | " + " | ".join(f"{f} {c:.3f}" for f, c in table.best[:k]) + " |"
@@ -105,6 +114,26 @@ class GeneratorResult:
             f"| generator (VAE) relative reconstruction error | {self.generator_error:.4f} |",
         ]
         return "\n".join(rows)
+
+
+def _best_coordinates(
+    offsets: torch.Tensor, factors: dict[str, torch.Tensor], k: int
+) -> tuple[CorrelationTable, list[int]]:
+    """The ``k`` raw latent coordinates whose best |corr| with a factor is largest (chosen on
+    the evaluation offsets themselves: a baseline as strong as raw axes can be)."""
+    every = factor_correlations(offsets, factors)
+    order = sorted(range(offsets.shape[1]), key=lambda i: -every.best[i][1])[:k]
+    return factor_correlations(offsets[:, order], factors), order
+
+
+def _pca_scores(images: torch.Tensor, k: int) -> torch.Tensor:
+    """Each image's scores on the first ``k`` principal axes of the images (linear PCA, the
+    linear counterpart of the PCA-like autoencoder); PCA of the offsets η themselves has no
+    preferred axes (they are isotropic, N(0, σ²I))."""
+    flat = images.reshape(len(images), -1).double()
+    centred = flat - flat.mean(0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    return (centred @ vh[:k].T).float()
 
 
 def reproduce_generator(
@@ -168,6 +197,8 @@ def reproduce_generator(
     factors = {k: measured[k] for k in IMAGE_FACTORS}
     learned = factor_correlations(codes, factors)
     raw = factor_correlations(evaluation[:, : s.components], factors)
+    raw_best, raw_best_indices = _best_coordinates(evaluation, factors, s.components)
+    image_pca = factor_correlations(_pca_scores(images, s.components), factors)
     # navigation: learned components over their 2nd-98th percentiles vs raw axes over ±2σ
     q = torch.linspace(0.02, 0.98, NAV_STEPS)
     learned_values = torch.stack([torch.quantile(codes[:, i], q) for i in range(s.components)])
@@ -191,6 +222,9 @@ def reproduce_generator(
         learned=learned,
         raw=raw,
         largest_code_correlation=largest_code_correlation(codes),
+        raw_best=raw_best,
+        raw_best_indices=raw_best_indices,
+        image_pca=image_pca,
         seconds=time.perf_counter() - t0,
         navigation={"learned": learned_grid, "raw": raw_grid},
         values=torch.stack([learned_values, raw_values.expand(s.components, -1)]),
@@ -232,14 +266,25 @@ def write_generator_outputs(result: GeneratorResult, out: str | Path) -> Path:
             "Axes against image factors",
             "|corr| of each axis with factors measured on the generated images (mass and the "
             "second-moment anisotropy).",
-            correlation_figure({"PCA-like AE": result.learned, "raw axes": result.raw}),
+            correlation_figure(
+                {
+                    "PCA-like AE": result.learned,
+                    "first raw axes": result.raw,
+                    "best raw axes": result.raw_best,
+                    "image PCA": result.image_pca,
+                }
+            ),
         ),
     ]
     lead = (
         "Around one code of a VAE trained on ellipses, the PCA-like AE's axes follow "
         + ", ".join(f"{f} (|corr| {c:.2f})" for f, c in result.learned.best)
-        + "; the raw latent coordinates follow "
+        + "; the first raw latent coordinates follow "
         + ", ".join(f"{f} ({c:.2f})" for f, c in result.raw.best[: s.components])
+        + f", the best raw coordinates ({result.raw_best_indices}) "
+        + ", ".join(f"{f} ({c:.2f})" for f, c in result.raw_best.best)
+        + ", linear PCA of the images "
+        + ", ".join(f"{f} ({c:.2f})" for f, c in result.image_pca.best)
         + f". Relative image error of the organised code: {result.image_error:.4f}."
     )
     return write_reproduction_report(
