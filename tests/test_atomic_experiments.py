@@ -40,6 +40,8 @@ def test_reproduction_writes_results_table_figures_and_report(name, tmp_path):
     table = (tmp_path / "table.md").read_text()
     if name == "atomic-spikes":
         assert "purity" in atomic["spike_purity"] and len(atomic["submodel"]["rows"]) == 4
+        # a looser matching radius can only pair more single-peak blocks
+        assert atomic["spike_purity_loose"]["purity"] >= atomic["spike_purity"]["purity"]
         assert "submodel" in figures and "spans" in data["navigation"]
         assert "spikes held alone by a block" in table
     else:

@@ -11,6 +11,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latentatlas.experiments.claims import VERDICTS, by_counts, by_fraction, claims_of, judge
@@ -644,3 +645,25 @@ def test_the_generators_axes_must_beat_the_best_raw_coordinates_and_image_pca():
     results["image_pca_axes"]["best"] = [{"factor": "mass", "abs_corr": 0.99}] * 3
     verdict = {v.claim: v for v in judge("slides-pca-ae-generator", results)}["organised"]
     assert verdict.verdict == "partly" and "linear PCA of the images" in verdict.reason
+
+
+def test_a_pca_ae_stage_still_improving_makes_its_factors_inconclusive():
+    """The PCA-like AE reconstructed 7× worse than the plain AE: undertrained stage decoders
+    measure the training, not the method. A stage whose loss still moves over its last tenth
+    makes the claim inconclusive, whatever the correlations; converged stages are judged."""
+    results = recorded("slides-pca-ae")
+    _pca_matrix(0.99)(results)
+    results["models"]["pca_ae"]["stage_loss_change"] = [0.001, 0.05, 0.001]
+    verdict = {v.claim: v for v in judge("slides-pca-ae", results)}["factors"]
+    assert verdict.verdict == "inconclusive" and "stage 2's loss still moved 5.0%" in verdict.reason
+    results["models"]["pca_ae"]["stage_loss_change"] = [0.001, 0.005, 0.001]
+    assert verdicts_of("slides-pca-ae", results)["factors"] == "reproduced"
+
+
+def test_stage_loss_changes_split_the_curve_per_stage():
+    from latentatlas.experiments.slides_pca import stage_loss_changes
+
+    flat_then_falling = [1.0] * 100 + list(np.linspace(2.0, 1.0, 100))
+    first, second = stage_loss_changes(flat_then_falling, 2)
+    assert first == 0.0 and second > 0.05
+    assert stage_loss_changes([1.0], 1) == [pytest.approx(math.nan, nan_ok=True)]

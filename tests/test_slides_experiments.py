@@ -159,3 +159,19 @@ def test_factor_correlations_take_codes_straight_from_a_model():
     table = factor_correlations(codes, factors)
     assert len(table.matrix) == 2 and len(table.matrix[0]) == 2
     assert 0 <= largest_code_correlation(codes) <= 1
+
+
+def test_rank_correlations_see_a_monotone_heavy_tailed_factor_whole():
+    """H and V are ratios with heavy tails: Spearman is 1 for any monotone relation, Pearson
+    is not; the two agree with scipy's own."""
+    from scipy import stats
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 1, generator=g)
+    heavy = torch.exp(3 * z[:, 0])
+    pearson = factor_correlations(z, {"h": heavy}).matrix[0][0]
+    spearman = factor_correlations(z, {"h": heavy}, rank=True).matrix[0][0]
+    assert spearman == pytest.approx(1.0) and pearson < 0.8
+    noisy = heavy + torch.rand(400, generator=g) * 50
+    expected = stats.spearmanr(z[:, 0].numpy(), noisy.numpy()).statistic
+    assert factor_correlations(z, {"h": noisy}, rank=True).matrix[0][0] == pytest.approx(expected)

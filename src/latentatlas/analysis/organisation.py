@@ -57,10 +57,19 @@ def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def factor_correlations(
-    codes: torch.Tensor | np.ndarray, factors: Mapping[str, torch.Tensor | np.ndarray]
+    codes: torch.Tensor | np.ndarray,
+    factors: Mapping[str, torch.Tensor | np.ndarray],
+    rank: bool = False,
 ) -> CorrelationTable:
     """:class:`CorrelationTable` of codes ``(n, K)`` against named factors, each ``(n,)``
-    (arrays or tensors on any device, with or without gradients)."""
+    (arrays or tensors on any device, with or without gradients). ``rank``: Spearman's
+    correlation (Pearson's of the ranks) instead of Pearson's, for heavy-tailed factors such as
+    ratios of image sums."""
+    if rank:
+        from scipy.stats import rankdata
+
+        codes = rankdata(_numpy(codes), axis=0)
+        factors = {k: rankdata(_numpy(v).reshape(-1)) for k, v in factors.items()}
     z = _numpy(codes)
     if z.ndim != 2 or not factors:
         raise DataError(f"expected codes (n, K) and at least one factor, got {z.shape}")

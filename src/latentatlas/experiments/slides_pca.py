@@ -16,6 +16,7 @@ log axis ratio, orientation anisotropy) are reported beside them, on the same fr
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,15 +103,24 @@ class OrganisedModel:
     losses: list[float] = field(repr=False)
     navigation: torch.Tensor = field(repr=False)
     navigation_values: torch.Tensor = field(repr=False)
+    authors_spearman: CorrelationTable | None = None
+    """Spearman's correlations with S, H, V (H and V are ratios with heavy tails)"""
+    stage_loss_change: list[float] = field(default_factory=list)
+    """per training stage, how much its loss still moved over its last tenth (one stage for
+    the standard AE): a stage above :data:`PLATEAU` had not converged"""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "relative_error": self.relative_error,
             "correlations": self.correlations.to_dict(),
             "authors_descriptors": self.authors.to_dict(),
             "largest_code_correlation": self.largest_code_correlation,
+            "stage_loss_change": self.stage_loss_change,
             "seconds": self.seconds,
         }
+        if self.authors_spearman is not None:
+            out["authors_descriptors_spearman"] = self.authors_spearman.to_dict()
+        return out
 
 
 @dataclass
@@ -162,7 +172,37 @@ class PCAResult:
             ]
             rows.append(f"| {MODEL_TITLES[name]} | " + " | ".join(cells) + " |")  # fmt: skip
         rows.append("| authors' notebook (PCA-AE) | S 0.977 | H 0.788 | V 0.745 |")
+        spearman = {n: m for n, m in self.models.items() if m.authors_spearman is not None}
+        if spearman:
+            rows += ["", "The same with Spearman's correlation (H and V are heavy-tailed "
+                     "ratios):", "", "| model | " + " | ".join(f"z{i}" for i in range(k)) + " |",
+                     "|---" * (k + 1) + "|"]  # fmt: skip
+            for name, m in spearman.items():
+                matrix = np.abs(np.asarray(m.authors_spearman.matrix))
+                cells = [", ".join(f"{AUTHORS_LETTERS[f]} {matrix[i, j]:.3f}"
+                                   for j, f in enumerate(m.authors_spearman.factors))
+                         for i in range(k)]  # fmt: skip
+                rows.append(f"| {MODEL_TITLES[name]} | " + " | ".join(cells) + " |")
+        rows += ["", "| model | loss change over the last tenth of each stage |", "|---|---|"]
+        for name, m in self.models.items():
+            changes = ", ".join(f"{c:.2%}" for c in m.stage_loss_change)
+            rows.append(f"| {MODEL_TITLES[name]} | {changes} |")
         return "\n".join(rows)
+
+
+def stage_loss_changes(losses: list[float], stages: int) -> list[float]:
+    """For each of ``stages`` equal parts of a loss curve (the PCA-like AE's stages split the
+    steps evenly), |mean of its last tenth − mean of the tenth before| / |the tenth before|."""
+    curve = np.asarray(losses, dtype=float)
+    changes = []
+    for part in np.array_split(curve, stages):
+        tenth = max(len(part) // 10, 1)
+        if len(part) < 2 * tenth:
+            changes.append(math.nan)
+            continue
+        last, before = part[-tenth:].mean(), part[-2 * tenth : -tenth].mean()
+        changes.append(float(abs(last - before) / max(abs(before), 1e-12)))
+    return changes
 
 
 def _navigation(
@@ -231,6 +271,8 @@ def reproduce_pca(
             losses=losses,
             navigation=grid,
             navigation_values=values,
+            authors_spearman=factor_correlations(codes, authors, rank=True),
+            stage_loss_change=stage_loss_changes(losses, s.components if name == "pca_ae" else 1),
         )
     return PCAResult(quick, s, seed, models, time.perf_counter() - t0)
 

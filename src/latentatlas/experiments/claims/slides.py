@@ -31,6 +31,8 @@ PCA_REPORTED = (0.98, 0.79, 0.75)
 PCA_SLACK = 0.05
 #: largest |corr(zᵢ, zⱼ)| of "decorrelated" components
 DECORRELATED = (0.1, 0.3)
+#: a PCA-like AE stage whose loss moved more than this over its last tenth had not converged
+STAGE_PLATEAU = 0.02
 
 
 def _level(value: float, bounds: tuple[float, float], below: bool = True) -> str:
@@ -178,6 +180,9 @@ def _judge_pca(results: dict[str, Any]) -> list[Verdict]:
                else "partly" if close else "not reproduced")  # fmt: skip
     standard = ", ".join(f"{c:.2f}" for _, _, c in _best_per_descriptor(ae["authors_descriptors"]))
     ours = ", ".join(f"{name} z{i} {c:.2f}" for name, i, c in best)
+    if "authors_descriptors_spearman" in pca:
+        ranks = _best_per_descriptor(pca["authors_descriptors_spearman"])
+        ours += "; Spearman " + ", ".join(f"{name} {c:.2f}" for name, _, c in ranks)
     scale = results.get("scale", {})
     worse = pca["relative_error"] / max(ae["relative_error"], 1e-12)
     reason = ""
@@ -193,6 +198,13 @@ def _judge_pca(results: dict[str, Any]) -> list[Verdict]:
             per_stage = scale["steps"] // scale["components"]
             reason += f"; {per_stage} steps per stage (the authors: 100 epochs per stage)"
         reason += " (docs/geometry.md)"
+    moving = [(k + 1, c) for k, c in enumerate(pca.get("stage_loss_change", []))
+              if not c <= STAGE_PLATEAU]  # fmt: skip
+    if moving:  # an undertrained stage: the method is not what is measured
+        verdict = "inconclusive"
+        reason = "not converged: " + ", ".join(
+            f"stage {k}'s loss still moved {c:.1%} over its last tenth" for k, c in moving
+        )
     return [
         Verdict("factors", f"{ours} (standard AE: {standard})", verdict, reason),
         Verdict("decorrelated", f"largest |corr(zᵢ, zⱼ)| {pca['largest_code_correlation']:.3f} "
