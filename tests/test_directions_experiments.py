@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from latentatlas.analysis.directions import DirectionModel
+from latentatlas.experiments.claims import judge
 from latentatlas.experiments.directions_beta import BetaScale, reproduce_beta, write_beta_outputs
 from latentatlas.experiments.directions_common import VAEScale
 from latentatlas.experiments.directions_curvature import (
@@ -36,8 +37,8 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     assert [m.beta for m in result.models] == [1.0, 10.0]
     for m in result.models:
         assert set(m.evaluations) == {
-            "inversion", "minimal move", "encoder", "best axis", "GANSpace", "SeFa",
-            "most precise (supervised)",
+            "inversion", "minimal move", "encoder", "encoder + paper's fit", "best axis",
+            "GANSpace", "SeFa", "most precise (supervised)",
         }  # fmt: skip
         assert m.evaluations["inversion"].values.shape == (11, 5)
         assert (m.search.method, m.minimal_move.method) == ("paper", "minimal-move")
@@ -50,6 +51,10 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     assert "most precise (supervised): mean std" in table
     assert "| 10 | minimal move |" in table
     assert data["models"][0]["direction_minimal_move"]["method"] == "minimal-move"
+    # the estimator apart from the inversion: the std trend of the paper's fit on encoder-made
+    # trajectories is reported beside the inversion's
+    std = {v.claim: v for v in judge("directions-dsprites-beta", data)}["std-decreases"]
+    assert "the paper's estimator on encoder-made trajectories" in std.ours
 
 
 def test_loss_and_naive_inversion_experiments_run(tmp_path):

@@ -37,7 +37,7 @@ from ..analysis.directions.evaluation import (
     evaluate_direction,
     most_precise_direction,
 )
-from ..analysis.directions.fit import displacement_direction
+from ..analysis.directions.fit import displacement_direction, fit_direction
 from ..analysis.directions.search import DirectionSearch, find_direction
 from .directions_common import VAEScale, dsprites_images, generator_of, train_beta_vae
 from .model_store import current_store
@@ -74,14 +74,16 @@ METHODS = (
     "inversion",
     "minimal move",
     "encoder",
+    "encoder + paper's fit",
     "best axis",
     "GANSpace",
     "SeFa",
     "most precise (supervised)",
 )
 """Directions evaluated: "inversion" is the paper's (Algorithm 1 + eq. 9), "minimal move" the
-default estimator of ``find_direction`` on its own trajectories, then the baselines, then the
-supervised floor."""
+default estimator of ``find_direction`` on its own trajectories, then the baselines ("encoder +
+paper's fit": the paper's estimator, eq. 9, fitted on trajectories the encoder makes instead of
+the inversion, which separates the estimator from the inversion), then the supervised floor."""
 MEASURE = "barycentre-x"
 
 
@@ -196,8 +198,10 @@ def reproduce_beta(
             images = data.x[: min(512, len(data))]
             z0, zt, t = encoder_records(vae.representation, images, "translate-x", s.amounts)
         encoder_u = displacement_direction(z0, zt, t)
+        encoder_fit = fit_direction(z0, zt, t, steps=s.fit_steps, seed=seed)
         directions = {
             "encoder": encoder_u,
+            "encoder + paper's fit": encoder_fit.model.u.detach(),
             "best axis": _best_axis(gen, d, seed),
             "GANSpace": match_direction(
                 gen, ganspace_directions(gen, first_linear(vae.decoder, d), d, seed=seed), MEASURE

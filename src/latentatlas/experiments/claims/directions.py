@@ -122,6 +122,10 @@ def _std_verdict(points: list[tuple[float, float, int]]) -> Verdict:
                    f"the trend: {band:.0%} of the mean)")  # fmt: skip
 
 
+#: the method of the β study that fits the paper's estimator on the encoder's trajectories
+ESTIMATOR_APART = "encoder + paper's fit"
+
+
 def _judge_beta(results: dict[str, Any]) -> list[Verdict]:
     models = sorted(results["models"], key=lambda m: m["beta"])
     controls, points = [], []
@@ -130,11 +134,19 @@ def _judge_beta(results: dict[str, Any]) -> list[Verdict]:
         span = max(ev["mean"]) - min(ev["mean"])
         controls.append((m["beta"], span / max(ev["mean_std"], 1e-12)))
         points.append((m["beta"], ev["mean_std"], int(ev.get("traversals", 1))))
+    std = _std_verdict(points)
+    apart = [(m["beta"], m["methods"][ESTIMATOR_APART]["mean_std"],
+              int(m["methods"][ESTIMATOR_APART].get("traversals", 1)))
+             for m in models if ESTIMATOR_APART in m["methods"]]  # fmt: skip
+    if len(apart) == len(models) > 1:  # the estimator apart from the inversion, for the reader
+        other = _std_verdict(apart)
+        ours = f"{std.ours}; the paper's estimator on encoder-made trajectories: {other.ours}"
+        std = Verdict(std.claim, f"{ours} ({other.verdict})", std.verdict, std.reason)
     return [
         Verdict("controls-position", "range of the position over α / its std: " + ", ".join(
             f"β {b:g}: {r:.1f}" for b, r in controls),
             by_fraction(sum(r >= CONTROL for _, r in controls), len(controls))),
-        _std_verdict(points),
+        std,
     ]  # fmt: skip
 
 
