@@ -62,6 +62,21 @@ def test_stretch_rejects_non_positive_factors():
         Stretch(1.5, axis="z")
     with pytest.raises(ConfigError, match="2×3"):
         AffineWarp([[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(ConfigError, match="resampling: expected one of bilinear"):
+        Stretch(1.5, mode="lanczos")
+
+
+def test_the_stretch_resamplings_differ_between_grid_points_and_agree_on_them():
+    """Nearest copies a sample, bilinear and bicubic interpolate: on a one-pixel line stretched
+    2× they differ; a stretch of 1 is the identity for all three."""
+    image = torch.zeros(1, 1, 8, 16)
+    image[..., 9] = 1.0
+    outs = {m: Stretch(2.0, mode=m)(image) for m in ("bilinear", "nearest", "bicubic")}
+    assert set(outs["nearest"].unique().tolist()) <= {0.0, 1.0}
+    assert not torch.allclose(outs["bilinear"], outs["nearest"])
+    assert not torch.allclose(outs["bilinear"], outs["bicubic"])
+    for mode in outs:
+        assert torch.allclose(Stretch(1.0, mode=mode)(image), image, atol=1e-5)
 
 
 def test_stretch_is_a_horizontal_stretch_about_the_centre():

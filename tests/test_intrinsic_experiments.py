@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from latentatlas.experiments.claims import judge
 from latentatlas.experiments.intrinsic_common import IntrinsicScale
 from latentatlas.experiments.intrinsic_stretch import (
     StretchScale,
@@ -37,6 +38,10 @@ def test_stretch_experiment_compares_every_level_at_two_lengths(tmp_path):
     write_stretch_outputs(result, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
     assert set(data["lengths"]) == {"8", "20"}
+    # the first length is also measured with the stretch's other resamplings, and reported
+    assert set(data["resampling_alternatives"]) == {"nearest", "bicubic"}
+    finer = {v.claim: v for v in judge("intrinsic-stretch", data)}["finer-scales"]
+    assert "nearest resampling:" in finer.reason and "bicubic resampling:" in finer.reason
     assert (tmp_path / "report.html").is_file() and (tmp_path / "figures/differences.png").is_file()
 
 

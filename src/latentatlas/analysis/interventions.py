@@ -15,9 +15,10 @@ means the same geometric change at every resolution (an 8×8 map and a 64×64 im
   ``torch.nn.functional.affine_grid``;
 * any callable ``maps -> maps`` of the same shape.
 
-Resampling is bilinear with pixel centres aligned (``align_corners=False``) and the border
-replicated outside the map (the paper names no interpolation; replicating the border makes a
-per-pixel layer commute with the warp exactly, which the tests check).
+Resampling is bilinear by default (``mode``: also ``nearest`` or ``bicubic``, those of
+``grid_sample``) with pixel centres aligned (``align_corners=False``) and the border replicated
+outside the map (the paper names no interpolation; replicating the border makes a per-pixel
+layer commute with the warp exactly, which the tests check).
 """
 
 from __future__ import annotations
@@ -43,46 +44,51 @@ def _check_maps(maps: object, what: str) -> torch.Tensor:
     return maps
 
 
+#: the resampling modes a warp offers (``torch.nn.functional.grid_sample``'s)
+RESAMPLING = ("bilinear", "nearest", "bicubic")
+
+
 class AffineWarp:
     """Resample maps with a fixed affine map (``theta``: 2×3, output → input, normalised
-    coordinates in [−1, 1] as in ``affine_grid``); bilinear, border replicated."""
+    coordinates in [−1, 1] as in ``affine_grid``); ``mode`` one of :data:`RESAMPLING`
+    (default bilinear), border replicated."""
 
-    def __init__(self, theta: torch.Tensor | Sequence[Sequence[float]]):
+    def __init__(self, theta: torch.Tensor | Sequence[Sequence[float]], mode: str = "bilinear"):
         theta = torch.as_tensor(theta, dtype=torch.float64)
         if theta.shape != (2, 3) or not torch.isfinite(theta).all():
             raise ConfigError(
                 f"affine warp: expected a finite 2×3 matrix, got {tuple(theta.shape)}"
             )
-        self.theta = theta
+        if mode not in RESAMPLING:
+            raise ConfigError(f"resampling: expected one of {', '.join(RESAMPLING)}, got {mode!r}")
+        self.theta, self.mode = theta, mode
 
     def __call__(self, maps: torch.Tensor) -> torch.Tensor:
         maps = _check_maps(maps, "the warped input")
         theta = self.theta.to(maps.dtype).to(maps.device).expand(maps.shape[0], 2, 3)
         grid = F.affine_grid(theta, list(maps.shape), align_corners=False)
-        return F.grid_sample(
-            maps, grid, mode="bilinear", padding_mode="border", align_corners=False
-        )
+        return F.grid_sample(maps, grid, mode=self.mode, padding_mode="border", align_corners=False)
 
     def __repr__(self) -> str:
-        return f"AffineWarp({self.theta.tolist()})"
+        return f"AffineWarp({self.theta.tolist()}, mode={self.mode!r})"
 
 
 class Stretch(AffineWarp):
     """Stretch by ``factor`` along ``axis`` ("x": horizontal, "y": vertical) about the centre,
     cropping the edges symmetrically (factor > 1) to keep the size: out(x) = in(x / factor)."""
 
-    def __init__(self, factor: float = 1.5, axis: str = "x"):
+    def __init__(self, factor: float = 1.5, axis: str = "x", mode: str = "bilinear"):
         if not factor > 0 or factor != factor or factor == float("inf"):
             raise ConfigError(f"stretch factor: expected a finite number > 0, got {factor}")
         if axis not in ("x", "y"):
             raise ConfigError(f"stretch axis: expected 'x' or 'y', got {axis!r}")
         theta = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
         theta[0 if axis == "x" else 1][0 if axis == "x" else 1] = 1.0 / factor
-        super().__init__(theta)
+        super().__init__(theta, mode)
         self.factor, self.axis = float(factor), axis
 
     def __repr__(self) -> str:
-        return f"Stretch({self.factor:g}, axis={self.axis!r})"
+        return f"Stretch({self.factor:g}, axis={self.axis!r}, mode={self.mode!r})"
 
 
 # -- layers ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..analysis.interventions import Stretch
+from ..analysis.interventions import RESAMPLING, Stretch
 from ..analysis.layer_scales import LayerScaleErrors, layer_scale_errors
 from ..models.intrinsic import level_layers
 from ..train.callbacks import Snapshots
@@ -57,6 +57,9 @@ class StretchResult:
     errors: dict[int, LayerScaleErrors]
     seconds: float
     records: list[dict[str, float]] = field(repr=False)
+    alternatives: dict[str, LayerScaleErrors] = field(default_factory=dict)
+    """the first length's errors with the other resamplings of the stretch (the paper names
+    none; the default is bilinear): mode → errors"""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,8 @@ class StretchResult:
             "stretch": STRETCH,
             "scale": self.scale.__dict__,
             "lengths": {str(k): v.to_dict() for k, v in self.errors.items()},
+            "resampling": "bilinear",
+            "resampling_alternatives": {m: e.to_dict() for m, e in self.alternatives.items()},
             "seconds": self.seconds,
         }
 
@@ -104,15 +109,22 @@ def reproduce_stretch(
     model, records, _ = train_intrinsic_vae(data, s, seed, [snapshots], max(lengths), progress)
     layers = level_layers(model)
     images = analysis_images(s, seed, data, dataset)
-    errors = {}
+    errors, alternatives = {}, {}
     for steps in lengths:
         snapshot = copy.deepcopy(model)
         snapshot.load_state_dict(snapshots.weights[steps])
         z = encoded(images)(snapshot)
-        errors[steps] = layer_scale_errors(
-            snapshot, z, list(layers.values()), Stretch(STRETCH), labels=list(layers)
-        )
-    return StretchResult(quick, s, tuple(lengths), errors, time.perf_counter() - t0, records)
+        modes = RESAMPLING if steps == lengths[0] else ("bilinear",)
+        for mode in modes:  # the first length also with the other resamplings
+            stretch = Stretch(STRETCH, mode=mode)
+            found = layer_scale_errors(snapshot, z, list(layers.values()), stretch,
+                                       labels=list(layers))  # fmt: skip
+            if mode == "bilinear":
+                errors[steps] = found
+            else:
+                alternatives[mode] = found
+    return StretchResult(quick, s, tuple(lengths), errors, time.perf_counter() - t0, records,
+                         alternatives)  # fmt: skip
 
 
 def write_stretch_outputs(result: StretchResult, out: str | Path) -> Path:

@@ -36,22 +36,36 @@ _STRETCH = (
 )  # fmt: skip
 
 
+def _finer(layers: dict[str, Any]) -> list[tuple[str, bool, float, float]]:
+    """Per stretched level: whether its mismatch sits more on the finer half of the scales,
+    and the coarser and finer halves."""
+    rows = []
+    for level in ("coarse", "intermediate", "fine"):
+        coarse_half, fine_half = _halves(layers[level]["mse_by_scale"])
+        rows.append((level, fine_half > coarse_half, coarse_half, fine_half))
+    return rows
+
+
 def _judge_stretch(results: dict[str, Any]) -> list[Verdict]:
     lengths = sorted(results["lengths"], key=int)
     short, long = (
         results["lengths"][lengths[0]]["layers"],
         results["lengths"][lengths[-1]]["layers"],
     )
-    finer = []
-    for level in ("coarse", "intermediate", "fine"):
-        coarse_half, fine_half = _halves(short[level]["mse_by_scale"])
-        finer.append((level, fine_half > coarse_half, coarse_half, fine_half))
+    finer = _finer(short)
+    others = []  # the same test with the stretch's other resamplings (the paper names none)
+    for mode, found in results.get("resampling_alternatives", {}).items():
+        passed = sum(ok for _, ok, _, _ in _finer(found["layers"]))
+        failed = [lv for lv, ok, _, _ in _finer(found["layers"]) if not ok]
+        others.append(f"{mode} resampling: {passed} of 3 levels"
+                      + (f" ({', '.join(failed)} not)" if failed else ""))  # fmt: skip
     grown = [(lv, long[lv]["mse"] > short[lv]["mse"], short[lv]["mse"], long[lv]["mse"])
              for lv in ("fine", "image")]  # fmt: skip
     return [
         Verdict("finer-scales", f"after {int(lengths[0]):,} steps: " + "; ".join(
             f"{lv} coarser {c:.2e} vs finer {f:.2e}" for lv, _, c, f in finer),
-            by_fraction(sum(ok for _, ok, _, _ in finer), len(finer))),
+            by_fraction(sum(ok for _, ok, _, _ in finer), len(finer)),
+            "" if not others else "bilinear resampling judged; with " + "; ".join(others)),
         Verdict("modularity-degrades", "; ".join(
             f"{lv} {a:.2e} → {b:.2e}" for lv, _, a, b in grown)
             + f" ({int(lengths[0]):,} → {int(lengths[-1]):,} steps)",
