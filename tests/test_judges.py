@@ -372,6 +372,10 @@ def _stretch(finer: bool, degrades: bool):
             short[level]["mse_by_scale"] = rising if finer else rising[::-1]
         for level in ("fine", "image"):
             long[level]["mse"] = short[level]["mse"] * (2.0 if degrades else 0.5)
+        # the paper's lengths (fig. 3c-d): the degradation is judged at 50 000 iterations
+        first, last = sorted(results["lengths"], key=int)
+        results["lengths"] = {"10000": results["lengths"][first],
+                              "50000": results["lengths"][last]}  # fmt: skip
 
     return edit
 
@@ -669,3 +673,12 @@ def test_stage_loss_changes_split_the_curve_per_stage():
     first, second = stage_loss_changes(flat_then_falling, 2)
     assert first == 0.0 and second > 0.05
     assert stage_loss_changes([1.0], 1) == [pytest.approx(math.nan, nan_ok=True)]
+
+
+def test_modularity_degrading_is_judged_at_the_papers_length_only():
+    """Fig. 3d is after 50 000 iterations; the cpu record's longer snapshot is at 10 000,
+    before the degradation the paper reports: inconclusive, not a failure."""
+    assert (
+        verdicts_of("intrinsic-stretch", recorded("intrinsic-stretch"))["modularity-degrades"]
+        == "inconclusive"
+    )
