@@ -99,6 +99,10 @@ _THESIS_REDUCTION = (
 )  # fmt: skip
 
 
+#: the atomic and slides authors' code trains with batch 64 (the papers' errata list)
+_AUTHORS_BATCH = Quantity("batch", 64, "the authors' code: batch 64", _get("batch_size"))
+
+
 def _study(epoch_steps: float, width: int, side: int, points: int, what: str) -> tuple:
     return (
         Quantity("training steps", 1e5 * epoch_steps,
@@ -123,11 +127,11 @@ PROTOCOLS: dict[str, tuple[Quantity, ...]] = {
     "thesis-rotating-object": _study(1, 5461, 128, 72, "§10.2.1"),
     "atomic-spikes": (
         Quantity("image side", 128, "the authors' code: 128×128 images", _get("dataset.size")),
-        Quantity("batch", 64, "the authors' code: batch 64", _get("batch_size")),
+        _AUTHORS_BATCH,
     ),
     "atomic-strokes": (
         Quantity("image side", 128, "§III-A: MNIST downscaled to 128×128", _get("dataset.size")),
-        Quantity("batch", 64, "the authors' code: batch 64", _get("batch_size")),
+        _AUTHORS_BATCH,
     ),
     "slides-disk": (
         Quantity(
@@ -135,7 +139,7 @@ PROTOCOLS: dict[str, tuple[Quantity, ...]] = {
         ),
         Quantity("training images", 1000, "the authors' code: 1000 images", _get("images")),
         Quantity("image side", 64, "the slides: images of size 64 × 64", _get("size")),
-        Quantity("batch", 64, "the authors' code: batch 64", _get("batch_size")),
+        _AUTHORS_BATCH,
     ),
     "slides-pca-ae": (
         Quantity(
