@@ -226,3 +226,13 @@ def test_the_cli_shows_its_own_info_lines_but_not_torchs():
                           timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "our line" in proc.stderr and "FakeTensor" not in proc.stderr, proc.stderr
+
+
+def test_every_commands_short_help_reads_whole():
+    """Click cuts a docstring's first sentence at "ch." or "eq." and adds "..."; every command
+    names its own one-line help."""
+    proc = run_cli("--help")
+    commands = proc.stdout.split("Commands:")[1].strip().splitlines()
+    assert len(commands) >= 12
+    for line in commands:
+        assert line.rstrip().endswith(".") and not line.rstrip().endswith("..."), line

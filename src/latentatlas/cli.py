@@ -137,7 +137,7 @@ def _seed_option(help_text: str = "Seed of the random draws."):
 
 
 # -- train ------------------------------------------------------------------------------------
-@cli.command()
+@cli.command(short_help="Train a model from a config file and/or options.")
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
 @click.option("--dataset", "dataset_name", help="Dataset name (see `latent-atlas list datasets`).")
 @click.option("--model", "model_name", help="Model name (see `latent-atlas list models`).")
@@ -261,7 +261,7 @@ def _finish_training(out: str, fit) -> None:
 
 
 # -- evaluate / report --------------------------------------------------------------------------
-@cli.command()
+@cli.command(short_help="Disentanglement metrics of codes you already have.")
 @click.argument("codes_file", type=click.Path(dir_okay=False))
 @click.option("--codes-key", default="codes", show_default=True, help="Array of codes (n, d).")
 @click.option(
@@ -318,7 +318,7 @@ def score(codes_file, codes_key, factors_key, metric_names, preset, periodic_fac
     click.echo(json.dumps(record, indent=2))
 
 
-@cli.command()
+@cli.command(short_help="Evaluate a run: ELBO terms, MSE and metrics.")
 @click.argument("run_dir", type=click.Path())
 @click.option(
     "--samples",
@@ -381,7 +381,7 @@ def evaluate(
         click.echo(json.dumps(record, indent=2))
 
 
-@cli.command()
+@cli.command(short_help="Write a run's self-contained report.html.")
 @click.argument("run_dir", type=click.Path())
 @click.option(
     "--png",
@@ -434,7 +434,7 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
 
 
 # -- list ---------------------------------------------------------------------------------------
-@cli.command("list")
+@cli.command("list", short_help="List registered datasets, models, networks and more.")
 @click.argument("what", type=click.Choice(sorted(LISTED)))
 @click.option("--fields", is_flag=True, help="Also show each entry's config fields.")
 def list_entries(what: str, fields: bool) -> None:
@@ -452,7 +452,7 @@ def list_entries(what: str, fields: bool) -> None:
 
 
 # -- demo ---------------------------------------------------------------------------------------
-@cli.command()
+@cli.command(short_help="The main job: a VAE on the sine circle, with its report.")
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
 @click.option("--steps", default=20_000, show_default=True, help="Training steps.")
 @click.option("--quick", is_flag=True, help="A few hundred steps only (for tests).")
@@ -531,7 +531,7 @@ def _list_experiments() -> None:
             click.echo(f"  {name:<28}{scale:<6}{shortfall(name, settings)}")
 
 
-@cli.command()
+@cli.command(short_help="Reproduce a published experiment beside the paper.")
 @click.argument("experiment", required=False)
 @click.option("--list", "list_all", is_flag=True, help="List the experiments and exit.")
 @click.option(
@@ -677,7 +677,7 @@ def reproduce(
     click.echo(str(report))
 
 
-@cli.command()
+@cli.command(short_help="Record a finished reproduction in reproductions/.")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option(
     "--into",
@@ -760,7 +760,7 @@ def _source(run_dir: str | None, generator_spec: str | None, latent_dim: int | N
     return run_dir
 
 
-@cli.command()
+@cli.command(short_help="Find the latent direction of an image transformation.")
 @click.argument("run_dir", type=click.Path(file_okay=False), required=False)
 @_generator_options
 @click.option(
@@ -860,7 +860,7 @@ def _names(value: str | None) -> list[str] | None:
     return names
 
 
-@cli.command()
+@cli.command(short_help="Test whether a generator's layers are modular.")
 @click.argument("run_dir", type=click.Path(file_okay=False), required=False)
 @_generator_options
 @click.option(
@@ -922,7 +922,7 @@ def probe(
 
 
 # -- explore -------------------------------------------------------------------------------------
-@cli.command()
+@cli.command(short_help="Serve a local page to move in a run's latent space.")
 @click.argument("run_dir", type=click.Path(file_okay=False), required=False)
 @_generator_options
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
@@ -939,7 +939,7 @@ def explore(run_dir, generator_spec, latent_dim, port: int, host: str, device: s
 
 
 # -- sweep ---------------------------------------------------------------------------------------
-@cli.command()
+@cli.command(short_help="Train a grid of models, settings and seeds.")
 @click.argument("sweep_file", type=click.Path())
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/sweep-NAME).")
 @click.option(
