@@ -14,6 +14,8 @@ from latentatlas.config import apply_overrides
 from latentatlas.errors import ConfigError
 from latentatlas.train.run import RunConfig
 
+from .conftest import run_cli
+
 # field names that exist (so the fuzzer reaches deep validation) and some that do not
 KEYS = st.sampled_from([
     "dataset", "model", "train", "seed", "auxiliary", "name", "n", "dim", "sigma", "latent",
@@ -82,3 +84,14 @@ def test_any_command_line_set_builds_or_raises_a_config_error(pairs):
         assert str(exc).strip()
         return
     check(data)
+
+
+def test_a_missing_required_setting_is_named_like_every_other_error(tmp_path):
+    """Was: `dataset: ImageFolderConfig.__init__() missing 1 required positional argument`."""
+    proc = run_cli("train", "--dataset", "image_folder", "--set", "train.steps=5",
+                   "--out", str(tmp_path / "run"))  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: dataset.path: required, not given (folder of image files)"
+    )
+    assert "__init__" not in proc.stderr and not (tmp_path / "run").exists()
