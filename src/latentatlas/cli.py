@@ -475,9 +475,7 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     demo_config(steps)  # bad settings fail here, before anything on disk is touched
     again = "Start it again with: latent-atlas demo --force --out"
     with _resume_hint(out, again), OutputFolder(out, "demo", force):
-        result = run_demo(
-            out, steps=steps, progress=sys.stderr.isatty(), reduction_steps=100 if quick else 500
-        )
+        result = run_demo(out, steps=steps, progress=True, reduction_steps=100 if quick else 500)
     if result.status != "finished":
         click.echo(f"demo {result.status}; checkpoint saved in {out}", err=True)
         sys.exit(result.exit_code)
@@ -655,9 +653,7 @@ def reproduce(
     same = lambda folder: check_continuation(folder, identity, settings)  # noqa: E731
     try:
         with OutputFolder(target, "reproduction", force, resumable=same):
-            result, report = entry.execute(
-                scale, target, sys.stderr.isatty(), overrides, device, **options
-            )
+            result, report = entry.execute(scale, target, True, overrides, device, **options)
     except (Interrupted, KeyboardInterrupt, Terminated) as exc:
         stop = (
             exc

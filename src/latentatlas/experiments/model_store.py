@@ -332,8 +332,9 @@ def _slug(label: str) -> str:
 
 class ExperimentProgress:
     """One progress bar over the experiment's models ("3/8 models", the current one's label)
-    above the trainer's bar for the model in training; nothing when ``enabled`` is false.
-    Use as a context manager, with :meth:`update` as the store's ``on_event``."""
+    above the trainer's bar for the model in training (in a log: a line per model finished);
+    nothing when ``enabled`` is false. Use as a context manager, with :meth:`update` as the
+    store's ``on_event``."""
 
     def __init__(self, name: str, enabled: bool = True):
         self.name, self.enabled = name, enabled
@@ -351,16 +352,17 @@ class ExperimentProgress:
         if not self.enabled:
             return
         if self.bar is None:
-            from tqdm.auto import tqdm
+            from ..train.progress import progress_display
 
-            self.bar = tqdm(total=event.expected, desc=self.name, unit="model", position=0)
+            self.bar = progress_display(event.expected or 0, 0, "model", self.name, interval=0.0,
+                                        position=0)  # fmt: skip
         if event.expected is not None and self.bar.total != event.expected:
             self.bar.total = event.expected
+        what = "reused" if event.reused else ("training" if event.kind == "start" else "trained")
+        self.bar.set_postfix_str(f"{event.label} ({what})")
         if event.kind == "done":
             self.done += 1
             self.bar.update(1)
-        what = "reused" if event.reused else ("training" if event.kind == "start" else "trained")
-        self.bar.set_postfix_str(f"{event.label} ({what})")
 
 
 _STORE: contextvars.ContextVar[ModelStore | None] = contextvars.ContextVar(

@@ -353,9 +353,10 @@ def train_ensemble(
     history = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from .progress import progress_display
 
-        bar = tqdm(total=total, initial=first, unit="step", leave=False)
+        bar = progress_display(total, first, "step", f"ensemble of {len(models)}",
+                               train.progress_every)  # fmt: skip
     # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
     schedules = _BatchSchedules([c.seed for c in full_configs], n, train.batch_size)
@@ -406,9 +407,11 @@ def train_ensemble(
             optimizer.step()
             scheduler.step()
             history.append(losses.detach())
-            if bar is not None:
-                bar.update(1)
             done = step + 1
+            if bar is not None:
+                if done % 50 == 0 or done == total:
+                    bar.set_postfix(mean_loss=f"{float(losses.mean()):.4g}")
+                bar.update(1)
             if on_checkpoint is not None and every and done % every == 0 and done < total:
                 on_checkpoint(snapshot())
     finally:

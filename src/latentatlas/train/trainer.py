@@ -98,7 +98,14 @@ class TrainerConfig(Config):
         convert=lambda d: str(d) if isinstance(d, torch.device) else d,
         doc="torch device (a name such as cpu, cuda, cuda:1, mps, or a torch.device)",
     )
-    progress: bool = field(True, doc="show a progress bar")
+    progress: bool = field(
+        True,
+        doc="show progress: a bar on a terminal, else a line every "
+        "progress_every seconds (a log file, a cluster job)",
+    )
+    progress_every: float = field(
+        30.0, ge=0.0, doc="seconds between progress lines when standard error is not a terminal"
+    )
     precision: str = field(
         "fp32",
         choices=("fp32", "bf16"),
@@ -675,8 +682,9 @@ class Trainer:
             hook(step, total)
 
     def _progress_bar(self, total: int):
+        """A bar on a terminal, progress lines in a log (:mod:`~latentatlas.train.progress`)."""
         if not (self.config.progress and self.dist.is_main):
             return None
-        from tqdm.auto import tqdm
+        from .progress import progress_display
 
-        return tqdm(total=total, initial=self.step, unit="step", dynamic_ncols=True, leave=False)
+        return progress_display(total, self.step, "step", "training", self.config.progress_every)
