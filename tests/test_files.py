@@ -170,7 +170,7 @@ def test_image_folder_reads_factors_from_a_labels_csv_or_json(tmp_path):
     [
         ("file,x\nimg00.png,1\n", {}, r"23 of 24 images have no row, e.g. img01.png"),
         ("name,x\nimg00.png,1\n", {}, "row 1 has no 'file' column"),
-        (None, {"periodic": ["size"]}, "'size' is not a column"),
+        (None, {"periodic": ["size"]}, "periodic: 'size' is not a factor"),
         (None, {"labels": "absent.csv"}, "does not exist"),
         ("{not json", {"labels": "labels.json"}, "is not valid JSON"),
     ],
@@ -183,7 +183,7 @@ def test_image_folder_labels_errors(tmp_path, content, params, match):
     (tmp_path / name.replace("absent.csv", "other.csv")).write_text(content)
     with pytest.raises((DataError, ConfigError), match=match):
         image_folder(tmp_path, **{"labels": "labels.csv", **params})
-    with pytest.raises(ConfigError, match="periodic: given without labels"):
+    with pytest.raises(ConfigError, match="periodic: given, but the images have no factors"):
         image_folder(tmp_path, periodic=["x"])
 
 
@@ -211,3 +211,73 @@ def test_a_labelled_image_folder_is_scored_from_the_command_line(tmp_path):
     assert scored.returncode == 0, scored.stderr
     scores = json.loads((run / "disentanglement.json").read_text())["scores"]
     assert {"mig", "mig/x", "mig/colour"} <= set(scores)
+
+
+def _grey(path, value: int = 100, size: int = 6) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((size, size), value, np.uint8), mode="L").save(path)
+
+
+def _colour(path, size: int = 6) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    a = np.zeros((size, size, 3), np.uint8)
+    a[..., 0] = 200
+    Image.fromarray(a, mode="RGB").save(path)
+
+
+def test_grey_files_keep_one_channel_unless_told_otherwise(tmp_path):
+    """Grey PNGs were read as RGB by default: 3× the compute for the same information."""
+    for i in range(3):
+        _grey(tmp_path / "grey" / f"{i}.png")
+    assert image_folder(tmp_path / "grey").x.shape == (3, 1, 6, 6)
+    assert image_folder(tmp_path / "grey", grayscale=False).x.shape == (3, 3, 6, 6)
+    _colour(tmp_path / "mixed" / "a.png")
+    _grey(tmp_path / "mixed" / "b.png")
+    mixed = image_folder(tmp_path / "mixed")
+    assert mixed.x.shape == (2, 3, 6, 6)  # one colour file: three channels for all
+    assert torch.equal(mixed.x[1, 0], mixed.x[1, 2])  # the grey one, three equal channels
+    assert image_folder(tmp_path / "mixed", grayscale=True).x.shape == (2, 1, 6, 6)
+
+
+def test_class_sub_folders_give_a_discrete_factor(tmp_path):
+    """torchvision's ImageFolder layout: one sub-folder per class, nothing at the top."""
+    for shape in ("circle", "square", "heart"):
+        for i in range(2):
+            _grey(tmp_path / shape / f"{i}.png", value=50 * i)
+    ds = image_folder(tmp_path)
+    (factor,) = ds.factor_space.factors
+    assert factor.name == "class" and factor.labels == ("circle", "heart", "square")
+    assert factor.size == 3 and ds.factors[:, 0].tolist() == [0, 0, 1, 1, 2, 2]
+    assert ds.x.shape == (6, 1, 6, 6)
+
+
+def test_several_folder_levels_are_several_factors(tmp_path):
+    for shape in ("circle", "square"):
+        for size in ("2.5", "4.0"):
+            _grey(tmp_path / shape / size / "img.png")
+    ds = image_folder(tmp_path, folder_factors=["shape", "size"])
+    shape, size = ds.factor_space.factors
+    assert shape.labels == ("circle", "square")
+    assert size.values == (2.5, 4.0) and size.labels is None  # numbers stay numbers
+    with pytest.raises(DataError, match="sits 2 sub-folder level"):
+        image_folder(tmp_path, folder_factors=["shape"])
+
+
+def test_a_two_valued_float_column_is_discrete_and_the_config_can_say_otherwise(tmp_path):
+    rows = ["file,size,angle"]
+    for i in range(8):
+        _grey(tmp_path / f"{i}.png", value=10 * i)
+        rows.append(f"{i}.png,{2.5 if i % 2 else 4.0},{0.37 * i + 0.01}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    ds = image_folder(tmp_path, labels="labels.csv")
+    size, angle = ds.factor_space.factors
+    assert size.values == (2.5, 4.0)  # was: a continuous factor with no values
+    assert angle.values is None  # eight distinct floats in eight rows: continuous
+    forced = image_folder(tmp_path, labels="labels.csv", discrete=["angle"],
+                          continuous=["size"])  # fmt: skip
+    assert forced.factor_space.factors[0].values is None
+    assert len(forced.factor_space.factors[1].values) == 8
+    with pytest.raises(ConfigError, match="discrete: 'colour' is not a factor"):
+        image_folder(tmp_path, labels="labels.csv", discrete=["colour"])
+    with pytest.raises(ConfigError, match="'size' is named in both"):
+        image_folder(tmp_path, labels="labels.csv", discrete=["size"], continuous=["size"])

@@ -113,23 +113,43 @@ def _numeric(a: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
-def factor_space_from_values(values: torch.Tensor, names: tuple[str, ...]) -> FactorSpace:
+def factor_space_from_values(
+    values: torch.Tensor,
+    names: tuple[str, ...],
+    discrete: tuple[str, ...] = (),
+    continuous: tuple[str, ...] = (),
+) -> FactorSpace:
     """A factor space describing the columns of ``values`` ``(n, k)``.
 
-    A column of integers with at most :data:`MAX_DISCRETE_VALUES` distinct values is a discrete
-    factor on those values; any other column is continuous on ``[min, max]``. No column is
-    periodic (nothing in an array says so).
+    A column is a discrete factor on its distinct values when it has at most
+    :data:`MAX_DISCRETE_VALUES` of them and they are integers or repeat (each value on two rows
+    or more on average: a size column of 2.5 and 4.0 is discrete whatever its type); any other
+    column is continuous on ``[min, max]``. ``discrete`` / ``continuous`` name columns that are
+    so whatever their values. No column is periodic (nothing in an array says so).
     """
+    _check_kinds(names, discrete, continuous)
     factors = []
     for name, col in zip(names, values.T):
         unique = torch.unique(col)
         low, high = float(col.min()), float(col.max())
         integer = bool((col == col.round()).all())
-        if integer and len(unique) <= MAX_DISCRETE_VALUES:
+        repeated = 2 * len(unique) <= len(col)
+        few = len(unique) <= MAX_DISCRETE_VALUES and (integer or repeated)
+        if name in discrete or (few and name not in continuous):
             factors.append(Factor(name, low, high, values=tuple(unique.tolist())))
         else:
             factors.append(Factor(name, low, high))
     return FactorSpace(factors)
+
+
+def _check_kinds(names: tuple[str, ...], discrete: tuple[str, ...], continuous: tuple[str, ...]):
+    for field_name, given in (("discrete", discrete), ("continuous", continuous)):
+        unknown = [n for n in given if n not in names]
+        if unknown:
+            raise ConfigError(f"{field_name}: {unknown[0]!r} is not a factor ({', '.join(names)})")
+    both = sorted(set(discrete) & set(continuous))
+    if both:
+        raise ConfigError(f"discrete, continuous: {both[0]!r} is named in both")
 
 
 @DATASETS.register("array")
@@ -199,7 +219,11 @@ class ArrayDataset(InMemoryDataset):
 class ImageFolderConfig(Config):
     path: str = field(doc="folder of image files")
     size: tuple[int, int] | None = field(None, ge=1, doc="resize every image to (height, width)")
-    grayscale: bool = field(False, doc="one channel (luminance) instead of three (RGB)")
+    grayscale: bool | None = field(
+        None,
+        doc="true: one channel (luminance); false: three (RGB); unset: the files' own (grey "
+        "files one channel, any colour file three)",
+    )
     extensions: tuple[str, ...] = field(
         IMAGE_EXTENSIONS, doc="file name endings of the images (case-insensitive)"
     )
@@ -210,11 +234,17 @@ class ImageFolderConfig(Config):
         "row per file, named in the column `file`; numeric columns are numeric factors, others "
         "categorical",
     )
-    periodic: tuple[str, ...] = field((), doc="names of the label columns that wrap (angles)")
-
-    def validate(self) -> None:
-        if self.periodic and self.labels is None:
-            raise ConfigError("periodic: given without labels (no factors to mark)")
+    folder_factors: tuple[str, ...] | None = field(
+        None,
+        doc="names of the factors given by the sub-folder levels (class/size/img.png: "
+        "[class, size]); unset: a folder whose images all sit one level down (torchvision's "
+        "ImageFolder layout) gets the factor `class`, without labels",
+    )
+    periodic: tuple[str, ...] = field((), doc="names of the factors that wrap (angles)")
+    discrete: tuple[str, ...] = field((), doc="factors that are discrete whatever their values")
+    continuous: tuple[str, ...] = field(
+        (), doc="numeric factors that are continuous whatever their values"
+    )
 
 
 FILE_COLUMN = "file"
@@ -252,10 +282,11 @@ def _read_label_rows(path: Path) -> list[dict[str, str | float]]:
     return list(csv.DictReader(text.splitlines(), dialect=dialect))
 
 
-def _label_factors(
-    rows: list[dict], files: list[Path], folder: Path, periodic: tuple[str, ...], where: Path
-) -> tuple[torch.Tensor, FactorSpace]:
-    """Factor values ``(n, k)`` of the images in dataset order and their space."""
+def _label_columns(
+    rows: list[dict], files: list[Path], folder: Path, where: Path
+) -> dict[str, list]:
+    """The labels file's factor columns, each as the raw values of the images in dataset
+    order."""
     by_file: dict[str, dict] = {}
     for i, row in enumerate(rows):
         name = row.get(FILE_COLUMN)
@@ -272,27 +303,66 @@ def _label_factors(
     columns = [c for c in rows[0] if c != FILE_COLUMN] if rows else []
     if not columns:
         raise DataError(f"{where}: no factor columns besides {FILE_COLUMN!r}")
-    unknown = [name for name in periodic if name not in columns]
-    if unknown:
-        raise ConfigError(f"periodic: {unknown[0]!r} is not a column of {where} ({columns})")
-    values, factors = [], []
+    out = {}
     for column in columns:
         raw = [by_file[k].get(column) for k in keys]
         if any(v is None or v == "" for v in raw):
             raise DataError(f"{where}: column {column!r} is empty for some images")
+        out[column] = raw
+    return out
+
+
+def _folder_columns(files: list[Path], folder: Path, names: tuple[str, ...]) -> dict[str, list]:
+    """The sub-folder names of each image as the factors ``names``, one per level."""
+    out: dict[str, list] = {name: [] for name in names}
+    for file in files:
+        levels = file.relative_to(folder).parts[:-1]
+        if len(levels) != len(names):
+            raise DataError(
+                f"image {file.relative_to(folder).as_posix()!r} sits {len(levels)} sub-folder "
+                f"level(s) deep; folder_factors names {len(names)} ({', '.join(names)})"
+            )
+        for name, level in zip(names, levels):
+            out[name].append(level)
+    return out
+
+
+def _column_factors(
+    columns: dict[str, list], config: ImageFolderConfig, where: str
+) -> tuple[torch.Tensor, FactorSpace]:
+    """Factor values ``(n, k)`` and their space from raw columns: numbers are numeric factors
+    (discrete or continuous as :func:`factor_space_from_values` infers, or as ``discrete`` /
+    ``continuous`` say), anything else categorical (discrete, labelled, in sorted order)."""
+    names = tuple(columns)
+    for field_name in ("periodic", "discrete", "continuous"):
+        unknown = [n for n in getattr(config, field_name) if n not in names]
+        if unknown:
+            raise ConfigError(
+                f"{field_name}: {unknown[0]!r} is not a factor of {where} "
+                f"({', '.join(names) or 'it has none'})"
+            )
+    _check_kinds(names, config.discrete, config.continuous)
+    values, factors = [], []
+    for column, raw in columns.items():
         try:
             numbers = np.array([float(v) for v in raw])
         except (TypeError, ValueError):
+            if column in config.continuous:
+                raise ConfigError(
+                    f"continuous: {column!r} has values that are not numbers"
+                ) from None
             categories = sorted({str(v) for v in raw})
             numbers = np.array([categories.index(str(v)) for v in raw], dtype=np.float64)
             grid = tuple(range(len(categories)))
             factor = Factor(column, 0, len(categories) - 1, values=grid, labels=tuple(categories))
-            factors.append(dataclasses.replace(factor, periodic=column in periodic))
         else:
             if not np.isfinite(numbers).all():
-                raise DataError(f"{where}: column {column!r} has NaN or inf")
-            one = factor_space_from_values(torch.from_numpy(numbers[:, None]), (column,))
-            factors.append(dataclasses.replace(one.factors[0], periodic=column in periodic))
+                raise DataError(f"{where}: factor {column!r} has NaN or inf")
+            kinds = {"discrete": (column,) if column in config.discrete else (),
+                     "continuous": (column,) if column in config.continuous else ()}  # fmt: skip
+            one = factor_space_from_values(torch.from_numpy(numbers[:, None]), (column,), **kinds)
+            factor = one.factors[0]
+        factors.append(dataclasses.replace(factor, periodic=column in config.periodic))
         values.append(numbers)
     return torch.from_numpy(np.stack(values, 1)), FactorSpace(factors)
 
@@ -311,35 +381,44 @@ def _image_files(folder: Path, extensions: tuple[str, ...], recursive: bool) -> 
     return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
-def _read_image(path: Path, grayscale: bool) -> np.ndarray:
-    """One image as float32 ``(C, H, W)`` in [0, 1] (8-bit and 16-bit images)."""
+#: PIL modes of grey images (one channel, with or without alpha)
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N")
+
+
+def _read_image(path: Path, grayscale: bool | None) -> np.ndarray:
+    """One image as float32 ``(C, H, W)`` in [0, 1] (8-bit and 16-bit images): one channel with
+    ``grayscale``, three without, and with None the file's own (grey one, colour three)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
             img.load()
+            grey = img.mode in GREY_MODES if grayscale is None else grayscale
             if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # 16-bit grayscale
                 a = np.clip(np.asarray(img, dtype=np.float32) / 65535.0, 0.0, 1.0)[None]
-                return a if grayscale else np.repeat(a, 3, axis=0)
+                return a if grey else np.repeat(a, 3, axis=0)
             if img.mode == "F":
                 raise DataError(
                     f"image {str(path)!r} has 32-bit float pixels (mode F), which have no fixed "
                     "range; save it as an 8-bit or 16-bit image"
                 )
-            a = np.asarray(img.convert("L" if grayscale else "RGB"), dtype=np.float32) / 255.0
+            a = np.asarray(img.convert("L" if grey else "RGB"), dtype=np.float32) / 255.0
     except DataError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"image {str(path)!r} cannot be read: {exc}") from None
-    return a[None] if grayscale else a.transpose(2, 0, 1)
+    return a[None] if grey else a.transpose(2, 0, 1)
 
 
 def read_images(
-    files: list[Path], grayscale: bool, size: tuple[int, int] | None, what: str = "images"
+    files: list[Path], grayscale: bool | None, size: tuple[int, int] | None, what: str = "images"
 ) -> torch.Tensor:
     """The images of ``files`` stacked ``(n, C, H, W)`` in [0, 1]; with ``size`` each is resized
-    (bilinear, antialiased), without it they must all have the same size."""
+    (bilinear, antialiased), without it they must all have the same size. ``grayscale``: one
+    channel, three, or (None) the files' own: one when every file is grey, else three."""
     images: list[torch.Tensor] = []
+    if grayscale is None:  # grey files among colour ones are read as three equal channels
+        grayscale = True if all(_is_grey(f) for f in files) else False
     for file in files:
         a = torch.from_numpy(_read_image(file, grayscale))
         if size is not None and tuple(a.shape[1:]) != tuple(size):
@@ -357,15 +436,31 @@ def read_images(
     return torch.stack(images)
 
 
+def _is_grey(path: Path) -> bool:
+    """Whether the image file is grey (its mode, read from the header only)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.mode in GREY_MODES
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"image {str(path)!r} cannot be read: {exc}") from None
+
+
 @DATASETS.register("image_folder")
 class ImageFolder(InMemoryDataset):
     """All images of a folder as float32 ``(n, C, H, W)`` in [0, 1], sorted by file name.
 
-    ``C`` is 1 with ``grayscale`` and 3 otherwise (alpha is dropped, palette and grayscale images
-    are converted). Without ``size`` all images must have the same size; with it each is resized
-    (bilinear, antialiased). ``labels`` gives factors per file (CSV or JSON, see
-    :class:`ImageFolderConfig`), so metrics, reports and sweeps work on the images; without it,
-    no factors. :attr:`files` lists the files in dataset order.
+    ``C`` is the files' own by default: 1 when every file is grey, else 3 (``grayscale`` true or
+    false forces one or three; alpha is dropped, palette images are converted). Without ``size``
+    all images must have the same size; with it each is resized (bilinear, antialiased).
+    Factors, so that metrics, reports and sweeps work on the images, come from the sub-folder
+    names (``folder_factors``; a folder whose images all sit one level down, torchvision's
+    ImageFolder layout, gets the factor ``class`` by itself) and from ``labels`` (a CSV or JSON
+    file per image, see :class:`ImageFolderConfig`); without either, no factors. A factor is
+    discrete or continuous as :func:`factor_space_from_values` infers (``discrete`` /
+    ``continuous`` say otherwise), categorical when its values are not numbers.
+    :attr:`files` lists the files in dataset order.
     """
 
     Config = ImageFolderConfig
@@ -377,17 +472,37 @@ class ImageFolder(InMemoryDataset):
             raise DataError(f"image folder {str(self.path)!r} does not exist")
         if not self.path.is_dir():
             raise DataError(f"image folder {str(self.path)!r} is not a folder")
-        self.files = _image_files(self.path, config.extensions, config.recursive)
+        levels = config.folder_factors
+        deep = config.recursive or bool(levels)
+        self.files = _image_files(self.path, config.extensions, deep)
+        if not self.files and levels is None and config.labels is None:
+            nested = _image_files(self.path, config.extensions, True)
+            if nested and all(len(f.relative_to(self.path).parts) == 2 for f in nested):
+                self.files, levels = nested, ("class",)  # one sub-folder per class
         if not self.files:
-            where = "or its subfolders " if config.recursive else ""
+            where = "or its subfolders " if deep else ""
             raise DataError(
                 f"image folder {str(self.path)!r} {where}holds no image files ending in "
                 f"{', '.join(config.extensions)}"
             )
-        factors = space = None
+        self.folder_factors = tuple(levels or ())
+        columns = _folder_columns(self.files, self.path, self.folder_factors)
+        where = f"image folder {str(self.path)!r}"
         if config.labels is not None:
-            where = Path(config.labels).expanduser()
-            where = where if where.is_absolute() else self.path / where
-            rows = _read_label_rows(where)
-            factors, space = _label_factors(rows, self.files, self.path, config.periodic, where)
+            labels = Path(config.labels).expanduser()
+            labels = labels if labels.is_absolute() else self.path / labels
+            label_columns = _label_columns(_read_label_rows(labels), self.files, self.path, labels)
+            clash = sorted(set(label_columns) & set(columns))
+            if clash:
+                raise DataError(f"{labels}: column {clash[0]!r} is also a folder factor")
+            columns.update(label_columns)
+            where = str(labels)
+        factors = space = None
+        if columns:
+            factors, space = _column_factors(columns, config, where)
+        else:
+            given = [f for f in ("periodic", "discrete", "continuous") if getattr(config, f)]
+            if given:
+                raise ConfigError(f"{given[0]}: given, but the images have no factors (no "
+                                  "labels, no folder factors)")  # fmt: skip
         super().__init__(read_images(self.files, config.grayscale, config.size), factors, space)
