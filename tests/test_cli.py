@@ -236,3 +236,24 @@ def test_every_commands_short_help_reads_whole():
     assert len(commands) >= 12
     for line in commands:
         assert line.rstrip().endswith(".") and not line.rstrip().endswith("..."), line
+
+
+def test_positional_key_value_overrides_work_like_set(tmp_path):
+    """Hydra's style: `latent-atlas train dataset=NAME train.steps=5` (was refused)."""
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"train": {"batch_size": 16}}))
+    proc = run_cli("train", str(config), "dataset=sine_circle", "model=vae", "dataset.n=200",
+                   "train.steps=12", "train.progress=false", "--set", "train.lr=0.002",
+                   "--out", str(tmp_path / "run"))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (saved["dataset"]["name"], saved["model"]["name"]) == ("sine_circle", "vae")
+    assert saved["dataset"]["n"] == 200 and saved["train"]["steps"] == 12
+    assert saved["train"]["batch_size"] == 16 and saved["train"]["lr"] == 0.002
+    for args, message in (
+        (("a.json", "b.json"), "one CONFIG_FILE at most"),
+        (("dataset=sine_circle", "--dataset", "array"), "disagree"),
+        (("train.stepz=3",), "stepz"),
+    ):
+        bad = run_cli("train", *args, "--out", str(tmp_path / "bad"))
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -138,7 +139,7 @@ def _seed_option(help_text: str = "Seed of the random draws."):
 
 # -- train ------------------------------------------------------------------------------------
 @cli.command(short_help="Train a model from a config file and/or options.")
-@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@click.argument("arguments", nargs=-1, metavar="[CONFIG_FILE] [KEY=VALUE]...")
 @click.option("--dataset", "dataset_name", help="Dataset name (see `latent-atlas list datasets`).")
 @click.option("--model", "model_name", help="Model name (see `latent-atlas list models`).")
 @click.option(
@@ -176,13 +177,30 @@ def _seed_option(help_text: str = "Seed of the random draws."):
     "size 10, Bernoulli for data in [0, 1]) and printed.",
 )
 def train(
-    config_file, dataset_name, model_name, overrides, out, resume, eval_samples, loggers, preset
+    arguments, dataset_name, model_name, overrides, out, resume, eval_samples, loggers, preset
 ) -> None:
-    """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder."""
+    """Train a model from a YAML/JSON CONFIG_FILE and/or options; write a run folder.
+
+    KEY=VALUE arguments change the config like --set KEY=VALUE (Hydra's style:
+    `latent-atlas train dataset=image_folder dataset.path=shots train.steps=500`); a bare
+    `dataset=NAME` or `model=NAME` picks the dataset or model like --dataset / --model."""
     from .config import apply_overrides, read_config_file
     from .runs import resume_run, train_run
     from .train import FolderLock, RunConfig, build_dataset, check_new_run_dir
     from .train.loggers import check_loggers_installed
+
+    config_file, positional = _config_and_overrides(arguments)
+    names = {k: v for k, _, v in (o.partition("=") for o in positional)
+             if k in ("dataset", "model") and _plain_name(v)}  # fmt: skip
+    for key, flag, given in (
+        ("dataset", "--dataset", dataset_name),
+        ("model", "--model", model_name),
+    ):
+        if key in names and given and names[key] != given:
+            raise click.UsageError(f"{key}={names[key]} and {flag} {given} disagree")
+    dataset_name = dataset_name or names.get("dataset")
+    model_name = model_name or names.get("model")
+    overrides = (*[o for o in positional if o.partition("=")[0] not in names], *overrides)
 
     if resume:
         if not out:
@@ -219,6 +237,32 @@ def train(
         _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples,
                            preset=preset)  # fmt: skip
     _finish_training(out, fit)
+
+
+_OVERRIDE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*=")
+
+
+def _config_and_overrides(arguments: tuple[str, ...]) -> tuple[str | None, list[str]]:
+    """The config file (at most one) and the KEY=VALUE overrides among positional arguments;
+    an existing file whose name has a "=" is a file."""
+    files, overrides = [], []
+    for argument in arguments:
+        if _OVERRIDE.match(argument) and not Path(argument).is_file():
+            overrides.append(argument)
+        else:
+            files.append(argument)
+    if len(files) > 1:
+        raise click.UsageError(
+            f"one CONFIG_FILE at most, got {', '.join(files)} (overrides are KEY=VALUE)"
+        )
+    if files and Path(files[0]).is_dir():
+        raise click.UsageError(f"CONFIG_FILE {files[0]!r} is a folder, not a config file")
+    return (files[0] if files else None), overrides
+
+
+def _plain_name(value: str) -> bool:
+    """A registry name (``image_folder``), not a mapping or a list."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_\-]+", value))
 
 
 def _section(data: dict, key: str) -> dict:
