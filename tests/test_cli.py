@@ -257,3 +257,18 @@ def test_positional_key_value_overrides_work_like_set(tmp_path):
     ):
         bad = run_cli("train", *args, "--out", str(tmp_path / "bad"))
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+
+
+def test_evaluate_says_what_it_is_computing(tmp_path):
+    """`evaluate --metrics` ran silently for minutes: each step is named on stderr."""
+    run = tmp_path / "run"
+    proc = run_cli("train", "dataset=sine_circle", "model=vae", "dataset.n=200", "train.steps=5",
+                   "train.progress=false", "--out", str(run))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("evaluate", str(run), "--metrics", "mig,sap", "--preset", "fast")
+    assert proc.returncode == 0, proc.stderr
+    assert "ELBO terms and MSE with L = 100 posterior samples on" in proc.stderr
+    assert "metric 1 of 2: mig (fast preset)" in proc.stderr
+    assert (
+        "metric 2 of 2: sap (fast preset); " in proc.stderr and "left at that pace" in proc.stderr
+    )

@@ -406,7 +406,10 @@ def evaluate(
     with FolderLock(run_dir):  # no training or other evaluation writes meanwhile
         model = load(run_dir)
         dataset = load_dataset(run_dir)
-        result = run_evaluation(model, dataset.evaluation_set().x, samples, seed)
+        points = dataset.evaluation_set().x
+        log.info("ELBO terms and MSE with L = %d posterior samples on %d points", samples,
+                 len(points))  # fmt: skip
+        result = run_evaluation(model, points, samples, seed)
         record = None
         if names is not None:
             periodic = periodic_codes_of(model)  # circle/torus latents: periodic-aware metrics

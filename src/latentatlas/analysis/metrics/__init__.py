@@ -17,6 +17,8 @@ one posterior sample). Each metric module's docstring gives its definition.
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +43,8 @@ from .interventional import beta_vae_score, factor_vae_score
 from .periodic import periodic_codes_of
 from .sap import sap, sap_from
 from .unsupervised import unsupervised_scores
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,12 @@ def evaluate_metrics(
     _warn_if_rows_repeat(dataset, chosen, preset)
     scores: dict[str, float] = {}
     gt = None
-    for name in chosen:
+    t0 = time.perf_counter()
+    for done, name in enumerate(chosen):
+        elapsed = time.perf_counter() - t0
+        pace = (f"; {elapsed:.0f} s so far, about {elapsed / done * (len(chosen) - done):.0f} s "
+                "left at that pace" if done else "")  # fmt: skip
+        _log.info("metric %d of %d: %s (%s preset)%s", done + 1, len(chosen), name, preset, pace)
         metric = METRICS[name]
         settings = metric.settings(preset)
         if periodic_codes is not None:
