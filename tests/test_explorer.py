@@ -121,6 +121,11 @@ def test_examples_traversals_and_exports(vae_run):
     example = client.get("/api/example?index=3").json()
     assert example["index"] == 3 and len(example["z"]) == 3
     assert example["image"].startswith("data:image/png;base64,")
+    # the example's ground truth, shown beside it on the page
+    session = ExplorerSession(vae_run)
+    truth = session.data.get_batch(torch.tensor([3])).factors[0].tolist()
+    names = session.data.factor_space.names
+    assert example["factors"] == pytest.approx(dict(zip(names, truth)))
     assert client.get("/api/example?index=100000").status_code == 400
     strip = client.post("/api/traversal", json={"z": [0.0, 0.0, 0.0], "index": 1})
     assert strip.headers["content-type"] == "image/png"

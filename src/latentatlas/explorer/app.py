@@ -3,7 +3,7 @@
 Routes: ``/`` (the page), ``/api/info`` (controls, start code, blocks, directions),
 ``/api/decode`` (POST ``{"z": [...], "keep": [...]}`` → PNG), ``/api/blocks`` (each atomic
 block's image), ``/api/traversal`` (POST ``{"z", "index", "format": "png"|"gif"}``),
-``/api/example?index=i`` (a training example's code and image), ``/api/direction`` (POST
+``/api/example?index=i`` (a training example's code, image and ground-truth factors), ``/api/direction`` (POST
 ``{"z", "name", "value"}`` → the edited code), ``/api/start?seed=N`` (a prior sample); bad input
 gets a 400 with its message; ``/figures/<name>`` (only the PNG files found in the run folder's
 ``figures/`` when the server started: no path from a request reaches the file system). Starlette
@@ -188,7 +188,8 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
         if index is None:
             raise DataError("index: expected an integer (ASCII digits)")
         z, png = session.example(index)
-        return JSONResponse({"index": index, "z": z, "image": data_url(png)})
+        return JSONResponse({"index": index, "z": z, "image": data_url(png),
+                             "factors": session.example_factors(index)})  # fmt: skip
 
     @checked
     async def direction(request: Request) -> Response:

@@ -285,6 +285,21 @@ class ExplorerSession:
             z = self.model.latent.mean(self.model.encode(x)).reshape(-1).cpu()
         return z.tolist(), self.png(x[0].cpu())
 
+    def example_factors(self, index: int) -> dict[str, float | str]:
+        """The ground-truth factors of training example ``index`` (a category by its label);
+        {} for data without factors."""
+        if not getattr(self.data, "has_factors", False):
+            return {}
+        values = self.data.get_batch(torch.tensor([index])).factors[0].tolist()
+        out: dict[str, float | str] = {}
+        for factor, value in zip(self.data.factor_space.factors, values):
+            labels, grid = factor.labels, factor.values
+            if labels and grid and value in grid:
+                out[factor.name] = labels[grid.index(value)]
+            else:
+                out[factor.name] = float(value)
+        return out
+
     def apply_direction(self, values: object, name: object, value: object) -> list[float]:
         """The code with the named direction's factor set to ``value`` (its units, through g⁻¹)."""
         if not isinstance(name, str) or name not in self.directions:
