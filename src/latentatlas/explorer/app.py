@@ -3,7 +3,8 @@
 Routes: ``/`` (the page), ``/api/info`` (controls, start code, blocks, directions),
 ``/api/decode`` (POST ``{"z": [...], "keep": [...]}`` → PNG), ``/api/blocks`` (each atomic
 block's image), ``/api/traversal`` (POST ``{"z", "index", "format": "png"|"gif"}``),
-``/api/example?index=i`` (a training example's code, image and ground-truth factors), ``/api/direction`` (POST
+``/api/example?index=i`` (a training example's code, image and ground-truth factors),
+``/api/direction`` (POST
 ``{"z", "name", "value"}`` → the edited code), ``/api/start?seed=N`` (a prior sample); bad input
 gets a 400 with its message; ``/figures/<name>`` (only the PNG files found in the run folder's
 ``figures/`` when the server started: no path from a request reaches the file system). Starlette
