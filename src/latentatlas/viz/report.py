@@ -72,10 +72,18 @@ WIDE_PX = 620
 
 #: metric key → (row label, where it comes from); the order of the metrics table
 METRICS: dict[str, tuple[str, str]] = {
-    "neg_elbo": ("−ELBO", "reconstruction + KL"),
-    "kl": ("KL regularisation", "eq. 5.10"),
-    "reconstruction": ("Reconstruction", "eq. 5.9, L posterior samples"),
-    "mse": ("MSE", "eq. 5.7–5.8, mean reconstruction"),
+    "neg_elbo": ("−ELBO", "reconstruction + KL; nats per data point"),
+    "kl": ("KL regularisation", "eq. 5.10; nats per data point"),
+    "reconstruction": (
+        "Reconstruction",
+        "eq. 5.9, L posterior samples; −log p(x|z) per data "
+        "point (nats for a probabilistic decoder)",
+    ),
+    "mse": (
+        "MSE",
+        "eq. 5.7–5.8, mean reconstruction; squared error summed over a data point's "
+        "values (pixels × channels, or dimensions), mean over points",
+    ),
 }
 #: evaluation entries that describe the evaluation rather than measure the model (in the caption)
 COUNTS = ("n_points", "n_samples")
