@@ -51,6 +51,7 @@ def test_demo_quick_writes_a_report(tmp_path):
     assert set(reduction["delta"]) == {f"{a} -> {b}" for a in ("R²", "S¹", "Φ")
                                        for b in ("R²", "S¹", "Φ") if a != b}  # fmt: skip
     assert "Diffusion VAE on S¹ and Δ-reduction" in html and "thesis table 7.1" in proc.stderr
+    assert "eq. 7.5, is half uniform" in proc.stderr  # the KL beside 1.98 is explained
     # `report` re-renders the page and keeps the thesis column (read from references.json)
     report.unlink()
     assert run("report", str(out)).returncode == 0

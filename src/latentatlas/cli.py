@@ -537,6 +537,10 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
         click.echo(f"\n{'diffusion VAE':<16}{'latent-atlas':>14}   thesis table 7.1", err=True)
         for key, reference in THESIS_TABLES["7.1"][(0.1, 0.1)].items():
             click.echo(f"{key:<16}{circle[key]:>14.4g}   {reference}", err=True)
+        click.echo("(our KL is about twice the thesis's by construction: its printed density, "
+                   "eq. 7.5, is half uniform, an erratum; model.latent.thesis_compatible=true "
+                   "trains with the printed formulas — docs/circular.md, docs/errata.md)",
+                   err=True)  # fmt: skip
     if result.reduction is not None:
         click.echo("\nΔ-reduction (eq. 9.2), rows Z₁, columns Z₂:", err=True)
         click.echo(result.reduction.to_markdown(), err=True)
