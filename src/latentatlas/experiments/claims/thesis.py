@@ -118,6 +118,10 @@ def _judge_table(results: dict[str, Any]) -> list[Verdict]:
     if isinstance(printed, dict):
         verdicts += _judge_grid(printed["rows"], int(printed.get("repetitions", 1)), table,
                                 suffix=PRINTED)  # fmt: skip
+    elif table == "7.1":  # a run from before the second grid: nothing to judge it on
+        verdicts += [Verdict(m.replace("_", "-") + PRINTED, "not trained in this run",
+                             "inconclusive", "the run predates the grid with the printed "
+                             "formulas: rerun to judge it") for m in METRICS]  # fmt: skip
     return verdicts
 
 
