@@ -1,22 +1,29 @@
 # The two set-up commands of the README. Both work on a fresh clone: they create .venv,
 # install the project with the CPU build of torch pinned (never an unpinned torch, which
-# would pull a multi-GB CUDA build), then run the main job or the test suite.
+# would pull a multi-GB CUDA build), then run the main job or the test suite. The demo needs
+# the core only (stamp .core); the tests add the test extras (Ray, the trackers, Selenium:
+# stamp .installed) to the same environment.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
+CORE   := $(VENV)/.core
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(CORE): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e . "$(TORCH)"
+	touch $(CORE)
+
+$(STAMP): $(CORE)
 	$(PY) -m pip install --quiet -e ".[test]" "$(TORCH)"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(VENV)/bin/latent-atlas demo --out runs/demo --force  # a re-run replaces the previous demo
 
 test: $(STAMP) lint
