@@ -24,7 +24,7 @@ $(STAMP): $(CORE)
 	touch $(STAMP)
 
 demo: $(CORE)
-	$(VENV)/bin/latent-atlas demo --out runs/demo --force  # a re-run replaces the previous demo
+	$(VENV)/bin/latent-atlas demo --out runs/demo --force  # a re-run continues it (replaces one of other settings)
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q

@@ -56,9 +56,16 @@ def test_demo_quick_writes_a_report(tmp_path):
     report.unlink()
     assert run("report", str(out)).returncode == 0
     assert "−28.74 ± 0.16" in report.read_text()
-    # running it again without --force refuses and keeps the folder
-    again = run("demo", "--quick", "--out", str(out))
-    assert_clean_error(again, "not empty")
+    # run again, the same demo continues (its finished models reused), with or without --force
+    for flags in ((), ("--force",)):
+        again = run("demo", "--quick", *flags, "--out", str(out))
+        assert again.returncode == 0, again.stderr
+        assert json.loads((out / "evaluation.json").read_text()) == evaluation
+    # a demo of other settings is refused without --force, replaced with it
+    other = run("demo", "--quick", "--steps", "200", "--out", str(out))
+    assert_clean_error(other, "train.steps = 300")
+    replaced = run("demo", "--quick", "--steps", "200", "--force", "--out", str(out))
+    assert replaced.returncode == 0, replaced.stderr
     assert report.is_file()
 
 
@@ -273,3 +280,39 @@ def test_evaluate_says_what_it_is_computing(tmp_path):
     assert (
         "metric 2 of 2: sap (fast preset); " in proc.stderr and "left at that pace" in proc.stderr
     )
+
+
+def test_an_interrupted_demo_run_continues_to_the_same_weights(tmp_path):
+    """The demo's trainings resume from their last checkpoint (was: `make demo --force` could
+    not even replace an interrupted demo); the result equals an uninterrupted run."""
+    import torch
+
+    from latentatlas.errors import RunFolderError
+    from latentatlas.experiments.demo import train_or_continue
+    from latentatlas.train import RunConfig, build_dataset, train_run
+    from latentatlas.train.callbacks import Callback
+
+    from .conftest import tiny_run_dict
+
+    config = RunConfig.from_dict(tiny_run_dict(steps=40, checkpoint_every=10))
+    dataset = build_dataset(config)
+
+    class StopAt(Callback):
+        def on_step_end(self, trainer, step, record):
+            if step == 25:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_run(config, tmp_path / "cut", [StopAt()], dataset=dataset)
+    resumed, fit = train_or_continue(config, tmp_path / "cut", [], dataset)
+    whole, _ = train_run(config, tmp_path / "whole", dataset=dataset)
+    assert fit.status == "finished"
+    for a, b in zip(resumed.state_dict().values(), whole.state_dict().values()):
+        assert torch.equal(a, b)
+    reused, again = train_or_continue(config, tmp_path / "cut", [], dataset)  # finished: reused
+    assert again.status == "finished" and torch.equal(
+        next(iter(reused.state_dict().values())), next(iter(whole.state_dict().values()))
+    )
+    other = RunConfig.from_dict(tiny_run_dict(steps=50, checkpoint_every=10))
+    with pytest.raises(RunFolderError, match="train.steps = 40"):
+        train_or_continue(other, tmp_path / "cut", [], dataset)

@@ -504,10 +504,15 @@ def list_entries(what: str, fields: bool) -> None:
 @click.option("--steps", default=20_000, show_default=True, help="Training steps.")
 @click.option("--quick", is_flag=True, help="A few hundred steps only (for tests).")
 @click.option(
-    "--force", is_flag=True, help="Replace an existing run folder at --out (never other files)."
+    "--force",
+    is_flag=True,
+    help="Replace a demo at --out that cannot be continued (other settings); never other files.",
 )
 def demo(out: str, steps: int, quick: bool, force: bool) -> None:
-    """The main job: VAE on the sine circle (thesis ch. 5), evaluated, with a report."""
+    """The main job: VAE on the sine circle (thesis ch. 5), evaluated, with a report.
+
+    Run again on the same --out, it continues: finished models are reused, an interrupted one
+    resumes from its last checkpoint. --force replaces a demo of other settings there."""
 
     from .experiments.demo import (
         REFERENCE_NAME,
@@ -519,9 +524,11 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
 
     if quick:
         steps = min(steps, 300)
-    demo_config(steps)  # bad settings fail here, before anything on disk is touched
-    again = "Start it again with: latent-atlas demo --force --out"
-    with _resume_hint(out, again), OutputFolder(out, "demo", force):
+    config = demo_config(steps)  # bad settings fail here, before anything on disk is touched
+    again = f"Continue it with: latent-atlas demo{' --quick' if quick else ''} --out"
+    continuing = force and _demo_continues(Path(out), config)
+    with _resume_hint(out, again), OutputFolder(out, "demo", force and not continuing,
+                                                resumable=_same_demo(config)):  # fmt: skip
         result = run_demo(out, steps=steps, progress=True, reduction_steps=100 if quick else 500)
     if result.status != "finished":
         click.echo(f"demo {result.status}; checkpoint saved in {out}", err=True)
@@ -549,6 +556,34 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
 
 
 # -- reproduce ----------------------------------------------------------------------------------
+def _same_demo(config):
+    """The check that a folder holds a demo of ``config`` (or none yet), to continue it."""
+
+    def check(folder: Path) -> None:
+        from .experiments.model_store import check_same_config
+        from .train import checkpoint as ckpt
+
+        if (folder / ckpt.CONFIG).is_file():
+            check_same_config(folder, config, None, what="demo")
+
+    return check
+
+
+def _demo_continues(folder: Path, config) -> bool:
+    """Whether ``folder`` holds a demo that this one continues (same settings): then --force
+    keeps it instead of replacing it."""
+    from .errors import RunFolderError
+    from .train.outputs import read_marker
+
+    if not folder.is_dir() or (read_marker(folder) or {}).get("kind") != "demo":
+        return False
+    try:
+        _same_demo(config)(folder)
+    except RunFolderError:
+        return False
+    return True
+
+
 def _list_experiments() -> None:
     """Each registered experiment with its paper reference and measured wall times."""
     from .experiments.catalogue import SCALES, measured_times

@@ -75,13 +75,31 @@ class DemoResult:
         }
 
 
+def train_or_continue(config: RunConfig, folder: Path, callbacks: list, dataset) -> tuple:
+    """Train into ``folder``, or continue what an earlier demo left there: a finished run is
+    reused, an interrupted one resumed from its last checkpoint (the same numbers as one
+    uninterrupted run); a run of other settings is refused (RunFolderError)."""
+    from ..train import checkpoint as ckpt
+    from ..train.run import reached_end, restore_run, resume_run
+    from ..train.trainer import FitResult
+    from .model_store import check_same_config
+
+    if not (folder / ckpt.CONFIG).is_file():
+        return train_run(config, folder, callbacks, dataset=dataset)
+    check_same_config(folder, config, dataset, what="demo")
+    if reached_end(folder):
+        model = restore_run(folder, callbacks, dataset)
+        return model, FitResult(config.train.steps or 0, "finished", {})
+    return resume_run(folder, None, callbacks, dataset)
+
+
 def _train_and_evaluate(config: RunConfig, out: Path, dataset, references: dict, seed: int):
     """One run folder: train with periodic evaluation, evaluate with L = 100, keep references."""
     from ..viz.report import EVALUATION, REFERENCES
 
     x_vis = dataset.evaluation_set().x
     callbacks = [PeriodicCallback(evaluation_metrics(x_vis, 10), config.train.eval_every)]
-    model, fit = train_run(config, out, callbacks, dataset=dataset)
+    model, fit = train_or_continue(config, out, callbacks, dataset)
     if fit.status != "finished":
         return model, fit, None
     result = evaluate(model, x_vis, n_samples=100, seed=seed)

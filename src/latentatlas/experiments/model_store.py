@@ -144,7 +144,7 @@ class ModelStore:
             records = history.records
         else:
             if (folder / ckpt.CONFIG).is_file():
-                self._check_same(folder, config, dataset)
+                check_same_config(folder, config, dataset)
                 if reached_end(folder):
                     model, fit, reused = self._restore(folder, callbacks, dataset), None, True
                 else:
@@ -208,7 +208,7 @@ class ModelStore:
                 if key not in built:
                     built[key] = build_dataset(config)
                 dataset = built[key]
-                self._check_same(folder, config, dataset)
+                check_same_config(folder, config, dataset)
                 check_same_data(folder, read_metadata(folder), dataset, "model")
                 done.append(run_status(folder) == "finished" and (folder / LOSSES).is_file())
             if all(done):
@@ -248,31 +248,6 @@ class ModelStore:
             return config
         train = {**config.train.to_dict(), "device": self.device}
         return RunConfig.from_dict({**config.to_dict(), "train": train})
-
-    def _check_same(self, folder: Path, config: RunConfig, dataset: FactorDataset | None) -> None:
-        """Refuse a folder trained with another config than the one asked for now.
-
-        The saved config is completed with the current defaults before comparing: a field added
-        to the library since (its default keeping the old behaviour) does not invalidate a
-        model, while a default that changed does (the saved config holds the old value)."""
-        from ..train.run import build_dataset
-
-        data = dataset if dataset is not None else build_dataset(config)
-        try:
-            saved = _comparable(complete_config(load_config(folder), data).to_dict())
-        except ConfigError as exc:
-            raise RunFolderError(
-                f"{folder}: its config no longer fits this run ({exc}); pass --force to replace "
-                "it, or choose another --out"
-            ) from None
-        wanted = _comparable(complete_config(config, data).to_dict())
-        if saved != wanted:
-            key, old, new = first_difference(saved, wanted)
-            raise RunFolderError(
-                f"{folder} was trained with {key} = {old!r}, this run needs {new!r}: the "
-                "reproduction's settings or code changed since. Rerun with the settings it was "
-                "started with, pass --force to replace it, or choose another --out"
-            )
 
     def _emit(self, kind: str, index: int, label: str, reused: bool = False) -> None:
         if self.on_event is not None:
@@ -319,6 +294,35 @@ def _stop_if_interrupted(fit: Any, folder: Path | None = None) -> None:
     if fit.status == "interrupted":
         where = f"; its checkpoint is in {folder}" if folder is not None else ""
         raise Interrupted(fit.signal or "SIGINT", f"stopped at step {fit.step}{where}")
+
+
+def check_same_config(
+    folder: Path, config: RunConfig, dataset: FactorDataset | None, what: str = "reproduction"
+) -> None:
+    """Refuse a run folder trained with another config than the one asked for now
+    (:class:`~latentatlas.errors.RunFolderError` naming the first difference).
+
+    The saved config is completed with the current defaults before comparing: a field added
+    to the library since (its default keeping the old behaviour) does not invalidate a
+    model, while a default that changed does (the saved config holds the old value)."""
+    from ..train.run import build_dataset
+
+    data = dataset if dataset is not None else build_dataset(config)
+    try:
+        saved = _comparable(complete_config(load_config(folder), data).to_dict())
+    except ConfigError as exc:
+        raise RunFolderError(
+            f"{folder}: its config no longer fits this run ({exc}); pass --force to replace "
+            "it, or choose another --out"
+        ) from None
+    wanted = _comparable(complete_config(config, data).to_dict())
+    if saved != wanted:
+        key, old, new = first_difference(saved, wanted)
+        raise RunFolderError(
+            f"{folder} was trained with {key} = {old!r}, this run needs {new!r}: the "
+            f"{what}'s settings or code changed since. Rerun with the settings it was "
+            "started with, pass --force to replace it, or choose another --out"
+        )
 
 
 def _comparable(config: dict) -> dict:
