@@ -86,3 +86,9 @@ def test_direction_bench_quick():
     for method in ("minimal-move", "paper"):
         assert f"| all | contrast | {method} |" in out
     assert re.search(r"minimal-move: lowest cosine \d\.\d{3}", out)
+
+
+def test_threads_quick():
+    out = run_quick("threads.py", "--busy", "1")
+    assert "1 busy processes beside" in out and "MLP 25-8-8-2 (thesis)" in out
+    assert out.count("\n") >= 7 and "ratio: default threads / one thread" in out

@@ -377,8 +377,15 @@ def train_ensemble(
         return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by,
                               first)  # fmt: skip
 
+    from ..threads import training_threads
+
+    # threads by the size of all members' step together, as the Trainer chooses for one
+    threads = torch.get_num_threads()
+    chosen = training_threads(models[0], gather(schedules(first))[0].to(device), train.threads,
+                              members=len(models))  # fmt: skip
     stops = StopRequest()
     previous_handlers = stops.install("returning the members so far")
+    torch.set_num_threads(chosen)
     try:
         for step in range(first, total):
             if stops.requested:
@@ -416,6 +423,7 @@ def train_ensemble(
                 on_checkpoint(snapshot())
     finally:
         stops.restore(previous_handlers)
+        torch.set_num_threads(threads)
         if bar is not None:
             bar.close()
     if stops.requested and stops.signal is not None and first + len(history) < total:

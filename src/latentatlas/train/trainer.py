@@ -106,6 +106,13 @@ class TrainerConfig(Config):
     progress_every: float = field(
         30.0, ge=0.0, doc="seconds between progress lines when standard error is not a terminal"
     )
+    threads: int = field(
+        0,
+        ge=0,
+        doc="intra-op threads while training on the CPU: 0 chooses by "
+        "the size of a step (one below threads.CROSSOVER_MACS, torch's default "
+        "above), n > 0 exactly n",
+    )
     precision: str = field(
         "fp32",
         choices=("fp32", "bf16"),
@@ -594,6 +601,8 @@ class Trainer:
         bar = self._progress_bar(total)
         last: dict[str, float] = {}
         status = "finished"
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self._intra_op_threads())
         t0, s0 = time.perf_counter(), self.step
         previous_handlers = self._stops.install()  # Ctrl-C / SIGTERM: stop after the step
         try:
@@ -648,6 +657,7 @@ class Trainer:
             raise
         finally:
             self._stops.restore(previous_handlers)
+            torch.set_num_threads(threads)
             if hasattr(self.model, "regularizer_scale"):  # the model leaves with its objective
                 self.model.regularizer_scale = 1.0
             if bar is not None:
@@ -680,6 +690,14 @@ class Trainer:
         hook = getattr(self.model, "curriculum", None)
         if hook is not None:
             hook(step, total)
+
+    def _intra_op_threads(self) -> int:
+        """``train.threads``, or by the size of a step (:func:`~latentatlas.threads.
+        training_threads`): tiny models lose to oversubscription (30× slower on two busy
+        cores)."""
+        from ..threads import training_threads
+
+        return training_threads(self.model, self.batch(self.step).x, self.config.threads)
 
     def _progress_bar(self, total: int):
         """A bar on a terminal, progress lines in a log (:mod:`~latentatlas.train.progress`)."""
