@@ -185,6 +185,27 @@ def test_debug_shows_the_traceback():
     assert proc.returncode == 1 and "Traceback" in proc.stderr
 
 
+def test_ctrl_c_inside_generated_code_still_exits_130(tmp_path):
+    """A Ctrl-C that lands while Python runs generated code (a dataclass or a namedtuple being
+    made, as a lazy import does) leaves the interpreter remembering an "unhandled"
+    KeyboardInterrupt; under ``python -m`` it then ended by SIGINT (-2) after our message,
+    although the CLI had handled it and asked for 130."""
+    (tmp_path / "ctrl_c_in_exec.py").write_text(
+        "import sys\n"
+        "from latentatlas import cli\n"
+        "@cli.cli.command('ctrl-c')\n"
+        "def ctrl_c():\n"
+        "    exec('raise KeyboardInterrupt')\n"
+        "sys.argv = ['latent-atlas', 'ctrl-c']\n"
+        "cli.main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    proc = subprocess.run([sys.executable, "-m", "ctrl_c_in_exec"], capture_output=True,
+                          text=True, env=env, timeout=120)  # fmt: skip
+    assert proc.returncode == 130, proc.stderr
+    assert "interrupted (Ctrl-C)" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     args = [*CLI, "train", *TINY, "--set=train.steps=200000", "--set=train.log_every=1",

@@ -1058,7 +1058,22 @@ def sweep(sweep_file: str, out: str | None, executor: str, jobs: int | None, add
 
 
 def main() -> None:
-    cli(prog_name="latent-atlas")
+    try:
+        cli(prog_name="latent-atlas")
+    finally:
+        _forget_generated_code_interrupt()
+
+
+def _forget_generated_code_interrupt() -> None:
+    """Keep the exit status the CLI chose after a Ctrl-C (130).
+
+    CPython remembers, in a flag no Python API reads, a ``KeyboardInterrupt`` that left any
+    code run from a string (``exec``/``eval``: a dataclass or a namedtuple being made while a
+    lazy import runs when Ctrl-C comes); under ``python -m`` it then ends the process by SIGINT
+    whatever status was asked for. Running a string that completes clears that flag; a
+    Ctrl-C nobody handled still ends the program as Python does, since the interpreter sets
+    the flag again when the exception leaves the main module."""
+    exec("pass")
 
 
 if __name__ == "__main__":
