@@ -92,3 +92,11 @@ def test_threads_quick():
     out = run_quick("threads.py", "--busy", "1")
     assert "1 busy processes beside" in out and "MLP 25-8-8-2 (thesis)" in out
     assert out.count("\n") >= 7 and "ratio: default threads / one thread" in out
+
+
+def test_demo_steps_quick():
+    out = run_quick("demo_steps.py", "--time")
+    assert "40 steps  table 5.1 (vae;" in out and "40 steps  table 7.1 (diffusion_vae;" in out
+    verdicts = re.findall(r"vs \S+ ± [^:]+: (agree|disagree|inconclusive)", out)
+    assert len(verdicts) == 8, out  # four metrics of each cell, each judged
+    assert re.search(r"40 steps  the demo itself: \d+ s wall", out)

@@ -501,7 +501,7 @@ def list_entries(what: str, fields: bool) -> None:
 # -- demo ---------------------------------------------------------------------------------------
 @cli.command(short_help="The main job: a VAE on the sine circle, with its report.")
 @click.option("--out", default="runs/demo", show_default=True, type=click.Path(file_okay=False))
-@click.option("--steps", default=20_000, show_default=True, help="Training steps.")
+@click.option("--steps", default=5000, show_default=True, help="Training steps of each model.")
 @click.option("--quick", is_flag=True, help="A few hundred steps only (for tests).")
 @click.option(
     "--force",

@@ -3,8 +3,12 @@
 Trains the thesis's baseline VAE (2-D Euclidean latent, two dense layers of ⌊D/3⌋ = 8 units,
 Gaussian decoder with σX = 0.1) on X_0.1 (N = 10 000, σ = 0.1), evaluates it on X_Vis with L = 100
 samples (eq. 5.7-5.10), and writes a report that puts our numbers beside table 5.1's row
-(X_0.1, σX = 0.1). The thesis trains for 10^5 epochs at lr 1e-4; the demo trains for a couple of
-minutes at a larger learning rate, so its numbers approach but need not reach the table's.
+(X_0.1, σX = 0.1). The thesis trains for 10^5 epochs at lr 1e-4; the demo trains each model for
+5000 steps at a larger learning rate with a cosine decay, so its numbers approach but need not
+reach the table's. 5000 is measured (``benchmarks/demo_steps.py``): over five seeds the demo's
+cells are judged the same at 2500, 5000, 10 000 and 20 000 steps (−ELBO, reconstruction and MSE
+agree with the thesis by the reproductions' rule, the KL does not), while −ELBO gains only 0.4
+nat from 5000 to 20 000 steps and the demo takes a quarter of the time.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from .thesis_tables import THESIS_TABLES, sine_benchmark_spec
 REFERENCE_NAME = "thesis table 5.1 (X_0.1, σX = 0.1)"
 
 
-def demo_config(steps: int = 20_000, seed: int = 0) -> RunConfig:
+def demo_config(steps: int = 5000, seed: int = 0) -> RunConfig:
     """The demo's run config: table 5.1's cell X_0.1, σX = 0.1 (thesis ch. 5) with the
     reproduction's schedule, plus periodic evaluation and checkpoints."""
     spec = sine_benchmark_spec("vae", 0.1, 0.1, steps, seed=seed, data_seed=seed)
@@ -110,7 +114,7 @@ def _train_and_evaluate(config: RunConfig, out: Path, dataset, references: dict,
 
 def run_demo(
     out: str | Path,
-    steps: int = 20_000,
+    steps: int = 5000,
     seed: int = 0,
     progress: bool = True,
     reduction_steps: int = 500,
