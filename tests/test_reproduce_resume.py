@@ -113,6 +113,8 @@ def test_a_model_saved_before_a_new_config_field_is_reused(tmp_path):
     data = json.loads(config.read_text())
     del data["model"]["decoder"]["output_kernel"]  # as written before that field existed
     config.write_text(json.dumps(data))
+    data["train"]["memory_format"] = "contiguous"  # the layout before auto: rounding only
+    config.write_text(json.dumps(data))
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
     assert weights.stat().st_mtime_ns == before  # reused, not retrained

@@ -268,6 +268,21 @@ def test_corrupt_trainer_state_gives_one_line(tmp_path):
     assert "\n" not in str(info.value) and "weights_only=False" not in str(info.value)
 
 
+def test_memory_format_auto_is_channels_last_for_conv_models_on_the_cpu():
+    """The default layout: NHWC for a model with 2-D convolutions on the CPU (measured faster,
+    benchmarks/training_throughput.py), contiguous for an MLP; explicit choices win."""
+    from latentatlas.train.trainer import uses_channels_last
+
+    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten())
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    cpu = torch.device("cpu")
+    assert TrainerConfig().memory_format == "auto"
+    assert uses_channels_last("auto", conv, cpu) and not uses_channels_last("auto", mlp, cpu)
+    assert not uses_channels_last("auto", conv, torch.device("meta"))  # not measured there
+    assert not uses_channels_last("contiguous", conv, cpu)
+    assert uses_channels_last("channels_last", mlp, cpu)
+
+
 def test_bf16_and_channels_last_train_to_nearly_the_same_weights(tmp_path):
     """train.precision = bf16 runs the forward under bfloat16 autocast and train.memory_format =
     channels_last keeps convolutions in NHWC: both train, checkpoint and resume, and land near
@@ -285,7 +300,8 @@ def test_bf16_and_channels_last_train_to_nearly_the_same_weights(tmp_path):
         "train": {"steps": 6, "batch_size": 16, "progress": False, "log_every": 1},
     }  # fmt: skip
     losses = {}
-    for name, train in {"fp32": {}, "bf16": {"precision": "bf16"},
+    for name, train in {"fp32": {"memory_format": "contiguous"},
+                        "bf16": {"precision": "bf16", "memory_format": "contiguous"},
                         "cl": {"memory_format": "channels_last"}}.items():  # fmt: skip
         config = RunConfig.from_dict({**spec, "train": {**spec["train"], **train}})
         _, fit = train_run(config, tmp_path / name)

@@ -64,8 +64,9 @@ from .settings import first_difference
 
 #: the sub-folder of a reproduction's output that holds its models
 MODELS = "models"
-#: train settings that may differ between invocations without changing the model
-_FREE = ("device", "progress")
+#: train settings that may differ between invocations without changing the model (the layout,
+#: like the device, changes the numbers only by float rounding)
+_FREE = ("device", "progress", "memory_format")
 
 
 @dataclass

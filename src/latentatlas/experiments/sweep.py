@@ -312,7 +312,7 @@ def _ensemble_key(trial: Trial) -> str | None:
     train = trial.config.get("train", {})
     if train.get("grad_clip") is not None or train.get("precision", "fp32") != "fp32":
         return None
-    if train.get("memory_format", "contiguous") != "contiguous":
+    if train.get("memory_format", "auto") == "channels_last":  # auto: an ensemble is contiguous
         return None
     shared = {k: v for k, v in trial.config.items() if k != "seed"}
     return json.dumps(shared, sort_keys=True)

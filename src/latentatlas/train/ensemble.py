@@ -254,7 +254,9 @@ def train_ensemble(
     start: Sequence[dict[str, Any]] | None = None,
     trace: bool | None = None,
 ) -> EnsembleResult:
-    """Train every config's model together; each ends as if trained alone by ``train_run``.
+    """Train every config's model together; each ends as if trained alone by ``train_run``
+    (contiguous: a conv model that ``train_run`` puts in channels-last on the CPU, the default
+    ``train.memory_format: auto``, ends the same up to float rounding).
 
     ``on_checkpoint`` receives the members as they are every ``train.checkpoint_every`` steps
     (before the last). Ctrl-C / SIGTERM finish the current step and raise
@@ -294,10 +296,11 @@ def train_ensemble(
     if obstacle is not None:
         raise ConfigError(f"model: {obstacle}; train such models one by one")
     train = configs[0].train
-    if (train.precision, train.memory_format) != ("fp32", "contiguous"):
+    if train.precision != "fp32" or train.memory_format == "channels_last":
         raise ConfigError(
             "train.precision / train.memory_format: an ensemble trains in fp32, contiguous "
-            "(train its members one by one for bf16 or channels_last)"
+            "(train its members one by one for bf16 or channels_last; memory_format auto "
+            "trains an ensemble contiguous)"
         )
     if train.grad_clip is not None:
         raise ConfigError("train.grad_clip: not supported in an ensemble (it couples members)")
