@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from latentatlas.threads import CROSSOVER_MACS, forward_macs, threads_for, training_threads
+from latentatlas.threads import (
+    CROSSOVER_MACS,
+    forward_macs,
+    thread_count,
+    threads_for,
+    training_threads,
+)
 from latentatlas.train import RunConfig, train_run
 from latentatlas.train.callbacks import Callback
 
@@ -56,3 +62,30 @@ def test_a_tiny_model_trains_on_one_thread_and_the_setting_overrides(tmp_path):
     two = Threads()
     train_run(RunConfig.from_dict(tiny_run_dict(steps=5, threads=2)), None, [two])
     assert two.seen == {2} and torch.get_num_threads() == default
+
+
+def test_analyses_of_tiny_models_run_on_one_thread():
+    """The evaluation (L decodes per point) and Δ-reduction fits choose their threads by the size
+    of their work like training: the thesis's tiny decoders on one thread, torch's default
+    restored after."""
+    from latentatlas.analysis.evaluation import evaluate
+    from latentatlas.analysis.reduction import fit_reduction
+    from latentatlas.train.run import build_dataset, build_model
+
+    config = RunConfig.from_dict(tiny_run_dict(steps=1))
+    data = build_dataset(config)
+    models = [build_model(config.replace(seed=s), data) for s in (0, 1)]
+    seen: set[int] = set()
+    for model in models:
+        decode = model.decode
+        def counted(z, decode=decode):  # the work, not the two-point probes of the set-up
+            if z.shape[0] > 2:
+                seen.add(torch.get_num_threads())
+            return decode(z)
+
+        model.decode = counted
+    with thread_count(2):
+        evaluate(models[0], data.x[:50], n_samples=3)
+        fit_reduction(models[0], models[1], steps=3, samples=20, eval_samples=20)
+        assert torch.get_num_threads() == 2
+    assert seen == {1}

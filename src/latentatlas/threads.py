@@ -58,6 +58,13 @@ CROSSOVER_MACS = 100_000_000
 def forward_macs(model: torch.nn.Module, batch: torch.Tensor) -> int:
     """Multiply-adds of ``model(batch)``'s linear and convolution layers (what dominates a
     step's arithmetic), counted with forward hooks on one pass without gradients."""
+    return call_macs([model], lambda: model(batch))
+
+
+def call_macs(modules: list[torch.nn.Module], call: Callable[[], object]) -> int:
+    """Multiply-adds of the linear and convolution layers of ``modules`` during ``call()``
+    (run once without gradients): the work of an analysis step that is not one forward pass,
+    e.g. decoding a few prior samples through two models."""
     total = 0
 
     def count(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -76,10 +83,11 @@ def forward_macs(model: torch.nn.Module, batch: torch.Tensor) -> int:
                 total += output.numel() * kernel * module.in_channels // module.groups
 
     layers = (torch.nn.Linear, torch.nn.modules.conv._ConvNd)
-    handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, layers)]
+    handles = [m.register_forward_hook(count) for module in modules for m in module.modules()
+               if isinstance(m, layers)]  # fmt: skip
     try:
         with torch.no_grad():
-            model(batch)
+            call()
     finally:
         for handle in handles:
             handle.remove()

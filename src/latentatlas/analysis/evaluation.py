@@ -29,6 +29,7 @@ import torch
 from ..data.base import check_observations
 from ..errors import ConfigError
 from ..memory import allocation_errors
+from ..threads import thread_count, training_threads
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,11 @@ def evaluate(
     totals = {"recon": 0.0, "kl": 0.0, "se": 0.0}
     has_kl = getattr(model.latent, "has_prior", False)
     g = torch.Generator(device=device).manual_seed(seed)
+    # threads by the size of the work: n_samples decodes per point weigh like n_samples models
+    threads = training_threads(model, x[:batch_size].to(device), members=n_samples)
     try:
-        with torch.no_grad(), allocation_errors("evaluation (posterior samples × batch)"):
+        with torch.no_grad(), allocation_errors("evaluation (posterior samples × batch)"), \
+                thread_count(threads):  # fmt: skip
             for start in range(0, x.shape[0], batch_size):
                 xb = x[start : start + batch_size].to(device)
                 posterior = model.encode(xb)

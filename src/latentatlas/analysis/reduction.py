@@ -33,6 +33,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..models.likelihoods import FixedGaussian
 from ..registry import REDUCTORS, build
+from ..threads import call_macs, thread_count, threads_for
 from .reductors import ANGLE_STARTS, Reductor, SpaceInfo, default_family
 
 
@@ -189,7 +190,8 @@ def fit_reduction(
     g = torch.Generator().manual_seed(seed)
     probe = _sample_prior(model1, 2, g)
     dim1 = decoder_mean(model1, probe).shape[1]
-    dim2 = decoder_mean(model2, model2.latent.sample(model2.latent.prior(), 2, g)).shape[1]
+    probe2 = model2.latent.sample(model2.latent.prior(), 2, g)
+    dim2 = decoder_mean(model2, probe2).shape[1]
     if dim1 != dim2:
         raise ConfigError(
             f"{names[0]} generates {dim1} values per observation but {names[1]} {dim2}: "
@@ -199,10 +201,16 @@ def fit_reduction(
     flags = [p.requires_grad for p in params]
     for p in params:  # Algorithm 2 moves only the map's parameters
         p.requires_grad_(False)
+    # threads by the size of a step (decoding the prior samples through both models): the
+    # thesis's decoders are tiny, and on a busy machine torch's default threads made them slow
+    per_point = call_macs([model1, model2], lambda: (decoder_mean(model1, probe),
+                                                     decoder_mean(model2, probe2))) / 2  # fmt: skip
+    threads = threads_for(int(per_point * max(samples, eval_samples)))
     try:
-        reductor = _best_start(spec, source, target, model1, model2, steps, samples, lr, g)
-        losses = _fit(reductor, model1, model2, steps, samples, lr, g)
-        mse = _expected_error(reductor, model1, model2, eval_samples, g)
+        with thread_count(threads):
+            reductor = _best_start(spec, source, target, model1, model2, steps, samples, lr, g)
+            losses = _fit(reductor, model1, model2, steps, samples, lr, g)
+            mse = _expected_error(reductor, model1, model2, eval_samples, g)
     finally:
         for p, flag in zip(params, flags):
             p.requires_grad_(flag)
