@@ -21,13 +21,11 @@ docs/circular.md); it is printed for completeness.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import tempfile
 import time
 
-import torch
-
+from busy import busy_neighbours
 from latentatlas.analysis.evaluation import evaluate
 from latentatlas.experiments.claims.thesis import cell_comparison
 from latentatlas.experiments.demo import demo_config, run_demo
@@ -78,13 +76,6 @@ def demo_seconds(steps: int) -> float:
         return time.perf_counter() - t0
 
 
-def _spin(stop: multiprocessing.Event) -> None:  # a busy neighbour
-    torch.set_num_threads(1)
-    a = torch.randn(256, 256)
-    while not stop.is_set():
-        a = torch.tanh(a @ a)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, nargs="+", default=[2500, 5000, 10_000, 20_000])
@@ -94,13 +85,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     steps, seeds = ([40], 2) if args.quick else (args.steps, args.seeds)
-    stop = multiprocessing.Event()
-    spinners = [multiprocessing.Process(target=_spin, args=(stop,), daemon=True)
-                for _ in range(args.busy)]  # fmt: skip
-    for p in spinners:
-        p.start()
     print(f"the demo's cells (X_0.1, σX = 0.1) over {seeds} seeds; {args.busy} busy processes")
-    try:
+    with busy_neighbours(args.busy):
         for n in steps:
             for table, model in CELLS.items():
                 judged, seconds = judged_cell(table, n, seeds)
@@ -109,10 +95,6 @@ def main() -> None:
                     print(f"{'':>14}{metric:<16}{line}")
             if args.time:
                 print(f"{n:>6} steps  the demo itself: {demo_seconds(n):.0f} s wall")
-    finally:
-        stop.set()
-        for p in spinners:
-            p.join(timeout=5)
 
 
 if __name__ == "__main__":

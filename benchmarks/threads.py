@@ -16,12 +16,12 @@ the cores busy meanwhile (a shared workstation, a cluster node); run it idle and
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import time
 
 import torch
 
+from busy import busy_neighbours
 from latentatlas.registry import MODELS, build
 from latentatlas.threads import forward_macs, thread_count
 
@@ -55,13 +55,6 @@ def seconds_per_step(model: torch.nn.Module, x: torch.Tensor, steps: int, thread
         return (time.perf_counter() - t0) / steps
 
 
-def _spin(stop: multiprocessing.Event) -> None:  # a busy neighbour
-    torch.set_num_threads(1)
-    a = torch.randn(256, 256)
-    while not stop.is_set():
-        a = torch.tanh(a @ a)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -71,15 +64,10 @@ def main() -> None:
     args = parser.parse_args()
     rounds, steps = (1, 2) if args.quick else (args.rounds, args.steps)
     default = torch.get_num_threads()
-    stop = multiprocessing.Event()
-    spinners = [multiprocessing.Process(target=_spin, args=(stop,), daemon=True)
-                for _ in range(args.busy)]  # fmt: skip
-    for p in spinners:
-        p.start()
     print(f"{torch.get_num_threads()} default threads, {args.busy} busy processes beside")
     print(f"{'model':<32}{'MACs/forward':>14}{'1 thread s':>12}{f'{default} threads s':>13}"
           f"{'ratio':>8}")  # fmt: skip
-    try:
+    with busy_neighbours(args.busy):
         for name, (shape, net, batch) in CASES.items():
             if args.quick and name.startswith("conv 64"):
                 continue
@@ -92,10 +80,6 @@ def main() -> None:
                 many.append(seconds_per_step(model, x, steps, default))
             a, b = statistics.median(one), statistics.median(many)
             print(f"{name:<32}{macs:>14,}{a:>12.5f}{b:>13.5f}{b / a:>8.2f}")
-    finally:
-        stop.set()
-        for p in spinners:
-            p.join(timeout=5)
     print("ratio: default threads / one thread, seconds per step (> 1: one thread is faster)")
 
 
