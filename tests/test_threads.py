@@ -78,6 +78,7 @@ def test_analyses_of_tiny_models_run_on_one_thread():
     seen: set[int] = set()
     for model in models:
         decode = model.decode
+
         def counted(z, decode=decode):  # the work, not the two-point probes of the set-up
             if z.shape[0] > 2:
                 seen.add(torch.get_num_threads())
