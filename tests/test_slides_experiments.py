@@ -16,7 +16,12 @@ from latentatlas.analysis.organisation import (
 )
 from latentatlas.data.synthetic.shapes import ellipse_descriptors, render_ellipses
 from latentatlas.errors import DataError
-from latentatlas.experiments.slides_disk import DiskScale, reproduce_disk, write_disk_outputs
+from latentatlas.experiments.slides_disk import (
+    DiskScale,
+    final_loss,
+    reproduce_disk,
+    write_disk_outputs,
+)
 from latentatlas.experiments.slides_generator import (
     GeneratorScale,
     reproduce_generator,
@@ -39,8 +44,12 @@ def _check_outputs(out, figures):
 
 
 def test_slides_disk_tiny(tmp_path):
-    result = reproduce_disk(scale=DiskScale(size=16, images=200, steps=150, channels=4))
+    scale = DiskScale(size=16, images=200, steps=150, channels=4, bias_free_restarts=2)
+    result = reproduce_disk(scale=scale)
     assert_judged("slides-disk", result)
+    free = result.models["no_bias"]  # two initialisations, the lower final loss kept
+    assert len(free.restart_losses) == 2 and len(result.models["bias"].restart_losses) == 1
+    assert final_loss(free.losses) == min(free.restart_losses)
     bias = result.models["bias"]
     assert abs(bias.corr_area) > 0.8  # even briefly trained, the code follows the size
     assert result.homogeneity.max_rel_error < 1e-5  # exact on the trained bias-free decoder
