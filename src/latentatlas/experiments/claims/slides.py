@@ -66,7 +66,6 @@ _DISK = (
 
 def _judge_disk(results: dict[str, Any]) -> list[Verdict]:
     bias, h, p = results["models"]["bias"], results["homogeneity"], results["profiles"]
-    profile = max(p["learned_vs_numerical"], p["learned_vs_airy"])
     monotone = abs(bias.get("spearman_radius", math.nan))
     return [
         Verdict("compress", f"relative error {bias['relative_error']:.4f} (with biases)",
@@ -86,8 +85,10 @@ def _judge_airy(free: dict[str, Any], p: dict[str, Any]) -> Verdict:
     """Slide 18 on the bias-free model's decoded profile; inconclusive when that model did not
     train (relative error ≥ :data:`UNTRAINED`): an untrained decoder's profile is no optimum of
     anything."""
-    ours = (f"distance to the numerical optimum {p['learned_vs_numerical']:.3f}, to Airy "
-            f"{p['learned_vs_airy']:.3f} (optimum vs Airy {p['numerical_vs_airy']:.1e})")
+    ours = (
+        f"distance to the numerical optimum {p['learned_vs_numerical']:.3f}, to Airy "
+        f"{p['learned_vs_airy']:.3f} (optimum vs Airy {p['numerical_vs_airy']:.1e})"
+    )
     if free["relative_error"] >= UNTRAINED:
         tried = len(free.get("restart_losses") or [1])
         return Verdict("airy", ours, "inconclusive",
