@@ -174,7 +174,8 @@ def study_spec(
     steps: int | None = None,
 ) -> dict:  # fmt: skip
     """The run spec of one model: ``layers`` dense layers of ``hidden`` units (sec. 3.5), fixed
-    σX, batch 100 (the whole data set for ch. 10), Adam with a cosine decay to 2 %."""
+    σX, batch 100 (more than a ch. 10 data set holds: the sampler wraps, so a batch has every
+    image and some twice), Adam with a cosine decay to 2 %."""
     width = hidden or scale.hidden
     if kind == "vae":
         latent = {"name": "euclidean", "dim": 2 * s.circles}

@@ -173,8 +173,8 @@ def paper_spec(
     every layer *including the code*; shared block g: dense d0 → 32 → 32 (LeakyReLU), reshape to
     8×2×2, then stages of [3×3 conv, ×2 nearest upsampling, LeakyReLU, 3×3 conv, LeakyReLU] up to
     the image (8, 8, 8, 16, 32 channels, then the image's), no output sigmoid; plain squared
-    error. At 128², k = 16, d0 = 6 (the MNIST setting): 331 k parameters. ``image_size`` must be
-    a power of two ≥ 16.
+    error. At 128², k = 16, d0 = 6 (the MNIST setting): 341 051 parameters. ``image_size`` must
+    be a power of two ≥ 16.
 
     The hidden dense layer has 512 units at every size, as the authors' 512 → 512 → k·d0 (at 128²
     the flattened size is 512 too). Below 128² the flattened size is smaller (32 at 32²): a hidden
