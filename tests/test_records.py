@@ -184,6 +184,10 @@ def test_record_never_writes_over_a_readme_that_is_not_its_index(tmp_path):
     index_dir = tmp_path / "records"
     assert run_cli("record", str(out), "--into", str(index_dir / "curv")).returncode == 0
     assert (index_dir / "README.md").read_text().startswith(INDEX_TITLE)
+    earlier = "# Reproductions: the record of full runs\n(an earlier version's index)\n"
+    (index_dir / "README.md").write_text(earlier)  # an index an earlier version wrote
+    assert run_cli("record", str(out), "--into", str(index_dir / "curv")).returncode == 0
+    assert (index_dir / "README.md").read_text().startswith(INDEX_TITLE)
     readme = (index_dir / "curv" / "README.md").read_text()
     assert "changed with `--set points=8`" in readme
 

@@ -10,7 +10,7 @@ short: paper / ours. A quantity the paper does not state is left out (never gues
 experiment whose paper states no protocol at all says so.
 
 Epochs are turned into optimiser steps with the batch the source gives (the thesis states none;
-the author's notebooks use 100, ``../shared/papers/README.md``). The settings are read as the
+the author's notebooks use 100, as docs/errata.md lists). The settings are read as the
 plain dicts ``--settings`` prints, so that records made by earlier versions are measured too;
 quantities the settings do not carry (hard-coded in the experiment's code, e.g. the thesis
 tables' 8-unit layers) are constants here, cross-checked against the code by
@@ -211,8 +211,8 @@ PROTOCOLS: dict[str, tuple[Quantity, ...]] = {
         ),
     ),
 }
-"""Experiment → the quantities its paper states. Sources as in ``../shared/papers/`` (sections
-of each document; "the authors' code" are the numbers its README lists from public code)."""
+"""Experiment → the quantities its paper states. Sources: the sections of each paper, and "the
+authors' code" for the numbers read from the authors' public code (docs/errata.md lists them)."""
 
 #: experiments whose paper states no protocol to measure against, with why
 UNSTATED = {

@@ -33,7 +33,10 @@ FIGURE_LIMIT = 400_000
 FIGURES_BUDGET = 1_500_000
 RECORD = "record.json"
 #: the first line of the index ``record`` writes beside the records (and only over itself)
-INDEX_TITLE = "# Reproductions: the record of full runs"
+INDEX_TITLE = "# Reproductions: the record of each experiment's largest CPU run"
+#: the first lines of every index ``record`` has written, earlier versions' too: the only
+#: README beside the records it may replace
+INDEX_TITLES = (INDEX_TITLE, "# Reproductions: the record of full runs")
 
 
 def read_run(out: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -145,9 +148,7 @@ def make_record(out: str | Path, into: str | Path, replace: bool = False) -> Pat
     path = into / "README.md"
     table = (out / "table.md").read_text(encoding="utf-8") if (out / "table.md").is_file() else ""
     atomic_write_text(path, readme(record, claims, verdicts, table.strip()))
-    parent = into.parent / "README.md"
-    if not parent.exists() or parent.read_text(encoding="utf-8").startswith(INDEX_TITLE):
-        atomic_write_text(parent, index(into.parent))  # never over another file's README
+    write_index(into.parent)
     return path
 
 
@@ -233,10 +234,18 @@ def rejudge_record(folder: str | Path) -> Path:
     )
     path = folder / "README.md"
     atomic_write_text(path, readme(record, claims_of(name), verdicts, table.strip()))
-    parent = folder.parent / "README.md"
-    if not parent.exists() or parent.read_text(encoding="utf-8").startswith(INDEX_TITLE):
-        atomic_write_text(parent, index(folder.parent))
+    write_index(folder.parent)
     return path
+
+
+def write_index(records: Path) -> None:
+    """The index ``records/README.md``, written only where none is or where it is one that
+    ``record`` wrote (never over another file's README)."""
+    from ..train.checkpoint import atomic_write_text
+
+    parent = records / "README.md"
+    if not parent.exists() or parent.read_text(encoding="utf-8").startswith(INDEX_TITLES):
+        atomic_write_text(parent, index(records))
 
 
 def _copy_figures(source: Path, target: Path) -> tuple[list[str], list[str]]:
