@@ -189,9 +189,13 @@ def fit_reduction(
     spec = {"name": spec} if isinstance(spec, str) else dict(spec)
     g = torch.Generator().manual_seed(seed)
     probe = _sample_prior(model1, 2, g)
-    dim1 = decoder_mean(model1, probe).shape[1]
     probe2 = model2.latent.sample(model2.latent.prior(), 2, g)
-    dim2 = decoder_mean(model2, probe2).shape[1]
+    decoded: list[torch.Tensor] = []
+    # two points through both decoders: the observation sizes, and the multiply-adds of a
+    # point, by which the fit below chooses its threads
+    per_point = call_macs([model1, model2], lambda: decoded.extend(
+        (decoder_mean(model1, probe), decoder_mean(model2, probe2)))) / 2  # fmt: skip
+    dim1, dim2 = (d.shape[1] for d in decoded)
     if dim1 != dim2:
         raise ConfigError(
             f"{names[0]} generates {dim1} values per observation but {names[1]} {dim2}: "
@@ -203,8 +207,6 @@ def fit_reduction(
         p.requires_grad_(False)
     # threads by the size of a step (decoding the prior samples through both models): the
     # thesis's decoders are tiny, and on a busy machine torch's default threads made them slow
-    per_point = call_macs([model1, model2], lambda: (decoder_mean(model1, probe),
-                                                     decoder_mean(model2, probe2))) / 2  # fmt: skip
     threads = threads_for(int(per_point * max(samples, eval_samples)))
     try:
         with thread_count(threads):
