@@ -61,7 +61,8 @@ class PCAScale:
 
 SCALES = {
     "quick": PCAScale(32, 2000, 3000),
-    "full": PCAScale(64, 5000, 18_000),
+    # full: 100 epochs per stage of 5000 images at batch 64 over 3 stages, the authors' ~100
+    "full": PCAScale(64, 5000, math.ceil(100 * 5000 * 3 / 64)),
 }
 
 
