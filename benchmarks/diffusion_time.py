@@ -19,9 +19,10 @@ import statistics
 
 import torch
 
+from latentatlas import train_run
 from latentatlas.experiments.thesis_studies import STUDIES, study_spec
 from latentatlas.train.callbacks import History
-from latentatlas.train.run import RunConfig, build_dataset, train_run
+from latentatlas.train.run import RunConfig, build_dataset
 
 PARAMETERISATIONS = ("softplus", "bounded")
 
@@ -36,7 +37,7 @@ def run(time_param: str, sigma_x: float, steps: int, seed: int, quick: bool) -> 
     config = RunConfig.from_dict(spec)
     data = build_dataset(config)
     history = History()
-    model, _ = train_run(config, None, [history], dataset=data)
+    model, _ = train_run(config, None, [history], dataset=data, defaults=None)
     tail = history.records[-max(steps // 10, 1) :]
     model.eval()
     with torch.no_grad():

@@ -31,7 +31,8 @@ import time
 import torch
 from torch import func
 
-from latentatlas.train import RunConfig, train_run
+from latentatlas import train_run
+from latentatlas.train import RunConfig
 from latentatlas.train.ensemble import train_ensemble
 from latentatlas.train.run import build_dataset, build_model, complete_config
 
@@ -133,7 +134,7 @@ def main() -> None:
     # warm-up, not timed: the first run of each path pays one-time costs (lazy imports, vmap's
     # first trace) that a grid of 45 models would pay once
     warm = grid(args.model, 1, 1, 1000)[:2]
-    train_run(warm[0], None)
+    train_run(warm[0], None, defaults=None)
     train_ensemble(warm)
     train_ensemble(warm, trace=True)  # the first trace in a process loads torch's tracer
     with_floor = args.model == "vae"
@@ -143,7 +144,7 @@ def main() -> None:
     for _ in range(args.repeat):  # alternating, so a slow spell of the machine hits all
         t0 = time.perf_counter()
         for config in configs:
-            train_run(config, None)
+            train_run(config, None, defaults=None)
         sequential = min(sequential, time.perf_counter() - t0)
         t0 = time.perf_counter()
         train_ensemble(configs)

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentatlas import train_run
 from latentatlas.explorer import ExplorerSession
 from latentatlas.explorer.app import create_app
-from latentatlas.train.run import RunConfig, train_run
+from latentatlas.train.run import RunConfig
 
 MODELS = {
     "64×64 β-VAE (appendix B)": {
@@ -55,7 +56,7 @@ def measure(name: str, spec: dict, requests: int, root: Path) -> None:
     config = RunConfig.from_dict(
         {**spec, "train": {"steps": 1, "batch_size": 8, "progress": False}}
     )
-    train_run(config, run)
+    train_run(config, run, defaults=None)
     session = ExplorerSession(run)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(session), host="127.0.0.1", port=port,

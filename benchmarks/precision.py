@@ -19,9 +19,10 @@ import argparse
 import statistics
 import time
 
+from latentatlas import train_run
 from latentatlas.experiments.directions_common import beta_vae_spec, dsprites_images
 from latentatlas.train.callbacks import History
-from latentatlas.train.run import RunConfig, train_run
+from latentatlas.train.run import RunConfig
 
 VARIANTS = {
     "fp32": {},
@@ -42,7 +43,7 @@ def run(size: int, steps: int, seed: int, train: dict, data) -> tuple[float, flo
     })  # fmt: skip
     history = History()
     t0 = time.perf_counter()
-    train_run(config, None, [history], dataset=data)
+    train_run(config, None, [history], dataset=data, defaults=None)
     seconds = time.perf_counter() - t0
     tail = [r["loss"] for r in history.records[-max(steps // 10, 1) :]]
     return statistics.fmean(tail), steps * 64 / seconds

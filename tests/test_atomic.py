@@ -342,7 +342,8 @@ def test_chunked_block_calls_give_the_same_decoder():
 
 
 def test_atomic_run_folder_round_trip_and_report(tmp_path):
-    from latentatlas.train import RunConfig, load, train_run
+    from latentatlas import train_run
+    from latentatlas.train import RunConfig, load
     from latentatlas.viz.report import write_report
 
     config = RunConfig.from_dict({

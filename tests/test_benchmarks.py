@@ -100,3 +100,16 @@ def test_demo_steps_quick():
     verdicts = re.findall(r"vs \S+ ± [^:]+: (agree|disagree|inconclusive)", out)
     assert len(verdicts) == 8, out  # four metrics of each cell, each judged
     assert re.search(r"40 steps  the demo itself: \d+ s wall", out)
+
+
+def test_peers_quick_names_the_peers_it_cannot_import():
+    """Without pythae and disent (the test environment) the benchmark still measures the bare
+    loops and latent-atlas's trainer and says which peers it skipped and how to install them."""
+    out = run_quick("peers.py")
+    for row in ("bare loop (study's net)", "bare loop, channels-last",
+                "latent-atlas Trainer (defaults)", "latent-atlas Trainer, contiguous"):  # fmt: skip
+        assert re.search(re.escape(row) + r"\s+[\d.]+\s+[\d.]+\s+[\d.]+", out), row
+    for peer in ("pythae", "disent"):
+        installed = subprocess.run([sys.executable, "-c", f"import {peer}"],
+                                   capture_output=True).returncode == 0  # fmt: skip
+        assert (f"skipped: {peer}: not importable" in out) != installed

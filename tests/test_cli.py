@@ -308,9 +308,10 @@ def test_an_interrupted_demo_run_continues_to_the_same_weights(tmp_path):
     not even replace an interrupted demo); the result equals an uninterrupted run."""
     import torch
 
+    from latentatlas import train_run
     from latentatlas.errors import RunFolderError
     from latentatlas.experiments.demo import train_or_continue
-    from latentatlas.train import RunConfig, build_dataset, train_run
+    from latentatlas.train import RunConfig, build_dataset
     from latentatlas.train.callbacks import Callback
 
     from .conftest import tiny_run_dict

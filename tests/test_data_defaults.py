@@ -73,7 +73,7 @@ def test_train_run_and_the_cli_choose_and_say_so(tmp_path, caplog):
     assert "defaults chosen from the data (1×16×16 images" in caplog.text
     saved = json.loads((tmp_path / "auto" / "config.json").read_text())["model"]
     assert saved["encoder"]["name"] == "conv_encoder" and saved["latent"]["dim"] == 10
-    latentatlas.train_run(config, tmp_path / "plain", data_defaults=False)
+    latentatlas.train_run(config, tmp_path / "plain", defaults=None)
     saved = json.loads((tmp_path / "plain" / "config.json").read_text())["model"]
     assert saved["encoder"]["name"] == "mlp" and saved["latent"]["dim"] == 2
     sets = ["dataset.n=64", "dataset.size=16", "train.steps=2", "train.progress=false"]

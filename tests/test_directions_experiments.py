@@ -189,9 +189,10 @@ def test_directions_command_refuses_bad_input_without_a_traceback(disk_run, tmp_
 
 
 def test_directions_refuse_a_circular_latent_space(tmp_path):
+    from latentatlas import train_run
     from latentatlas.errors import DataError
     from latentatlas.experiments.directions_tool import euclidean_generator
-    from latentatlas.train.run import RunConfig, train_run
+    from latentatlas.train.run import RunConfig
 
     config = RunConfig.from_dict(
         {

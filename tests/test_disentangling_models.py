@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 
+from latentatlas import resume_run, train_run
 from latentatlas.models.disentangling import (
     dip_penalty,
     locatello_spec,
@@ -17,7 +18,7 @@ from latentatlas.models.disentangling import (
 from latentatlas.registry import MODELS, build
 from latentatlas.train import checkpoint as ckpt
 from latentatlas.train.callbacks import StopAt
-from latentatlas.train.run import RunConfig, load, load_config, resume_run, train_run
+from latentatlas.train.run import RunConfig, load, load_config
 
 VARIANTS = {
     "beta_vae": {},

@@ -8,7 +8,8 @@ import sys
 
 import torch
 
-from latentatlas.train import RunConfig, load, train_run
+from latentatlas import train_run
+from latentatlas.train import RunConfig, load
 from latentatlas.train import checkpoint as ckpt
 from tests.conftest import tiny_run_dict
 

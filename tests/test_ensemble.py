@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from latentatlas import train_run
 from latentatlas.errors import ConfigError, Interrupted
-from latentatlas.train import RunConfig, train_run
+from latentatlas.train import RunConfig
 from latentatlas.train.ensemble import train_ensemble
 
 
@@ -51,9 +52,9 @@ def test_members_match_training_alone(name, latent, trace, caplog):
 def test_checkpoints_hand_over_members_that_resume_alone_to_the_same_end(tmp_path):
     """Every train.checkpoint_every steps (not at the last) on_checkpoint gets the members as
     they are; one written there resumes alone (resume_run) to the ensemble's final weights."""
+    from latentatlas import resume_run
     from latentatlas.train import read_metadata
     from latentatlas.train.ensemble import write_member_run
-    from latentatlas.train.run import resume_run
 
     configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
                                                              "checkpoint_every": 15}})
@@ -219,8 +220,9 @@ def test_a_written_member_resumes_like_a_run_trained_alone(tmp_path):
     """write_member_run's folder is a full run: its trainer state (the member's slice of Adam's
     moments, the schedule, its noise generator) continues training exactly as the lone run's
     checkpoint does."""
+    from latentatlas import resume_run
     from latentatlas.train import checkpoint as ckpt
-    from latentatlas.train import load, resume_run
+    from latentatlas.train import load
     from latentatlas.train.ensemble import write_member_run
 
     configs = [member(s, 0.1, 0.1) for s in (0, 1)]

@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
+from latentatlas import train_run
 from latentatlas.errors import DataError, RunFolderError
 from latentatlas.explorer import ExplorerSession
-from latentatlas.train.run import RunConfig, train_run
+from latentatlas.train.run import RunConfig
 
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient

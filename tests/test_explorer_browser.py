@@ -171,7 +171,8 @@ def test_a_dial_at_plus_and_minus_pi_gives_the_same_image(browser, tmp_path):
 
 
 def test_blocks_examples_and_the_traversal_strip_in_the_page(browser, tmp_path):
-    from latentatlas.train.run import RunConfig, train_run
+    from latentatlas import train_run
+    from latentatlas.train.run import RunConfig
 
     config = RunConfig.from_dict({
         "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from latentatlas import resume_run, train_run
 from latentatlas.analysis.interventions import (
     AffineWarp,
     Stretch,
@@ -29,7 +30,7 @@ from latentatlas.registry import MODELS, build
 from latentatlas.train import checkpoint as ckpt
 from latentatlas.train.auxiliary import AlternatingObjective
 from latentatlas.train.callbacks import StopAt
-from latentatlas.train.run import RunConfig, resume_run, train_run
+from latentatlas.train.run import RunConfig
 
 
 def tiny_vae(output_kernel: int = 3, seed: int = 0) -> nn.Module:

@@ -117,9 +117,10 @@ def test_probe_refuses_bad_input_without_a_traceback(conv_run, tmp_path):
 
 def test_probe_of_a_model_without_feature_maps_says_so(tmp_path):
     """An MLP decoder has nothing to intervene on: the probe says that, not a shape error."""
+    from latentatlas import train_run
     from latentatlas.errors import ConfigError
     from latentatlas.experiments.intrinsic_probe import run_probe
-    from latentatlas.train.run import RunConfig, train_run
+    from latentatlas.train.run import RunConfig
 
     from .conftest import tiny_run_dict
 

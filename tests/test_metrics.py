@@ -367,10 +367,11 @@ def test_factors_that_do_not_vary_are_left_out():
 
 
 def test_metrics_callback_scores_the_model_during_training(tmp_path):
+    from latentatlas import train_run
     from latentatlas.analysis.metrics import metrics_callback
     from latentatlas.train import build_dataset
     from latentatlas.train import checkpoint as ckpt
-    from latentatlas.train.run import RunConfig, train_run
+    from latentatlas.train.run import RunConfig
 
     config = RunConfig.from_dict({
         "dataset": {"name": "disks", "n": 200, "size": 16, "position_range": 4,

@@ -195,8 +195,9 @@ def test_generator_variant_refuses_mismatched_sizes():
 def test_a_resumed_staged_run_equals_an_uninterrupted_one(tmp_path):
     import json
 
+    from latentatlas import resume_run, train_run
     from latentatlas.train.callbacks import StopAt
-    from latentatlas.train.run import RunConfig, resume_run, train_run
+    from latentatlas.train.run import RunConfig
 
     spec = {
         "dataset": {"name": "sine_circle", "n": 64},

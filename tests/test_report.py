@@ -11,8 +11,9 @@ import shutil
 import pytest
 from PIL import Image
 
+from latentatlas import train_run
 from latentatlas.analysis import evaluate
-from latentatlas.train import RunConfig, load, load_dataset, train_run
+from latentatlas.train import RunConfig, load, load_dataset
 from latentatlas.viz import BrowserNotFound, find_chromium, format_number, render_html_to_png
 from latentatlas.viz.report import _metrics_table, write_report
 

@@ -334,15 +334,15 @@ def test_a_reused_model_keeps_its_end_of_training_measurement(tmp_path):
 
 
 def test_an_interrupted_sweep_trial_stops_the_sweep_unscored(tmp_path, monkeypatch):
+    from latentatlas import runs as runs_module
     from latentatlas.experiments import sweep as sweep_module
-    from latentatlas.train import run as run_module
     from latentatlas.train.trainer import FitResult
 
     def stopped(config, run_dir, *args, **kwargs):
         Path(run_dir).mkdir(parents=True)
         return None, FitResult(7, "interrupted", {}, "SIGTERM")
 
-    monkeypatch.setattr(run_module, "train_run", stopped)
+    monkeypatch.setattr(runs_module, "train_run", stopped)
     trial = sweep_module.Trial("t0", "vae", {}, 0, tiny_run_dict(steps=20))
     with pytest.raises(Interrupted) as caught:
         sweep_module.run_trial(trial, str(tmp_path), ["mig"], "fast")

@@ -16,6 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from latentatlas import resume_run, train_run
 from latentatlas.analysis.evaluation import evaluate
 from latentatlas.errors import (
     ConfigError,
@@ -36,9 +37,7 @@ from latentatlas.train.run import (
     RunConfig,
     load,
     load_dataset,
-    resume_run,
     run_status,
-    train_run,
 )
 from latentatlas.viz.report import ReportSection, write_report
 

@@ -11,9 +11,10 @@ import pytest
 import torch
 import yaml
 
+from latentatlas import train_run
 from latentatlas.errors import ConfigError
 from latentatlas.experiments.sweep import SweepConfig, expand, run_sweep
-from latentatlas.train.run import RunConfig, load, train_run
+from latentatlas.train.run import RunConfig, load
 
 from .conftest import assert_judged, run_cli
 
@@ -63,7 +64,9 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     assert (out / "report.html").is_file() and (out / "figures" / "scores.png").is_file()
     # the β-VAE seeds trained as one ensemble: each equals the run trained alone
     alone, _ = train_run(
-        RunConfig.from_dict(expand(SweepConfig.from_dict(sweep_dict()))[1].config), None
+        RunConfig.from_dict(expand(SweepConfig.from_dict(sweep_dict()))[1].config),
+        None,
+        defaults=None,
     )
     member = load(out / "trials" / "beta_vae-beta=4-seed1")
     for (k, a), b in zip(alone.state_dict().items(), member.state_dict().values()):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from latentatlas import train_run
 from latentatlas.threads import (
     CROSSOVER_MACS,
     forward_macs,
@@ -11,7 +12,7 @@ from latentatlas.threads import (
     threads_for,
     training_threads,
 )
-from latentatlas.train import RunConfig, train_run
+from latentatlas.train import RunConfig
 from latentatlas.train.callbacks import Callback
 
 from .conftest import tiny_run_dict

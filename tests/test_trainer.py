@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import latentatlas
+from latentatlas import resume_run, train_run
 from latentatlas.data import InMemoryDataset
 from latentatlas.errors import ConfigError, DataError, RunFolderError, TrainingDiverged
 from latentatlas.train import (
@@ -15,8 +16,6 @@ from latentatlas.train import (
     Trainer,
     TrainerConfig,
     load,
-    resume_run,
-    train_run,
 )
 from latentatlas.train import checkpoint as ckpt
 from latentatlas.train.callbacks import Callback
@@ -287,7 +286,8 @@ def test_bf16_and_channels_last_train_to_nearly_the_same_weights(tmp_path):
     """train.precision = bf16 runs the forward under bfloat16 autocast and train.memory_format =
     channels_last keeps convolutions in NHWC: both train, checkpoint and resume, and land near
     the fp32 run (bf16 within its rounding, channels-last within float rounding)."""
-    from latentatlas.train.run import RunConfig, resume_run, train_run
+    from latentatlas import resume_run, train_run
+    from latentatlas.train.run import RunConfig
 
     spec = {
         "dataset": {"name": "disks", "n": 64, "size": 16},

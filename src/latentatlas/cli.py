@@ -234,8 +234,8 @@ def train(
         check_loggers_installed(config.train.loggers)
         dataset = build_dataset(config)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
-        _, fit = train_run(config, out, dataset=dataset, evaluate=True, eval_samples=eval_samples,
-                           preset=preset)  # fmt: skip
+        _, fit = train_run(config, out, dataset=dataset, defaults=preset or "data",
+                           evaluate=True, eval_samples=eval_samples)  # fmt: skip
     _finish_training(out, fit)
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.evaluation import EvaluationResult, evaluate, evaluation_metrics
-from ..train import PeriodicCallback, RunConfig, build_dataset, train_run
+from ..runs import resume_run, train_run
+from ..train import PeriodicCallback, RunConfig, build_dataset
 from ..train.checkpoint import atomic_write_json
 from .thesis_tables import THESIS_TABLES, sine_benchmark_spec
 
@@ -84,17 +85,17 @@ def train_or_continue(config: RunConfig, folder: Path, callbacks: list, dataset)
     reused, an interrupted one resumed from its last checkpoint (the same numbers as one
     uninterrupted run); a run of other settings is refused (RunFolderError)."""
     from ..train import checkpoint as ckpt
-    from ..train.run import reached_end, restore_run, resume_run
+    from ..train.run import reached_end, restore_run
     from ..train.trainer import FitResult
     from .model_store import check_same_config
 
     if not (folder / ckpt.CONFIG).is_file():
-        return train_run(config, folder, callbacks, dataset=dataset)
+        return train_run(config, folder, callbacks, dataset=dataset, defaults=None, evaluate=False)
     check_same_config(folder, config, dataset, what="demo")
     if reached_end(folder):
         model = restore_run(folder, callbacks, dataset)
         return model, FitResult(config.train.steps or 0, "finished", {})
-    return resume_run(folder, None, callbacks, dataset)
+    return resume_run(folder, None, callbacks, dataset, evaluate=False)
 
 
 def _train_and_evaluate(config: RunConfig, out: Path, dataset, references: dict, seed: int):

@@ -45,6 +45,7 @@ import torch
 
 from ..data.base import FactorDataset
 from ..errors import ConfigError, Interrupted, RunFolderError
+from ..runs import resume_run, train_run
 from ..train import checkpoint as ckpt
 from ..train.callbacks import Callback, History
 from ..train.run import (
@@ -55,9 +56,7 @@ from ..train.run import (
     reached_end,
     read_metadata,
     restore_run,
-    resume_run,
     run_status,
-    train_run,
 )
 from . import result_cache
 from .settings import first_difference
@@ -140,7 +139,8 @@ class ModelStore:
         history = History()
         reused = False
         if folder is None:
-            model, fit = train_run(config, None, [history, *callbacks], dataset, record_data=False)
+            model, fit = train_run(config, None, [history, *callbacks], dataset, defaults=None,
+                                   evaluate=False, record_data=False)  # fmt: skip
             _stop_if_interrupted(fit)
             records = history.records
         else:
@@ -149,9 +149,11 @@ class ModelStore:
                 if reached_end(folder):
                     model, fit, reused = self._restore(folder, callbacks, dataset), None, True
                 else:
-                    model, fit = resume_run(folder, self._device_override(), callbacks, dataset)
+                    model, fit = resume_run(folder, self._device_override(), callbacks, dataset,
+                                            evaluate=False)  # fmt: skip
             else:
-                model, fit = train_run(config, folder, callbacks, dataset, record_data=False)
+                model, fit = train_run(config, folder, callbacks, dataset, defaults=None,
+                                       evaluate=False, record_data=False)  # fmt: skip
             if fit is not None:
                 _stop_if_interrupted(fit, folder)
             records = [r for r in ckpt.read_metrics(folder) if r.get("split") == "train"]

@@ -260,8 +260,9 @@ def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int =
 
     import torch
 
+    from ..runs import resume_run, train_run
     from ..train import checkpoint as ckpt
-    from ..train.run import RunConfig, reached_end, restore_run, resume_run, train_run
+    from ..train.run import RunConfig, reached_end, restore_run
 
     if threads:
         torch.set_num_threads(threads)
@@ -279,12 +280,15 @@ def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int =
             if reached_end(run_dir):  # killed right after its last checkpoint: complete it
                 restore_run(run_dir)
             elif (run_dir / ckpt.STATE).is_file():  # interrupted: continue from its checkpoint
-                _stop_if_interrupted(resume_run(run_dir)[1], trial)
+                _stop_if_interrupted(resume_run(run_dir, evaluate=False)[1], trial)
             else:  # killed before its first checkpoint: nothing to keep
                 if run_dir.exists():
                     shutil.rmtree(run_dir)
                 _stop_if_interrupted(
-                    train_run(RunConfig.from_dict(trial.config), run_dir)[1], trial
+                    train_run(
+                        RunConfig.from_dict(trial.config), run_dir, defaults=None, evaluate=False
+                    )[1],
+                    trial,
                 )
         return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep

@@ -13,9 +13,7 @@ from .run import (
     load_dataset,
     read_metadata,
     resume_config,
-    resume_run,
     run_status,
-    train_run,
 )
 from .trainer import FitResult, Trainer, TrainerConfig
 
@@ -39,7 +37,5 @@ __all__ = [
     "load_dataset",
     "read_metadata",
     "resume_config",
-    "resume_run",
     "run_status",
-    "train_run",
 ]

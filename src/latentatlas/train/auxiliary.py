@@ -42,7 +42,8 @@ class AlternatingObjective(Callback):
 
     Args:
         terms: the objectives, visited in turn (one per extra step); or a function
-            ``model -> terms`` called when training starts (for models built by ``train_run``).
+            ``model -> terms`` called when training starts (for models built by
+            ``latentatlas.train_run``).
         lr, betas: the Adam settings of the extra steps (default: the intrinsic paper's β1 = 0.5).
         every: one extra step after every ``every`` training steps (1: one after each).
         split: the name of the records written to ``metrics.jsonl`` on logging steps.

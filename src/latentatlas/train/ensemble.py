@@ -13,8 +13,8 @@ Once the regulariser warm-up is over every step runs the same program, so a long
 ensemble replays it as a traced graph (:mod:`.traced_step`): the same kernels on the same
 inputs without vmap's and the modules' Python around them, checked against the eager step.
 
-Equivalence with training each member alone (:func:`~latentatlas.train.run.train_run`): member
-k is initialised under ``torch.manual_seed(seed_k)`` exactly like ``train_run``; its batches
+Equivalence with training each member alone (:func:`~latentatlas.train.run.fit_config`): member
+k is initialised under ``torch.manual_seed(seed_k)`` exactly like ``fit_config``; its batches
 are the same stateless per-epoch permutations as the :class:`Trainer`'s (seed, epoch); its
 posterior noise is drawn from a generator seeded with seed_k in the same order and shapes as the
 Trainer draws it from the global RNG; Adam is elementwise, so Adam on the stacked parameters is
@@ -26,7 +26,7 @@ members, as they are at that step, to an ``on_checkpoint`` callback (a sweep wri
 run folder with :func:`write_member_run`); Ctrl-C or SIGTERM finishes the step and raises
 :class:`~latentatlas.errors.Interrupted` whose ``result`` holds the members so far
 (``stopped_by`` set), so that the caller's program stops unless it catches that. A member's
-folder written mid-training resumes alone (``resume_run``) exactly as a lone run resumes from
+folder written mid-training resumes alone (``resume_fit``) exactly as a lone run resumes from
 its checkpoint.
 """
 
@@ -254,8 +254,8 @@ def train_ensemble(
     start: Sequence[dict[str, Any]] | None = None,
     trace: bool | None = None,
 ) -> EnsembleResult:
-    """Train every config's model together; each ends as if trained alone by ``train_run``
-    (contiguous: a conv model that ``train_run`` puts in channels-last on the CPU, the default
+    """Train every config's model together; each ends as if trained alone by ``fit_config``
+    (contiguous: a conv model that ``fit_config`` puts in channels-last on the CPU, the default
     ``train.memory_format: auto``, ends the same up to float rounding).
 
     ``on_checkpoint`` receives the members as they are every ``train.checkpoint_every`` steps
@@ -320,7 +320,7 @@ def train_ensemble(
     models, full_configs = [], []
     for c, d in zip(configs, datasets):
         c = complete_config(c, d)
-        torch.manual_seed(c.seed)  # as train_run: the initialisation comes from the seed
+        torch.manual_seed(c.seed)  # as fit_config: the initialisation comes from the seed
         models.append(build_model(c, d))
         full_configs.append(c)
     if start is not None:
@@ -603,9 +603,9 @@ def write_member_run(
     total_steps: int | None = None,
     first_step: int = 0,
 ) -> None:
-    """An ensemble member as a run folder like :func:`train_run` writes: config, weights,
+    """An ensemble member as a run folder like :func:`fit_config` writes: config, weights,
     ``metrics.jsonl`` (its loss every ``train.log_every`` steps and at the last), metadata (with
-    the data's ``fingerprint``) and, given its ``state``, the trainer state that ``resume_run``
+    the data's ``fingerprint``) and, given its ``state``, the trainer state that ``resume_fit``
     (``latent-atlas train --resume``) continues from. A member written before its
     ``total_steps`` (a checkpoint, a stopped ensemble) is marked interrupted, as a lone run
     stopped at that step is, and its last loss line is not that of a final step. A member of a

@@ -224,14 +224,16 @@ def check_new_run_dir(run_dir: str | Path) -> None:
         )
 
 
-def train_run(
+def fit_config(
     config: RunConfig,
     run_dir: str | Path | None,
     callbacks: Sequence[Callback] = (),
     dataset: FactorDataset | torch.utils.data.Dataset | None = None,
     record_data: bool = True,
 ) -> tuple[torch.nn.Module, FitResult]:
-    """Build data and model from ``config``, train, and write the run folder.
+    """Build data and model exactly as ``config`` says, train, and write the run folder: the step
+    under :func:`latentatlas.train_run`, which users call (it adds the model settings chosen
+    from the data and the periodic evaluation, which live in layers above this one).
 
     ``dataset``: the data, when it is already built. One the config did not build (a user's
     own; a ``torch.utils.data.Dataset`` is adapted, :func:`~latentatlas.data.recorded.\
@@ -242,7 +244,7 @@ as_factor_dataset`) is recorded in the run folder (``data/``) and the config nam
     The config's ``auxiliary`` objectives (e.g. ``{name: sdr, layers: [...]}``) run first among
     the callbacks, bound to the model before anything is written (a bad layer name fails early).
 
-    Refuses to overwrite an existing run folder (use :func:`resume_run`); data with NaN/inf is
+    Refuses to overwrite an existing run folder (use :func:`resume_fit`); data with NaN/inf is
     refused before training starts.
     """
     info = distributed.setup(torch.device(config.train.device))
@@ -323,7 +325,7 @@ def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) 
     return RunConfig.from_dict({**config.to_dict(), "train": {**config.train.to_dict(), **train}})
 
 
-def resume_run(
+def resume_fit(
     run_dir: str | Path,
     overrides: dict[str, Any] | None = None,
     callbacks: Sequence[Callback] = (),
@@ -350,7 +352,7 @@ def resume_run(
             log.warning("%s has no checkpoint yet: training starts from step 0 with its "
                         "saved config", run_dir)  # fmt: skip
             dataset.check_finite()
-            torch.manual_seed(config.seed)  # as train_run does: the same initial weights
+            torch.manual_seed(config.seed)  # as fit_config does: the same initial weights
         model = build_model(config, dataset)
         callbacks = [*auxiliary_callbacks(config, model), *callbacks]
         if fresh:
