@@ -32,6 +32,9 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	@# the formatter's layout everywhere, and no type-checker comments while no type checker runs
+	@! grep -rnE "# (fmt: (skip|off)|type: ignore)" src tests benchmarks \
+		|| { echo "lint: remove the comments above (the formatter decides the layout)"; exit 1; }
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests benchmarks

@@ -71,8 +71,10 @@ def time_decoders(decoder, z: torch.Tensor, repeats: int, what: str) -> None:
     for label, wrap in (("forward", forward), ("forward+backward", backward)):
         t_batched = best_of(wrap(decoder), repeats)
         t_loop = best_of(wrap(lambda v: looped(decoder, v)), repeats)
-        print(f"  {label:<17} batched {1e3 * t_batched:9.2f} ms   loop {1e3 * t_loop:9.2f} ms   "
-              f"ratio loop/batched: {t_loop / t_batched:.2f}")  # fmt: skip
+        print(
+            f"  {label:<17} batched {1e3 * t_batched:9.2f} ms   loop {1e3 * t_loop:9.2f} ms   "
+            f"ratio loop/batched: {t_loop / t_batched:.2f}"
+        )
 
 
 def main() -> None:
@@ -93,8 +95,10 @@ def main() -> None:
     base = build(MODELS, {**baseline_spec(spec), "input_shape": shape}, "model")
     z = torch.randn(args.batch, args.blocks * args.block_dim)
     threads = torch.get_num_threads()
-    print(f"{args.size}×{args.size} images, k = {args.blocks}, d0 = {args.block_dim}, "
-          f"batch {args.batch}, {threads} threads, torch {torch.__version__}")  # fmt: skip
+    print(
+        f"{args.size}×{args.size} images, k = {args.blocks}, d0 = {args.block_dim}, "
+        f"batch {args.batch}, {threads} threads, torch {torch.__version__}"
+    )
     time_decoders(model.decoder, z, args.repeats, "paper conv block g")
     # the option between the two: ``block_chunk`` blocks per call
     half = max(args.blocks // 4, 1)
@@ -115,11 +119,15 @@ def main() -> None:
             times[(name, variant)] = time_training(net, x, variant, args.repeats)
             params = sum(p.numel() for p in net.parameters())
             t = times[(name, variant)]
-            print(f"training {name:<12} {variant:<20} {params:>9,} parameters   {t:7.3f} s/step"
-                  f"   {args.batch / t:8.1f} images/s")  # fmt: skip
+            print(
+                f"training {name:<12} {variant:<20} {params:>9,} parameters   {t:7.3f} s/step"
+                f"   {args.batch / t:8.1f} images/s"
+            )
     fp32 = times[("atomic AE", "fp32")]
-    print("atomic AE speed-up over fp32 (train.memory_format / train.precision): " + ", ".join(
-        f"{v} {fp32 / times[('atomic AE', v)]:.2f}x" for v in VARIANTS[1:]))  # fmt: skip
+    print(
+        "atomic AE speed-up over fp32 (train.memory_format / train.precision): "
+        + ", ".join(f"{v} {fp32 / times[('atomic AE', v)]:.2f}x" for v in VARIANTS[1:])
+    )
 
 
 #: the train settings compared: fp32 contiguous, channels-last, bf16 autocast, both

@@ -44,20 +44,32 @@ def judged_cell(table: str, steps: int, seeds: int) -> tuple[dict[str, str], flo
     configs = []
     for seed in range(seeds):
         config = demo_config(steps, seed)
-        configs.append(config.replace(model={**config.model, "name": CELLS[table]},
-                                      train=config.train.replace(progress=False)))  # fmt: skip
+        configs.append(
+            config.replace(
+                model={**config.model, "name": CELLS[table]},
+                train=config.train.replace(progress=False),
+            )
+        )
     x_vis = build_dataset(configs[0]).evaluation_set().x
     t0 = time.perf_counter()
     with thread_count(1):
         trained = train_ensemble(configs)
     seconds = time.perf_counter() - t0
-    values = [evaluate(m, x_vis, n_samples=100, seed=c.seed).to_dict()
-              for m, c in zip(trained.models, configs)]  # fmt: skip
+    values = [
+        evaluate(m, x_vis, n_samples=100, seed=c.seed).to_dict()
+        for m, c in zip(trained.models, configs)
+    ]
     moved = max(loss_change_last_tenth(trained.losses[:, k]) for k in range(seeds))
-    row = {"ours": {m: {"mean": statistics.fmean(float(v[m]) for v in values),
-                        "std": statistics.stdev(float(v[m]) for v in values)}
-                    for m in METRICS},
-           "loss_change_last_tenth": moved}  # fmt: skip
+    row = {
+        "ours": {
+            m: {
+                "mean": statistics.fmean(float(v[m]) for v in values),
+                "std": statistics.stdev(float(v[m]) for v in values),
+            }
+            for m in METRICS
+        },
+        "loss_change_last_tenth": moved,
+    }
     printed = THESIS_TABLES[table][(0.1, 0.1)]
     out = {}
     for metric in METRICS:

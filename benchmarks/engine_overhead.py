@@ -52,8 +52,9 @@ def bare_loop(model: torch.nn.Module, data: torch.Tensor, steps: int, batch: int
 
 def trainer_loop(model: torch.nn.Module, data: torch.Tensor, steps: int, batch: int) -> float:
     """Seconds per step of :class:`Trainer.fit` (no run folder, no progress bar)."""
-    cfg = TrainerConfig(steps=steps, batch_size=batch, lr=1e-4, progress=False,
-                        log_every=10, checkpoint_every=0)  # fmt: skip
+    cfg = TrainerConfig(
+        steps=steps, batch_size=batch, lr=1e-4, progress=False, log_every=10, checkpoint_every=0
+    )
     trainer = Trainer(model, InMemoryDataset(data), cfg)
     t0 = time.perf_counter()
     trainer.fit()
@@ -72,8 +73,10 @@ def main() -> None:
     g = torch.Generator().manual_seed(1)
     data = (torch.rand(1024, 1, 64, 64, generator=g) > 0.8).float()
     n_params = sum(p.numel() for p in make_model().parameters())
-    print(f"64x64 beta-VAE, {n_params / 1e3:.0f} k parameters, batch {args.batch}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")  # fmt: skip
+    print(
+        f"64x64 beta-VAE, {n_params / 1e3:.0f} k parameters, batch {args.batch}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     bare_loop(make_model(), data, 2, args.batch)  # warm-up
     trainer_loop(make_model(), data, 2, args.batch)
     bare, engine = [], []

@@ -129,8 +129,10 @@ def main() -> None:
     if args.quick:
         args.steps, args.repetitions, n, args.repeat = 5, 2, 1000, 1
     configs = grid(args.model, args.steps, args.repetitions, n)
-    print(f"{len(configs)} {args.model} models × {args.steps} steps, batch 100, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")  # fmt: skip
+    print(
+        f"{len(configs)} {args.model} models × {args.steps} steps, batch 100, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    )
     # warm-up, not timed: the first run of each path pays one-time costs (lazy imports, vmap's
     # first trace) that a grid of 45 models would pay once
     warm = grid(args.model, 1, 1, 1000)[:2]
@@ -154,8 +156,11 @@ def main() -> None:
         eager = min(eager, time.perf_counter() - t0)
         if with_floor:
             floor = min(floor, hand_written_floor(configs))
-    timings = [("one by one     ", sequential), ("ensemble       ", ensemble),
-               ("ensemble, eager", eager)]  # fmt: skip
+    timings = [
+        ("one by one     ", sequential),
+        ("ensemble       ", ensemble),
+        ("ensemble, eager", eager),
+    ]
     if with_floor:
         timings.append(("hand floor     ", floor))
     for name, seconds in timings:
@@ -164,8 +169,10 @@ def main() -> None:
     print(f"ratio one-by-one / ensemble: {sequential / ensemble:.1f}x  (goal >= 20x)")
     print(f"ratio one-by-one / ensemble without tracing: {sequential / eager:.1f}x")
     if with_floor:
-        print(f"ratio one-by-one / hand-written floor: {sequential / floor:.1f}x  "
-              f"(ensemble / floor: {ensemble / floor:.2f})")  # fmt: skip
+        print(
+            f"ratio one-by-one / hand-written floor: {sequential / floor:.1f}x  "
+            f"(ensemble / floor: {ensemble / floor:.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -32,15 +32,19 @@ from latentatlas.train.run import RunConfig
 MODELS = {
     "64×64 β-VAE (appendix B)": {
         "dataset": {"name": "disks", "n": 64, "size": 64},
-        "model": {"name": "beta_vae", "latent": {"name": "euclidean", "dim": 10},
-                  "encoder": {"name": "conv_encoder"}, "decoder": {"name": "conv_decoder"},
-                  "likelihood": {"name": "bernoulli"}},
+        "model": {
+            "name": "beta_vae",
+            "latent": {"name": "euclidean", "dim": 10},
+            "encoder": {"name": "conv_encoder"},
+            "decoder": {"name": "conv_decoder"},
+            "likelihood": {"name": "bernoulli"},
+        },
     },
     "128×128 atomic AE": {
         "dataset": {"name": "spikes", "n": 64, "size": 128},
         "model": {"name": "atomic_ae"},
     },
-}  # fmt: skip
+}
 
 
 def free_port() -> int:
@@ -59,8 +63,9 @@ def measure(name: str, spec: dict, requests: int, root: Path) -> None:
     train_run(config, run, defaults=None)
     session = ExplorerSession(run)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(session), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(session), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:

@@ -193,8 +193,10 @@ def oversubscription(gt: GroundTruth, div: int) -> None:
             fn(gt, factors, 64, g)
         return time.perf_counter() - start
 
-    busy = [multiprocessing.Process(target=_spin, args=(3600,), daemon=True)
-            for _ in range(os.cpu_count() or 1)]  # fmt: skip
+    busy = [
+        multiprocessing.Process(target=_spin, args=(3600,), daemon=True)
+        for _ in range(os.cpu_count() or 1)
+    ]
     for p in busy:
         p.start()
     try:

@@ -90,8 +90,14 @@ def bare_loop(make: Callable[[], nn.Module], loss_of, data: torch.Tensor, batch:
 
 def latent_atlas(data: torch.Tensor, batch: int, memory_format: str = "auto") -> Runner:
     def run(steps: int) -> float:
-        config = TrainerConfig(steps=steps, batch_size=batch, lr=LR, progress=False,
-                               checkpoint_every=0, memory_format=memory_format)  # fmt: skip
+        config = TrainerConfig(
+            steps=steps,
+            batch_size=batch,
+            lr=LR,
+            progress=False,
+            checkpoint_every=0,
+            memory_format=memory_format,
+        )
         return timed(Trainer(ours(), InMemoryDataset(data), config).fit)
 
     return run
@@ -127,16 +133,23 @@ def pythae_runner(data: torch.Tensor, batch: int) -> Runner:
 
     def run(steps: int) -> float:
         net = ours()
-        config = BetaVAEConfig(input_dim=(1, SIDE, SIDE), latent_dim=LATENTS, beta=BETA,
-                               reconstruction_loss="bce")  # fmt: skip
+        config = BetaVAEConfig(
+            input_dim=(1, SIDE, SIDE), latent_dim=LATENTS, beta=BETA, reconstruction_loss="bce"
+        )
         model = BetaVAE(config, encoder=Encoder(net.encoder), decoder=Decoder(net.decoder))
         images = data.repeat(-(-steps * batch // len(data)), 1, 1, 1)[: steps * batch]
         with tempfile.TemporaryDirectory() as out:
-            training = BaseTrainerConfig(output_dir=out, num_epochs=1, learning_rate=LR,
-                                         per_device_train_batch_size=batch, no_cuda=True,
-                                         keep_best_on_train=True)  # fmt: skip
-            trainer = BaseTrainer(model, BaseDataset(images, torch.zeros(len(images))),
-                                  training_config=training)  # fmt: skip
+            training = BaseTrainerConfig(
+                output_dir=out,
+                num_epochs=1,
+                learning_rate=LR,
+                per_device_train_batch_size=batch,
+                no_cuda=True,
+                keep_best_on_train=True,
+            )
+            trainer = BaseTrainer(
+                model, BaseDataset(images, torch.zeros(len(images))), training_config=training
+            )
             return timed(trainer.train)
 
     return run
@@ -156,8 +169,13 @@ def disent_runners(data: torch.Tensor, batch: int) -> tuple[Runner, Runner, int]
             encoder=EncoderConv64(x_shape=shape, z_size=LATENTS, z_multiplier=2),
             decoder=DecoderConv64(x_shape=shape, z_size=LATENTS),
         )
-        cfg = BetaVae.cfg(optimizer="adam", optimizer_kwargs={"lr": LR}, recon_loss="bce",
-                          loss_reduction="mean_sum", beta=BETA)  # fmt: skip
+        cfg = BetaVae.cfg(
+            optimizer="adam",
+            optimizer_kwargs={"lr": LR},
+            recon_loss="bce",
+            loss_reduction="mean_sum",
+            beta=BETA,
+        )
         return BetaVae(model=model, cfg=cfg)
 
     def loss_of(framework, x):
@@ -173,9 +191,16 @@ def disent_runners(data: torch.Tensor, batch: int) -> tuple[Runner, Runner, int]
     def run(steps: int) -> float:
         framework = make()
         loader = torch.utils.data.DataLoader(Images(), batch_size=batch, shuffle=True)
-        trainer = lightning.Trainer(max_steps=steps, accelerator="cpu", devices=1, logger=False,
-                                    enable_checkpointing=False, enable_progress_bar=False,
-                                    enable_model_summary=False, num_sanity_val_steps=0)  # fmt: skip
+        trainer = lightning.Trainer(
+            max_steps=steps,
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
         return timed(lambda: trainer.fit(framework, loader))
 
     params = sum(p.numel() for p in make().parameters())
@@ -185,8 +210,11 @@ def disent_runners(data: torch.Tensor, batch: int) -> tuple[Runner, Runner, int]
 @contextlib.contextmanager
 def quiet():
     """The peers' banners and warnings off the benchmark's table."""
-    with (warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()),
-          contextlib.redirect_stderr(io.StringIO())):  # fmt: skip
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         warnings.simplefilter("ignore")
         logging.disable(logging.INFO)
         try:
@@ -210,10 +238,12 @@ def contenders(data: torch.Tensor, batch: int) -> tuple[dict[str, tuple[Runner, 
     runs: dict[str, tuple[Runner, str]] = {
         bare: (bare_loop(ours, our_loss, data, batch), bare),
         "bare loop, channels-last": (
-            bare_loop(ours_channels_last, our_loss, data_channels_last, batch), bare),
+            bare_loop(ours_channels_last, our_loss, data_channels_last, batch),
+            bare,
+        ),
         "latent-atlas Trainer (defaults)": (latent_atlas(data, batch), bare),
         "latent-atlas Trainer, contiguous": (latent_atlas(data, batch, "contiguous"), bare),
-    }  # fmt: skip
+    }
     missing = []
     try:
         runs["pythae BaseTrainer (study's net)"] = (pythae_runner(data, batch), bare)
@@ -242,10 +272,12 @@ def main() -> None:
     data = (torch.rand(1024, 1, SIDE, SIDE, generator=g) > 0.8).float()
     with quiet():  # disent warns at import (no numba)
         runs, missing = contenders(data, args.batch)
-    print(f"Locatello β-VAE (64×64, {sum(p.numel() for p in ours().parameters()) / 1e3:.0f} k "
-          f"parameters), batch {args.batch}, fp32, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}; {args.rounds} rounds of {args.steps} and "
-          f"{2 * args.steps} steps")  # fmt: skip
+    print(
+        f"Locatello β-VAE (64×64, {sum(p.numel() for p in ours().parameters()) / 1e3:.0f} k "
+        f"parameters), batch {args.batch}, fp32, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}; {args.rounds} rounds of {args.steps} and "
+        f"{2 * args.steps} steps"
+    )
     for line in missing:
         print(f"  skipped: {line}")
     per_step: dict[str, list[float]] = {name: [] for name in runs}

@@ -34,13 +34,21 @@ VARIANTS = {
 
 def run(size: int, steps: int, seed: int, train: dict, data) -> tuple[float, float]:
     """(final loss, images/s) of one training."""
-    config = RunConfig.from_dict({
-        "dataset": {"name": "dsprites"},
-        "model": beta_vae_spec(size, 4.0),
-        "train": {"steps": steps, "batch_size": 64, "lr": 5e-4, "log_every": 1,
-                  "progress": False, **train},
-        "seed": seed,
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "dsprites"},
+            "model": beta_vae_spec(size, 4.0),
+            "train": {
+                "steps": steps,
+                "batch_size": 64,
+                "lr": 5e-4,
+                "log_every": 1,
+                "progress": False,
+                **train,
+            },
+            "seed": seed,
+        }
+    )
     history = History()
     t0 = time.perf_counter()
     train_run(config, None, [history], dataset=data, defaults=None)
@@ -65,8 +73,10 @@ def main() -> None:
     for seed in range(args.seeds):
         for name, train in VARIANTS.items():
             results[name].append(run(args.size, args.steps, seed, train, data))
-    print(f"directions β-VAE, {args.size}×{args.size}, {args.steps} steps of batch 64, "
-          f"seeds 0-{args.seeds - 1}")  # fmt: skip
+    print(
+        f"directions β-VAE, {args.size}×{args.size}, {args.steps} steps of batch 64, "
+        f"seeds 0-{args.seeds - 1}"
+    )
     base = statistics.fmean(r for _, r in results["fp32"])
     for name, rows in results.items():
         losses = [loss for loss, _ in rows]

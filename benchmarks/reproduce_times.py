@@ -52,8 +52,17 @@ def main() -> None:
     record = json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {"seconds": {}}
     for name in names:
         with tempfile.TemporaryDirectory() as tmp:
-            command = [sys.executable, "-m", "latentatlas.cli", "reproduce", name,
-                       "--scale", args.scale, "--out", str(Path(tmp) / "out")]  # fmt: skip
+            command = [
+                sys.executable,
+                "-m",
+                "latentatlas.cli",
+                "reproduce",
+                name,
+                "--scale",
+                args.scale,
+                "--out",
+                str(Path(tmp) / "out"),
+            ]
             start = time.perf_counter()
             proc = subprocess.run(command, capture_output=True, text=True)
             seconds = time.perf_counter() - start
@@ -62,8 +71,11 @@ def main() -> None:
             continue
         print(f"{name:<28} {seconds:8.1f} s", flush=True)
         record["seconds"].setdefault(name, {})[args.scale] = round(seconds, 1)
-        record["machine"] = {"cores": os.cpu_count(), "platform": platform.platform(),
-                             "python": platform.python_version()}  # fmt: skip
+        record["machine"] = {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        }
         TIMINGS.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 

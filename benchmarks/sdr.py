@@ -73,8 +73,10 @@ def main() -> None:
             f"batched {t_batched:.4f} s, ratio loop/batched: {t_loop / t_batched:.1f}, "
             f"agree: {agree}"
         )
-    print(f"all layers: loop {total_loop:.2f} s, batched {total_batched:.3f} s, "
-          f"ratio loop/batched: {total_loop / total_batched:.1f}")  # fmt: skip
+    print(
+        f"all layers: loop {total_loop:.2f} s, batched {total_batched:.3f} s, "
+        f"ratio loop/batched: {total_loop / total_batched:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,17 @@ CASES = {
 def _model(shape: list[int], net: dict) -> torch.nn.Module:
     decoder = dict(net, name="conv_decoder") if net["name"] == "conv_encoder" else net
     torch.manual_seed(0)
-    return build(MODELS, {"name": "vae", "input_shape": shape, "latent": {"name": "euclidean",
-                          "dim": 2}, "encoder": net, "decoder": decoder,
-                          "likelihood": {"name": "gaussian", "sigma": 0.1}})  # fmt: skip
+    return build(
+        MODELS,
+        {
+            "name": "vae",
+            "input_shape": shape,
+            "latent": {"name": "euclidean", "dim": 2},
+            "encoder": net,
+            "decoder": decoder,
+            "likelihood": {"name": "gaussian", "sigma": 0.1},
+        },
+    )
 
 
 def seconds_per_step(model: torch.nn.Module, x: torch.Tensor, steps: int, threads: int) -> float:
@@ -65,8 +73,10 @@ def main() -> None:
     rounds, steps = (1, 2) if args.quick else (args.rounds, args.steps)
     default = torch.get_num_threads()
     print(f"{torch.get_num_threads()} default threads, {args.busy} busy processes beside")
-    print(f"{'model':<32}{'MACs/forward':>14}{'1 thread s':>12}{f'{default} threads s':>13}"
-          f"{'ratio':>8}")  # fmt: skip
+    print(
+        f"{'model':<32}{'MACs/forward':>14}{'1 thread s':>12}{f'{default} threads s':>13}"
+        f"{'ratio':>8}"
+    )
     with busy_neighbours(args.busy):
         for name, (shape, net, batch) in CASES.items():
             if args.quick and name.startswith("conv 64"):

@@ -93,8 +93,10 @@ def main() -> None:
         args.steps, args.rounds, args.batch, args.size, args.atomic_size = 3, 1, 8, 32, 32
     variants = ["fp32 eager", "channels-last", "bf16 autocast", "channels-last+bf16"]
     variants += ["torch.compile"] if args.compile else []
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "
-          f"{args.rounds} rounds of {args.steps} steps")  # fmt: skip
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, "
+        f"{args.rounds} rounds of {args.steps} steps"
+    )
     for label, (spec, side) in models(args.size, args.atomic_size).items():
         torch.manual_seed(0)
         base = build(
@@ -116,8 +118,10 @@ def main() -> None:
         for v in variants:
             s = statistics.median(per_step[v])
             spread = max(loss[v]) - min(loss[v])
-            print(f"  {v:<18} {args.batch / s:9.1f} images/s  ratio {reference / s:5.2f}  "
-                  f"final loss {statistics.median(loss[v]):.5g} (spread {spread:.2g})")  # fmt: skip
+            print(
+                f"  {v:<18} {args.batch / s:9.1f} images/s  ratio {reference / s:5.2f}  "
+                f"final loss {statistics.median(loss[v]):.5g} (spread {spread:.2g})"
+            )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ def start_cli(*args: str) -> subprocess.Popen:
     import os
 
     extra = {"preexec_fn": _default_sigint} if os.name == "posix" else {}
-    return subprocess.Popen([*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **extra)  # fmt: skip
+    return subprocess.Popen(
+        [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **extra
+    )
 
 
 def tiny_run_dict(steps: int = 20, **train) -> dict:

@@ -30,8 +30,14 @@ from latentatlas.registry import DATASETS, MODELS, NETWORKS, build
 
 
 def atomic(**kw) -> AtomicAutoencoder:
-    spec = {"name": "atomic_ae", "input_shape": [7], "blocks": 3, "block_dim": 2,
-            "decoder": {"name": "mlp", "hidden": [5]}, **kw}  # fmt: skip
+    spec = {
+        "name": "atomic_ae",
+        "input_shape": [7],
+        "blocks": 3,
+        "block_dim": 2,
+        "decoder": {"name": "mlp", "hidden": [5]},
+        **kw,
+    }
     return build(MODELS, spec, "model")
 
 
@@ -60,8 +66,16 @@ def test_permuting_blocks_leaves_the_output_unchanged():
     permuted = z.reshape(4, 3, 2)[:, [2, 0, 1]].reshape(4, 6)
     torch.testing.assert_close(model.decode(permuted), model.decode(z))
     # while a non-atomic decoder of the same size is not invariant
-    plain = build(MODELS, {"name": "ae", "input_shape": [7], "latent": {"name": "point", "dim": 6},
-                           "decoder": {"name": "mlp", "hidden": [5]}}, "model")  # fmt: skip
+    plain = build(
+        MODELS,
+        {
+            "name": "ae",
+            "input_shape": [7],
+            "latent": {"name": "point", "dim": 6},
+            "decoder": {"name": "mlp", "hidden": [5]},
+        },
+        "model",
+    )
     assert not torch.allclose(plain.decode(permuted), plain.decode(z))
 
 
@@ -70,8 +84,9 @@ def test_decode_blocks_is_the_sub_model_sum():
     model = atomic()
     z = torch.randn(3, 6)
     parts = model.parts(z)
-    torch.testing.assert_close(model.decode_blocks(z, torch.ones(3, dtype=torch.bool)),
-                               model.decode(z))  # fmt: skip
+    torch.testing.assert_close(
+        model.decode_blocks(z, torch.ones(3, dtype=torch.bool)), model.decode(z)
+    )
     keep = torch.tensor([[True, False, True], [False, False, False], [False, True, False]])
     want = torch.stack([parts[0, 0] + parts[0, 2], torch.zeros(7), parts[2, 1]])
     torch.testing.assert_close(model.decode_blocks(z, keep), want)
@@ -134,8 +149,9 @@ def test_paper_preset_has_about_0_3_m_parameters_and_the_baseline_matches_it():
 
 def test_atomic_vae_has_the_vae_loss_and_evaluation():
     torch.manual_seed(3)
-    model = build(MODELS, {"name": "atomic_vae", "input_shape": [7], "blocks": 3,
-                           "block_dim": 2}, "model")  # fmt: skip
+    model = build(
+        MODELS, {"name": "atomic_vae", "input_shape": [7], "blocks": 3, "block_dim": 2}, "model"
+    )
     out = model(torch.rand(5, 7))
     assert set(out.terms) == {"reconstruction", "kl", "neg_elbo"}
     assert model.latent.dim == 6 and model.latent.has_prior
@@ -288,8 +304,16 @@ def test_submodel_check_of_a_perfect_atomic_model_is_exact():
 
 def test_baseline_block_images_are_ablation_effects():
     torch.manual_seed(4)
-    plain = build(MODELS, {"name": "ae", "input_shape": [7], "latent": {"name": "point", "dim": 6},
-                           "decoder": {"name": "mlp", "hidden": [5]}}, "model")  # fmt: skip
+    plain = build(
+        MODELS,
+        {
+            "name": "ae",
+            "input_shape": [7],
+            "latent": {"name": "point", "dim": 6},
+            "decoder": {"name": "mlp", "hidden": [5]},
+        },
+        "model",
+    )
     z = torch.randn(4, 6)
     ref = torch.zeros(6)
     parts = block_images(plain, z, blocks=3, reference=ref)
@@ -346,11 +370,13 @@ def test_atomic_run_folder_round_trip_and_report(tmp_path):
     from latentatlas.train import RunConfig, load
     from latentatlas.viz.report import write_report
 
-    config = RunConfig.from_dict({
-        "dataset": {"name": "spikes", "n": 64, "size": 16, "sigma": 1.0, "max_spikes": 2},
-        "model": paper_spec(16, blocks=2, block_dim=3),
-        "train": {"steps": 3, "batch_size": 8, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "spikes", "n": 64, "size": 16, "sigma": 1.0, "max_spikes": 2},
+            "model": paper_spec(16, blocks=2, block_dim=3),
+            "train": {"steps": 3, "batch_size": 8, "progress": False},
+        }
+    )
     model, _ = train_run(config, tmp_path / "run")
     again = load(tmp_path / "run")
     assert isinstance(again, AtomicAutoencoder) and again.latent.dim == 6
@@ -365,15 +391,22 @@ def test_block_code_factors_finds_linear_but_rotated_factors():
     single coordinate follows one alone; axis-aligned codes have a coordinate per factor."""
     g = torch.Generator().manual_seed(0)
     n, k, d0 = 40, 2, 3
-    atoms = torch.stack([torch.rand(n, k, generator=g) + 0.5,
-                         32 * torch.rand(n, k, generator=g),
-                         32 * torch.rand(n, k, generator=g)], -1)  # fmt: skip
+    atoms = torch.stack(
+        [
+            torch.rand(n, k, generator=g) + 0.5,
+            32 * torch.rand(n, k, generator=g),
+            32 * torch.rand(n, k, generator=g),
+        ],
+        -1,
+    )
     spike = torch.arange(k).repeat(n, 1)  # block j holds spike j
     matching = SpikeMatching(
-        peaks=torch.ones(n, k, dtype=torch.long), spike=spike,
+        peaks=torch.ones(n, k, dtype=torch.long),
+        spike=spike,
         position_error=torch.zeros(n, k, dtype=torch.float64),
-        amplitude_error=torch.zeros(n, k, dtype=torch.float64), counts=torch.full((n,), k),
-    )  # fmt: skip
+        amplitude_error=torch.zeros(n, k, dtype=torch.float64),
+        counts=torch.full((n,), k),
+    )
     standard = (atoms - atoms.mean((0, 1))) / atoms.std((0, 1))
     aligned = block_code_factors(standard.reshape(n, k * d0), matching, atoms, d0)
     assert aligned.blocks == n * k and all(v > 1 - 1e-9 for v in aligned.r2.values())
@@ -392,7 +425,12 @@ def test_block_code_factors_finds_linear_but_rotated_factors():
     assert math.isnan(constant.r2["amplitude"]) and constant.r2["x"] > 1 - 1e-9
     with pytest.raises(DataError, match="expected codes"):
         block_code_factors(standard.reshape(n, k * d0)[:, :4], matching, atoms, d0)
-    few = SpikeMatching(matching.peaks, torch.full((n, k), -1), matching.position_error,
-                        matching.amplitude_error, matching.counts)  # fmt: skip
+    few = SpikeMatching(
+        matching.peaks,
+        torch.full((n, k), -1),
+        matching.position_error,
+        matching.amplitude_error,
+        matching.counts,
+    )
     with pytest.raises(DataError, match="matched blocks"):
         block_code_factors(standard.reshape(n, k * d0), few, atoms, d0)

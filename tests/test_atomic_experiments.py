@@ -33,8 +33,13 @@ def test_reproduction_writes_results_table_figures_and_report(name, tmp_path):
     assert atomic["decomposition"]["sum_error"] < 1e-4
     assert abs(atomic["parameters"] - baseline["parameters"]) / atomic["parameters"] < 0.1
     figures = {p.stem for p in (tmp_path / "figures").iterdir()}
-    assert {"training", "decomposition_atomic", "decomposition_baseline", "navigation",
-            "interpolation"} <= figures  # fmt: skip
+    assert {
+        "training",
+        "decomposition_atomic",
+        "decomposition_baseline",
+        "navigation",
+        "interpolation",
+    } <= figures
     html = report.read_text()
     assert "Atomic autoencoders" in html and "baseline AE" in html
     table = (tmp_path / "table.md").read_text()
@@ -55,10 +60,24 @@ def test_unknown_atomic_experiment_is_named():
 
 
 def test_cli_mnist_option_is_checked_before_training(tmp_path):
-    proc = run_cli("reproduce", "atomic-spikes", "--quick", "--mnist", str(tmp_path),
-                   "--out", str(tmp_path / "o"))  # fmt: skip
+    proc = run_cli(
+        "reproduce",
+        "atomic-spikes",
+        "--quick",
+        "--mnist",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert proc.returncode != 0 and "--mnist goes with atomic-strokes only" in proc.stderr
-    proc = run_cli("reproduce", "atomic-strokes", "--quick", "--mnist", str(tmp_path / "none"),
-                   "--out", str(tmp_path / "o"))  # fmt: skip
+    proc = run_cli(
+        "reproduce",
+        "atomic-strokes",
+        "--quick",
+        "--mnist",
+        str(tmp_path / "none"),
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert proc.returncode != 0 and "is not a folder" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()

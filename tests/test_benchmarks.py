@@ -12,8 +12,10 @@ def run_quick(script: str, *args: str) -> str:
     stdout."""
     proc = subprocess.run(
         [sys.executable, f"benchmarks/{script}", "--quick", *args],
-        capture_output=True, text=True, timeout=900,  # generous: a loaded machine
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=900,  # generous: a loaded machine
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -106,10 +108,16 @@ def test_peers_quick_names_the_peers_it_cannot_import():
     """Without pythae and disent (the test environment) the benchmark still measures the bare
     loops and latent-atlas's trainer and says which peers it skipped and how to install them."""
     out = run_quick("peers.py")
-    for row in ("bare loop (study's net)", "bare loop, channels-last",
-                "latent-atlas Trainer (defaults)", "latent-atlas Trainer, contiguous"):  # fmt: skip
+    for row in (
+        "bare loop (study's net)",
+        "bare loop, channels-last",
+        "latent-atlas Trainer (defaults)",
+        "latent-atlas Trainer, contiguous",
+    ):
         assert re.search(re.escape(row) + r"\s+[\d.]+\s+[\d.]+\s+[\d.]+", out), row
     for peer in ("pythae", "disent"):
-        installed = subprocess.run([sys.executable, "-c", f"import {peer}"],
-                                   capture_output=True).returncode == 0  # fmt: skip
+        installed = (
+            subprocess.run([sys.executable, "-c", f"import {peer}"], capture_output=True).returncode
+            == 0
+        )
         assert (f"skipped: {peer}: not importable" in out) != installed

@@ -257,9 +257,15 @@ def test_diffusion_vae_trains_and_evaluates_on_the_sine_circle():
 
     data = SineCircle(SineCircleConfig(n=500, dim=12, sigma=0.1, seed=0))
     torch.manual_seed(0)
-    model = build(MODELS, {"name": "diffusion_vae", "input_shape": [12],
-                           "encoder": {"name": "mlp", "hidden": [16]},
-                           "decoder": {"name": "mlp", "hidden": [16]}})  # fmt: skip
+    model = build(
+        MODELS,
+        {
+            "name": "diffusion_vae",
+            "input_shape": [12],
+            "encoder": {"name": "mlp", "hidden": [16]},
+            "decoder": {"name": "mlp", "hidden": [16]},
+        },
+    )
     x_vis = data.evaluation_set().x
     before = evaluate(model, x_vis, n_samples=20)
     Trainer(model, data, TrainerConfig(steps=300, batch_size=50, lr=1e-2, progress=False)).fit()
@@ -275,8 +281,9 @@ def test_diffusion_vae_trains_and_evaluates_on_the_sine_circle():
 def test_kl_table_and_series_agree_with_quadrature():
     from latentatlas.latent.heat_kernel import TABLE_RANGE, kl_by_quadrature
 
-    t = torch.logspace(math.log10(TABLE_RANGE[0]), math.log10(TABLE_RANGE[1]), 997,
-                       dtype=torch.float64)  # fmt: skip
+    t = torch.logspace(
+        math.log10(TABLE_RANGE[0]), math.log10(TABLE_RANGE[1]), 997, dtype=torch.float64
+    )
     assert torch.allclose(heat_kernel_kl_to_uniform(t), kl_by_quadrature(t), rtol=1e-9, atol=0)
     # the series above the table: continuous at the seam, and q² + q⁴/2 − q⁶/3 at t = 3, where
     # the quadrature is still accurate, to the next order q⁸

@@ -18,9 +18,13 @@ from latentatlas.train import checkpoint as ckpt
 from .conftest import CLI, run_cli, start_cli
 
 TINY = [
-    "--set=dataset.n=256", "--set=dataset.dim=12", "--set=model.encoder.hidden=[8]",
-    "--set=model.decoder.hidden=[8]", "--set=train.batch_size=32", "--set=train.progress=false",
-]  # fmt: skip
+    "--set=dataset.n=256",
+    "--set=dataset.dim=12",
+    "--set=model.encoder.hidden=[8]",
+    "--set=model.decoder.hidden=[8]",
+    "--set=train.batch_size=32",
+    "--set=train.progress=false",
+]
 
 
 run = run_cli
@@ -48,8 +52,9 @@ def test_demo_quick_writes_a_report(tmp_path):
     # the diffusion VAE and the reductions between R², S¹ and the ground truth Φ
     assert (out / "diffusion_vae" / "report.html").is_file()
     reduction = json.loads((out / "reduction.json").read_text())
-    assert set(reduction["delta"]) == {f"{a} -> {b}" for a in ("R²", "S¹", "Φ")
-                                       for b in ("R²", "S¹", "Φ") if a != b}  # fmt: skip
+    assert set(reduction["delta"]) == {
+        f"{a} -> {b}" for a in ("R²", "S¹", "Φ") for b in ("R²", "S¹", "Φ") if a != b
+    }
     assert "Diffusion VAE on S¹ and Δ-reduction" in html and "thesis table 7.1" in proc.stderr
     assert "eq. 7.5, is half uniform" in proc.stderr  # the KL beside 1.98 is explained
     # `report` re-renders the page and keeps the thesis column (read from references.json)
@@ -71,8 +76,17 @@ def test_demo_quick_writes_a_report(tmp_path):
 
 def test_train_evaluate_report_list(tmp_path):
     out = tmp_path / "run"
-    proc = run("train", "--dataset", "sine_circle", "--model", "vae", *TINY,
-               "--set=train.steps=30", "--out", str(out))  # fmt: skip
+    proc = run(
+        "train",
+        "--dataset",
+        "sine_circle",
+        "--model",
+        "vae",
+        *TINY,
+        "--set=train.steps=30",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(out)
     proc = run("evaluate", str(out), "--samples", "5")
@@ -88,8 +102,10 @@ def test_train_evaluate_report_list(tmp_path):
 
 def test_train_from_a_yaml_file(tmp_path):
     cfg = tmp_path / "run.yaml"
-    cfg.write_text("dataset: {name: sine_circle, n: 64, dim: 6}\nmodel: {name: ae}\n"
-                   "train: {steps: 3, batch_size: 16, progress: false}\n")  # fmt: skip
+    cfg.write_text(
+        "dataset: {name: sine_circle, n: 64, dim: 6}\nmodel: {name: ae}\n"
+        "train: {steps: 3, batch_size: 16, progress: false}\n"
+    )
     proc = run("train", str(cfg), "--out", str(tmp_path / "run"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "run" / ckpt.CONFIG).read_text())["model"]["name"] == "ae"
@@ -138,8 +154,15 @@ def test_nan_data_is_refused_before_training(tmp_path):
     x[3, 1] = np.nan
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "run"
-    proc = run("train", "--dataset", "array", f"--set=dataset.path={tmp_path / 'x.npy'}",
-               "--set=train.steps=2", "--out", str(out))  # fmt: skip
+    proc = run(
+        "train",
+        "--dataset",
+        "array",
+        f"--set=dataset.path={tmp_path / 'x.npy'}",
+        "--set=train.steps=2",
+        "--out",
+        str(out),
+    )
     assert_clean_error(proc, "NaN")
     assert not (out / ckpt.WEIGHTS).exists()
 
@@ -157,18 +180,29 @@ def test_resume_refusals_and_relative_data_paths(tmp_path):
     x = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "run"
-    proc = run("train", "--dataset", "array", "--set=dataset.path=x.npy", "--set=train.steps=3",
-               "--set=train.progress=false", "--out", str(out), cwd=tmp_path)  # fmt: skip
+    proc = run(
+        "train",
+        "--dataset",
+        "array",
+        "--set=dataset.path=x.npy",
+        "--set=train.steps=3",
+        "--set=train.progress=false",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     stored = json.loads((out / ckpt.CONFIG).read_text())["dataset"]["path"]
     assert stored == str(tmp_path / "x.npy")  # absolute: the run works from anywhere
     assert run("evaluate", str(out), "--samples", "2").returncode == 0
     assert_clean_error(run("train", "--resume", "--out", str(out)), "already reached step 3")
-    assert_clean_error(run("train", "--resume", "--out", str(out), "--set", "train=5"),
-                       "train: expected a mapping")  # fmt: skip
+    assert_clean_error(
+        run("train", "--resume", "--out", str(out), "--set", "train=5"), "train: expected a mapping"
+    )
     (out / ckpt.METADATA).write_text("[]")
-    assert_clean_error(run("train", "--resume", "--out", str(out), "--set", "train.steps=5"),
-                       "corrupt metadata")  # fmt: skip
+    assert_clean_error(
+        run("train", "--resume", "--out", str(out), "--set", "train.steps=5"), "corrupt metadata"
+    )
 
 
 def test_demo_force_replaces_only_a_run_folder(tmp_path):
@@ -200,16 +234,29 @@ def test_ctrl_c_inside_generated_code_still_exits_130(tmp_path):
         "cli.main()\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
-    proc = subprocess.run([sys.executable, "-m", "ctrl_c_in_exec"], capture_output=True,
-                          text=True, env=env, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctrl_c_in_exec"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 130, proc.stderr
     assert "interrupted (Ctrl-C)" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
-    args = [*CLI, "train", *TINY, "--set=train.steps=200000", "--set=train.log_every=1",
-            "--set=train.checkpoint_every=0", "--out", str(out)]  # fmt: skip
+    args = [
+        *CLI,
+        "train",
+        *TINY,
+        "--set=train.steps=200000",
+        "--set=train.log_every=1",
+        "--set=train.checkpoint_every=0",
+        "--out",
+        str(out),
+    ]
     proc = start_cli(*args[len(CLI) :])
     deadline = time.time() + 120
     while time.time() < deadline and len(ckpt.read_metrics(out)) < 20:
@@ -251,8 +298,9 @@ def test_the_cli_shows_its_own_info_lines_but_not_torchs():
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "logging.getLogger('latentatlas.train').info('our line')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "our line" in proc.stderr and "FakeTensor" not in proc.stderr, proc.stderr
 
@@ -271,9 +319,19 @@ def test_positional_key_value_overrides_work_like_set(tmp_path):
     """Hydra's style: `latent-atlas train dataset=NAME train.steps=5` (was refused)."""
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"train": {"batch_size": 16}}))
-    proc = run_cli("train", str(config), "dataset=sine_circle", "model=vae", "dataset.n=200",
-                   "train.steps=12", "train.progress=false", "--set", "train.lr=0.002",
-                   "--out", str(tmp_path / "run"))  # fmt: skip
+    proc = run_cli(
+        "train",
+        str(config),
+        "dataset=sine_circle",
+        "model=vae",
+        "dataset.n=200",
+        "train.steps=12",
+        "train.progress=false",
+        "--set",
+        "train.lr=0.002",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert proc.returncode == 0, proc.stderr
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert (saved["dataset"]["name"], saved["model"]["name"]) == ("sine_circle", "vae")
@@ -291,8 +349,16 @@ def test_positional_key_value_overrides_work_like_set(tmp_path):
 def test_evaluate_says_what_it_is_computing(tmp_path):
     """`evaluate --metrics` ran silently for minutes: each step is named on stderr."""
     run = tmp_path / "run"
-    proc = run_cli("train", "dataset=sine_circle", "model=vae", "dataset.n=200", "train.steps=5",
-                   "train.progress=false", "--out", str(run))  # fmt: skip
+    proc = run_cli(
+        "train",
+        "dataset=sine_circle",
+        "model=vae",
+        "dataset.n=200",
+        "train.steps=5",
+        "train.progress=false",
+        "--out",
+        str(run),
+    )
     assert proc.returncode == 0, proc.stderr
     proc = run_cli("evaluate", str(run), "--metrics", "mig,sap", "--preset", "fast")
     assert proc.returncode == 0, proc.stderr

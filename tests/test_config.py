@@ -114,8 +114,11 @@ def test_registry_loads_only_its_own_builtins():
 def test_yaml_numbers_in_exponent_notation_are_numbers(tmp_path):
     # PyYAML (YAML 1.1) reads 1e-4 as a string; configs and --set read it as YAML 1.2 does
     assert apply_overrides({}, ["train.lr=1e-4", "a=3E2", "b=1e30", "c=abc"]) == {
-        "train": {"lr": 1e-4}, "a": 300.0, "b": 1e30, "c": "abc"
-    }  # fmt: skip
+        "train": {"lr": 1e-4},
+        "a": 300.0,
+        "b": 1e30,
+        "c": "abc",
+    }
     path = tmp_path / "c.yaml"
     path.write_text("lr: 1e-4\nsteps: 10\nname: 1e-4x\n")
     assert read_config_file(path) == {"lr": 1e-4, "steps": 10, "name": "1e-4x"}

@@ -17,14 +17,61 @@ from latentatlas.train.run import RunConfig
 from .conftest import run_cli
 
 # field names that exist (so the fuzzer reaches deep validation) and some that do not
-KEYS = st.sampled_from([
-    "dataset", "model", "train", "seed", "auxiliary", "name", "n", "dim", "sigma", "latent",
-    "encoder", "decoder", "hidden", "likelihood", "beta", "steps", "epochs", "lr", "betas",
-    "batch_size", "weight_decay", "momentum", "gamma", "device", "grad_clip", "schedule",
-    "input_shape", "vae", "sine_circle", "euclidean", "circle", "mlp", "bogus", "",
-])  # fmt: skip
-NAMES = st.sampled_from(["vae", "beta_vae", "ae", "sine_circle", "euclidean", "circle", "mlp",
-                         "gaussian", "bernoulli", "adam", "sgd", "nope", ""])  # fmt: skip
+KEYS = st.sampled_from(
+    [
+        "dataset",
+        "model",
+        "train",
+        "seed",
+        "auxiliary",
+        "name",
+        "n",
+        "dim",
+        "sigma",
+        "latent",
+        "encoder",
+        "decoder",
+        "hidden",
+        "likelihood",
+        "beta",
+        "steps",
+        "epochs",
+        "lr",
+        "betas",
+        "batch_size",
+        "weight_decay",
+        "momentum",
+        "gamma",
+        "device",
+        "grad_clip",
+        "schedule",
+        "input_shape",
+        "vae",
+        "sine_circle",
+        "euclidean",
+        "circle",
+        "mlp",
+        "bogus",
+        "",
+    ]
+)
+NAMES = st.sampled_from(
+    [
+        "vae",
+        "beta_vae",
+        "ae",
+        "sine_circle",
+        "euclidean",
+        "circle",
+        "mlp",
+        "gaussian",
+        "bernoulli",
+        "adam",
+        "sgd",
+        "nope",
+        "",
+    ]
+)
 LEAVES = st.one_of(
     st.none(),
     st.booleans(),
@@ -68,10 +115,29 @@ def test_any_config_mapping_builds_or_raises_a_config_error(data):
 PATHS = st.lists(KEYS.filter(bool), min_size=1, max_size=4).map(".".join)
 RAW = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["1e400", ".nan", "-.inf", "[1, [2, [3]]]", "{1: 2}", "[[[[", "9" * 30,
-                     "1e12", "null", "yes", "'x'", "{a: {b: {c: 1}}}", "[" * 200 + "]" * 200,
-                     "9" * 5000, "[" + "9" * 5000 + "]", "1e300", "-1e39", "9223372036854775808"]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "1e400",
+            ".nan",
+            "-.inf",
+            "[1, [2, [3]]]",
+            "{1: 2}",
+            "[[[[",
+            "9" * 30,
+            "1e12",
+            "null",
+            "yes",
+            "'x'",
+            "{a: {b: {c: 1}}}",
+            "[" * 200 + "]" * 200,
+            "9" * 5000,
+            "[" + "9" * 5000 + "]",
+            "1e300",
+            "-1e39",
+            "9223372036854775808",
+        ]
+    ),
+)
 
 
 @FUZZ
@@ -88,8 +154,15 @@ def test_any_command_line_set_builds_or_raises_a_config_error(pairs):
 
 def test_a_missing_required_setting_is_named_like_every_other_error(tmp_path):
     """Was: `dataset: ImageFolderConfig.__init__() missing 1 required positional argument`."""
-    proc = run_cli("train", "--dataset", "image_folder", "--set", "train.steps=5",
-                   "--out", str(tmp_path / "run"))  # fmt: skip
+    proc = run_cli(
+        "train",
+        "--dataset",
+        "image_folder",
+        "--set",
+        "train.steps=5",
+        "--out",
+        str(tmp_path / "run"),
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: dataset.path: required, not given (folder of image files)"

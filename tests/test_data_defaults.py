@@ -63,11 +63,13 @@ def test_presets_fill_what_the_config_leaves_out():
 
 
 def test_train_run_and_the_cli_choose_and_say_so(tmp_path, caplog):
-    config = RunConfig.from_dict({
-        "dataset": {"name": "disks", "n": 64, "size": 16},
-        "model": {"name": "beta_vae"},
-        "train": {"steps": 2, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "disks", "n": 64, "size": 16},
+            "model": {"name": "beta_vae"},
+            "train": {"steps": 2, "progress": False},
+        }
+    )
     with caplog.at_level("WARNING"):
         latentatlas.train_run(config, tmp_path / "auto")
     assert "defaults chosen from the data (1×16×16 images" in caplog.text

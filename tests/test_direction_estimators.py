@@ -122,8 +122,9 @@ def test_find_direction_draws_codes_from_a_given_sampler():  # 2 steps: targets 
         drawn.append(codes)
         return codes
 
-    search = find_direction(gen, "brightness", n=4, steps=2, fit_steps=2, traversals=3,
-                            amounts=(0.05,), sampler=sampler)  # fmt: skip
+    search = find_direction(
+        gen, "brightness", n=4, steps=2, fit_steps=2, traversals=3, amounts=(0.05,), sampler=sampler
+    )
     assert [len(c) for c in drawn] == [4, 3]  # trajectories, then the evaluation
     assert torch.equal(search.trajectories.z0[:4], drawn[0])  # inside the ball: unchanged
     with pytest.raises(DataError, match=r"sampler\(4\) must return codes of shape \(4, 8\)"):
@@ -169,8 +170,9 @@ def test_an_entangled_bench_knows_its_directions_through_the_jacobian():
     tangled = KnownDirectionsGenerator(latent_dim=10, size=16, seed=5, entangled=0.6)
     z = torch.randn(64, 10, generator=torch.Generator().manual_seed(3))
     for name in FACTORS:  # without coupling the local direction is the global one everywhere
-        assert torch.allclose(plain.local_directions(z)[name] @ plain.directions[name],
-                              torch.ones(64), atol=1e-5)  # fmt: skip
+        assert torch.allclose(
+            plain.local_directions(z)[name] @ plain.directions[name], torch.ones(64), atol=1e-5
+        )
     local = tangled.local_directions(z)
     for name in FACTORS:  # each local direction changes its factor alone (first order) ...
         step = 1e-3 * local[name]
@@ -210,8 +212,9 @@ def test_targets_out_of_the_generators_range_are_measured_and_warned_about():
         warnings.simplefilter("error", OutOfReachWarning)
         near = find_direction(gen, "translate-x", **kwargs)  # amounts from the range
     assert near.amounts_chosen and min(near.reach.values()) > 0.5
-    fractions = reach(gen, far.trajectories.z0, far.trajectories.zt, far.trajectories.t,
-                      "barycentre-x")  # fmt: skip
+    fractions = reach(
+        gen, far.trajectories.z0, far.trajectories.zt, far.trajectories.t, "barycentre-x"
+    )
     assert fractions == far.reach
     with pytest.raises(DataError, match="amounts"):
         find_direction(gen, "translate-x", amounts="wide", **kwargs)

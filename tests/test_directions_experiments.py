@@ -30,16 +30,23 @@ TINY_VAE = VAEScale(32, 200, 20)
 
 
 def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
-    scale = BetaScale(TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30,
-                      precise_steps=3)  # fmt: skip
+    scale = BetaScale(
+        TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30, precise_steps=3
+    )
     result = reproduce_beta(scale=scale)
     assert_judged("directions-dsprites-beta", result)
     assert [m.beta for m in result.models] == [1.0, 10.0]
     for m in result.models:
         assert set(m.evaluations) == {
-            "inversion", "minimal move", "encoder", "encoder + paper's fit", "best axis",
-            "GANSpace", "SeFa", "most precise (supervised)",
-        }  # fmt: skip
+            "inversion",
+            "minimal move",
+            "encoder",
+            "encoder + paper's fit",
+            "best axis",
+            "GANSpace",
+            "SeFa",
+            "most precise (supervised)",
+        }
         assert m.evaluations["inversion"].values.shape == (11, 5)
         assert (m.search.method, m.minimal_move.method) == ("paper", "minimal-move")
     report = write_beta_outputs(result, tmp_path)
@@ -83,8 +90,9 @@ def test_the_ball_study_covers_every_target_kind_generator_and_length(tmp_path):
     assert torch.equal(two, reference) and (two >= clean).all() and (two > clean).any()
 
     tiniest = VAEScale(32, 64, 4, batch_size=16)
-    scale = LossScale(tiniest, targets=2, steps=2, ball_betas=(4.0, 8.0), ball_targets=3,
-                      ball_step_factors=(1, 2))  # fmt: skip
+    scale = LossScale(
+        tiniest, targets=2, steps=2, ball_betas=(4.0, 8.0), ball_targets=3, ball_step_factors=(1, 2)
+    )
     result = reproduce_losses(scale=scale)
     assert len(result.ball) == 2 * 3 * 2 * 2  # β × targets × lengths × ball/free
     assert {(r.beta, r.steps) for r in result.ball} == {(4.0, 2), (4.0, 4), (8.0, 2), (8.0, 4)}
@@ -119,12 +127,32 @@ def test_curvature_separates_curved_transformations_from_brightness(tmp_path):
 def disk_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "disks"
     proc = run_cli(
-        "train", "--dataset", "disks", "--model", "vae",
-        "--set", "dataset.n=200", "--set", "dataset.size=16", "--set", "dataset.position_range=4",
-        "--set", "dataset.radius_min=2", "--set", "dataset.radius_max=4",
-        "--set", "model.latent.dim=3", "--set", "model.likelihood.name=bernoulli",
-        "--set", "train.steps=60", "--set", "train.progress=false", "--out", str(out),
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "disks",
+        "--model",
+        "vae",
+        "--set",
+        "dataset.n=200",
+        "--set",
+        "dataset.size=16",
+        "--set",
+        "dataset.position_range=4",
+        "--set",
+        "dataset.radius_min=2",
+        "--set",
+        "dataset.radius_max=4",
+        "--set",
+        "model.latent.dim=3",
+        "--set",
+        "model.likelihood.name=bernoulli",
+        "--set",
+        "train.steps=60",
+        "--set",
+        "train.progress=false",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -132,8 +160,9 @@ def disk_run(tmp_path_factory):
 def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
     out = tmp_path / "dir"
     args = ["directions", str(disk_run), "--transform", "translate-x", "--out", str(out)]
-    proc = run_cli(*args, "--quick", "--trajectories", "8", "--amounts", "0.05,0.1",
-                   "--traversals", "4")  # fmt: skip
+    proc = run_cli(
+        *args, "--quick", "--trajectories", "8", "--amounts", "0.05,0.1", "--traversals", "4"
+    )
     assert proc.returncode == 0, proc.stderr
     direction = DirectionModel.load(out / "direction.safetensors")
     assert direction.transformation == "translate-x" and direction.dim == 3
@@ -144,12 +173,33 @@ def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
     assert data["method"] == "minimal-move"
     again = run_cli(*args, "--quick")
     assert again.returncode == 2 and "--force" in again.stderr
-    paper = run_cli(*args, "--force", "--quick", "--trajectories", "8", "--amounts", "0.05",
-                    "--traversals", "0", "--method", "paper")  # fmt: skip
+    paper = run_cli(
+        *args,
+        "--force",
+        "--quick",
+        "--trajectories",
+        "8",
+        "--amounts",
+        "0.05",
+        "--traversals",
+        "0",
+        "--method",
+        "paper",
+    )
     assert paper.returncode == 0, paper.stderr
     assert json.loads((out / "results.json").read_text())["method"] == "paper"
-    both = run_cli(*args, "--force", "--quick", "--trajectories", "8", "--amounts", "0.05",
-                   "--traversals", "3", "--compare")  # fmt: skip
+    both = run_cli(
+        *args,
+        "--force",
+        "--quick",
+        "--trajectories",
+        "8",
+        "--amounts",
+        "0.05",
+        "--traversals",
+        "3",
+        "--compare",
+    )
     assert both.returncode == 0, both.stderr
     data = json.loads((out / "results.json").read_text())
     assert data["method"] == "minimal-move" and data["compared"]["method"] == "paper"
@@ -161,8 +211,17 @@ def test_directions_command_takes_amounts_from_the_model_and_warns_on_unreachabl
     disk_run, tmp_path
 ):
     """Disks move by at most 4 of 16 pixels: a shift of 0.45 of the width is out of reach."""
-    base = ["directions", str(disk_run), "--transform", "translate-x", "--quick",
-            "--trajectories", "8", "--traversals", "0"]  # fmt: skip
+    base = [
+        "directions",
+        str(disk_run),
+        "--transform",
+        "translate-x",
+        "--quick",
+        "--trajectories",
+        "8",
+        "--traversals",
+        "0",
+    ]
     auto = run_cli(*base, "--out", str(tmp_path / "auto"))
     assert auto.returncode == 0, auto.stderr
     data = json.loads((tmp_path / "auto" / "results.json").read_text())
@@ -223,16 +282,34 @@ def test_the_ball_verdict_names_the_settings_it_rests_on():
     where the free fit scores at least as high, and says so when the ball never acts."""
     from latentatlas.experiments.claims import judge
 
-    rows = [{"name": f"Gaussian σ={s}", "constrained": c, "psnr": 20.0, "ssim": 0.5,
-             "largest_norm_ratio": 1.0} for s in (3, 5, 8) for c in (True, False)]  # fmt: skip
+    rows = [
+        {
+            "name": f"Gaussian σ={s}",
+            "constrained": c,
+            "psnr": 20.0,
+            "ssim": 0.5,
+            "largest_norm_ratio": 1.0,
+        }
+        for s in (3, 5, 8)
+        for c in (True, False)
+    ]
 
     def ball(*settings):
         out = []
         for targets, ball_ssim, free_ssim, free_norm in settings:
             for constrained, ssim, norm in ((True, ball_ssim, 1.0), (False, free_ssim, free_norm)):
-                out.append({"targets": targets, "beta": 4.0, "steps": 100,
-                            "constrained": constrained, "ssim": ssim, "psnr": 20.0,
-                            "target_psnr": 20.0, "largest_norm_ratio": norm})  # fmt: skip
+                out.append(
+                    {
+                        "targets": targets,
+                        "beta": 4.0,
+                        "steps": 100,
+                        "constrained": constrained,
+                        "ssim": ssim,
+                        "psnr": 20.0,
+                        "target_psnr": 20.0,
+                        "largest_norm_ratio": norm,
+                    }
+                )
         return out
 
     def verdict(*settings):
@@ -259,8 +336,9 @@ def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_pat
     from latentatlas.experiments.model_store import ModelStore, use_store
 
     tiniest = VAEScale(32, 64, 4, batch_size=16)
-    scale = LossScale(tiniest, targets=2, steps=2, ball_betas=(4.0,), ball_targets=2,
-                      ball_step_factors=(1,))  # fmt: skip
+    scale = LossScale(
+        tiniest, targets=2, steps=2, ball_betas=(4.0,), ball_targets=2, ball_step_factors=(1,)
+    )
     calls = []
     real = directions_inversion.invert
     monkeypatch.setattr(
@@ -302,16 +380,29 @@ def test_the_sigma_verdict_says_what_the_ssim_did_when_a_wide_filter_wins():
         return {"name": name, "constrained": True, "psnr": psnr, "ssim": ssim}
 
     # on data with texture (not this experiment's dSprites, where the claim is inconclusive)
-    rising = {"rows": [row("Gaussian σ=3", 21.2, 0.926), row("Gaussian σ=5", 21.9, 0.929),
-                       row("Gaussian σ=8", 22.2, 0.930)], "ball": [],
-              "data": "textures"}  # fmt: skip
+    rising = {
+        "rows": [
+            row("Gaussian σ=3", 21.2, 0.926),
+            row("Gaussian σ=5", 21.9, 0.929),
+            row("Gaussian σ=8", 22.2, 0.930),
+        ],
+        "ball": [],
+        "data": "textures",
+    }
     (sigma,) = [v for v in judge("directions-losses", rising) if v.claim == "sigma"]
     assert sigma.verdict == "not reproduced" and "SSIM rises with σ too" in sigma.reason
-    falling = {"rows": [row("Gaussian σ=3", 22.0, 0.93), row("Gaussian σ=5", 21.0, 0.92),
-                        row("Gaussian σ=8", 20.0, 0.91)], "ball": [],
-               "data": "textures"}  # fmt: skip
+    falling = {
+        "rows": [
+            row("Gaussian σ=3", 22.0, 0.93),
+            row("Gaussian σ=5", 21.0, 0.92),
+            row("Gaussian σ=8", 20.0, 0.91),
+        ],
+        "ball": [],
+        "data": "textures",
+    }
     (sigma,) = [v for v in judge("directions-losses", falling) if v.claim == "sigma"]
     assert sigma.verdict == "reproduced" and sigma.reason == ""
-    (sigma,) = [v for v in judge("directions-losses", {**rising, "data": "dsprites"})
-                if v.claim == "sigma"]  # fmt: skip
+    (sigma,) = [
+        v for v in judge("directions-losses", {**rising, "data": "dsprites"}) if v.claim == "sigma"
+    ]
     assert sigma.verdict == "inconclusive" and "not testable here" in sigma.reason

@@ -33,10 +33,15 @@ def run_dict(name: str, steps: int = 12) -> dict:
     return {
         "dataset": {"name": "sine_circle", "n": 128, "dim": 8},
         "model": {"name": name, "latent": {"name": "euclidean", "dim": 3}, **VARIANTS[name]},
-        "train": {"steps": steps, "batch_size": 32, "progress": False, "checkpoint_every": 5,
-                  "log_every": 2},
+        "train": {
+            "steps": steps,
+            "batch_size": 32,
+            "progress": False,
+            "checkpoint_every": 5,
+            "log_every": 2,
+        },
         "seed": 2,
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
@@ -54,9 +59,17 @@ def test_every_variant_trains_saves_reloads_and_resumes(name, tmp_path):
 
 
 def test_annealed_capacity_grows_linearly_and_enters_the_loss():
-    vae = build(MODELS, {"name": "annealed_vae", "input_shape": [8], "gamma": 100.0,
-                         "c_max": 10.0, "iteration_threshold": 100,
-                         "latent": {"name": "euclidean", "dim": 2}})  # fmt: skip
+    vae = build(
+        MODELS,
+        {
+            "name": "annealed_vae",
+            "input_shape": [8],
+            "gamma": 100.0,
+            "c_max": 10.0,
+            "iteration_threshold": 100,
+            "latent": {"name": "euclidean", "dim": 2},
+        },
+    )
     for step, expected in ((0, 0.0), (50, 5.0), (100, 10.0), (500, 10.0)):
         vae.curriculum(step, 1000)
         assert vae.capacity == pytest.approx(expected)
@@ -101,8 +114,15 @@ def test_dip_penalty_is_zero_for_decorrelated_unit_codes():
     assert float(off) < 0.05 and float(diag) < 0.05
     _, diag_ii = dip_penalty(loc, torch.ones(400, 3), "ii")  # variances add 1 to the diagonal
     assert float(diag_ii) == pytest.approx(3.0, abs=0.2)
-    vae = build(MODELS, {"name": "dip_vae", "input_shape": [4], "lambda_od": 2.0,
-                         "latent": {"name": "euclidean", "dim": 2}})  # fmt: skip
+    vae = build(
+        MODELS,
+        {
+            "name": "dip_vae",
+            "input_shape": [4],
+            "lambda_od": 2.0,
+            "latent": {"name": "euclidean", "dim": 2},
+        },
+    )
     assert vae.term_weights() == {"kl": 1.0, "dip_off_diagonal": 2.0, "dip_diagonal": 20.0}
 
 

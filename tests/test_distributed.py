@@ -25,9 +25,19 @@ def test_torchrun_two_processes_match_one_process_with_the_global_batch(tmp_path
     config_file.write_text(json.dumps({k: base[k] for k in ("dataset", "model", "seed")}))
     out = tmp_path / "ddp"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-        "-m", "latentatlas.cli", "train", str(config_file), "--out", str(out), *sets,
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "latentatlas.cli",
+        "train",
+        str(config_file),
+        "--out",
+        str(out),
+        *sets,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((out / ckpt.METADATA).read_text())
@@ -49,8 +59,18 @@ def test_torchrun_resume_equals_an_uninterrupted_run(tmp_path):
     sets = [f"--set=train.{k}={v}" for k, v in base["train"].items() if k != "steps"]
 
     def torchrun(*args: str) -> None:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node=2", "-m", "latentatlas.cli", "train", *args, *sets]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "latentatlas.cli",
+            "train",
+            *args,
+            *sets,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
 

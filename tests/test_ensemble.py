@@ -22,13 +22,20 @@ def member(
     }
     if latent is not None:
         model["latent"] = latent
-    return RunConfig.from_dict({
-        "dataset": {"name": "sine_circle", "n": 200, "dim": 9, "sigma": data_sigma},
-        "model": model,
-        "train": {"steps": 40, "batch_size": 32, "lr": 3e-3, "schedule": "cosine",
-                  "progress": False},
-        "seed": seed,
-    })  # fmt: skip
+    return RunConfig.from_dict(
+        {
+            "dataset": {"name": "sine_circle", "n": 200, "dim": 9, "sigma": data_sigma},
+            "model": model,
+            "train": {
+                "steps": 40,
+                "batch_size": 32,
+                "lr": 3e-3,
+                "schedule": "cosine",
+                "progress": False,
+            },
+            "seed": seed,
+        }
+    )
 
 
 @pytest.mark.parametrize("trace", [False, True], ids=["eager", "traced"])
@@ -37,8 +44,10 @@ def member(
 )
 def test_members_match_training_alone(name, latent, trace, caplog):
     """Eager (vmap) or replayed as a traced graph, each member ends as its lone run does."""
-    configs = [member(s, ds, sx, name, latent) for s, ds, sx in
-               [(0, 0.1, 0.1), (1, 0.1, 1.0), (2, 0.5, 0.1)]]  # fmt: skip
+    configs = [
+        member(s, ds, sx, name, latent)
+        for s, ds, sx in [(0, 0.1, 0.1), (1, 0.1, 1.0), (2, 0.5, 0.1)]
+    ]
     with caplog.at_level("DEBUG", logger="latentatlas.train.traced_step"):
         result = train_ensemble(configs, trace=trace)
     assert ("step traced" in caplog.text) == trace, caplog.text  # the trace did run
@@ -56,9 +65,10 @@ def test_checkpoints_hand_over_members_that_resume_alone_to_the_same_end(tmp_pat
     from latentatlas.train import read_metadata
     from latentatlas.train.ensemble import write_member_run
 
-    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
-                                                             "checkpoint_every": 15}})
-               for c in (member(0, 0.1, 0.1), member(1, 0.1, 1.0))]  # fmt: skip
+    configs = [
+        RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(), "checkpoint_every": 15}})
+        for c in (member(0, 0.1, 0.1), member(1, 0.1, 1.0))
+    ]
     seen = []
 
     def on_checkpoint(result):
@@ -67,9 +77,15 @@ def test_checkpoints_hand_over_members_that_resume_alone_to_the_same_end(tmp_pat
         seen.append(result.step)
         if result.step == 15:
             k = 1
-            write_member_run(tmp_path / "m1", result.configs[k], result.models[k],
-                             result.losses[:, k], result.states[k], None,
-                             result.total_steps)  # fmt: skip
+            write_member_run(
+                tmp_path / "m1",
+                result.configs[k],
+                result.models[k],
+                result.losses[:, k],
+                result.states[k],
+                None,
+                result.total_steps,
+            )
 
     final = train_ensemble(configs, on_checkpoint=on_checkpoint)
     assert seen == [15, 30] and final.finished and final.step == 40
@@ -88,24 +104,41 @@ def test_an_ensemble_resumes_from_its_members_checkpoints_as_one(tmp_path):
     from latentatlas.train import checkpoint as ckpt
     from latentatlas.train.ensemble import write_member_run
 
-    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
-                                                             "checkpoint_every": 15,
-                                                             "log_every": 5}})
-               for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))]  # fmt: skip
+    configs = [
+        RunConfig.from_dict(
+            {**c.to_dict(), "train": {**c.train.to_dict(), "checkpoint_every": 15, "log_every": 5}}
+        )
+        for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))
+    ]
     at: dict[int, list] = {}
 
     def keep(result):
         at.setdefault(result.step, result.states)
         if result.step == 15:  # member 1's folder at the checkpoint
-            write_member_run(tmp_path, result.configs[1], result.models[1],
-                             result.losses[:, 1], result.states[1], None, 40)  # fmt: skip
+            write_member_run(
+                tmp_path,
+                result.configs[1],
+                result.models[1],
+                result.losses[:, 1],
+                result.states[1],
+                None,
+                40,
+            )
 
     whole = train_ensemble(configs, on_checkpoint=keep)
     resumed = train_ensemble(configs, start=at[15])
     assert (resumed.first_step, resumed.step, resumed.losses.shape) == (15, 40, (25, 2))
     torch.testing.assert_close(resumed.losses, whole.losses[15:], rtol=1e-5, atol=1e-6)
-    write_member_run(tmp_path, resumed.configs[1], resumed.models[1], resumed.losses[:, 1],
-                     resumed.states[1], None, 40, first_step=15)  # fmt: skip
+    write_member_run(
+        tmp_path,
+        resumed.configs[1],
+        resumed.models[1],
+        resumed.losses[:, 1],
+        resumed.states[1],
+        None,
+        40,
+        first_step=15,
+    )
     records = ckpt.read_metrics(tmp_path)
     assert [r["step"] for r in records] == list(range(5, 41, 5))  # 5-15 kept, 20-40 added
     losses = [r["loss"] for r in records]
@@ -122,9 +155,10 @@ def test_sigterm_stops_the_ensemble_after_its_step_and_restores_the_handler():
     import signal
 
     configs = [member(0, 0.1, 0.1), member(1, 0.1, 0.1)]
-    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
-                                                             "checkpoint_every": 10}})
-               for c in configs]  # fmt: skip
+    configs = [
+        RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(), "checkpoint_every": 10}})
+        for c in configs
+    ]
     previous = signal.getsignal(signal.SIGTERM)
     with pytest.raises(Interrupted) as stop:  # the caller's program stops, with the members
         train_ensemble(configs, on_checkpoint=lambda r: os.kill(os.getpid(), signal.SIGTERM))
@@ -152,16 +186,23 @@ def test_members_must_share_the_architecture():
 def test_the_ensemble_trains_on_the_members_train_device():
     """An ensemble runs on ``train.device`` (models come back on the CPU); a device this machine
     lacks is refused before anything trains, naming the field."""
-    on_cpu = [RunConfig.from_dict({**member(s, 0.1, 0.1).to_dict(),
-                                   "train": {**member(s, 0.1, 0.1).train.to_dict(),
-                                             "device": "cpu"}}) for s in (0, 1)]  # fmt: skip
+    on_cpu = [
+        RunConfig.from_dict(
+            {
+                **member(s, 0.1, 0.1).to_dict(),
+                "train": {**member(s, 0.1, 0.1).train.to_dict(), "device": "cpu"},
+            }
+        )
+        for s in (0, 1)
+    ]
     result = train_ensemble(on_cpu)
     assert all(p.device.type == "cpu" for m in result.models for p in m.parameters())
     assert result.losses.device.type == "cpu"
     if not torch.cuda.is_available():
-        absent = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
-                                                                "device": "cuda:0"}})
-                  for c in on_cpu]  # fmt: skip
+        absent = [
+            RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(), "device": "cuda:0"}})
+            for c in on_cpu
+        ]
         with pytest.raises(ConfigError, match="train.device: 'cuda:0' is not available"):
             train_ensemble(absent)
 
@@ -180,8 +221,10 @@ def test_batches_are_gathered_in_one_indexing_with_the_values_of_get_batch():
     indices = [torch.randint(50, (8,), generator=g) for _ in datasets]
     expected = torch.stack([d.get_batch(i).x for d, i in zip(datasets, indices)])
     assert torch.equal(_batch_gatherer(datasets, CPU)(indices), expected)
-    assert torch.equal(_batch_gatherer([a, a], CPU)(indices[:2]),
-                       torch.stack([a.get_batch(i).x for i in indices[:2]]))  # fmt: skip
+    assert torch.equal(
+        _batch_gatherer([a, a], CPU)(indices[:2]),
+        torch.stack([a.get_batch(i).x for i in indices[:2]]),
+    )
 
     class Shifted(InMemoryDataset):  # a get_batch of its own: gathered through it
         def get_batch(self, indices):
@@ -206,8 +249,9 @@ def test_stacked_batch_orders_equal_each_members_trainer_order():
     seeds = [0, 3, 7]
     for n in (23, 3):  # 4 batches of 5 per epoch; one batch of 5 from 3 points
         data = InMemoryDataset(torch.zeros(n, 2))
-        trainers = [Trainer(torch.nn.Linear(2, 2), data, TrainerConfig(batch_size=5), seed=s)
-                    for s in seeds]  # fmt: skip
+        trainers = [
+            Trainer(torch.nn.Linear(2, 2), data, TrainerConfig(batch_size=5), seed=s) for s in seeds
+        ]
         orders = _BatchSchedules(seeds, n, 5)
         for step in range(13):
             stacked = orders(step)
@@ -228,8 +272,13 @@ def test_a_written_member_resumes_like_a_run_trained_alone(tmp_path):
     configs = [member(s, 0.1, 0.1) for s in (0, 1)]
     result = train_ensemble(configs)
     assert all(state is not None for state in result.states)
-    write_member_run(tmp_path / "member", result.configs[1], result.models[1],
-                     result.losses[:, 1], result.states[1])  # fmt: skip
+    write_member_run(
+        tmp_path / "member",
+        result.configs[1],
+        result.models[1],
+        result.losses[:, 1],
+        result.states[1],
+    )
     train_run(configs[1], tmp_path / "alone")
     records = ckpt.read_metrics(tmp_path / "member")
     assert [r["step"] for r in records] == [10, 20, 30, 40]  # log_every 10
@@ -280,10 +329,11 @@ def test_one_flat_optimizer_equals_one_per_stacked_parameter(name):
 def test_a_regularizer_warmup_member_matches_training_alone():
     """train.regularizer_warmup weighs the KL by step/warmup in the ensemble as in the Trainer."""
     configs = [
-        RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(),
-                                                      "regularizer_warmup": 30}})
+        RunConfig.from_dict(
+            {**c.to_dict(), "train": {**c.train.to_dict(), "regularizer_warmup": 30}}
+        )
         for c in (member(0, 0.1, 0.1), member(1, 0.5, 1.0))
-    ]  # fmt: skip
+    ]
     result = train_ensemble(configs, trace=True)  # traced once the warm-up is over
     plain = train_ensemble([member(0, 0.1, 0.1)])
     assert not torch.allclose(result.losses[:, 0], plain.losses[:, 0])  # the warm-up acts
@@ -304,8 +354,10 @@ def test_a_members_trainer_state_holds_only_its_own_moments():
         torch.save(state, buffer)
         return len(buffer.getvalue())
 
-    configs = [RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(), "steps": 3}})
-               for c in (member(seed, 0.1, 0.1) for seed in range(6))]  # fmt: skip
+    configs = [
+        RunConfig.from_dict({**c.to_dict(), "train": {**c.train.to_dict(), "steps": 3}})
+        for c in (member(seed, 0.1, 0.1) for seed in range(6))
+    ]
     grid = train_ensemble(configs)
     alone = train_ensemble(configs[:1])
     assert saved_size(grid.states[5]) <= 1.1 * saved_size(alone.states[0])
@@ -403,8 +455,9 @@ def test_weight_decay_on_a_parameter_the_loss_does_not_use_is_refused(monkeypatc
     monkeypatch.setitem(MODELS._items, "test_spare_vae", SpareVAE)
 
     def with_train(config: RunConfig, **train) -> RunConfig:
-        return RunConfig.from_dict({**config.to_dict(),
-                                    "train": {**config.train.to_dict(), **train}})  # fmt: skip
+        return RunConfig.from_dict(
+            {**config.to_dict(), "train": {**config.train.to_dict(), **train}}
+        )
 
     decayed = {"optimizer": "adamw", "weight_decay": 0.1}
     spare = [with_train(member(s, 0.1, 0.1, "test_spare_vae"), **decayed) for s in (0, 1)]

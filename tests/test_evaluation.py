@@ -16,11 +16,16 @@ D = 6
 
 def model_of(name: str = "vae", sigma: float = 0.3):
     torch.manual_seed(0)
-    return build(MODELS, {
-        "name": name, "input_shape": [D],
-        "encoder": {"name": "mlp", "hidden": [5]}, "decoder": {"name": "mlp", "hidden": [5]},
-        "likelihood": {"name": "gaussian", "sigma": sigma},
-    })  # fmt: skip
+    return build(
+        MODELS,
+        {
+            "name": name,
+            "input_shape": [D],
+            "encoder": {"name": "mlp", "hidden": [5]},
+            "decoder": {"name": "mlp", "hidden": [5]},
+            "likelihood": {"name": "gaussian", "sigma": sigma},
+        },
+    )
 
 
 def test_matches_eq_5_7_to_5_10_computed_by_hand():

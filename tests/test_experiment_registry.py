@@ -117,8 +117,9 @@ def test_cli_settings_and_set_errors(tmp_path):
 
 def test_a_reproduction_records_what_ran_on_what(tmp_path):
     out = tmp_path / "r"
-    proc = run_cli("reproduce", "directions-curvature", "--quick", "--set", "points=8",
-                   "--out", str(out))  # fmt: skip
+    proc = run_cli(
+        "reproduce", "directions-curvature", "--quick", "--set", "points=8", "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stderr
     record = json.loads((out / "reproduction.json").read_text())
     assert record["experiment"] == "directions-curvature" and record["scale"] == "quick"
@@ -129,17 +130,31 @@ def test_a_reproduction_records_what_ran_on_what(tmp_path):
 
 
 def test_timing_script_lists_what_it_would_run():
-    proc = subprocess.run([sys.executable, "benchmarks/reproduce_times.py", "--dry-run"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/reproduce_times.py", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == EXPERIMENTS.names()
 
 
 def test_timing_script_takes_the_times_of_the_records(tmp_path):
     timings = tmp_path / "timings.json"
-    proc = subprocess.run([sys.executable, "benchmarks/reproduce_times.py", "--from-records",
-                           "reproductions", "--timings", str(timings)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/reproduce_times.py",
+            "--from-records",
+            "reproductions",
+            "--timings",
+            str(timings),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     seconds = json.loads(timings.read_text())["seconds"]
     root = Path(__file__).resolve().parents[1]

@@ -23,12 +23,21 @@ from latentatlas.explorer.app import create_app, is_loopback
 
 
 def train(tmp_path, latent: dict, name: str = "vae", dataset: dict | None = None):
-    config = RunConfig.from_dict({
-        "dataset": dataset or {"name": "disks", "n": 128, "size": 16, "position_range": 4,
-                               "radius_min": 2, "radius_max": 4},
-        "model": {"name": name, "latent": latent, "likelihood": {"name": "bernoulli"}},
-        "train": {"steps": 10, "batch_size": 32, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": dataset
+            or {
+                "name": "disks",
+                "n": 128,
+                "size": 16,
+                "position_range": 4,
+                "radius_min": 2,
+                "radius_max": 4,
+            },
+            "model": {"name": name, "latent": latent, "likelihood": {"name": "bernoulli"}},
+            "train": {"steps": 10, "batch_size": 32, "progress": False},
+        }
+    )
     run = tmp_path / "run"
     train_run(config, run)
     return run
@@ -72,8 +81,9 @@ def test_bad_codes_get_a_400_with_a_message(vae_run):
     ):
         response = client.post("/api/decode", json=body)
         assert response.status_code == 400 and message in response.json()["error"]
-    nan = client.post("/api/decode", content=b'{"z": [0, NaN, 0]}',
-                      headers={"content-type": "application/json"})  # fmt: skip
+    nan = client.post(
+        "/api/decode", content=b'{"z": [0, NaN, 0]}', headers={"content-type": "application/json"}
+    )
     assert nan.status_code == 400 and "finite" in nan.json()["error"]
     assert client.get("/api/start?seed=abc").status_code == 400
 
@@ -91,8 +101,12 @@ def test_no_path_from_a_request_reaches_the_file_system(vae_run):
 
 
 def test_circle_latents_get_dials_that_wrap(tmp_path):
-    run = train(tmp_path, {"name": "circle"}, name="diffusion_vae",
-                dataset={"name": "pixel_shift", "size": [8, 8]})  # fmt: skip
+    run = train(
+        tmp_path,
+        {"name": "circle"},
+        name="diffusion_vae",
+        dataset={"name": "pixel_shift", "size": [8, 8]},
+    )
     session = ExplorerSession(run)
     assert session.periodic and session.controls[0].kind == "dial"
     client = TestClient(create_app(session), base_url="http://127.0.0.1")
@@ -139,12 +153,18 @@ def test_examples_traversals_and_exports(vae_run):
 
 
 def test_atomic_blocks_have_images_and_toggles(tmp_path):
-    config = RunConfig.from_dict({
-        "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},
-        "model": {"name": "atomic_ae", "blocks": 2, "block_dim": 3,
-                  "decoder": {"name": "mlp", "hidden": [16]}},
-        "train": {"steps": 3, "batch_size": 8, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},
+            "model": {
+                "name": "atomic_ae",
+                "blocks": 2,
+                "block_dim": 3,
+                "decoder": {"name": "mlp", "hidden": [16]},
+            },
+            "train": {"steps": 3, "batch_size": 8, "progress": False},
+        }
+    )
     train_run(config, tmp_path / "atomic")
     session = ExplorerSession(tmp_path / "atomic")
     assert session.blocks == 2
@@ -184,11 +204,13 @@ def test_saved_directions_become_sliders_in_their_units(vae_run):
 def test_pca_ae_keeps_its_order_and_the_command_refuses_bad_runs(tmp_path):
     from .conftest import run_cli
 
-    config = RunConfig.from_dict({
-        "dataset": {"name": "disks", "n": 64, "size": 16},
-        "model": {"name": "pca_ae", "components": 3},
-        "train": {"steps": 6, "batch_size": 16, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "disks", "n": 64, "size": 16},
+            "model": {"name": "pca_ae", "components": 3},
+            "train": {"steps": 6, "batch_size": 16, "progress": False},
+        }
+    )
     train_run(config, tmp_path / "pca")
     session = ExplorerSession(tmp_path / "pca")
     assert [c.index for c in session.controls] == [0, 1, 2]
@@ -200,11 +222,13 @@ def test_pca_ae_keeps_its_order_and_the_command_refuses_bad_runs(tmp_path):
 
 def sine_run(tmp_path):
     """The main job's kind of run: a VAE on the sine circle (vectors of 12 values)."""
-    config = RunConfig.from_dict({
-        "dataset": {"name": "sine_circle", "n": 128, "dim": 12},
-        "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2}},
-        "train": {"steps": 10, "batch_size": 32, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "sine_circle", "n": 128, "dim": 12},
+            "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2}},
+            "train": {"steps": 10, "batch_size": 32, "progress": False},
+        }
+    )
     train_run(config, tmp_path / "sine")
     return tmp_path / "sine"
 
@@ -363,8 +387,9 @@ def test_a_real_server_answers_500_decodes_from_20_threads(vae_run):
 
         def decode(i: int) -> tuple[int, bytes]:
             body = json.dumps({"z": [math.sin(i), math.cos(i), 0.01 * i]}).encode()
-            request = urllib.request.Request(url + "api/decode", body,
-                                             {"Content-Type": "application/json"})  # fmt: skip
+            request = urllib.request.Request(
+                url + "api/decode", body, {"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, response.read()
 

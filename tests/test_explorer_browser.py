@@ -46,8 +46,12 @@ class Server:
         from latentatlas.explorer.app import create_app
 
         self.port = free_port()
-        config = uvicorn.Config(create_app(ExplorerSession(run_dir)), host="127.0.0.1",
-                                port=self.port, log_level="warning")  # fmt: skip
+        config = uvicorn.Config(
+            create_app(ExplorerSession(run_dir)),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -71,8 +75,13 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,800",
-                "--disable-dev-shm-usage"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1200,800",
+        "--disable-dev-shm-usage",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_script_timeout(20)
@@ -158,8 +167,12 @@ def test_the_main_jobs_vectors_are_line_plots_with_sliders_and_a_strip(browser, 
 
 
 def test_a_dial_at_plus_and_minus_pi_gives_the_same_image(browser, tmp_path):
-    run = train(tmp_path, {"name": "circle"}, name="diffusion_vae",
-                dataset={"name": "pixel_shift", "size": [8, 8]})  # fmt: skip
+    run = train(
+        tmp_path,
+        {"name": "circle"},
+        name="diffusion_vae",
+        dataset={"name": "pixel_shift", "size": [8, 8]},
+    )
     with Server(run) as url:
         browser.get(url)
         wait_for(browser, "return document.getElementById('image').dataset.version")
@@ -174,12 +187,18 @@ def test_blocks_examples_and_the_traversal_strip_in_the_page(browser, tmp_path):
     from latentatlas import train_run
     from latentatlas.train.run import RunConfig
 
-    config = RunConfig.from_dict({
-        "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},
-        "model": {"name": "atomic_ae", "blocks": 2, "block_dim": 3,
-                  "decoder": {"name": "mlp", "hidden": [16]}},
-        "train": {"steps": 3, "batch_size": 8, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "spikes", "n": 32, "size": 32, "max_spikes": 2},
+            "model": {
+                "name": "atomic_ae",
+                "blocks": 2,
+                "block_dim": 3,
+                "decoder": {"name": "mlp", "hidden": [16]},
+            },
+            "train": {"steps": 3, "batch_size": 8, "progress": False},
+        }
+    )
     train_run(config, tmp_path / "atomic")
     with Server(tmp_path / "atomic") as url:
         browser.get(url)

@@ -36,8 +36,9 @@ def test_npz_with_factors_builds_a_factor_space(tmp_path):
     shape = np.arange(n) % 3  # 3 integer values: discrete
     angle = np.linspace(0.0, 1.0, n)  # not integers: continuous
     np.savez(tmp_path / "d.npz", images=np.ones((n, 1, 4, 4)), f=np.stack([shape, angle], 1))
-    ds = array_dataset(tmp_path / "d.npz", key="images", factors_key="f",
-                       factor_names=["shape", "angle"])  # fmt: skip
+    ds = array_dataset(
+        tmp_path / "d.npz", key="images", factors_key="f", factor_names=["shape", "angle"]
+    )
     space = ds.factor_space
     assert list(space.names) == ["shape", "angle"]
     assert space.factors[0].values == (0.0, 1.0, 2.0)
@@ -149,8 +150,9 @@ def test_image_folder_reads_factors_from_a_labels_csv_or_json(tmp_path):
     import json
 
     rows = _labelled_folder(tmp_path)
-    lines = ["file,x,colour,angle"] + [f"{r['file']},{r['x']},{r['colour']},{r['angle']}"
-                                      for r in reversed(rows)]  # fmt: skip
+    lines = ["file,x,colour,angle"] + [
+        f"{r['file']},{r['x']},{r['colour']},{r['angle']}" for r in reversed(rows)
+    ]
     (tmp_path / "labels.csv").write_text("\n".join(lines) + "\n")
     ds = image_folder(tmp_path, labels="labels.csv", periodic=["angle"])
     assert ds.has_factors and tuple(ds.factors.shape) == (24, 3)
@@ -200,14 +202,26 @@ def test_a_labelled_image_folder_is_scored_from_the_command_line(tmp_path):
     )
     run = tmp_path / "run"
     proc = run_cli(
-        "train", "--dataset", "image_folder", "--model", "vae",
-        "--set", f"dataset.path={folder}", "--set", "dataset.labels=labels.csv",
-        "--set", "model.latent.dim=2", "--set", "train.steps=10", "--set", "train.progress=false",
-        "--out", str(run),
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "image_folder",
+        "--model",
+        "vae",
+        "--set",
+        f"dataset.path={folder}",
+        "--set",
+        "dataset.labels=labels.csv",
+        "--set",
+        "model.latent.dim=2",
+        "--set",
+        "train.steps=10",
+        "--set",
+        "train.progress=false",
+        "--out",
+        str(run),
+    )
     assert proc.returncode == 0, proc.stderr
-    scored = run_cli("evaluate", str(run), "--samples", "2", "--metrics", "mig",
-                     "--preset", "fast")  # fmt: skip
+    scored = run_cli("evaluate", str(run), "--samples", "2", "--metrics", "mig", "--preset", "fast")
     assert scored.returncode == 0, scored.stderr
     scores = json.loads((run / "disentanglement.json").read_text())["scores"]
     assert {"mig", "mig/x", "mig/colour"} <= set(scores)
@@ -273,8 +287,7 @@ def test_a_two_valued_float_column_is_discrete_and_the_config_can_say_otherwise(
     size, angle = ds.factor_space.factors
     assert size.values == (2.5, 4.0)  # was: a continuous factor with no values
     assert angle.values is None  # eight distinct floats in eight rows: continuous
-    forced = image_folder(tmp_path, labels="labels.csv", discrete=["angle"],
-                          continuous=["size"])  # fmt: skip
+    forced = image_folder(tmp_path, labels="labels.csv", discrete=["angle"], continuous=["size"])
     assert forced.factor_space.factors[0].values is None
     assert len(forced.factor_space.factors[1].values) == 8
     with pytest.raises(ConfigError, match="discrete: 'colour' is not a factor"):

@@ -209,10 +209,12 @@ def test_the_contractive_penalty_is_the_encoders_squared_jacobian_norm():
     assert type(model).__name__ == "ContractiveAutoencoder"
     x = torch.rand(3, 1, 8, 8)
     out = model(x)
-    expected = torch.stack([
-        torch.autograd.functional.jacobian(lambda v: model.encoder(v[None])[0], xi).pow(2).sum()
-        for xi in x
-    ])  # fmt: skip
+    expected = torch.stack(
+        [
+            torch.autograd.functional.jacobian(lambda v: model.encoder(v[None])[0], xi).pow(2).sum()
+            for xi in x
+        ]
+    )
     assert torch.allclose(out.terms["contraction"], expected.mean(), rtol=1e-5)
     with torch.no_grad():
         quiet = model(x)

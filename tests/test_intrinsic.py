@@ -263,11 +263,16 @@ def sdr_run_dict(steps: int, auxiliary: list | None = None) -> dict:
             },
             "likelihood": {"name": "gaussian", "sigma": 0.1},
         },
-        "train": {"steps": steps, "batch_size": 16, "progress": False, "log_every": 2,
-                  "checkpoint_every": 3},
+        "train": {
+            "steps": steps,
+            "batch_size": 16,
+            "progress": False,
+            "log_every": 2,
+            "checkpoint_every": 3,
+        },
         "seed": 1,
         "auxiliary": auxiliary or [],
-    }  # fmt: skip
+    }
 
 
 SDR = [{"name": "sdr", "layers": ["decoder.conv.2", "decoder.conv.4"], "lr": 1e-3}]

@@ -72,13 +72,34 @@ def test_tracking_and_sdr_training_experiments_run(tmp_path):
 def conv_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "scenes"
     proc = run_cli(
-        "train", "--dataset", "scenes", "--model", "vae",
-        "--set", "dataset.n=64", "--set", "dataset.size=16",
-        "--set", "model.latent.dim=4", "--set", "model.encoder.name=conv_encoder",
-        "--set", "model.encoder.channels=[8,8]", "--set", "model.decoder.name=conv_decoder",
-        "--set", "model.decoder.channels=[8,8,4]", "--set", "model.decoder.output_kernel=3",
-        "--set", "train.steps=10", "--set", "train.progress=false", "--out", str(out),
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "scenes",
+        "--model",
+        "vae",
+        "--set",
+        "dataset.n=64",
+        "--set",
+        "dataset.size=16",
+        "--set",
+        "model.latent.dim=4",
+        "--set",
+        "model.encoder.name=conv_encoder",
+        "--set",
+        "model.encoder.channels=[8,8]",
+        "--set",
+        "model.decoder.name=conv_decoder",
+        "--set",
+        "model.decoder.channels=[8,8,4]",
+        "--set",
+        "model.decoder.output_kernel=3",
+        "--set",
+        "train.steps=10",
+        "--set",
+        "train.progress=false",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -93,9 +114,19 @@ def test_probe_command_writes_interventions_and_sdr(conv_run, tmp_path):
     assert set(data["sdr"]) == {"decoder.conv.0", "decoder.conv.2", "decoder.conv.4"}
     assert (out / "report.html").is_file()
     picked = run_cli(
-        "probe", str(conv_run), "--out", str(tmp_path / "p2"), "--samples", "4",
-        "--layers", "decoder.conv.1", "--sdr-layers", "none", "--codes", "data",
-    )  # fmt: skip
+        "probe",
+        str(conv_run),
+        "--out",
+        str(tmp_path / "p2"),
+        "--samples",
+        "4",
+        "--layers",
+        "decoder.conv.1",
+        "--sdr-layers",
+        "none",
+        "--codes",
+        "data",
+    )
     assert picked.returncode == 0, picked.stderr
     data = json.loads((tmp_path / "p2" / "results.json").read_text())
     assert list(data["interventions"]["layers"]) == ["decoder.conv.1"] and data["sdr"] == {}

@@ -225,8 +225,14 @@ def test_bad_input_is_refused_clearly():
     with pytest.raises(DataError, match="fewer than the 20 bins"):
         mig_from(np.zeros((10, 3)), np.zeros((10, 2), dtype=int))
     assert set(METRICS) == {
-        "beta_vae", "factor_vae", "mig", "dci", "sap", "modularity", "unsupervised",
-    }  # fmt: skip
+        "beta_vae",
+        "factor_vae",
+        "mig",
+        "dci",
+        "sap",
+        "modularity",
+        "unsupervised",
+    }
 
 
 def test_posterior_mean_representation_of_a_model():
@@ -262,15 +268,41 @@ def test_evaluate_command_writes_disentanglement_scores(tmp_path):
 
     run = tmp_path / "disks"
     proc = run_cli(
-        "train", "--dataset", "disks", "--model", "vae",
-        "--set", "dataset.n=200", "--set", "dataset.size=16", "--set", "dataset.position_range=4",
-        "--set", "dataset.radius_min=2", "--set", "dataset.radius_max=4",
-        "--set", "model.latent.dim=3", "--set", "train.steps=20", "--set", "train.progress=false",
-        "--out", str(run),
-    )  # fmt: skip
+        "train",
+        "--dataset",
+        "disks",
+        "--model",
+        "vae",
+        "--set",
+        "dataset.n=200",
+        "--set",
+        "dataset.size=16",
+        "--set",
+        "dataset.position_range=4",
+        "--set",
+        "dataset.radius_min=2",
+        "--set",
+        "dataset.radius_max=4",
+        "--set",
+        "model.latent.dim=3",
+        "--set",
+        "train.steps=20",
+        "--set",
+        "train.progress=false",
+        "--out",
+        str(run),
+    )
     assert proc.returncode == 0, proc.stderr
-    proc = run_cli("evaluate", str(run), "--samples", "2", "--metrics", "mig,sap,unsupervised",
-                   "--preset", "fast")  # fmt: skip
+    proc = run_cli(
+        "evaluate",
+        str(run),
+        "--samples",
+        "2",
+        "--metrics",
+        "mig,sap,unsupervised",
+        "--preset",
+        "fast",
+    )
     assert proc.returncode == 0, proc.stderr
     record = json.loads((run / "disentanglement.json").read_text())
     assert record["preset"] == "fast" and record["representation"] == "mean"
@@ -346,8 +378,9 @@ def test_circle_and_torus_latents_are_flagged_periodic():
     from latentatlas.analysis.metrics import periodic_codes_of
     from latentatlas.registry import MODELS, build
 
-    torus = build(MODELS, {"name": "diffusion_vae", "input_shape": [6],
-                           "latent": {"name": "torus", "dim": 2}})  # fmt: skip
+    torus = build(
+        MODELS, {"name": "diffusion_vae", "input_shape": [6], "latent": {"name": "torus", "dim": 2}}
+    )
     assert periodic_codes_of(torus).tolist() == [True, True]
     plain = build(MODELS, {"name": "vae", "input_shape": [6]})
     assert periodic_codes_of(plain) is None
@@ -373,12 +406,20 @@ def test_metrics_callback_scores_the_model_during_training(tmp_path):
     from latentatlas.train import checkpoint as ckpt
     from latentatlas.train.run import RunConfig
 
-    config = RunConfig.from_dict({
-        "dataset": {"name": "disks", "n": 200, "size": 16, "position_range": 4,
-                    "radius_min": 2, "radius_max": 4},
-        "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 3}},
-        "train": {"steps": 10, "batch_size": 32, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {
+                "name": "disks",
+                "n": 200,
+                "size": 16,
+                "position_range": 4,
+                "radius_min": 2,
+                "radius_max": 4,
+            },
+            "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 3}},
+            "train": {"steps": 10, "batch_size": 32, "progress": False},
+        }
+    )
     callback = metrics_callback(build_dataset(config), ["mig", "unsupervised"], every=5)
     train_run(config, tmp_path / "run", callbacks=[callback])
     assert [r["step"] for r in callback.records] == [5, 10]
@@ -457,8 +498,9 @@ def test_every_metric_takes_codes_and_factors_as_arrays_or_tensors(name):
     named = {"shape": torch.tensor(factors[:, 0]), "size": factors[:, 1].tolist()}
     tensor_codes = torch.tensor(codes, requires_grad=True)  # straight from an encoder
     from_tensors = metric(tensor_codes, named, **SMALL[name])
-    assert from_arrays.keys() == {k.replace("shape", "factor_0").replace("size", "factor_1")
-                                  for k in from_tensors}  # fmt: skip
+    assert from_arrays.keys() == {
+        k.replace("shape", "factor_0").replace("size", "factor_1") for k in from_tensors
+    }
     headline = "dci_disentanglement" if name == "dci" else name
     assert from_arrays[headline] == pytest.approx(from_tensors[headline])
     assert from_arrays[headline] > 0.6  # two codes follow the two factors
@@ -507,8 +549,18 @@ def test_score_command_reads_codes_from_a_file(tmp_path):
     path = tmp_path / "codes.npz"
     np.savez(path, codes=codes, factors=factors, factor_names=np.array(["shape", "size"]))
     out = tmp_path / "scores.json"
-    proc = run_cli("score", str(path), "--metrics", "mig,sap", "--preset", "fast", "--out",
-                   str(out), "--periodic-factors", "size")  # fmt: skip
+    proc = run_cli(
+        "score",
+        str(path),
+        "--metrics",
+        "mig,sap",
+        "--preset",
+        "fast",
+        "--out",
+        str(out),
+        "--periodic-factors",
+        "size",
+    )
     assert proc.returncode == 0, proc.stderr
     record = json.loads(out.read_text())
     assert {"mig", "mig/shape", "mig/size", "sap"} <= set(record["scores"])

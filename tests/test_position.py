@@ -58,5 +58,6 @@ def test_continuous_diracs_keep_the_identity_by_linearity():
     torch.testing.assert_close(PositionNetwork(3)(x), 8 - a.double())
     ds = build(DATASETS, {"name": "diracs", "n": 50, "size": 16}, "dataset")
     batch = ds.get_batch(torch.arange(50))
-    torch.testing.assert_close(PositionNetwork(4)(batch.x), 16 - batch.factors[:, 0], atol=1e-5,
-                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(
+        PositionNetwork(4)(batch.x), 16 - batch.factors[:, 0], atol=1e-5, rtol=0
+    )

@@ -16,12 +16,22 @@ SPEC = {
     "beta": 4.0,
     "input_shape": [1, 16, 16],
     "latent": {"name": "euclidean", "dim": 3},
-    "encoder": {"name": "conv_encoder", "channels": [4, 8], "kernel": 4, "stride": 2,
-                "dense": [16]},
-    "decoder": {"name": "conv_decoder", "channels": [8, 4], "kernel": 4, "stride": 2,
-                "dense": [16]},
+    "encoder": {
+        "name": "conv_encoder",
+        "channels": [4, 8],
+        "kernel": 4,
+        "stride": 2,
+        "dense": [16],
+    },
+    "decoder": {
+        "name": "conv_decoder",
+        "channels": [8, 4],
+        "kernel": 4,
+        "stride": 2,
+        "dense": [16],
+    },
     "likelihood": {"name": "bernoulli"},
-}  # fmt: skip
+}
 
 
 def test_a_model_built_in_python_round_trips(tmp_path):
@@ -53,9 +63,13 @@ def test_save_pretrained_refuses_a_spec_that_does_not_fit_the_weights(tmp_path):
 def test_from_pretrained_reads_run_folders_and_refuses_broken_ones(tmp_path):
     from latentatlas.train.run import RunConfig
 
-    run = RunConfig.from_dict({"dataset": {"name": "sine_circle", "n": 32},
-                               "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2}},
-                               "train": {"steps": 2, "progress": False}})  # fmt: skip
+    run = RunConfig.from_dict(
+        {
+            "dataset": {"name": "sine_circle", "n": 32},
+            "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2}},
+            "train": {"steps": 2, "progress": False},
+        }
+    )
     trained, _ = latentatlas.train_run(run, tmp_path / "run")
     loaded = latentatlas.from_pretrained(tmp_path / "run")
     assert loaded.state_dict().keys() == trained.state_dict().keys()

@@ -54,8 +54,12 @@ def test_a_training_with_stderr_in_a_file_writes_progress_lines(tmp_path):
     path.write_text(json.dumps(config))
     log = tmp_path / "log.txt"
     with log.open("w") as stderr:  # as `latent-atlas train ... 2> log.txt`
-        proc = subprocess.run([*CLI, "train", str(path), "--out", str(tmp_path / "run")],
-                              stderr=stderr, stdout=subprocess.PIPE, timeout=240)  # fmt: skip
+        proc = subprocess.run(
+            [*CLI, "train", str(path), "--out", str(tmp_path / "run")],
+            stderr=stderr,
+            stdout=subprocess.PIPE,
+            timeout=240,
+        )
     assert proc.returncode == 0
     lines = [ln for ln in log.read_text().splitlines() if ln.startswith("training: step")]
     assert len(lines) >= 60 and lines[-1].startswith("training: step 60/60 (100%)")

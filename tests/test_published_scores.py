@@ -19,8 +19,15 @@ EVALUATIONS = {  # evaluation function → its result keys and a value for each
 }
 
 
-def record(fn: str, beta: float, seed: int, model="'beta_vae'", dataset="'dsprites_full'",
-           postprocess="@mean_representation", shift=0.0) -> dict:  # fmt: skip
+def record(
+    fn: str,
+    beta: float,
+    seed: int,
+    model="'beta_vae'",
+    dataset="'dsprites_full'",
+    postprocess="@mean_representation",
+    shift=0.0,
+) -> dict:
     """One flat evaluation.json as disentanglement_lib writes it (gin values as strings)."""
     return {
         "train_config.model.name": model,
@@ -112,8 +119,15 @@ def test_reproduce_cli_checks_the_published_files_before_training(tmp_path):
     from .conftest import run_cli
 
     out = tmp_path / "out"
-    proc = run_cli("reproduce", "locatello-dsprites-betavae", "--quick",
-                   "--published", str(tmp_path / "none"), "--out", str(out))  # fmt: skip
+    proc = run_cli(
+        "reproduce",
+        "locatello-dsprites-betavae",
+        "--quick",
+        "--published",
+        str(tmp_path / "none"),
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr
     assert "Traceback" not in proc.stderr and not (out / "sweep").exists()
     proc = run_cli("reproduce", "slides-disk", "--quick", "--published", str(tmp_path))

@@ -19,10 +19,14 @@ from .conftest import run_cli
 
 CONFIG = {
     "dataset": {"name": "sine_circle"},  # what the config says; the data passed is another
-    "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2},
-              "encoder": {"name": "mlp", "hidden": [8]}, "decoder": {"name": "mlp", "hidden": [8]}},
+    "model": {
+        "name": "vae",
+        "latent": {"name": "euclidean", "dim": 2},
+        "encoder": {"name": "mlp", "hidden": [8]},
+        "decoder": {"name": "mlp", "hidden": [8]},
+    },
     "train": {"steps": 4, "batch_size": 16, "progress": False},
-}  # fmt: skip
+}
 
 
 def _labelled(n: int = 200) -> InMemoryDataset:
@@ -31,8 +35,12 @@ def _labelled(n: int = 200) -> InMemoryDataset:
     angle = 2 * torch.pi * torch.rand(n, generator=g, dtype=torch.float64)
     x = torch.stack([torch.cos(angle), torch.sin(angle), shape / 2], 1).float()
     x = x + 0.01 * torch.randn(n, 3, generator=g)
-    space = FactorSpace([Factor("shape", 0, 2, values=(0, 1, 2), labels=("a", "b", "c")),
-                         Factor("angle", 0, 2 * torch.pi, periodic=True)])  # fmt: skip
+    space = FactorSpace(
+        [
+            Factor("shape", 0, 2, values=(0, 1, 2), labels=("a", "b", "c")),
+            Factor("angle", 0, 2 * torch.pi, periodic=True),
+        ]
+    )
     return InMemoryDataset(x, torch.stack([shape, angle], 1), space)
 
 
@@ -61,8 +69,9 @@ def test_a_torch_dataset_trains_with_or_without_factors(tmp_path):
     recorded = load_dataset(tmp_path / "a")
     assert [f.name for f in recorded.factor_space.factors] == ["factor_0", "factor_1"]
     only_x = TensorDataset(data.x)
-    latentatlas.train_run(RunConfig.from_dict(CONFIG), tmp_path / "b", dataset=only_x,
-                          record_data=False)  # fmt: skip
+    latentatlas.train_run(
+        RunConfig.from_dict(CONFIG), tmp_path / "b", dataset=only_x, record_data=False
+    )
     assert not (tmp_path / "b" / "data").exists()  # the caller passes it again on resume
 
 

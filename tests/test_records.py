@@ -70,8 +70,9 @@ def test_every_claim_id_is_unique_within_its_experiment():
     for name in EXPERIMENTS.names():
         ids = [c.id for c in claims_of(name)]
         assert len(ids) == len(set(ids)), name
-        assert all(isinstance(c, Claim) and c.statement and c.paper and c.where
-                   for c in claims_of(name))  # fmt: skip
+        assert all(
+            isinstance(c, Claim) and c.statement and c.paper and c.where for c in claims_of(name)
+        )
 
 
 def test_record_of_a_quick_run(tmp_path):
@@ -135,11 +136,18 @@ def test_an_unfinished_reproduction_cannot_be_recorded(tmp_path):
 
 
 def test_table_judge_counts_cells_within_the_stated_tolerance():
-    row = {"data_sigma": 1.0, "sigma_x": 1.0, "loss_change_last_tenth": 0.0,
-           "ours": {m: {"mean": 1.0, "std": 0.0} for m in ("neg_elbo", "kl",
-                                                             "reconstruction", "mse")},
-           "thesis": {"neg_elbo": "1.0 ± 0.0", "kl": "2.0 ± 0.1",
-                      "reconstruction": "1.01 ± 0.0", "mse": "(1.0 ± 0.1) × 10⁻¹"}}  # fmt: skip
+    row = {
+        "data_sigma": 1.0,
+        "sigma_x": 1.0,
+        "loss_change_last_tenth": 0.0,
+        "ours": {m: {"mean": 1.0, "std": 0.0} for m in ("neg_elbo", "kl", "reconstruction", "mse")},
+        "thesis": {
+            "neg_elbo": "1.0 ± 0.0",
+            "kl": "2.0 ± 0.1",
+            "reconstruction": "1.01 ± 0.0",
+            "mse": "(1.0 ± 0.1) × 10⁻¹",
+        },
+    }
     results = {"rows": [row, row], "repetitions": 5}
     verdicts = {v.claim: v for v in judge("thesis-table-5.1", results)}
     assert verdicts["neg-elbo"].verdict == "reproduced"
@@ -148,9 +156,12 @@ def test_table_judge_counts_cells_within_the_stated_tolerance():
     assert "converged" in verdicts["kl"].reason and "2.0 ± 0.1" in verdicts["kl"].ours
     assert verdicts["mse"].verdict == "not reproduced"
     # an agreement that uses 90 % of the tolerance is named: a rerun's noise could flip it
-    edge = {**row, "data_sigma": 0.1, "ours": {**row["ours"], "neg_elbo": {"mean": 1.0,
-                                                                             "std": 0.3}},
-            "thesis": {**row["thesis"], "neg_elbo": "1.43 ± 0.0"}}  # fmt: skip
+    edge = {
+        **row,
+        "data_sigma": 0.1,
+        "ours": {**row["ours"], "neg_elbo": {"mean": 1.0, "std": 0.3}},
+        "thesis": {**row["thesis"], "neg_elbo": "1.43 ± 0.0"},
+    }
     verdicts = {v.claim: v for v in judge("thesis-table-5.1", {**results, "rows": [row, edge]})}
     assert verdicts["neg-elbo"].verdict == "reproduced"
     assert verdicts["neg-elbo"].ours == (
@@ -176,8 +187,12 @@ def test_record_never_writes_over_a_readme_that_is_not_its_index(tmp_path):
     from latentatlas.experiments.record import INDEX_TITLE
 
     out = tmp_path / "curvature"
-    assert run_cli("reproduce", "directions-curvature", "--quick", "--set", "points=8",
-                   "--out", str(out)).returncode == 0  # fmt: skip
+    assert (
+        run_cli(
+            "reproduce", "directions-curvature", "--quick", "--set", "points=8", "--out", str(out)
+        ).returncode
+        == 0
+    )
     (tmp_path / "README.md").write_text("# my project\n")
     assert run_cli("record", str(out), "--into", str(tmp_path / "rec")).returncode == 0
     assert (tmp_path / "README.md").read_text() == "# my project\n"
@@ -194,13 +209,14 @@ def test_record_never_writes_over_a_readme_that_is_not_its_index(tmp_path):
 
 def test_std_judge_needs_two_betas_and_reads_them_in_order():
     def model(beta, std):
-        return {"beta": beta, "methods": {"inversion": {"mean": [0.0, 1.0], "mean_std": std,
-                                                        "traversals": 50}}}  # fmt: skip
+        return {
+            "beta": beta,
+            "methods": {"inversion": {"mean": [0.0, 1.0], "mean_std": std, "traversals": 50}},
+        }
 
     one = judge("directions-dsprites-beta", {"models": [model(1.0, 0.1)]})
     assert one[1].verdict == "inconclusive" and "one β" in one[1].reason
-    shuffled = judge("directions-dsprites-beta", {"models": [model(10.0, 0.05),
-                                                               model(1.0, 0.1)]})  # fmt: skip
+    shuffled = judge("directions-dsprites-beta", {"models": [model(10.0, 0.05), model(1.0, 0.1)]})
     assert shuffled[1].verdict == "reproduced"
 
 
@@ -219,15 +235,21 @@ def test_thesis_reasons_say_what_the_numbers_show():
     assert "out of order" in _circle_failure({"winding": 1, "forward": 0.59})
 
     def cell(sigma_x, ours, thesis, moved=0.0):
-        row = {"data_sigma": 0.1, "sigma_x": sigma_x, "loss_change_last_tenth": moved,
-               "ours": {"kl": {"mean": ours, "std": 0.1}}}  # fmt: skip
+        row = {
+            "data_sigma": 0.1,
+            "sigma_x": sigma_x,
+            "loss_change_last_tenth": moved,
+            "ours": {"kl": {"mean": ours, "std": 0.1}},
+        }
         return (row, compare(Estimate(ours, 0.1, 5), Estimate(1.0, 0.0, 5)), thesis)
 
-    halved = _table_reason([cell(0.01, 6.3, "3.49 ± 0.21"), cell(0.1, 4.0, "1.98 ± 0.01")],
-                           "kl", "7.1")  # fmt: skip
+    halved = _table_reason(
+        [cell(0.01, 6.3, "3.49 ± 0.21"), cell(0.1, 4.0, "1.98 ± 0.01")], "kl", "7.1"
+    )
     assert "2 cells differ by 1.81-2.02×" in halved and "converged" not in halved
-    mixed = _table_reason([cell(0.01, 6.3, "3.49 ± 0.21"), cell(1.0, 1.0, "0.77 ± 0.01")],
-                          "kl", "7.1")  # fmt: skip
+    mixed = _table_reason(
+        [cell(0.01, 6.3, "3.49 ± 0.21"), cell(1.0, 1.0, "0.77 ± 0.01")], "kl", "7.1"
+    )
     assert "1 cell differs by 1.81-1.81×" in mixed and "cells (σ = 0.1, σX = 1) differ" in mixed
 
 
@@ -239,17 +261,26 @@ def test_the_locatello_judge_names_missing_and_constant_scores():
         return {"trials": [{"scores": {k: v[i] for k, v in columns.items()}} for i in range(n)]}
 
     rising = [0.1, 0.2, 0.3, 0.4]
-    agree, apart = judge("locatello-dsprites-betavae", trials(
-        beta_vae=rising, factor_vae=rising, mig=rising, dci_disentanglement=rising,
-        modularity=[0.4, 0.1, 0.3, 0.2]))  # fmt: skip
+    agree, apart = judge(
+        "locatello-dsprites-betavae",
+        trials(
+            beta_vae=rising,
+            factor_vae=rising,
+            mig=rising,
+            dci_disentanglement=rising,
+            modularity=[0.4, 0.1, 0.3, 0.2],
+        ),
+    )
     assert agree.verdict == "reproduced" and apart.verdict == "reproduced"
-    agree, apart = judge("locatello-dsprites-betavae", trials(
-        beta_vae=rising, mig=rising, dci_disentanglement=rising,
-        modularity=[0.5] * 4))  # fmt: skip
+    agree, apart = judge(
+        "locatello-dsprites-betavae",
+        trials(beta_vae=rising, mig=rising, dci_disentanglement=rising, modularity=[0.5] * 4),
+    )
     assert "judged without factor_vae" in agree.ours
     assert apart.verdict == "not reproduced" and "ranking nothing: modularity" in apart.reason
-    (few, _) = judge("locatello-dsprites-betavae", trials(beta_vae=rising[:2],
-                                                           modularity=rising[:2]))  # fmt: skip
+    (few, _) = judge(
+        "locatello-dsprites-betavae", trials(beta_vae=rising[:2], modularity=rising[:2])
+    )
     assert few.verdict == "not reproduced" and "at least two of" in few.reason
 
 
@@ -258,8 +289,10 @@ def test_the_pca_judge_gives_each_descriptor_its_own_component():
     other components (an assignment), else the claim is not reproduced."""
     from latentatlas.experiments.claims.slides import _best_per_descriptor
 
-    one = {"factors": ["pixel_sum", "centre_lines_ratio", "diagonals_ratio"],
-           "matrix": [[0.98, 0.80, 0.76], [0.05, 0.02, 0.01], [0.03, 0.04, 0.02]]}  # fmt: skip
+    one = {
+        "factors": ["pixel_sum", "centre_lines_ratio", "diagonals_ratio"],
+        "matrix": [[0.98, 0.80, 0.76], [0.05, 0.02, 0.01], [0.03, 0.04, 0.02]],
+    }
     matched = _best_per_descriptor(one)
     assert sorted(i for _, i, _ in matched) == [0, 1, 2]
     assert sum(c >= 0.7 for *_, c in matched) == 1

@@ -172,8 +172,13 @@ def test_mapped_latent_figure(truth, tmp_path):
     result = fit_reduction(truth, shifted, "rotation", **FAST)
     phases = torch.linspace(-math.pi, math.pi, 41)[:-1, None]
     codes = {"Φ": phases, "S¹": wrap(phases - 0.5)}  # S¹'s codes of the same points
-    fig = plot_reduction_grid(codes, {"Φ": True, "S¹": True}, {("Φ", "S¹"): result.reductor},
-                              hue=phases[:, 0], hue_label="phase")  # fmt: skip
+    fig = plot_reduction_grid(
+        codes,
+        {"Φ": True, "S¹": True},
+        {("Φ", "S¹"): result.reductor},
+        hue=phases[:, 0],
+        hue_label="phase",
+    )
     cell = fig.axes[1]  # row Φ, column S¹
     grey, mapped = [c for c in cell.collections if isinstance(c, PathCollection)]
     # the fitted map puts every mapped point on the target point of the same phase

@@ -163,11 +163,13 @@ def test_report_renders_to_png(report, tmp_path):
 
 
 def test_report_of_a_diffusion_vae_draws_the_circle(tmp_path):
-    config = RunConfig.from_dict({
-        "dataset": {"name": "sine_circle", "n": 200},
-        "model": {"name": "diffusion_vae"},
-        "train": {"steps": 20, "batch_size": 50, "log_every": 10, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "sine_circle", "n": 200},
+            "model": {"name": "diffusion_vae"},
+            "train": {"steps": 20, "batch_size": 50, "log_every": 10, "progress": False},
+        }
+    )
     train_run(config, tmp_path / "run")
     page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
     assert "posterior locations and arcs on the circle" in page and "fig. 7.1" in page
@@ -176,11 +178,13 @@ def test_report_of_a_diffusion_vae_draws_the_circle(tmp_path):
 
 
 def test_report_of_a_torus_model_draws_it_in_3d(tmp_path):
-    config = RunConfig.from_dict({
-        "dataset": {"name": "torus_sines", "n": 100, "size": 6, "n_vis": 8},
-        "model": {"name": "diffusion_vae", "latent": {"name": "torus"}},
-        "train": {"steps": 5, "batch_size": 20, "progress": False},
-    })  # fmt: skip
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "torus_sines", "n": 100, "size": 6, "n_vis": 8},
+            "model": {"name": "diffusion_vae", "latent": {"name": "torus"}},
+            "train": {"steps": 5, "batch_size": 20, "progress": False},
+        }
+    )
     train_run(config, tmp_path / "run")
     page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
     assert "the torus in 3-D" in page and "flat torus" in page
@@ -191,12 +195,18 @@ def test_a_report_cites_the_thesis_only_for_its_benchmarks_and_shows_disentangle
     """Issue 22: a disks run's report spoke of thesis figures; disentanglement.json was left out."""
     config = RunConfig.from_dict(
         {
-            "dataset": {"name": "disks", "n": 64, "size": 16, "position_range": 4,
-                        "radius_min": 2, "radius_max": 4},
+            "dataset": {
+                "name": "disks",
+                "n": 64,
+                "size": 16,
+                "position_range": 4,
+                "radius_min": 2,
+                "radius_max": 4,
+            },
             "model": {"name": "vae", "latent": {"name": "euclidean", "dim": 2}},
             "train": {"steps": 5, "batch_size": 16, "progress": False},
         }
-    )  # fmt: skip
+    )
     run_dir = tmp_path / "disks"
     train_run(config, run_dir)
     scores = {"mig": 0.25, "mig/radius": 0.3, "sap": 0.1}

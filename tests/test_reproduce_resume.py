@@ -79,8 +79,17 @@ def test_a_rerun_reuses_finished_models_and_refuses_other_settings(tmp_path):
     changed = run_cli(*args[:-2], "--set", "steps=30", "--out", str(out))
     assert changed.returncode == 2 and "settings.steps = 20" in changed.stderr
     assert "--force" in changed.stderr and "Traceback" not in changed.stderr
-    other = run_cli("reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--seed", "3",
-                    "--out", str(out))  # fmt: skip
+    other = run_cli(
+        "reproduce",
+        "slides-disk",
+        *TINY_DISK,
+        "--set",
+        "steps=20",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    )
     assert other.returncode == 2 and "options.seed" in other.stderr
     replaced = run_cli(*args[:-2], "--set", "steps=30", "--out", str(out), "--force")
     assert replaced.returncode == 0, replaced.stderr
@@ -129,8 +138,19 @@ def test_ensemble_members_are_run_folders_reused_by_a_rerun(tmp_path):
     from latentatlas import load
 
     out = tmp_path / "table"
-    args = ["reproduce", "thesis-table-5.1", "--quick", "--set", "steps=30",
-            "--set", "repetitions=1", "--set", "n=300", "--out", str(out)]  # fmt: skip
+    args = [
+        "reproduce",
+        "thesis-table-5.1",
+        "--quick",
+        "--set",
+        "steps=30",
+        "--set",
+        "repetitions=1",
+        "--set",
+        "n=300",
+        "--out",
+        str(out),
+    ]
     assert run_cli(*args).returncode == 0
     members = sorted((out / "models").iterdir())
     assert len(members) == 9 and members[0].name == "01-sigma0.01-sigmax0.01-seed0"
@@ -148,8 +168,10 @@ def test_sigterm_during_a_store_ensemble_is_interrupted_and_keeps_no_member(tmp_
     are retrained on the next run) and says so, instead of writing them as finished."""
     from latentatlas.train import RunConfig, ensemble
 
-    configs = [RunConfig.from_dict({**tiny_run_dict(30, checkpoint_every=10), "seed": seed})
-               for seed in (0, 1)]  # fmt: skip
+    configs = [
+        RunConfig.from_dict({**tiny_run_dict(30, checkpoint_every=10), "seed": seed})
+        for seed in (0, 1)
+    ]
     train = ensemble.train_ensemble
 
     def stop_at_first_checkpoint(cs, progress=False, on_checkpoint=None):
@@ -219,8 +241,9 @@ def test_a_reproduction_without_its_identity_file_is_not_continued(tmp_path):
 
 
 def test_device_is_checked_before_anything_is_written(tmp_path):
-    proc = run_cli("reproduce", "slides-disk", *TINY_DISK, "--device", "cuda:7",
-                   "--out", str(tmp_path / "x"))  # fmt: skip
+    proc = run_cli(
+        "reproduce", "slides-disk", *TINY_DISK, "--device", "cuda:7", "--out", str(tmp_path / "x")
+    )
     if torch.cuda.device_count() > 7:
         pytest.skip("this machine has 8 GPUs")
     assert proc.returncode == 2 and "--device: 'cuda:7' is not available" in proc.stderr
@@ -231,8 +254,17 @@ def test_device_is_checked_before_anything_is_written(tmp_path):
 
 def test_models_train_on_the_given_device_and_come_back_on_the_cpu(tmp_path):
     out = tmp_path / "disk"
-    proc = run_cli("reproduce", "slides-disk", *TINY_DISK, "--set", "steps=5", "--device", "cpu",
-                   "--out", str(out))  # fmt: skip
+    proc = run_cli(
+        "reproduce",
+        "slides-disk",
+        *TINY_DISK,
+        "--set",
+        "steps=5",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     config = json.loads((out / "models" / "01-bias" / "config.json").read_text())
     assert config["train"]["device"] == "cpu"
@@ -279,8 +311,11 @@ def test_the_experiment_bar_counts_models_against_the_expected_number():
 def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continues(tmp_path):
     settings = [*TINY_DISK, "--set", "steps=300"]
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_cli("reproduce", "slides-disk", *settings, "--out", str(out)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        _cli("reproduce", "slides-disk", *settings, "--out", str(out)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     metrics = out / "models" / "02-no_bias" / "metrics.jsonl"
     deadline = time.monotonic() + 120
     while not (metrics.is_file() and metrics.stat().st_size) and proc.poll() is None:
@@ -360,8 +395,9 @@ def test_interrupted_survives_pickling_with_its_signal():
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 def test_ctrl_c_between_trainings_exits_130_with_how_to_continue(tmp_path):
     out = tmp_path / "table"
-    proc = start_cli("reproduce", "thesis-table-5.1", "--quick", "--set", "steps=100000",
-                     "--out", str(out))  # fmt: skip
+    proc = start_cli(
+        "reproduce", "thesis-table-5.1", "--quick", "--set", "steps=100000", "--out", str(out)
+    )
     deadline = time.monotonic() + 120
     while not (out / "experiment.json").is_file() and proc.poll() is None:
         assert time.monotonic() < deadline

@@ -157,8 +157,12 @@ def test_force_never_deletes_outside_the_folder_whatever_the_marker_lists(tmp_pa
     with pytest.raises(RunFolderError, match="deleted nothing") as info:
         claim_output_folder(forge, "reproduction", force=True)
     assert repr(entry)[:40] in str(info.value)
-    survivors = [tmp_path / "victim.txt", outside / "victim_abs.txt", outside / "secret.txt",
-                 forge / "thesis.tex"]  # fmt: skip
+    survivors = [
+        tmp_path / "victim.txt",
+        outside / "victim_abs.txt",
+        outside / "secret.txt",
+        forge / "thesis.tex",
+    ]
     assert all(p.read_text() in ("precious", "thesis") for p in survivors)
     assert (forge / "sub").is_symlink() and (forge / MARKER).is_file()
 
@@ -169,8 +173,12 @@ def test_a_forged_marker_is_refused_by_the_cli_with_exit_2(tmp_path):
     forge.mkdir()
     (forge / "thesis.tex").write_text("thesis")
     (tmp_path / "victim.txt").write_text("precious")
-    marker = {"tool": "latent-atlas", "kind": "reproduction", "sealed": True,
-              "files": ["thesis.tex", "../victim.txt"]}  # fmt: skip
+    marker = {
+        "tool": "latent-atlas",
+        "kind": "reproduction",
+        "sealed": True,
+        "files": ["thesis.tex", "../victim.txt"],
+    }
     (forge / MARKER).write_text(json.dumps(marker))
     proc = run_cli("reproduce", "directions-curvature", "--out", str(forge), "--force")
     one_line_error(proc, "'../victim.txt'", "leaves the folder", "deleted nothing")
@@ -182,8 +190,9 @@ def test_a_forged_marker_is_refused_by_the_cli_with_exit_2(tmp_path):
     one_line_error(proc, "['a']", "not a file path")
     marker["files"] = "thesis.tex"
     (forge / MARKER).write_text(json.dumps(marker))
-    one_line_error(run_cli("reproduce", "directions-curvature", "--out", str(forge), "--force"),
-                   "not a list")  # fmt: skip
+    one_line_error(
+        run_cli("reproduce", "directions-curvature", "--out", str(forge), "--force"), "not a list"
+    )
 
 
 # -- locks ----------------------------------------------------------------------------------------
@@ -198,8 +207,9 @@ with FolderLock(sys.argv[1], command="holder"):
 
 def test_a_second_command_on_a_locked_folder_exits_2_naming_the_holder(tmp_path):
     folder = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE,
-                              text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         proc = run_cli("train", "--set=train.steps=2", "--out", str(folder))
@@ -215,16 +225,21 @@ def test_a_second_command_on_a_locked_folder_exits_2_naming_the_holder(tmp_path)
     proc = run_cli("train", "--set=train.steps=2", "--out", str(folder))
     one_line_error(proc, "stale lock", f"remove {folder / LOCK}")
     (folder / LOCK).unlink()
-    assert run_cli("train", "--set=train.steps=2", "--set=train.progress=false", "--out",
-                   str(folder)).returncode == 0  # fmt: skip
+    assert (
+        run_cli(
+            "train", "--set=train.steps=2", "--set=train.progress=false", "--out", str(folder)
+        ).returncode
+        == 0
+    )
 
 
 def test_report_is_refused_while_another_command_holds_the_run(trained, tmp_path):
     """report writes report.html and figures/ into the run folder: not while a training (or
     any other command) holds it."""
     run_dir = copy_of(trained, tmp_path)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE,
-                              text=True)  # fmt: skip
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         one_line_error(run_cli("report", str(run_dir)), "is in use by process", str(holder.pid))
@@ -239,10 +254,18 @@ def test_report_is_refused_while_another_command_holds_the_run(trained, tmp_path
 
 def test_two_trainings_into_one_folder_at_once(tmp_path):
     folder = tmp_path / "run"
-    args = [*CLI, "train", "--set=train.steps=400", "--set=train.progress=false", "--out",
-            str(folder)]  # fmt: skip
-    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]  # fmt: skip
+    args = [
+        *CLI,
+        "train",
+        "--set=train.steps=400",
+        "--set=train.progress=false",
+        "--out",
+        str(folder),
+    ]
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=240), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results
@@ -261,14 +284,24 @@ def test_locks_nest_within_one_process(tmp_path):
 
 
 # -- kills, SIGTERM and resume --------------------------------------------------------------------
-LONG = ["--set=dataset.n=256", "--set=dataset.dim=12", "--set=train.batch_size=32",
-        "--set=train.progress=false", "--set=train.log_every=1", "--set=train.checkpoint_every=0",
-        "--set=train.steps=1000000"]  # fmt: skip
+LONG = [
+    "--set=dataset.n=256",
+    "--set=dataset.dim=12",
+    "--set=train.batch_size=32",
+    "--set=train.progress=false",
+    "--set=train.log_every=1",
+    "--set=train.checkpoint_every=0",
+    "--set=train.steps=1000000",
+]
 
 
 def start_training(out: Path, *extra: str) -> subprocess.Popen:
-    proc = subprocess.Popen([*CLI, "train", *LONG, *extra, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [*CLI, "train", *LONG, *extra, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not (out / ckpt.METRICS).is_file():
         time.sleep(0.05)
@@ -307,9 +340,13 @@ def test_a_python_loop_of_trainings_ends_at_the_first_signal(tmp_path, sig):
     from .conftest import _default_sigint
 
     config = tiny_run_dict(steps=10**6, checkpoint_every=0, log_every=1)
-    proc = subprocess.Popen([sys.executable, "-c", LOOP, str(tmp_path), json.dumps(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOOP, str(tmp_path), json.dumps(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not (tmp_path / "r0" / ckpt.METRICS).is_file():
         time.sleep(0.05)
@@ -362,8 +399,9 @@ def test_training_into_a_non_empty_folder_is_refused(tmp_path):
 @pytest.mark.parametrize("out", ["/proc/latent-atlas-x", "FILE/sub"])
 def test_an_unusable_out_fails_before_any_data_is_built(tmp_path, out):
     (tmp_path / "FILE").write_text("a file")
-    proc = run_cli("train", "--set=dataset.n=100000000", "--out",
-                   out.replace("FILE", str(tmp_path / "FILE")))  # fmt: skip
+    proc = run_cli(
+        "train", "--set=dataset.n=100000000", "--out", out.replace("FILE", str(tmp_path / "FILE"))
+    )
     one_line_error(proc, "cannot write into")
 
 
@@ -374,8 +412,9 @@ def _mount_small_tmpfs(folder: Path, size: str) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or shutil.which("mount") is None:
         return False
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                          capture_output=True)  # fmt: skip
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
     return proc.returncode == 0
 
 
@@ -410,9 +449,11 @@ def test_a_full_disk_is_one_line_with_a_true_status_and_no_lock(full_disk):
     proc = run_cli("train", str(full_disk / "run.json"), "--out", str(run_dir))
     assert proc.returncode == 0, proc.stderr
     filler = _fill(full_disk)
-    for args in (["train", "--resume", "--out", str(run_dir), "--set=train.steps=400"],
-                 ["evaluate", str(run_dir), "--samples", "2"],
-                 ["report", str(run_dir)]):  # fmt: skip
+    for args in (
+        ["train", "--resume", "--out", str(run_dir), "--set=train.steps=400"],
+        ["evaluate", str(run_dir), "--samples", "2"],
+        ["report", str(run_dir)],
+    ):
         line = one_line_error(run_cli(*args), "No space left on device")
         assert str(full_disk) in line, line  # the file or folder is named
         assert not (run_dir / LOCK).exists(), args
@@ -449,8 +490,12 @@ def test_a_disk_filling_up_during_training_records_the_failure(full_disk):
 
 
 def start_training_from(config: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([*CLI, "train", str(config), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [*CLI, "train", str(config), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _enospc(*args, **kwargs):
@@ -810,8 +855,11 @@ def cli_trained(tmp_path_factory) -> Path:
 def test_a_corrupt_folder_is_one_line_from_the_cli(cli_trained, tmp_path):
     run_dir = copy_of(cli_trained, tmp_path)
     _edit_json(ckpt.CONFIG, _shrink_latent)(run_dir)
-    for args in (["evaluate", str(run_dir)], ["report", str(run_dir)],
-                 ["train", "--resume", "--out", str(run_dir), "--set=train.steps=20"]):  # fmt: skip
+    for args in (
+        ["evaluate", str(run_dir)],
+        ["report", str(run_dir)],
+        ["train", "--resume", "--out", str(run_dir), "--set=train.steps=20"],
+    ):
         line = one_line_error(run_cli(*args), "do not", str(run_dir))
         assert len(line) < 700
 
@@ -851,19 +899,25 @@ def test_environment_lock_does_not_outlive_the_command(trained, tmp_path):
 def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("dataset: {name: sine_circle}\ntrain:\n  steps: [1\n")
-    one_line_error(run_cli("train", str(bad), "--out", str(tmp_path / "a")),
-                   f"config file {str(bad)!r}: line 4, column 1")  # fmt: skip
+    one_line_error(
+        run_cli("train", str(bad), "--out", str(tmp_path / "a")),
+        f"config file {str(bad)!r}: line 4, column 1",
+    )
     trailing = tmp_path / "run.json"
     trailing.write_text('{"train": {"steps": 3,}}')
     one_line_error(run_cli("train", str(trailing), "--out", str(tmp_path / "d")), "not valid JSON")
     twice = tmp_path / "twice.yaml"
     twice.write_text("train: {steps: 3}\ntrain: {steps: 4}\n")
-    one_line_error(run_cli("train", str(twice), "--out", str(tmp_path / "e")),
-                   "line 2", "'train' appears twice")  # fmt: skip
+    one_line_error(
+        run_cli("train", str(twice), "--out", str(tmp_path / "e")),
+        "line 2",
+        "'train' appears twice",
+    )
     keys = tmp_path / "keys.yaml"
     keys.write_text("1: foo\n")
-    one_line_error(run_cli("train", str(keys), "--out", str(tmp_path / "b")),
-                   "field names must be strings")  # fmt: skip
+    one_line_error(
+        run_cli("train", str(keys), "--out", str(tmp_path / "b")), "field names must be strings"
+    )
     for setting, fragment in (
         ("model.input_shape=[7]", "does not match the data's shape [25]"),
         ("model.latent.dim=1e12", "more than the"),

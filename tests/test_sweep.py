@@ -19,11 +19,17 @@ from latentatlas.train.run import RunConfig, load
 from .conftest import assert_judged, run_cli
 
 BASE = {
-    "dataset": {"name": "disks", "n": 200, "size": 16, "position_range": 4,
-                "radius_min": 2, "radius_max": 4},
+    "dataset": {
+        "name": "disks",
+        "n": 200,
+        "size": 16,
+        "position_range": 4,
+        "radius_min": 2,
+        "radius_max": 4,
+    },
     "model": {"latent": {"name": "euclidean", "dim": 3}, "likelihood": {"name": "bernoulli"}},
     "train": {"steps": 15, "batch_size": 32},
-}  # fmt: skip
+}
 
 
 def sweep_dict(**changes) -> dict:
@@ -48,10 +54,11 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["trial"] for r in rows] == [
-        "beta_vae-beta=4-seed0", "beta_vae-beta=4-seed1",
+        "beta_vae-beta=4-seed0",
+        "beta_vae-beta=4-seed1",
         "factor_vae-discriminator_layers=2-discriminator_units=16-seed0",
         "factor_vae-discriminator_layers=2-discriminator_units=16-seed1",
-    ]  # fmt: skip
+    ]
     assert all(r["status"] == "done" and float(r["mig"]) >= 0 for r in rows)
     # one column per hyper-parameter, empty where the model has none of that name
     assert [r["beta"] for r in rows] == ["4", "4", "", ""]
@@ -101,8 +108,9 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     # the trial whose scores were removed above is scored again (not retrained)
     assert [r["status"] for r in rows] == ["done (earlier)", "done", *["done (earlier)"] * 2]
     # other metrics: every trial is scored again, none trained again
-    weights = {r["trial"]: (out / "trials" / r["trial"] / "model.safetensors").read_bytes()
-               for r in rows}  # fmt: skip
+    weights = {
+        r["trial"]: (out / "trials" / r["trial"] / "model.safetensors").read_bytes() for r in rows
+    }
     path.write_text(yaml.safe_dump(sweep_dict(metrics=["mig"])))
     rescored = run_cli("sweep", str(path), "--out", str(out))
     assert rescored.returncode == 0, rescored.stderr
@@ -206,8 +214,11 @@ def test_scores_are_plotted_per_grid_point_and_against_each_hyper_parameter():
         swept_values,
     )
 
-    rows = [{"model": "beta_vae", "hyper": {"beta": b}, "seed": s, "scores": {"mig": b / 10 + s}}
-            for b in (1, 4, 16) for s in (0, 1)]  # fmt: skip
+    rows = [
+        {"model": "beta_vae", "hyper": {"beta": b}, "seed": s, "scores": {"mig": b / 10 + s}}
+        for b in (1, 4, 16)
+        for s in (0, 1)
+    ]
     rows.append({"model": "vae", "hyper": {}, "seed": 0, "scores": {"mig": 0.5}})
     assert group_label(rows[2]) == "beta_vae\nbeta=4" and group_label(rows[-1]) == "vae"
     fig = plot_score_distributions(rows, ["mig"])
@@ -234,8 +245,11 @@ def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path)
     (trial,) = expand(sweep)
     run_dir = tmp_path / "trials" / trial.name
     config = RunConfig.from_dict(trial.config)
-    _, fit = train_run(config.replace(train={**config.train.to_dict(), "checkpoint_every": 5}),
-                       run_dir, [StopAt(10)])  # fmt: skip
+    _, fit = train_run(
+        config.replace(train={**config.train.to_dict(), "checkpoint_every": 5}),
+        run_dir,
+        [StopAt(10)],
+    )
     assert fit.status == "interrupted" and read_metadata(run_dir)["step"] == 10
     row = run_trial(trial, str(tmp_path), ["mig"], "fast")
     assert row["status"] == "done" and read_metadata(run_dir)["step"] == 15  # continued

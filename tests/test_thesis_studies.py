@@ -160,9 +160,10 @@ def test_mapped_latents_of_a_torus_and_r4():
             return self.out
 
     fig = plot_reduction_grid(
-        {"R⁴": r4, "T²": angles}, {"R⁴": False, "T²": True},
+        {"R⁴": r4, "T²": angles},
+        {"R⁴": False, "T²": True},
         {("R⁴", "T²"): Lookup(angles + 2 * torch.pi), ("T²", "R⁴"): Lookup(r4)},
-    )  # fmt: skip
+    )
     for cell in (fig.axes[1], fig.axes[2]):  # rows R⁴, T²: the off-diagonal cells
         grey, mapped = [c for c in cell.collections if isinstance(c, PathCollection)]
         assert np.allclose(grey.get_offsets(), mapped.get_offsets(), atol=1e-9)
@@ -179,11 +180,16 @@ def test_latent_grid_and_torus_axes():
     g = torch.Generator().manual_seed(0)
     factors = torch.rand(30, 2, generator=g) * 2 * torch.pi - torch.pi
     summary = LatentSummary(
-        means=torch.randn(30, 4, generator=g), stds=torch.rand(30, 4, generator=g) + 0.1,
-        factors=factors, factor_names=["phase1", "phase2"], factor_periodic=[True, True],
-        factor_ranges=[(-np.pi, np.pi)] * 2, kl_per_dim=None, latent="euclidean",
+        means=torch.randn(30, 4, generator=g),
+        stds=torch.rand(30, 4, generator=g) + 0.1,
+        factors=factors,
+        factor_names=["phase1", "phase2"],
+        factor_periodic=[True, True],
+        factor_ranges=[(-np.pi, np.pi)] * 2,
+        kl_per_dim=None,
+        latent="euclidean",
         latent_periodic=False,
-    )  # fmt: skip
+    )
     fig = plot_latent_grid([[("a", summary), ("b", summary)], [("c", summary)]], "phase1")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:3] == ["a", "b", "c"] and not fig.axes[3].axison  # the empty slot is off

@@ -27,8 +27,9 @@ def test_every_transcribed_entry_parses():
         for row in table.values():
             means = {k: parse_entry(v)[0] for k, v in row.items()}
             # −ELBO = reconstruction + KL in every printed row, to the printed rounding
-            assert means["neg_elbo"] == pytest.approx(means["reconstruction"] + means["kl"],
-                                                      abs=0.021)  # fmt: skip
+            assert means["neg_elbo"] == pytest.approx(
+                means["reconstruction"] + means["kl"], abs=0.021
+            )
     with pytest.raises(ValueError, match="not a table entry"):
         parse_entry("about 3")
 

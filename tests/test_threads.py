@@ -32,8 +32,9 @@ def test_the_choice_is_one_thread_below_the_crossover_and_leaves_no_trace():
     assert threads_for(CROSSOVER_MACS - 1) == 1
     assert threads_for(CROSSOVER_MACS) == default
     assert threads_for(10, threads=3) == 3
-    model = torch.nn.Sequential(torch.nn.Linear(25, 8), torch.nn.BatchNorm1d(8),
-                                torch.nn.Dropout(0.5))  # fmt: skip
+    model = torch.nn.Sequential(
+        torch.nn.Linear(25, 8), torch.nn.BatchNorm1d(8), torch.nn.Dropout(0.5)
+    )
     model.train()
     x = torch.randn(64, 25)
     before = torch.random.get_rng_state()

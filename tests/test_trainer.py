@@ -182,8 +182,16 @@ def test_learning_rate_schedules_follow_their_formulas(schedule, expected):
     from latentatlas.registry import MODELS, build
 
     ds = SineCircle(SineCircleConfig(n=64, dim=6))
-    cfg = TrainerConfig(steps=10, lr=2.0, schedule=schedule, warmup_steps=4, min_lr_ratio=0.1,
-                        step_size=3, gamma=0.5, progress=False)  # fmt: skip
+    cfg = TrainerConfig(
+        steps=10,
+        lr=2.0,
+        schedule=schedule,
+        warmup_steps=4,
+        min_lr_ratio=0.1,
+        step_size=3,
+        gamma=0.5,
+        progress=False,
+    )
     trainer = Trainer(build(MODELS, {"name": "ae", "input_shape": [6]}), ds, cfg)
     lrs = []
     for _ in range(10):
@@ -291,18 +299,33 @@ def test_bf16_and_channels_last_train_to_nearly_the_same_weights(tmp_path):
 
     spec = {
         "dataset": {"name": "disks", "n": 64, "size": 16},
-        "model": {"name": "ae", "latent": {"name": "point", "dim": 2},
-                  "encoder": {"name": "conv_encoder", "channels": [4, 8], "kernel": 4,
-                              "stride": 2, "dense": [16]},
-                  "decoder": {"name": "conv_decoder", "channels": [8, 4], "kernel": 4,
-                              "stride": 2, "dense": [16]},
-                  "likelihood": {"name": "bernoulli"}},
+        "model": {
+            "name": "ae",
+            "latent": {"name": "point", "dim": 2},
+            "encoder": {
+                "name": "conv_encoder",
+                "channels": [4, 8],
+                "kernel": 4,
+                "stride": 2,
+                "dense": [16],
+            },
+            "decoder": {
+                "name": "conv_decoder",
+                "channels": [8, 4],
+                "kernel": 4,
+                "stride": 2,
+                "dense": [16],
+            },
+            "likelihood": {"name": "bernoulli"},
+        },
         "train": {"steps": 6, "batch_size": 16, "progress": False, "log_every": 1},
-    }  # fmt: skip
+    }
     losses = {}
-    for name, train in {"fp32": {"memory_format": "contiguous"},
-                        "bf16": {"precision": "bf16", "memory_format": "contiguous"},
-                        "cl": {"memory_format": "channels_last"}}.items():  # fmt: skip
+    for name, train in {
+        "fp32": {"memory_format": "contiguous"},
+        "bf16": {"precision": "bf16", "memory_format": "contiguous"},
+        "cl": {"memory_format": "channels_last"},
+    }.items():
         config = RunConfig.from_dict({**spec, "train": {**spec["train"], **train}})
         _, fit = train_run(config, tmp_path / name)
         assert fit.status == "finished"
@@ -397,8 +420,9 @@ def test_the_regularizer_warmup_weighs_the_kl_by_step_over_warmup(tmp_path):
     KL annealing that kept the thesis's pixel-shift diffusion VAE from collapsing at σX = 1);
     resuming mid-warm-up continues the same weights, and the model leaves with its full
     objective."""
-    cfg = RunConfig.from_dict(tiny_run_dict(30, log_every=1, regularizer_warmup=20,
-                                            checkpoint_every=7))  # fmt: skip
+    cfg = RunConfig.from_dict(
+        tiny_run_dict(30, log_every=1, regularizer_warmup=20, checkpoint_every=7)
+    )
     model, _ = train_run(cfg, tmp_path / "full")
     records = [r for r in ckpt.read_metrics(tmp_path / "full") if r["split"] == "train"]
     assert len(records) == 30

@@ -72,14 +72,36 @@ def test_import_generator_infers_the_latent_size_and_checks_the_output(user_modu
 def test_directions_and_probe_run_on_a_users_generator(user_module, tmp_path):
     spec = f"{user_module}:make_generator"
     out = tmp_path / "dir"
-    proc = run_cli("directions", "--generator", spec, "--transform", "brightness", "--quick",
-                   "--trajectories", "6", "--traversals", "3", "--amounts", "0.05",
-                   "--out", str(out))  # fmt: skip
+    proc = run_cli(
+        "directions",
+        "--generator",
+        spec,
+        "--transform",
+        "brightness",
+        "--quick",
+        "--trajectories",
+        "6",
+        "--traversals",
+        "3",
+        "--amounts",
+        "0.05",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads((out / "results.json").read_text())
     assert data["run"] == spec and data["transformation"] == "brightness"
-    probe = run_cli("probe", "--generator", spec, "--samples", "4", "--levels", "2",
-                    "--out", str(tmp_path / "probe"))  # fmt: skip
+    probe = run_cli(
+        "probe",
+        "--generator",
+        spec,
+        "--samples",
+        "4",
+        "--levels",
+        "2",
+        "--out",
+        str(tmp_path / "probe"),
+    )
     assert probe.returncode == 0, probe.stderr
     result = json.loads((tmp_path / "probe" / "results.json").read_text())
     assert "up1" in json.dumps(result) and "up2" in json.dumps(result)

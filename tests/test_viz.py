@@ -234,8 +234,15 @@ def test_latent_circle_arcs_follow_eq_7_11(tmp_path):
     base = _summary(n=12, d=1)
     angles = torch.linspace(-3.0, 3.0, 12)
     spread = torch.full((12, 1), 0.25)
-    summary = LatentSummary(**{**base.__dict__, "means": angles[:, None], "stds": spread,
-                               "latent": "circle", "latent_periodic": True})  # fmt: skip
+    summary = LatentSummary(
+        **{
+            **base.__dict__,
+            "means": angles[:, None],
+            "stds": spread,
+            "latent": "circle",
+            "latent_periodic": True,
+        }
+    )
     fig = plot_latent_circle(summary, "phase")
     ax = fig.axes[0]
     arcs = [c for c in ax.collections if c.get_gid() == ARCS_GID]

@@ -190,8 +190,11 @@ def train(
     from .train.loggers import check_loggers_installed
 
     config_file, positional = _config_and_overrides(arguments)
-    names = {k: v for k, _, v in (o.partition("=") for o in positional)
-             if k in ("dataset", "model") and _plain_name(v)}  # fmt: skip
+    names = {
+        k: v
+        for k, _, v in (o.partition("=") for o in positional)
+        if k in ("dataset", "model") and _plain_name(v)
+    }
     for key, flag, given in (
         ("dataset", "--dataset", dataset_name),
         ("model", "--model", model_name),
@@ -234,8 +237,14 @@ def train(
         check_loggers_installed(config.train.loggers)
         dataset = build_dataset(config)
         click.echo(f"training {config.model['name']} on {config.dataset['name']} → {out}", err=True)
-        _, fit = train_run(config, out, dataset=dataset, defaults=preset or "data",
-                           evaluate=True, eval_samples=eval_samples)  # fmt: skip
+        _, fit = train_run(
+            config,
+            out,
+            dataset=dataset,
+            defaults=preset or "data",
+            evaluate=True,
+            eval_samples=eval_samples,
+        )
     _finish_training(out, fit)
 
 
@@ -407,18 +416,22 @@ def evaluate(
         model = load(run_dir)
         dataset = load_dataset(run_dir)
         points = dataset.evaluation_set().x
-        log.info("ELBO terms and MSE with L = %d posterior samples on %d points", samples,
-                 len(points))  # fmt: skip
+        log.info(
+            "ELBO terms and MSE with L = %d posterior samples on %d points", samples, len(points)
+        )
         result = run_evaluation(model, points, samples, seed)
         record = None
         if names is not None:
             periodic = periodic_codes_of(model)  # circle/torus latents: periodic-aware metrics
             represent = posterior_mean(model, sample=sample, seed=seed)
             scores = evaluate_metrics(dataset, represent, names, preset, seed, periodic)
-            record = {"preset": preset, "seed": seed,
-                      "representation": "sample" if sample else "mean",
-                      "periodic_codes": None if periodic is None else periodic.tolist(),
-                      "scores": scores}  # fmt: skip
+            record = {
+                "preset": preset,
+                "seed": seed,
+                "representation": "sample" if sample else "mean",
+                "periodic_codes": None if periodic is None else periodic.tolist(),
+                "scores": scores,
+            }
         # written only once everything succeeded: a failing metric leaves the old files as they were
         atomic_write_json(Path(run_dir) / "evaluation.json", result.to_dict())
         if record is not None:
@@ -527,13 +540,15 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     config = demo_config(steps)  # bad settings fail here, before anything on disk is touched
     again = f"Continue it with: latent-atlas demo{' --quick' if quick else ''} --out"
     continuing = force and _demo_continues(Path(out), config)
-    with _resume_hint(out, again), OutputFolder(out, "demo", force and not continuing,
-                                                resumable=_same_demo(config)):  # fmt: skip
+    with (
+        _resume_hint(out, again),
+        OutputFolder(out, "demo", force and not continuing, resumable=_same_demo(config)),
+    ):
         result = run_demo(out, steps=steps, progress=True, reduction_steps=100 if quick else 500)
     if result.status != "finished":
         click.echo(f"demo {result.status}; checkpoint saved in {out}", err=True)
         sys.exit(result.exit_code)
-    ev = result.evaluation.to_dict()  # type: ignore[union-attr]
+    ev = result.evaluation.to_dict()
     click.echo(f"\n{'metric':<16}{'latent-atlas':>14}   {REFERENCE_NAME}", err=True)
     for key, reference in THESIS_TABLE_5_1_X01_SX01_TEXT.items():
         click.echo(f"{key:<16}{ev[key]:>14.4g}   {reference}", err=True)
@@ -544,10 +559,12 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
         click.echo(f"\n{'diffusion VAE':<16}{'latent-atlas':>14}   thesis table 7.1", err=True)
         for key, reference in THESIS_TABLES["7.1"][(0.1, 0.1)].items():
             click.echo(f"{key:<16}{circle[key]:>14.4g}   {reference}", err=True)
-        click.echo("(our KL is about twice the thesis's by construction: its printed density, "
-                   "eq. 7.5, is half uniform, an erratum; model.latent.thesis_compatible=true "
-                   "trains with the printed formulas — docs/circular.md, docs/errata.md)",
-                   err=True)  # fmt: skip
+        click.echo(
+            "(our KL is about twice the thesis's by construction: its printed density, "
+            "eq. 7.5, is half uniform, an erratum; model.latent.thesis_compatible=true "
+            "trains with the printed formulas — docs/circular.md, docs/errata.md)",
+            err=True,
+        )
     if result.reduction is not None:
         click.echo("\nΔ-reduction (eq. 9.2), rows Z₁, columns Z₂:", err=True)
         click.echo(result.reduction.to_markdown(), err=True)
@@ -607,8 +624,10 @@ def _list_experiments() -> None:
         "were shared, see each record); reduced: a declared reduced scale (--scale cpu) where "
         "the full protocol does not fit one"
     )
-    click.echo("\nshort of the paper's protocol by (paper / ours, per quantity the paper "
-               "states; see docs/reproduce.md):")  # fmt: skip
+    click.echo(
+        "\nshort of the paper's protocol by (paper / ours, per quantity the paper "
+        "states; see docs/reproduce.md):"
+    )
     for name, experiment in EXPERIMENTS.items():
         for scale in ("full", *experiment.reduced):
             settings = settings_of(experiment.named_scales()[scale])
@@ -899,9 +918,25 @@ def _source(run_dir: str | None, generator_spec: str | None, latent_dim: int | N
     help="Run the generator through torch.compile (faster inversion after seconds of compiling).",
 )
 def directions(
-    run_dir, generator_spec, latent_dim, transformation, out, force, trajectories, amounts, steps,
-    lr, loss, sigma, traversals, method, compare, seed, quick, compile_generator,
-) -> None:  # fmt: skip
+    run_dir,
+    generator_spec,
+    latent_dim,
+    transformation,
+    out,
+    force,
+    trajectories,
+    amounts,
+    steps,
+    lr,
+    loss,
+    sigma,
+    traversals,
+    method,
+    compare,
+    seed,
+    quick,
+    compile_generator,
+) -> None:
     """Find the latent direction of an image transformation in RUN_DIR's model (or your own
     --generator), without labels or encoder (directions paper); write direction.safetensors,
     results.json and report.html."""
@@ -914,8 +949,17 @@ def directions(
     target = Path(out or Path(run_dir or ".") / f"directions-{name}")
     if quick:
         trajectories, steps = min(trajectories, 32), min(steps, 20)
-    settings = dict(n=trajectories, amounts=_amounts(amounts), steps=steps, lr=lr, loss=loss,
-                    sigma=sigma, traversals=traversals, seed=seed, method=method)  # fmt: skip
+    settings = dict(
+        n=trajectories,
+        amounts=_amounts(amounts),
+        steps=steps,
+        lr=lr,
+        loss=loss,
+        sigma=sigma,
+        traversals=traversals,
+        seed=seed,
+        method=method,
+    )
     with OutputFolder(target, "direction result", force):
         _find_direction(source, name, target, compile_generator, compare, settings)
 
@@ -980,9 +1024,20 @@ def _names(value: str | None) -> list[str] | None:
 )
 @click.option("--force", is_flag=True, help="Replace an earlier result in --out.")
 def probe(
-    run_dir, generator_spec, latent_dim, layers, sdr_layers, stretch, samples, levels, averaging,
-    codes, seed, out, force,
-) -> None:  # fmt: skip
+    run_dir,
+    generator_spec,
+    latent_dim,
+    layers,
+    sdr_layers,
+    stretch,
+    samples,
+    levels,
+    averaging,
+    codes,
+    seed,
+    out,
+    force,
+) -> None:
     """Test whether RUN_DIR's generator (or your own --generator) is modular (intrinsic paper):
     stretch each layer's maps vs stretch the output, by wavelet scale, and the SDR between maps
     and filters."""

@@ -346,9 +346,14 @@ class Config:
                 f"{prefix}{unknown[0]}: unknown field of {cls.__name__}; "
                 f"valid fields: {', '.join(names)}"
             )
-        required = [f for f in dataclasses.fields(cls) if f.init and f.name not in data
-                    and f.default is dataclasses.MISSING
-                    and f.default_factory is dataclasses.MISSING]  # fmt: skip
+        required = [
+            f
+            for f in dataclasses.fields(cls)
+            if f.init
+            and f.name not in data
+            and f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        ]
         if required:
             doc = required[0].metadata.get("doc")
             raise ConfigError(

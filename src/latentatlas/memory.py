@@ -24,8 +24,15 @@ _TORCH_ALLOC = re.compile(
     r"(?:can't allocate|cannot allocate|out of memory|tried to allocate)\D*?(\d{4,}) bytes", re.S
 )
 _NUMPY_ALLOC = re.compile(r"Unable to allocate ([\d.]+) ([KMGTPE]?i?B)")
-_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50,
-          "EiB": 2**60}  # fmt: skip
+_UNITS = {
+    "B": 1,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "PiB": 2**50,
+    "EiB": 2**60,
+}
 
 
 def format_bytes(n: float) -> str:

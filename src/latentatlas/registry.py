@@ -41,7 +41,7 @@ class Registry(Generic[T]):
     def _load_builtins(self) -> None:
         if not self._builtins_loaded:
             self._builtins_loaded = True
-            importlib.import_module(self.builtins)  # type: ignore[arg-type]
+            importlib.import_module(self.builtins)
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator registering an object under ``name`` (names are unique per registry)."""
@@ -55,7 +55,7 @@ class Registry(Generic[T]):
             if library:
                 self._library.add(name)
             try:
-                obj.registry_name = name  # type: ignore[attr-defined]
+                obj.registry_name = name
             except (AttributeError, TypeError):
                 pass
             return obj

@@ -44,7 +44,7 @@ def small_work(fn: F) -> F:
         with single_threaded():
             return fn(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 #: multiply-adds of one forward pass (the whole batch) below which training runs on one
@@ -83,8 +83,12 @@ def call_macs(modules: list[torch.nn.Module], call: Callable[[], object]) -> int
                 total += output.numel() * kernel * module.in_channels // module.groups
 
     layers = (torch.nn.Linear, torch.nn.modules.conv._ConvNd)
-    handles = [m.register_forward_hook(count) for module in modules for m in module.modules()
-               if isinstance(m, layers)]  # fmt: skip
+    handles = [
+        m.register_forward_hook(count)
+        for module in modules
+        for m in module.modules()
+        if isinstance(m, layers)
+    ]
     try:
         with torch.no_grad():
             call()

@@ -60,8 +60,11 @@ def evaluate(
     reproducible and does not disturb the global RNG.
     """
     x = check_observations(x, "evaluation data")
-    for name, value, low in (("n_samples", n_samples, 1), ("batch_size", batch_size, 1),
-                             ("seed", seed, 0)):  # fmt: skip
+    for name, value, low in (
+        ("n_samples", n_samples, 1),
+        ("batch_size", batch_size, 1),
+        ("seed", seed, 0),
+    ):
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value < 2**63:
             raise ConfigError(
                 f"{name}: expected an integer, at least {low} and below 2**63, got {value!r:.60}"
@@ -76,8 +79,11 @@ def evaluate(
     # threads by the size of the work: n_samples decodes per point weigh like n_samples models
     threads = training_threads(model, x[:batch_size].to(device), members=n_samples)
     try:
-        with torch.no_grad(), allocation_errors("evaluation (posterior samples × batch)"), \
-                thread_count(threads):  # fmt: skip
+        with (
+            torch.no_grad(),
+            allocation_errors("evaluation (posterior samples × batch)"),
+            thread_count(threads),
+        ):
             for start in range(0, x.shape[0], batch_size):
                 xb = x[start : start + batch_size].to(device)
                 posterior = model.encode(xb)

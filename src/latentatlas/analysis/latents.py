@@ -173,7 +173,7 @@ def summarise_latents(
                 f"factors have {factors.shape[1]} columns but the factor space has "
                 f"{len(factor_space)} factors ({', '.join(factor_space.names)})"
             )
-    latent = model.latent  # type: ignore[attr-defined]
+    latent = model.latent
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -181,7 +181,7 @@ def summarise_latents(
     try:
         with torch.no_grad():
             for start in range(0, x.shape[0], batch_size):
-                posterior = model.encode(x[start : start + batch_size].to(device))  # type: ignore[operator]
+                posterior = model.encode(x[start : start + batch_size].to(device))
                 mu = latent.mean(posterior)
                 means.append(mu.detach().cpu().float())
                 std = latent.posterior_std(posterior)
@@ -191,8 +191,8 @@ def summarise_latents(
     finally:
         model.train(was_training)
     mean_t = torch.cat(means)
-    std_t = None if any(s is None for s in stds) else torch.cat(stds)  # type: ignore[arg-type]
-    kl_t = None if any(k is None for k in kls) else torch.cat(kls).mean(0).float()  # type: ignore[arg-type]
+    std_t = None if any(s is None for s in stds) else torch.cat(stds)
+    kl_t = None if any(k is None for k in kls) else torch.cat(kls).mean(0).float()
     if kl_t is not None:
         activity, measure = kl_t, "kl"
     else:
@@ -230,7 +230,7 @@ def summarise_latents(
 
 # -- traversals ---------------------------------------------------------------------------------
 def _check_base(model: torch.nn.Module, base_z: torch.Tensor) -> torch.Tensor:
-    d = int(model.latent.dim)  # type: ignore[attr-defined]
+    d = int(model.latent.dim)
     base_z = torch.as_tensor(base_z, dtype=torch.float32)
     if base_z.shape != (d,):
         raise DataError(
@@ -264,7 +264,7 @@ def traverse(
     model.eval()
     try:
         with torch.no_grad():
-            out = model.likelihood.mean(model.decode(z.to(device)))  # type: ignore[operator]
+            out = model.likelihood.mean(model.decode(z.to(device)))
     finally:
         model.train(was_training)
     return out.detach().cpu()
@@ -303,7 +303,7 @@ def prior_traversal_values(
     """
     if steps < 1:
         raise DataError(f"steps: expected at least 1, got {steps}")
-    latent = model.latent  # type: ignore[attr-defined]
+    latent = model.latent
     return latent.traversal_values(steps, center=0.0, scale=half_width / 2.0).float()
 
 

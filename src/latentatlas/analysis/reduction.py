@@ -116,9 +116,9 @@ def _fit(
         with torch.no_grad():
             target = decoder_mean(model1, z)
         loss = (decoder_mean(model2, reductor(z)) - target).pow(2).sum(1).mean()
-        optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()  # type: ignore[union-attr]
+        optimizer.step()
         losses.append(float(loss.detach()))
     return losses
 
@@ -193,8 +193,13 @@ def fit_reduction(
     decoded: list[torch.Tensor] = []
     # two points through both decoders: the observation sizes, and the multiply-adds of a
     # point, by which the fit below chooses its threads
-    per_point = call_macs([model1, model2], lambda: decoded.extend(
-        (decoder_mean(model1, probe), decoder_mean(model2, probe2)))) / 2  # fmt: skip
+    per_point = (
+        call_macs(
+            [model1, model2],
+            lambda: decoded.extend((decoder_mean(model1, probe), decoder_mean(model2, probe2))),
+        )
+        / 2
+    )
     dim1, dim2 = (d.shape[1] for d in decoded)
     if dim1 != dim2:
         raise ConfigError(
@@ -249,7 +254,7 @@ def _best_start(spec, source, target, model1, model2, steps, samples, lr, g) -> 
             reductor.set_orientation(sign)
             if start is not None:
                 with torch.no_grad():
-                    reductor.offset.fill_(start)  # type: ignore[union-attr]
+                    reductor.offset.fill_(start)
             if len(starts) * len(probe.orientations()) > 1:
                 _fit(reductor, model1, model2, max(steps // 20, 5), samples, lr * 5, g)
             candidates.append((_expected_error(reductor, model1, model2, samples, g), reductor))

@@ -143,7 +143,7 @@ class _AngleShift(Reductor):
         self.register_buffer("sign", torch.ones(()))
 
     def orientations(self) -> list[float]:
-        return [1.0, -1.0] if self.config.reflection else [1.0]  # type: ignore[attr-defined]
+        return [1.0, -1.0] if self.config.reflection else [1.0]
 
     def set_orientation(self, sign: float) -> None:
         self.sign.fill_(sign)

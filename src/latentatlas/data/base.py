@@ -115,7 +115,7 @@ class FactorDataset(torch.utils.data.Dataset):
     # -- provided --------------------------------------------------------------------------------
     @classmethod
     def from_config(cls, config: Config) -> FactorDataset:
-        return cls(config)  # type: ignore[call-arg]
+        return cls(config)
 
     @property
     def has_factors(self) -> bool:

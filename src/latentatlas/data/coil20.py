@@ -138,11 +138,11 @@ class Coil20(InMemoryDataset):
         """The stored images nearest to factor values ``(n, 2)`` (object, angle): a lookup, so
         traversals over the 72 angles work; a combination without a file raises."""
         space = self.factor_space
-        classes = space.values_to_classes(factors)  # type: ignore[union-attr]
-        objects = space.factors[0].values  # type: ignore[union-attr]
+        classes = space.values_to_classes(factors)
+        objects = space.factors[0].values
         rows = []
         for c_obj, c_view in classes.tolist():
-            key = (int(objects[c_obj]), c_view)  # type: ignore[index]
+            key = (int(objects[c_obj]), c_view)
             if key not in self._index:
                 raise DataError(
                     f"COIL-20 folder {str(self.path)!r} has no image of object {key[0]}, view "

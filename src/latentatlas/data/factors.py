@@ -118,7 +118,7 @@ class FactorSpace:
     def num_combinations(self) -> int:
         """Number of distinct factor combinations (discrete spaces only)."""
         self._require_discrete("num_combinations")
-        return math.prod(f.size for f in self.factors)  # type: ignore[misc]
+        return math.prod(f.size for f in self.factors)
 
     def __len__(self) -> int:
         return len(self.factors)
@@ -182,7 +182,7 @@ class FactorSpace:
         sizes = [f.size for f in self.factors]
         strides = [1] * len(sizes)
         for i in range(len(sizes) - 2, -1, -1):
-            strides[i] = strides[i + 1] * sizes[i + 1]  # type: ignore[operator]
+            strides[i] = strides[i + 1] * sizes[i + 1]
         return torch.tensor(strides, dtype=torch.long)
 
     def index_to_classes(self, index: torch.Tensor | Sequence[int] | int) -> torch.Tensor:
@@ -218,7 +218,7 @@ class FactorSpace:
         """Class indices ``(n, k)`` → factor values ``(n, k)`` (float64)."""
         self._require_discrete("classes_to_values")
         classes = self._check_classes(classes)
-        cols = [grid[classes[:, j]] for j, grid in enumerate(self._grids)]  # type: ignore[index]
+        cols = [grid[classes[:, j]] for j, grid in enumerate(self._grids)]
         return torch.stack(cols, dim=1) if cols else torch.zeros(classes.shape[0], 0)
 
     def index_to_values(self, index: torch.Tensor | Sequence[int] | int) -> torch.Tensor:
@@ -230,7 +230,7 @@ class FactorSpace:
         values = self.check_values(values)
         cols = []
         for j, (f, grid) in enumerate(zip(self.factors, self._grids)):
-            d = values[:, j : j + 1] - grid[None, :]  # type: ignore[index]
+            d = values[:, j : j + 1] - grid[None, :]
             if f.periodic:
                 d = torch.remainder(d + f.period / 2, f.period) - f.period / 2
             cols.append(d.abs().argmin(dim=1))
@@ -254,7 +254,7 @@ class FactorSpace:
     def sample_classes(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` uniformly random class-index rows (discrete spaces)."""
         self._require_discrete("sample_classes")
-        cols = [torch.randint(f.size, (n,), generator=generator) for f in self.factors]  # type: ignore[arg-type]
+        cols = [torch.randint(f.size, (n,), generator=generator) for f in self.factors]
         return torch.stack(cols, dim=1)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -312,6 +312,6 @@ class FactorSpace:
             sweep = self._grids[j]
         else:
             sweep = f.linspace(steps)
-        rows = base.repeat(len(sweep), 1)  # type: ignore[arg-type]
+        rows = base.repeat(len(sweep), 1)
         rows[:, j] = sweep
         return rows

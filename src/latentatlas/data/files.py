@@ -177,10 +177,10 @@ class ArrayDataset(InMemoryDataset):
                 )
             x, what = data, where
         else:
-            with data:  # type: ignore[union-attr]
-                x = _npz_member(data, config.key, self.path, "observations")  # type: ignore[arg-type]
+            with data:
+                x = _npz_member(data, config.key, self.path, "observations")
                 if config.factors_key is not None:
-                    factors = _npz_member(data, config.factors_key, self.path, "factors")  # type: ignore[arg-type]
+                    factors = _npz_member(data, config.factors_key, self.path, "factors")
             what = f"array {config.key!r} of {str(self.path)!r}"
         x = _numeric(np.asarray(x), what)
         if x.ndim not in (2, 3, 4) or x.shape[0] < 1:
@@ -358,8 +358,10 @@ def _column_factors(
         else:
             if not np.isfinite(numbers).all():
                 raise DataError(f"{where}: factor {column!r} has NaN or inf")
-            kinds = {"discrete": (column,) if column in config.discrete else (),
-                     "continuous": (column,) if column in config.continuous else ()}  # fmt: skip
+            kinds = {
+                "discrete": (column,) if column in config.discrete else (),
+                "continuous": (column,) if column in config.continuous else (),
+            }
             one = factor_space_from_values(torch.from_numpy(numbers[:, None]), (column,), **kinds)
             factor = one.factors[0]
         factors.append(dataclasses.replace(factor, periodic=column in config.periodic))
@@ -503,6 +505,8 @@ class ImageFolder(InMemoryDataset):
         else:
             given = [f for f in ("periodic", "discrete", "continuous") if getattr(config, f)]
             if given:
-                raise ConfigError(f"{given[0]}: given, but the images have no factors (no "
-                                  "labels, no folder factors)")  # fmt: skip
+                raise ConfigError(
+                    f"{given[0]}: given, but the images have no factors (no "
+                    "labels, no folder factors)"
+                )
         super().__init__(read_images(self.files, config.grayscale, config.size), factors, space)

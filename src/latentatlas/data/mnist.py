@@ -126,7 +126,10 @@ class Mnist(FactorDataset):
         x = self.images[idx, None].float() / 255.0
         if self.config.size and tuple(x.shape[2:]) != (self.config.size,) * 2:
             x = F.interpolate(
-                x, size=(self.config.size,) * 2, mode="bilinear", antialias=True,
+                x,
+                size=(self.config.size,) * 2,
+                mode="bilinear",
+                antialias=True,
                 align_corners=False,
-            ).clamp_(0.0, 1.0)  # fmt: skip
+            ).clamp_(0.0, 1.0)
         return Batch(x, self.labels[idx, None])

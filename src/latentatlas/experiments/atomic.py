@@ -349,9 +349,10 @@ def reproduce_atomic(
             res.matching = match_spikes(dec.parts, data.atoms_of(idx), threshold, tolerance, radius)
             res.spikes = spike_purity(res.matching)
             res.spikes_loose = spike_purity(
-                match_spikes(dec.parts, data.atoms_of(idx), threshold,
-                             LOOSE_TOLERANCE * tolerance, radius)
-            )  # fmt: skip
+                match_spikes(
+                    dec.parts, data.atoms_of(idx), threshold, LOOSE_TOLERANCE * tolerance, radius
+                )
+            )
             res.submodel = submodel_check(
                 model, dec.codes, res.matching, atom_images, threshold, radius=radius, seed=seed
             )
@@ -435,8 +436,11 @@ def _interpolation(
     if exp.atom == "spikes":
         threshold, _, radius = _peak_settings(data)
         steps, k = interp.parts.shape[:2]
-        counts = find_peaks(interp.parts[:, :, 0].reshape(steps * k, *x.shape[2:]), threshold,
-                            radius).count(steps * k).reshape(steps, k)  # fmt: skip
+        counts = (
+            find_peaks(interp.parts[:, :, 0].reshape(steps * k, *x.shape[2:]), threshold, radius)
+            .count(steps * k)
+            .reshape(steps, k)
+        )
         fraction = [
             float((row == 1).sum() / (row > 0).sum()) if (row > 0).any() else math.nan
             for row in counts.unbind(0)
@@ -458,8 +462,14 @@ def _figures(result: AtomicResult) -> list[tuple[str, str, str, Any]]:
             MODEL_TITLES[m]: [r["loss"] for r in result.results[m].losses] for m in MODELS
         }
     }
-    figs.append(("training", "Training loss", "Squared error per image; block means over 1 % "
-                 "of the steps.", plot_loss_panels(panels)))  # fmt: skip
+    figs.append(
+        (
+            "training",
+            "Training loss",
+            "Squared error per image; block means over 1 % of the steps.",
+            plot_loss_panels(panels),
+        )
+    )
     n_show = min(4, result.results["atomic"].decomposition.inputs.shape[0])
     fig_no = exp.figures.get("decomposition")
     for m in MODELS:
@@ -484,17 +494,33 @@ def _figures(result: AtomicResult) -> list[tuple[str, str, str, Any]]:
         + (" Green: the block's peak." if marks is not None else "")
     )
     nav_fig = exp.figures.get("navigation")
-    figs.append(("navigation", "Navigation inside one block" + (
-        f" (paper fig. {nav_fig})" if nav_fig else ""), caption,
-        plot_navigation(nav.images, nav.values, nav.block, nav.origin, marks)))  # fmt: skip
+    figs.append(
+        (
+            "navigation",
+            "Navigation inside one block" + (f" (paper fig. {nav_fig})" if nav_fig else ""),
+            caption,
+            plot_navigation(nav.images, nav.values, nav.block, nav.origin, marks),
+        )
+    )
     interp = result.interpolation["figure_data"]
-    figs.append(("interpolation", "Interpolation between two codes",
-                 "Decodes of (1 − t)·z_a + t·z_b (top) and their block colour maps (bottom).",
-                 plot_interpolation(interp.images, interp.parts, interp.t)))  # fmt: skip
+    figs.append(
+        (
+            "interpolation",
+            "Interpolation between two codes",
+            "Decodes of (1 − t)·z_a + t·z_b (top) and their block colour maps (bottom).",
+            plot_interpolation(interp.images, interp.parts, interp.t),
+        )
+    )
     if all(result.results[m].submodel is not None for m in MODELS):
-        figs.append(("submodel", "Sub-model check (sec. II-A)",
-                     "Spikes found in the decode of k' kept blocks against the spikes those "
-                     "blocks hold (dashed: equal).", _submodel_figure(result)))  # fmt: skip
+        figs.append(
+            (
+                "submodel",
+                "Sub-model check (sec. II-A)",
+                "Spikes found in the decode of k' kept blocks against the spikes those "
+                "blocks hold (dashed: equal).",
+                _submodel_figure(result),
+            )
+        )
     return figs
 
 
@@ -549,8 +575,12 @@ def _submodel_table(result: AtomicResult) -> str:
         cells = []
         for m in MODELS:
             r = sub[m].rows[i]
-            cells += [f"{r.expected_spikes:.2f}", f"{r.detected_spikes:.2f}",
-                      f"{r.count_exact:.2f}", format_number(r.error, 3)]  # fmt: skip
+            cells += [
+                f"{r.expected_spikes:.2f}",
+                f"{r.detected_spikes:.2f}",
+                f"{r.count_exact:.2f}",
+                format_number(r.error, 3),
+            ]
         tds = "".join(f'<td class="num ours">{c}</td>' for c in cells)
         rows.append(f'<tr><th scope="row">{row.kept}</th>{tds}</tr>')
     caption = (

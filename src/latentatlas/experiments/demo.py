@@ -153,11 +153,13 @@ def run_demo(
         return DemoResult(out, None, result, fit2.status, signal=fit2.signal)
     write_report(out / "diffusion_vae", evaluation=circle_result.to_dict())
     models = {"R²": model, "S¹": circle, "Φ": GroundTruthModel(dataset)}
-    table = delta_table(models, repetitions=1, seed=seed, steps=reduction_steps, samples=1000,
-                        eval_samples=5000)  # fmt: skip
+    table = delta_table(
+        models, repetitions=1, seed=seed, steps=reduction_steps, samples=1000, eval_samples=5000
+    )
     atomic_write_json(out / "reduction.json", table.to_dict())
-    section = _circle_and_reduction_section(dataset, model, circle, circle_result, table,
-                                            circle_references)  # fmt: skip
+    section = _circle_and_reduction_section(
+        dataset, model, circle, circle_result, table, circle_references
+    )
     report = write_report(out, evaluation=result.to_dict(), extras=[section])
     return DemoResult(out, Path(report), result, fit.status, circle_result, table)
 
@@ -175,8 +177,11 @@ def _circle_and_reduction_section(dataset, model, circle, circle_result, table, 
     batch = dataset.evaluation_set()
     summary = summarise_latents(circle, batch.x, batch.factors, dataset.factor_space)
     with torch.no_grad():
-        codes = {"R²": model.representation(batch.x), "S¹": circle.representation(batch.x),
-                 "Φ": batch.factors.float()}  # fmt: skip
+        codes = {
+            "R²": model.representation(batch.x),
+            "S¹": circle.representation(batch.x),
+            "Φ": batch.factors.float(),
+        }
     reductors = {pair: runs[0].reductor for pair, runs in table.runs.items()}
     lead = (
         "The same data and schedule with the latent space a circle (thesis ch. 7: heat-kernel "
@@ -193,13 +198,24 @@ def _circle_and_reduction_section(dataset, model, circle, circle_result, table, 
         + "\n"
         + delta_table_html(table),
         figures=[
-            ("circle_latent", "Diffusion VAE: posterior locations and arcs on the circle",
-             "X<sub>Vis</sub> on S¹, hued by the phase (compare thesis fig. 7.1).",
-             plot_latent_circle(summary, "phase")),
-            ("reduction_grid", "Mapped latent representations",
-             "Row i, column j: X<sub>Vis</sub> in space j (grey) and space i's codes mapped into "
-             "j by the fitted reductor (crosses, hued by the phase) — thesis fig. 9.5.",
-             plot_reduction_grid(codes, {"R²": False, "S¹": True, "Φ": True}, reductors,
-                                 hue=batch.factors[:, 0], hue_label="phase")),
+            (
+                "circle_latent",
+                "Diffusion VAE: posterior locations and arcs on the circle",
+                "X<sub>Vis</sub> on S¹, hued by the phase (compare thesis fig. 7.1).",
+                plot_latent_circle(summary, "phase"),
+            ),
+            (
+                "reduction_grid",
+                "Mapped latent representations",
+                "Row i, column j: X<sub>Vis</sub> in space j (grey) and space i's codes mapped "
+                "into j by the fitted reductor (crosses, hued by the phase) — thesis fig. 9.5.",
+                plot_reduction_grid(
+                    codes,
+                    {"R²": False, "S¹": True, "Φ": True},
+                    reductors,
+                    hue=batch.factors[:, 0],
+                    hue_label="phase",
+                ),
+            ),
         ],
-    )  # fmt: skip
+    )

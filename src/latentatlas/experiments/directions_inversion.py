@@ -64,12 +64,14 @@ class LossScale(InversionScale):
 
 LOSS_SCALES = {
     "quick": LossScale(VAEScale(32, 10_000, 1500), 32, 300, ball_betas=(4.0,), ball_targets=32),
-    "full": LossScale(VAEScale(64, 50_000, 15_000), 128, 3000, ball_betas=(4.0, 16.0),
-                      ball_targets=128),
+    "full": LossScale(
+        VAEScale(64, 50_000, 15_000), 128, 3000, ball_betas=(4.0, 16.0), ball_targets=128
+    ),
     # declared reduced: 4000 generator steps, 1000 inversion steps, 64 targets in the ball study
-    "cpu": LossScale(VAEScale(64, 50_000, 4000), 128, 1000, ball_betas=(4.0, 16.0),
-                     ball_targets=64),
-}  # fmt: skip
+    "cpu": LossScale(
+        VAEScale(64, 50_000, 4000), 128, 1000, ball_betas=(4.0, 16.0), ball_targets=64
+    ),
+}
 BALL_LOSS = ("gaussian", 3.0)
 """The reconstruction error of the ball study: eq. 3 with the paper's σ = 3."""
 NOISE = 0.3
@@ -99,7 +101,7 @@ def lpips_distance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor | N
     """LPIPS (Zhang et al. 2018) per image when the optional ``lpips`` package and its pretrained
     weights are installed; ``None`` otherwise (nothing is downloaded)."""
     try:
-        import lpips  # type: ignore[import-not-found]
+        import lpips
 
         net = lpips.LPIPS(net="alex", verbose=False)
     except Exception:  # missing package, missing weights or no network
@@ -227,8 +229,17 @@ def reproduce_losses(
         for constrained in (True, False):
             t1 = time.perf_counter()
             label = f"{_label(name)}{'' if constrained else '-free'}"
-            z = inverted_codes(label, gen, targets, loss=loss, sigma=sigma or 3.0, steps=s.steps,
-                               lr=s.lr, constrain=constrained, seed=seed)  # fmt: skip
+            z = inverted_codes(
+                label,
+                gen,
+                targets,
+                loss=loss,
+                sigma=sigma or 3.0,
+                steps=s.steps,
+                lr=s.lr,
+                constrain=constrained,
+                seed=seed,
+            )
             with torch.no_grad():
                 recon = gen(z)
             lp = lpips_distance(recon, targets)
@@ -278,21 +289,35 @@ def ball_study(
         for kind, (target, reference) in kinds.items():
             for factor in s.ball_step_factors:
                 for constrained in (True, False):
-                    label = (f"ball-{_label(kind)}-beta{beta:g}-x{factor}"
-                             f"{'' if constrained else '-free'}")  # fmt: skip
-                    z = inverted_codes(label, gen, target, loss=loss, sigma=sigma,
-                                       steps=s.steps * factor, lr=s.lr, constrain=constrained,
-                                       seed=seed)  # fmt: skip
+                    label = (
+                        f"ball-{_label(kind)}-beta{beta:g}-x{factor}"
+                        f"{'' if constrained else '-free'}"
+                    )
+                    z = inverted_codes(
+                        label,
+                        gen,
+                        target,
+                        loss=loss,
+                        sigma=sigma,
+                        steps=s.steps * factor,
+                        lr=s.lr,
+                        constrain=constrained,
+                        seed=seed,
+                    )
                     with torch.no_grad():
                         recon = gen(z)
-                    rows.append(BallRow(
-                        targets=kind, beta=beta, steps=s.steps * factor,
-                        constrained=constrained,
-                        ssim=float(ssim(recon, reference).mean()),
-                        psnr=float(psnr(recon, reference).mean()),
-                        target_psnr=float(psnr(recon, target).mean()),
-                        largest_norm_ratio=float(z.norm(dim=1).max() / math.sqrt(d)),
-                    ))  # fmt: skip
+                    rows.append(
+                        BallRow(
+                            targets=kind,
+                            beta=beta,
+                            steps=s.steps * factor,
+                            constrained=constrained,
+                            ssim=float(ssim(recon, reference).mean()),
+                            psnr=float(psnr(recon, reference).mean()),
+                            target_psnr=float(psnr(recon, target).mean()),
+                            largest_norm_ratio=float(z.norm(dim=1).max() / math.sqrt(d)),
+                        )
+                    )
     return rows
 
 

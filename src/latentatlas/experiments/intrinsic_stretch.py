@@ -117,14 +117,16 @@ def reproduce_stretch(
         modes = RESAMPLING if steps == lengths[0] else ("bilinear",)
         for mode in modes:  # the first length also with the other resamplings
             stretch = Stretch(STRETCH, mode=mode)
-            found = layer_scale_errors(snapshot, z, list(layers.values()), stretch,
-                                       labels=list(layers))  # fmt: skip
+            found = layer_scale_errors(
+                snapshot, z, list(layers.values()), stretch, labels=list(layers)
+            )
             if mode == "bilinear":
                 errors[steps] = found
             else:
                 alternatives[mode] = found
-    return StretchResult(quick, s, tuple(lengths), errors, time.perf_counter() - t0, records,
-                         alternatives)  # fmt: skip
+    return StretchResult(
+        quick, s, tuple(lengths), errors, time.perf_counter() - t0, records, alternatives
+    )
 
 
 def write_stretch_outputs(result: StretchResult, out: str | Path) -> Path:

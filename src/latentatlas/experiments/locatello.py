@@ -71,15 +71,25 @@ def _quartiles(values: list[float]) -> list[float]:
 def sweep_config(scale: LocatelloScale) -> SweepConfig:
     spec = locatello_spec("beta_vae")
     spec.pop("name")
-    return SweepConfig.from_dict({
-        "base": {"dataset": {"name": "dsprites"}, "model": spec,
-                 "train": {"steps": scale.steps, "batch_size": 64, "lr": scale.lr,
-                           "checkpoint_every": 1000, "log_every": 100}},
-        "models": {"beta_vae": {"beta": list(scale.betas)}},
-        "seeds": list(scale.seeds),
-        "metrics": list(scale.metrics),
-        "preset": scale.preset,
-    })  # fmt: skip
+    return SweepConfig.from_dict(
+        {
+            "base": {
+                "dataset": {"name": "dsprites"},
+                "model": spec,
+                "train": {
+                    "steps": scale.steps,
+                    "batch_size": 64,
+                    "lr": scale.lr,
+                    "checkpoint_every": 1000,
+                    "log_every": 100,
+                },
+            },
+            "models": {"beta_vae": {"beta": list(scale.betas)}},
+            "seeds": list(scale.seeds),
+            "metrics": list(scale.metrics),
+            "preset": scale.preset,
+        }
+    )
 
 
 @dataclass
@@ -142,27 +152,39 @@ class LocatelloResult:
             cells = " | ".join(
                 f"{values[k][1]:.3f} [{values[k][0]:.3f}, {values[k][2]:.3f}]"
                 + (f" (n = {counts[k]})" if counts.get(k, seeds) != seeds else "")
-                if k in values else "–"
+                if k in values
+                else "–"
                 for k in scores
-            )  # fmt: skip
+            )
             return f"| {label} | {cells} |"
 
         for beta, values in summary.items():
-            seeds = sum(1 for r in self.sweep.rows
-                        if f"{r['hyper']['beta']:g}" == beta and r["scores"])  # fmt: skip
-            lines.append(row(f"{beta} (ours, {seeds} seeds)" if published else beta, values,
-                             seeds, {}))  # fmt: skip
+            seeds = sum(
+                1 for r in self.sweep.rows if f"{r['hyper']['beta']:g}" == beta and r["scores"]
+            )
+            lines.append(
+                row(f"{beta} (ours, {seeds} seeds)" if published else beta, values, seeds, {})
+            )
             if beta in published:
                 theirs = published[beta]
-                lines.append(row(f"{beta} (published, {theirs['seeds']} seeds)", theirs,
-                                 theirs["seeds"], theirs["counts"]))  # fmt: skip
+                lines.append(
+                    row(
+                        f"{beta} (published, {theirs['seeds']} seeds)",
+                        theirs,
+                        theirs["seeds"],
+                        theirs["counts"],
+                    )
+                )
         return "\n".join(lines)
 
 
 def reproduce_locatello(
-    quick: bool = False, scale: LocatelloScale | None = None, out: str | Path = "runs/locatello",
-    jobs: int | None = None, published: str | Path | PublishedScores | None = None,
-) -> LocatelloResult:  # fmt: skip
+    quick: bool = False,
+    scale: LocatelloScale | None = None,
+    out: str | Path = "runs/locatello",
+    jobs: int | None = None,
+    published: str | Path | PublishedScores | None = None,
+) -> LocatelloResult:
     """Run the grid into ``out/sweep`` (a rerun continues it) and summarise per β; with
     ``published`` (disentanglement_lib result files, read before any training, or their
     :class:`PublishedScores`), the study's own scores beside ours."""
@@ -183,8 +205,11 @@ def write_locatello_outputs(result: LocatelloResult, out: str | Path) -> Path:
     write_result_files(result, out)
     rows = []
     for beta in result.scale.betas:  # per β, our seeds, then the published ones beside them
-        rows += [{**r, "model": f"β={beta:g}"} for r in result.sweep.rows
-                 if r["hyper"]["beta"] == beta and r["scores"]]  # fmt: skip
+        rows += [
+            {**r, "model": f"β={beta:g}"}
+            for r in result.sweep.rows
+            if r["hyper"]["beta"] == beta and r["scores"]
+        ]
         if result.published is not None:
             label = f"β={beta:g} published"
             rows += [{"model": label, "scores": v} for v in result.published.of(beta)]
@@ -192,11 +217,14 @@ def write_locatello_outputs(result: LocatelloResult, out: str | Path) -> Path:
     scores = [k for k in MAIN_SCORES if ours and k in ours[0]["scores"]]
     figures = []
     if rows and scores:
-        figures.append((
-            "scores", "Scores per β over seeds (the study's fig. 7 and its companions)",
-            "Each point is one seed; violin and box per β.",
-            plot_score_distributions(rows, scores, _colors(result)),
-        ))  # fmt: skip
+        figures.append(
+            (
+                "scores",
+                "Scores per β over seeds (the study's fig. 7 and its companions)",
+                "Each point is one seed; violin and box per β.",
+                plot_score_distributions(rows, scores, _colors(result)),
+            )
+        )
     failed = len(result.sweep.failed)
     return write_reproduction_report(
         out,

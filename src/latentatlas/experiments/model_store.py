@@ -139,8 +139,15 @@ class ModelStore:
         history = History()
         reused = False
         if folder is None:
-            model, fit = train_run(config, None, [history, *callbacks], dataset, defaults=None,
-                                   evaluate=False, record_data=False)  # fmt: skip
+            model, fit = train_run(
+                config,
+                None,
+                [history, *callbacks],
+                dataset,
+                defaults=None,
+                evaluate=False,
+                record_data=False,
+            )
             _stop_if_interrupted(fit)
             records = history.records
         else:
@@ -149,11 +156,19 @@ class ModelStore:
                 if reached_end(folder):
                     model, fit, reused = self._restore(folder, callbacks, dataset), None, True
                 else:
-                    model, fit = resume_run(folder, self._device_override(), callbacks, dataset,
-                                            evaluate=False)  # fmt: skip
+                    model, fit = resume_run(
+                        folder, self._device_override(), callbacks, dataset, evaluate=False
+                    )
             else:
-                model, fit = train_run(config, folder, callbacks, dataset, defaults=None,
-                                       evaluate=False, record_data=False)  # fmt: skip
+                model, fit = train_run(
+                    config,
+                    folder,
+                    callbacks,
+                    dataset,
+                    defaults=None,
+                    evaluate=False,
+                    record_data=False,
+                )
             if fit is not None:
                 _stop_if_interrupted(fit, folder)
             records = [r for r in ckpt.read_metrics(folder) if r.get("split") == "train"]
@@ -361,8 +376,9 @@ class ExperimentProgress:
         if self.bar is None:
             from ..train.progress import progress_display
 
-            self.bar = progress_display(event.expected or 0, 0, "model", self.name, interval=0.0,
-                                        position=0)  # fmt: skip
+            self.bar = progress_display(
+                event.expected or 0, 0, "model", self.name, interval=0.0, position=0
+            )
         if event.expected is not None and self.bar.total != event.expected:
             self.bar.total = event.expected
         what = "reused" if event.reused else ("training" if event.kind == "start" else "trained")

@@ -31,11 +31,16 @@ def model_rows(out: str | Path) -> list[dict[str, Any]]:
             curve = _losses(folder)
         except LatentAtlasError as exc:  # a damaged folder is shown, not fatal
             meta, status, curve = {}, f"unreadable ({exc})", []
-        rows.append({
-            "model": folder.name, "status": status, "step": meta.get("step", 0),
-            "total": meta.get("total_steps"), "loss": curve[-1] if curve else None,
-            "curve": curve,
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": folder.name,
+                "status": status,
+                "step": meta.get("step", 0),
+                "total": meta.get("total_steps"),
+                "loss": curve[-1] if curve else None,
+                "curve": curve,
+            }
+        )
     return rows
 
 
@@ -76,8 +81,14 @@ def write_partial_report(
     if curves:
         from ..viz.curves import plot_loss_panels
 
-        figures.append(("losses", "Training losses so far", "One line per model.",
-                        plot_loss_panels({"models so far": curves})))  # fmt: skip
+        figures.append(
+            (
+                "losses",
+                "Training losses so far",
+                "One line per model.",
+                plot_loss_panels({"models so far": curves}),
+            )
+        )
     return write_reproduction_report(
         out,
         title=f"{name} (unfinished)",

@@ -59,8 +59,13 @@ class Gap:
         return self.factor > 1 + TOLERANCE
 
     def to_dict(self) -> dict[str, Any]:
-        return {"quantity": self.name, "paper": self.paper, "ours": self.ours,
-                "factor": self.factor, "source": self.source}  # fmt: skip
+        return {
+            "quantity": self.name,
+            "paper": self.paper,
+            "ours": self.ours,
+            "factor": self.factor,
+            "source": self.source,
+        }
 
 
 def _get(path: str) -> Callable[[Mapping[str, Any]], float]:
@@ -82,21 +87,28 @@ def _const(value: float) -> Callable[[Mapping[str, Any]], float]:
 _BATCH_100 = "the batch of the author's notebooks, 100 (the thesis states none)"
 
 _THESIS_TABLE = (
-    Quantity("training steps", 1e5 * 10_000 / 100,
-             f"§5.3 (and §7.2): 10⁵ epochs of 10 000 points; {_BATCH_100}", _get("steps")),
+    Quantity(
+        "training steps",
+        1e5 * 10_000 / 100,
+        f"§5.3 (and §7.2): 10⁵ epochs of 10 000 points; {_BATCH_100}",
+        _get("steps"),
+    ),
     Quantity("training points", 10_000, "§5.3: N = 10 000 per data set", _get("n")),
     Quantity("layer width", 8, "§5.3: two dense layers of ⌊25/3⌋ = 8", _const(8)),
     Quantity("trainings per cell", 5, "§5.3: five repetitions", _get("repetitions")),
-)  # fmt: skip
+)
 
 _THESIS_REDUCTION = (
-    Quantity("VAE training steps", 1e5 * 10_000 / 100,
-             "the ch. 5/7 models (§9.4 names them; their training: §5.3), 10⁵ epochs; "
-             + _BATCH_100, _get("vae_steps")),
+    Quantity(
+        "VAE training steps",
+        1e5 * 10_000 / 100,
+        "the ch. 5/7 models (§9.4 names them; their training: §5.3), 10⁵ epochs; " + _BATCH_100,
+        _get("vae_steps"),
+    ),
     Quantity("map updates", 10_000, "§9.4: 10 000 epochs of Algorithm 2", _get("reduction_steps")),
     Quantity("prior samples per update", 10_000, "§9.4: L = 10 000 samples", _const(1000)),
     Quantity("training points", 10_000, "§9.4: X_0.1 (N = 10 000, §5.3)", _get("n")),
-)  # fmt: skip
+)
 
 
 #: the atomic and slides authors' code trains with batch 64 (the papers' errata list)
@@ -105,13 +117,17 @@ _AUTHORS_BATCH = Quantity("batch", 64, "the authors' code: batch 64", _get("batc
 
 def _study(epoch_steps: float, width: int, side: int, points: int, what: str) -> tuple:
     return (
-        Quantity("training steps", 1e5 * epoch_steps,
-                 f"{what}: 10⁵ epochs of {points} points; {_BATCH_100}"
-                 + (" (one step per epoch: the data fit in one batch)" if epoch_steps == 1
-                    else ""), _get("steps")),
-        Quantity("layer width", width, f"{what}: dense layers of ⌊{side}²/3⌋ = {width}",
-                 _get("hidden")),
-    )  # fmt: skip
+        Quantity(
+            "training steps",
+            1e5 * epoch_steps,
+            f"{what}: 10⁵ epochs of {points} points; {_BATCH_100}"
+            + (" (one step per epoch: the data fit in one batch)" if epoch_steps == 1 else ""),
+            _get("steps"),
+        ),
+        Quantity(
+            "layer width", width, f"{what}: dense layers of ⌊{side}²/3⌋ = {width}", _get("hidden")
+        ),
+    )
 
 
 PROTOCOLS: dict[str, tuple[Quantity, ...]] = {
@@ -259,11 +275,15 @@ def gap_table(experiment: str, settings: Mapping[str, Any]) -> list[str]:
     rows = gaps(experiment, settings)
     if not rows:
         return []
-    lines = ["| quantity | paper | ours | paper / ours | where the paper says so |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| quantity | paper | ours | paper / ours | where the paper says so |",
+        "|---|---|---|---|---|",
+    ]
     for g in rows:
-        lines.append(f"| {g.name} | {_number(g.paper)} | {_number(g.ours)} | {_factor(g.factor)} | "
-                     f"{g.source} |")  # fmt: skip
+        lines.append(
+            f"| {g.name} | {_number(g.paper)} | {_number(g.ours)} | {_factor(g.factor)} | "
+            f"{g.source} |"
+        )
     return lines
 
 

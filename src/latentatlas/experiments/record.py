@@ -72,13 +72,16 @@ def describe_record(record: dict[str, Any]) -> str:
     library's informational readings, as the index counts them) and start time."""
     verdicts = record.get("verdicts") if isinstance(record.get("verdicts"), list) else []
     name = record.get("experiment")
-    informational = {c.id for c in _claims_or_none(name) if c.informational} if isinstance(
-        name, str) else set()  # fmt: skip
+    informational = (
+        {c.id for c in _claims_or_none(name) if c.informational} if isinstance(name, str) else set()
+    )
     verdicts = [
         v for v in verdicts if not (isinstance(v, dict) and v.get("claim") in informational)
     ]
-    counts = [f"{sum(isinstance(v, dict) and v.get('verdict') == k for v in verdicts)} {k}"
-              for k in VERDICTS]  # fmt: skip
+    counts = [
+        f"{sum(isinstance(v, dict) and v.get('verdict') == k for v in verdicts)} {k}"
+        for k in VERDICTS
+    ]
     return f"a {_scale_text(record)} record ({', '.join(counts)}; started {record.get('started')})"
 
 
@@ -219,8 +222,9 @@ def rejudge_record(folder: str | Path) -> Path:
 
     folder = Path(folder)
     if not (folder / RECORD).is_file():
-        raise RunFolderError(f"{folder}: no {RECORD}; --rejudge takes a record folder "
-                             "(reproductions/EXPERIMENT)")  # fmt: skip
+        raise RunFolderError(
+            f"{folder}: no {RECORD}; --rejudge takes a record folder (reproductions/EXPERIMENT)"
+        )
     record, results = read_json(folder / RECORD), read_json(folder / "results.json")
     if not isinstance(record, dict) or not isinstance(results, dict):
         raise RunFolderError(f"{folder}: {RECORD} and results.json must be JSON objects")
@@ -271,8 +275,10 @@ def _machine(record: dict[str, Any]) -> str:
     load = m.get("load_average")
     shared = ""
     if load is not None and m.get("cores") and load > m["cores"]:
-        shared = (f"; load average {load:.1f} over the last 15 min on {m['cores']} cores: the "
-                  "wall time includes sharing the machine with other work")  # fmt: skip
+        shared = (
+            f"; load average {load:.1f} over the last 15 min on {m['cores']} cores: the "
+            "wall time includes sharing the machine with other work"
+        )
     return (
         f"{m.get('cores', '?')} CPU cores ({m.get('processor', '?')}, {m.get('platform', '?')}), "
         f"torch {record.get('torch')} with {m.get('torch_threads', '?')} "
@@ -333,8 +339,12 @@ def readme(
     ]
     protocol = gap_table(name, record.get("settings") or {})
     if protocol:
-        lines += ["The paper's protocol beside this run's (paper / ours > 1: this run falls "
-                  "short):", "", *protocol, ""]  # fmt: skip
+        lines += [
+            "The paper's protocol beside this run's (paper / ours > 1: this run falls short):",
+            "",
+            *protocol,
+            "",
+        ]
     lines += [
         "## Verdicts",
         "",
@@ -348,14 +358,23 @@ def readme(
     else:
         lines.append("No claims of this experiment are judged yet.")
     if readings:
-        lines += ["", "### Our readings of the paper (informational, not counted)", "",
-                  "How the library reads the paper's printed numbers; not claims the paper makes.",
-                  ""]  # fmt: skip
+        lines += [
+            "",
+            "### Our readings of the paper (informational, not counted)",
+            "",
+            "How the library reads the paper's printed numbers; not claims the paper makes.",
+            "",
+        ]
         lines += _verdict_table(readings, by_id)
     for text in not_judged(name):
         lines += ["", f"Not judged: {text}"]
-    lines += ["", "## Results", "", "The run's table (`table.md`; every number in `results.json`):",
-              ""]  # fmt: skip
+    lines += [
+        "",
+        "## Results",
+        "",
+        "The run's table (`table.md`; every number in `results.json`):",
+        "",
+    ]
     if table:
         lines += [table, ""]
     if record.get("figures"):
@@ -363,8 +382,11 @@ def readme(
         lines += [f"![{f}](figures/{f})" for f in record["figures"]]
         lines.append("")
     if record.get("figures_left_out"):
-        lines.append("Figures left out for size (they are in the run's folder): "
-                     + ", ".join(record["figures_left_out"]) + ".")  # fmt: skip
+        lines.append(
+            "Figures left out for size (they are in the run's folder): "
+            + ", ".join(record["figures_left_out"])
+            + "."
+        )
         lines.append("")
     return "\n".join(lines)
 

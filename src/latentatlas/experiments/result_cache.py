@@ -130,8 +130,9 @@ def cached(
 def _detached(result: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Each tensor detached, on the CPU, in its own memory (safetensors refuses shared memory;
     a cached and a computed result look alike)."""
-    return {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
-            for k, v in result.items()}  # fmt: skip
+    return {
+        k: v.detach().cpu().clone(memory_format=torch.contiguous_format) for k, v in result.items()
+    }
 
 
 def _describe(inputs: Mapping[str, Any]) -> str:

@@ -136,8 +136,10 @@ class DiskResult:
         ]
         finals = self.models["no_bias"].restart_losses
         if len(finals) > 1:
-            rows.append(f"| final loss of each initialisation (the lowest kept) | "
-                        f"{', '.join(f'{f:.4g}' for f in finals)} |")  # fmt: skip
+            rows.append(
+                f"| final loss of each initialisation (the lowest kept) | "
+                f"{', '.join(f'{f:.4g}' for f in finals)} |"
+            )
         return "\n".join(rows)
 
 
@@ -163,12 +165,15 @@ def final_loss(losses: list[float]) -> float:
     return float(np.mean(tail)) if tail else math.inf
 
 
-def _train_best(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool,
-                label: str, restarts: int):  # fmt: skip
+def _train_best(
+    spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool, label: str, restarts: int
+):
     """Train ``restarts`` initialisations (seeds ``seed`` + r; the first keeps the plain label,
     so a run folder from before restarts keeps its model) and keep the lowest final loss."""
-    runs = [_train(spec, data, scale, seed + r, progress, label if r == 0 else
-                   f"{label}-restart{r}") for r in range(restarts)]  # fmt: skip
+    runs = [
+        _train(spec, data, scale, seed + r, progress, label if r == 0 else f"{label}-restart{r}")
+        for r in range(restarts)
+    ]
     finals = [final_loss(losses) for _, losses, _ in runs]
     model, losses, _ = runs[int(np.argmin(finals))]
     return model, losses, sum(seconds for _, _, seconds in runs), finals
@@ -192,8 +197,9 @@ def reproduce_disk(
         contraction = scale.contraction if contractive else 0.0
         spec = disk_autoencoder_spec(scale.size, scale.channels, bias, contraction=contraction)
         restarts = 1 if bias else scale.bias_free_restarts
-        model, losses, seconds, finals = _train_best(spec, data, scale, seed, progress, name,
-                                                     restarts)  # fmt: skip
+        model, losses, seconds, finals = _train_best(
+            spec, data, scale, seed, progress, name, restarts
+        )
         with torch.no_grad():
             z = model.representation(data.x)
             rec = model.reconstruct(data.x)

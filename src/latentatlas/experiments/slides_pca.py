@@ -158,10 +158,14 @@ class PCAResult:
             f"| slides (PCA-like AE) | — | {' | '.join(['0.98', '0.79', '0.75'][:k])}"
             f"{' | —' * max(k - 3, 0)} | — |"
         )
-        rows += ["", "The authors' descriptors (S pixel sum, H centre row / column, V diagonal / "
-                 "anti-diagonal), |corr| with each component:", "",
-                 "| model | " + " | ".join(f"z{i}" for i in range(k)) + " |",
-                 "|---" * (k + 1) + "|"]  # fmt: skip
+        rows += [
+            "",
+            "The authors' descriptors (S pixel sum, H centre row / column, V diagonal / "
+            "anti-diagonal), |corr| with each component:",
+            "",
+            "| model | " + " | ".join(f"z{i}" for i in range(k)) + " |",
+            "|---" * (k + 1) + "|",
+        ]
         for name, m in self.models.items():
             matrix = np.abs(np.asarray(m.authors.matrix))
             cells = [
@@ -171,18 +175,26 @@ class PCAResult:
                 )
                 for i in range(k)
             ]
-            rows.append(f"| {MODEL_TITLES[name]} | " + " | ".join(cells) + " |")  # fmt: skip
+            rows.append(f"| {MODEL_TITLES[name]} | " + " | ".join(cells) + " |")
         rows.append("| authors' notebook (PCA-AE) | S 0.977 | H 0.788 | V 0.745 |")
         spearman = {n: m for n, m in self.models.items() if m.authors_spearman is not None}
         if spearman:
-            rows += ["", "The same with Spearman's correlation (H and V are heavy-tailed "
-                     "ratios):", "", "| model | " + " | ".join(f"z{i}" for i in range(k)) + " |",
-                     "|---" * (k + 1) + "|"]  # fmt: skip
+            rows += [
+                "",
+                "The same with Spearman's correlation (H and V are heavy-tailed ratios):",
+                "",
+                "| model | " + " | ".join(f"z{i}" for i in range(k)) + " |",
+                "|---" * (k + 1) + "|",
+            ]
             for name, m in spearman.items():
                 matrix = np.abs(np.asarray(m.authors_spearman.matrix))
-                cells = [", ".join(f"{AUTHORS_LETTERS[f]} {matrix[i, j]:.3f}"
-                                   for j, f in enumerate(m.authors_spearman.factors))
-                         for i in range(k)]  # fmt: skip
+                cells = [
+                    ", ".join(
+                        f"{AUTHORS_LETTERS[f]} {matrix[i, j]:.3f}"
+                        for j, f in enumerate(m.authors_spearman.factors)
+                    )
+                    for i in range(k)
+                ]
                 rows.append(f"| {MODEL_TITLES[name]} | " + " | ".join(cells) + " |")
         rows += ["", "| model | loss change over the last tenth of each stage |", "|---|---|"]
         for name, m in self.models.items():

@@ -123,8 +123,11 @@ def expand(sweep: SweepConfig) -> list[Trial]:
             point = dict(zip(keys, values))
             for seed in sweep.seeds:
                 base_model = dict(sweep.base.get("model", {}))
-                config = {**sweep.base, "model": {**base_model, "name": model, **point},
-                          "seed": seed}  # fmt: skip
+                config = {
+                    **sweep.base,
+                    "model": {**base_model, "name": model, **point},
+                    "seed": seed,
+                }
                 config.setdefault("train", {})
                 config["train"] = {**config["train"], "progress": False}
                 RunConfig.from_dict(config)
@@ -140,10 +143,21 @@ def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, flo
     from ..train.run import load, load_dataset
 
     model = load(run_dir)
-    scores = evaluate_metrics(load_dataset(run_dir), posterior_mean(model), metrics, preset, seed,
-                              periodic_codes_of(model))  # fmt: skip
-    record = {"preset": preset, "metrics": _names(metrics), "seed": seed, "representation": "mean",
-              "scores": scores}  # fmt: skip
+    scores = evaluate_metrics(
+        load_dataset(run_dir),
+        posterior_mean(model),
+        metrics,
+        preset,
+        seed,
+        periodic_codes_of(model),
+    )
+    record = {
+        "preset": preset,
+        "metrics": _names(metrics),
+        "seed": seed,
+        "representation": "mean",
+        "scores": scores,
+    }
     atomic_write_json(run_dir / SCORES_FILE, record)
     return scores
 
@@ -155,8 +169,15 @@ def _names(metrics: Any) -> list[str]:
 
 
 def _row(trial: Trial, status: str, scores: dict | None = None, error: str = "") -> dict:
-    return {"trial": trial.name, "model": trial.model, "hyper": trial.hyper, "seed": trial.seed,
-            "status": status, "error": error, "scores": scores or {}}  # fmt: skip
+    return {
+        "trial": trial.name,
+        "model": trial.model,
+        "hyper": trial.hyper,
+        "seed": trial.seed,
+        "status": status,
+        "error": error,
+        "scores": scores or {},
+    }
 
 
 class SweepProgress:
@@ -187,8 +208,10 @@ class SweepProgress:
         else:
             eta = ""
         outcome = row["status"] + (f" ({row['error']})" if row["error"] else "")
-        self.echo(f"[{self.done}/{self.total} done, {self.running} running, {self.failed} failed"
-                  f"{eta}] {row['trial']}: {outcome}")  # fmt: skip
+        self.echo(
+            f"[{self.done}/{self.total} done, {self.running} running, {self.failed} failed"
+            f"{eta}] {row['trial']}: {outcome}"
+        )
 
 
 def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
@@ -214,8 +237,14 @@ def _trained(run_dir: Path) -> bool:
 
 
 #: settings a trial may change between invocations without making its model another one
-FREE_SETTINGS = {"train.progress", "train.loggers", "train.log_every", "train.eval_every",
-                 "train.checkpoint_every", "train.device"}  # fmt: skip
+FREE_SETTINGS = {
+    "train.progress",
+    "train.loggers",
+    "train.log_every",
+    "train.eval_every",
+    "train.checkpoint_every",
+    "train.device",
+}
 
 
 def config_conflict(run_dir: Path, trial: Trial) -> str | None:
@@ -270,9 +299,14 @@ def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int =
     try:
         conflict = config_conflict(run_dir, trial)
         if conflict is not None:
-            return _row(trial, "failed", error=(
-                f"{run_dir} was trained with other settings ({conflict}); delete it or sweep "
-                "into another --out"))  # fmt: skip
+            return _row(
+                trial,
+                "failed",
+                error=(
+                    f"{run_dir} was trained with other settings ({conflict}); delete it or sweep "
+                    "into another --out"
+                ),
+            )
         scores = _done(run_dir, metrics, preset)
         if scores is not None:
             return _row(trial, "done (earlier)", scores)
@@ -376,8 +410,11 @@ def _resumable_together(trials: list[Trial], root: str) -> list[tuple[list[Trial
     by_step: dict[int, list[tuple[Trial, dict]]] = {}
     for trial, state, step in found:
         by_step.setdefault(step, []).append((trial, state))
-    return [([t for t, _ in members], [state for _, state in members])
-            for members in by_step.values() if len(members) >= 2]  # fmt: skip
+    return [
+        ([t for t, _ in members], [state for _, state in members])
+        for members in by_step.values()
+        if len(members) >= 2
+    ]
 
 
 def _ensemble_rows(
@@ -402,8 +439,16 @@ def _ensemble_rows(
         if key not in prints:
             prints[key] = build_dataset(config).fingerprint()
         state = result.states[k] if result.states else None
-        write_member_run(run_dir, config, result.models[k], result.losses[:, k], state,
-                         prints[key], result.total_steps, result.first_step)  # fmt: skip
+        write_member_run(
+            run_dir,
+            config,
+            result.models[k],
+            result.losses[:, k],
+            state,
+            prints[key],
+            result.total_steps,
+            result.first_step,
+        )
         return run_dir
 
     def checkpoint(result: EnsembleResult) -> None:
@@ -418,8 +463,9 @@ def _ensemble_rows(
         stopped = stop.result
         if isinstance(stopped, EnsembleResult) and stopped.step > stopped.first_step:
             checkpoint(stopped)
-        raise Interrupted(stop.signal, f"{len(trials)} trials trained as one ensemble, {stop}",
-                          step=stop.step) from None  # fmt: skip
+        raise Interrupted(
+            stop.signal, f"{len(trials)} trials trained as one ensemble, {stop}", step=stop.step
+        ) from None
     except Exception:  # one by one (the error shows there, per trial; a checkpoint resumes)
         return [run_trial(t, root, metrics, preset) for t in trials]
     written: list[Path | Exception] = []
@@ -443,8 +489,14 @@ def _ensemble_rows(
 Echo = Callable[[str], None]
 
 
-def run_local(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
-              jobs: int | None = None, echo: Echo | None = None) -> list[dict]:  # fmt: skip
+def run_local(
+    trials: Sequence[Trial],
+    root: str,
+    metrics: Any,
+    preset: str,
+    jobs: int | None = None,
+    echo: Echo | None = None,
+) -> list[dict]:
     """Ensembles where possible, then the rest in up to ``jobs`` processes; one progress line
     per finished trial on ``echo``."""
     groups: dict[str, list[Trial]] = {}
@@ -483,8 +535,14 @@ def run_local(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
     return sorted(rows, key=lambda r: order[r["trial"]])
 
 
-def run_ray(trials: Sequence[Trial], root: str, metrics: Any, preset: str,
-            address: str | None = None, echo: Echo | None = None) -> list[dict]:  # fmt: skip
+def run_ray(
+    trials: Sequence[Trial],
+    root: str,
+    metrics: Any,
+    preset: str,
+    address: str | None = None,
+    echo: Echo | None = None,
+) -> list[dict]:
     """Each trial as a Ray task (one CPU each) on ``address`` or a local instance."""
     try:
         import ray
@@ -523,8 +581,12 @@ class SweepResult:
     score_names: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"sweep": self.sweep.to_dict(), "executor": self.executor,
-                "seconds": self.seconds, "trials": self.rows}  # fmt: skip
+        return {
+            "sweep": self.sweep.to_dict(),
+            "executor": self.executor,
+            "seconds": self.seconds,
+            "trials": self.rows,
+        }
 
     @property
     def hyper_names(self) -> list[str]:
@@ -541,14 +603,14 @@ class SweepResult:
         for r in self.rows:
             values = [_cell(r["hyper"][k]) if k in r["hyper"] else "" for k in hyper]
             scores = [r["scores"].get(k, "") for k in self.score_names]
-            writer.writerow([r["trial"], r["model"], *values, r["seed"], r["status"], *scores,
-                             r["error"]])  # fmt: skip
+            writer.writerow(
+                [r["trial"], r["model"], *values, r["seed"], r["status"], *scores, r["error"]]
+            )
         return buffer.getvalue()
 
     def to_markdown(self) -> str:
         head = [k for k in self.score_names if "/" not in k][:8]
-        lines = ["| trial | status | " + " | ".join(head) + " |",
-                 "|---|---|" + "---|" * len(head)]  # fmt: skip
+        lines = ["| trial | status | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
         for r in self.rows:
             cells = " | ".join(f"{r['scores'][k]:.3f}" if k in r["scores"] else "–" for k in head)
             lines.append(f"| {r['trial']} | {r['status']} | {cells} |")
@@ -624,8 +686,13 @@ def read_sweep(folder: str | Path) -> SweepResult:
         data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
         sweep = SweepConfig.from_dict(data["sweep"], path="sweep")
         rows = list(data["trials"])
-        return SweepResult(sweep, rows, float(data.get("seconds", 0.0)),
-                           str(data.get("executor", "local")), _score_names(rows))  # fmt: skip
+        return SweepResult(
+            sweep,
+            rows,
+            float(data.get("seconds", 0.0)),
+            str(data.get("executor", "local")),
+            _score_names(rows),
+        )
     except FileNotFoundError:
         pass
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -665,25 +732,35 @@ def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
     main = [k for k in result.score_names if "/" not in k and not k.endswith("_train")]
     figures = []
     if done and main:
-        figures.append((
-            "scores", "Scores per model and hyper-parameters",
-            "Each score's distribution over the trials of each model and hyper-parameter values "
-            "(violin and box; points are trials, i.e. seeds).",
-            plot_score_distributions(done, main),
-        ))  # fmt: skip
+        figures.append(
+            (
+                "scores",
+                "Scores per model and hyper-parameters",
+                "Each score's distribution over the trials of each model and hyper-parameter "
+                "values (violin and box; points are trials, i.e. seeds).",
+                plot_score_distributions(done, main),
+            )
+        )
         for name in result.hyper_names:
             if len(swept_values(done, name)) > 1:
-                figures.append((
-                    f"scores-vs-{name}", f"Scores against {name}",
-                    f"Each trial's score against {name} (points), the mean over seeds joined; "
-                    "one colour per model.",
-                    plot_scores_against(done, main, name),
-                ))  # fmt: skip
+                figures.append(
+                    (
+                        f"scores-vs-{name}",
+                        f"Scores against {name}",
+                        f"Each trial's score against {name} (points), the mean over seeds joined; "
+                        "one colour per model.",
+                        plot_scores_against(done, main, name),
+                    )
+                )
     n_failed = len(result.failed)
     pending = [r for r in result.rows if not r["scores"] and r["status"] != "failed"]
-    status = "finished" if not (n_failed or pending) else (
-        f"{n_failed} failed" if n_failed else f"{len(done)} of {len(result.rows)} trials scored"
-    )  # fmt: skip
+    status = (
+        "finished"
+        if not (n_failed or pending)
+        else (
+            f"{n_failed} failed" if n_failed else f"{len(done)} of {len(result.rows)} trials scored"
+        )
+    )
     return write_reproduction_report(
         out,
         title="Disentanglement sweep",

@@ -96,27 +96,43 @@ class ReductionTableResult:
         for (a, b), thesis in THESIS_TABLE_9_2.items():
             mean, std = self.table.mean_std(a, b)
             common, common_std = self.table.mean_std(a, b, self.common_sigma)
-            rows.append({"source": a, "target": b, "ours": {"mean": mean, "std": std},
-                         "common_sigma": {"mean": common, "std": common_std},
-                         "per_model_seed": self.table.per_group(a, b),
-                         "thesis": thesis,
-                         "family": self.table.runs[(a, b)][0].family})  # fmt: skip
-        return {"table": "9.2", "vae_steps": self.steps, "reduction_steps": self.reduction_steps,
-                "sigma_x": self.sigma_x, "common_sigma": self.common_sigma,
-                "model_seeds": list(self.model_seeds),
-                "seconds": self.seconds, "rows": rows,
-                "runs": self.table.to_dict(LOSS_STRIDE)}  # fmt: skip
+            rows.append(
+                {
+                    "source": a,
+                    "target": b,
+                    "ours": {"mean": mean, "std": std},
+                    "common_sigma": {"mean": common, "std": common_std},
+                    "per_model_seed": self.table.per_group(a, b),
+                    "thesis": thesis,
+                    "family": self.table.runs[(a, b)][0].family,
+                }
+            )
+        return {
+            "table": "9.2",
+            "vae_steps": self.steps,
+            "reduction_steps": self.reduction_steps,
+            "sigma_x": self.sigma_x,
+            "common_sigma": self.common_sigma,
+            "model_seeds": list(self.model_seeds),
+            "seconds": self.seconds,
+            "rows": rows,
+            "runs": self.table.to_dict(LOSS_STRIDE),
+        }
 
     def to_markdown(self) -> str:
         sigma = f"{self.common_sigma:g}"
-        lines = [f"| Z₁ → Z₂ | family | Δ eq. 9.2 (ours) | Δ common σ = {sigma} (ours) "
-                 "| Δ (thesis) |", "|---|---|---|---|---|"]  # fmt: skip
+        lines = [
+            f"| Z₁ → Z₂ | family | Δ eq. 9.2 (ours) | Δ common σ = {sigma} (ours) | Δ (thesis) |",
+            "|---|---|---|---|---|",
+        ]
         for (a, b), thesis in THESIS_TABLE_9_2.items():
             mean, std = self.table.mean_std(a, b)
             common, common_std = self.table.mean_std(a, b, self.common_sigma)
             family = self.table.runs[(a, b)][0].family
-            lines.append(f"| {a} → {b} | {family} | {mean:.2f} ± {std:.2f} | "
-                         f"{common:.2f} ± {common_std:.2f} | {thesis} |")  # fmt: skip
+            lines.append(
+                f"| {a} → {b} | {family} | {mean:.2f} ± {std:.2f} | "
+                f"{common:.2f} ± {common_std:.2f} | {thesis} |"
+            )
         return "\n".join(lines)
 
 
@@ -144,18 +160,35 @@ def reproduce_reduction_table(
         first = first or (models, dataset)
         # each model seed its own fit seeds (delta_table uses seed, seed + 1, …)
         fit_seed = seed + (model_seed - seed) * s.repetitions
-        tables.append(delta_table(models, repetitions=s.repetitions, seed=fit_seed,
-                                  steps=reduction_steps, samples=MAP_SAMPLES,
-                                  eval_samples=s.eval_samples, affine=s.affine))  # fmt: skip
+        tables.append(
+            delta_table(
+                models,
+                repetitions=s.repetitions,
+                seed=fit_seed,
+                steps=reduction_steps,
+                samples=MAP_SAMPLES,
+                eval_samples=s.eval_samples,
+                affine=s.affine,
+            )
+        )
     table = DeltaTable.pool(tables)
     models, dataset = first
-    batch = dataset.evaluation_set()  # type: ignore[union-attr]
+    batch = dataset.evaluation_set()
     with torch.no_grad():
         codes = {name: models[name].representation(batch.x) for name in ("R²", "S¹")}
     codes["Φ"] = batch.factors.float()
     seconds = time.perf_counter() - t0
-    return ReductionTableResult(table, steps, reduction_steps, seconds, s.sigma_x,
-                                s.common_sigma, seeds, codes, batch.factors[:, 0])  # fmt: skip
+    return ReductionTableResult(
+        table,
+        steps,
+        reduction_steps,
+        seconds,
+        s.sigma_x,
+        s.common_sigma,
+        seeds,
+        codes,
+        batch.factors[:, 0],
+    )
 
 
 def write_reduction_outputs(result: ReductionTableResult, out: str | Path) -> Path:
@@ -171,10 +204,12 @@ def write_reduction_outputs(result: ReductionTableResult, out: str | Path) -> Pa
         mean, std = result.table.mean_std(a, b)
         common, common_std = result.table.mean_std(a, b, result.common_sigma)
         family = result.table.runs[(a, b)][0].family
-        rows.append(f'<tr><th scope="row">{_esc(a)} → {_esc(b)}</th><td>{_esc(family)}</td>'
-                    f'<td class="num ours">{mean:.2f} ± {std:.2f}</td>'
-                    f'<td class="num ours">{common:.2f} ± {common_std:.2f}</td>'
-                    f'<td class="num">{_esc(thesis)}</td></tr>')  # fmt: skip
+        rows.append(
+            f'<tr><th scope="row">{_esc(a)} → {_esc(b)}</th><td>{_esc(family)}</td>'
+            f'<td class="num ours">{mean:.2f} ± {std:.2f}</td>'
+            f'<td class="num ours">{common:.2f} ± {common_std:.2f}</td>'
+            f'<td class="num">{_esc(thesis)}</td></tr>'
+        )
     tables = (
         '    <div class="card table-wrap"><table class="metrics"><caption>Thesis table 9.2, ours '
         'beside it</caption><thead><tr><th scope="col">Z₁ → Z₂</th><th scope="col">map</th>'
@@ -216,13 +251,21 @@ def write_reduction_outputs(result: ReductionTableResult, out: str | Path) -> Pa
     figures = []
     if codes:
         reductors = {pair: runs[0].reductor for pair, runs in result.table.runs.items()}
-        figures.append((
-            "reduction_grid", "Mapped latent representations (thesis fig. 9.5)",
-            "Row i, column j: X<sub>Vis</sub> in space j (grey) and space i's codes mapped into j "
-            "(crosses, hued by the phase).",
-            plot_reduction_grid(codes, {"R²": False, "S¹": True, "Φ": True}, reductors,
-                                hue=result.phases, hue_label="phase"),
-        ))  # fmt: skip
+        figures.append(
+            (
+                "reduction_grid",
+                "Mapped latent representations (thesis fig. 9.5)",
+                "Row i, column j: X<sub>Vis</sub> in space j (grey) and space i's codes mapped "
+                "into j (crosses, hued by the phase).",
+                plot_reduction_grid(
+                    codes,
+                    {"R²": False, "S¹": True, "Φ": True},
+                    reductors,
+                    hue=result.phases,
+                    hue_label="phase",
+                ),
+            )
+        )
     return write_reproduction_report(
         out,
         title="Thesis table 9.2",

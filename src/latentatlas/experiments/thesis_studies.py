@@ -170,9 +170,14 @@ def study(name: str) -> Study:
 
 
 def study_spec(
-    s: Study, kind: str, sigma_x: float, scale: Scale, seed: int = 0, hidden: int | None = None,
+    s: Study,
+    kind: str,
+    sigma_x: float,
+    scale: Scale,
+    seed: int = 0,
+    hidden: int | None = None,
     steps: int | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """The run spec of one model: ``layers`` dense layers of ``hidden`` units (sec. 3.5), fixed
     σX, batch 100 (more than a ch. 10 data set holds: the sampler wraps, so a batch has every
     image and some twice), Adam with a cosine decay to 2 %."""
@@ -240,57 +245,94 @@ class StudyResult:
             mean, std = self.deltas.mean_std(a, b)
             part = statistics.fmean(r.constant_term for r in runs)
             per_seed = self.deltas.per_group(a, b)
-            rows.append({"source": a, "target": b, "family": runs[0].family,
-                         "ours": {"mean": mean, "std": std}, "constant_term": part,
-                         "per_model_seed": per_seed,
-                         "thesis": self.study.thesis_delta.get((a, b))})  # fmt: skip
+            rows.append(
+                {
+                    "source": a,
+                    "target": b,
+                    "family": runs[0].family,
+                    "ours": {"mean": mean, "std": std},
+                    "constant_term": part,
+                    "per_model_seed": per_seed,
+                    "thesis": self.study.thesis_delta.get((a, b)),
+                }
+            )
         return rows
 
     def to_dict(self) -> dict[str, Any]:
         s = self.study
         models = [
-            {"model": kind, "latent": s.spaces[KINDS.index(kind)], "sigma_x": sigma_x,
-             "ours": dict(values), "loss_change_last_tenth": self.plateau[(kind, sigma_x)],
-             "seed": self.chosen_seeds[(kind, sigma_x)],
-             "final_loss_of_each_restart": self.final_losses[(kind, sigma_x)],
-             **({"circle": self.windings[(kind, sigma_x)]}
-                if (kind, sigma_x) in self.windings else {})}
+            {
+                "model": kind,
+                "latent": s.spaces[KINDS.index(kind)],
+                "sigma_x": sigma_x,
+                "ours": dict(values),
+                "loss_change_last_tenth": self.plateau[(kind, sigma_x)],
+                "seed": self.chosen_seeds[(kind, sigma_x)],
+                "final_loss_of_each_restart": self.final_losses[(kind, sigma_x)],
+                **(
+                    {"circle": self.windings[(kind, sigma_x)]}
+                    if (kind, sigma_x) in self.windings
+                    else {}
+                ),
+            }
             for (kind, sigma_x), values in self.metrics.items()
-        ]  # fmt: skip
+        ]
         return {
-            "experiment": s.name, "thesis_section": s.section, "quick": self.quick,
-            "dataset": dict(self.dataset_spec), "hidden": self.hidden,
-            "thesis_hidden": s.thesis_hidden, "layers": s.layers, "steps": self.steps,
-            "restarts": self.restarts, "reduction_steps": self.reduction_steps,
-            "reduction_sigma_x": REDUCTION_SIGMA_X, "delta_model_seeds": self.delta_seeds,
+            "experiment": s.name,
+            "thesis_section": s.section,
+            "quick": self.quick,
+            "dataset": dict(self.dataset_spec),
+            "hidden": self.hidden,
+            "thesis_hidden": s.thesis_hidden,
+            "layers": s.layers,
+            "steps": self.steps,
+            "restarts": self.restarts,
+            "reduction_steps": self.reduction_steps,
+            "reduction_sigma_x": REDUCTION_SIGMA_X,
+            "delta_model_seeds": self.delta_seeds,
             "converged_within": CONVERGED,
-            "seconds": self.seconds, "models": models, "delta": self.delta_rows(),
+            "seconds": self.seconds,
+            "models": models,
+            "delta": self.delta_rows(),
             "runs": self.deltas.to_dict(LOSS_STRIDE),
-        }  # fmt: skip
+        }
 
     def to_markdown(self) -> str:
-        lines = ["| model | σX | " + " | ".join(METRIC_TITLES[m] for m in METRICS) + " |",
-                 "|---" * (2 + len(METRICS)) + "|"]  # fmt: skip
+        lines = [
+            "| model | σX | " + " | ".join(METRIC_TITLES[m] for m in METRICS) + " |",
+            "|---" * (2 + len(METRICS)) + "|",
+        ]
         for (kind, sigma_x), values in self.metrics.items():
             name = f"{KIND_TITLES[kind]} ({self.study.spaces[KINDS.index(kind)]})"
             cells = " | ".join(f"{values[m]:.4g}" for m in METRICS)
             lines.append(f"| {name} | {sigma_x:g} | {cells} |")
-        lines += ["", "| Z₁ → Z₂ | map | Δ (ours) | per model seed | constant term | "
-                  "Δ (thesis) |", "|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "",
+            "| Z₁ → Z₂ | map | Δ (ours) | per model seed | constant term | Δ (thesis) |",
+            "|---|---|---|---|---|---|",
+        ]
         for row in self.delta_rows():
             ours = f"{row['ours']['mean']:.2f} ± {row['ours']['std']:.2f}"
             seeds = ", ".join(f"{v:.4g}" for v in row["per_model_seed"])
-            lines.append(f"| {row['source']} → {row['target']} | {row['family']} | {ours} | "
-                         f"{seeds} | {row['constant_term']:.2f} | "
-                         f"{row['thesis'] or '—'} |")  # fmt: skip
+            lines.append(
+                f"| {row['source']} → {row['target']} | {row['family']} | {ours} | "
+                f"{seeds} | {row['constant_term']:.2f} | "
+                f"{row['thesis'] or '—'} |"
+            )
         return "\n".join(lines)
 
 
 def reproduce_study(
-    name: str, quick: bool = False, seed: int = 0, hidden: int | None = None,
-    steps: int | None = None, repetitions: int | None = None, restarts: int | None = None,
-    progress: bool = False, scale: Scale | None = None,
-) -> StudyResult:  # fmt: skip
+    name: str,
+    quick: bool = False,
+    seed: int = 0,
+    hidden: int | None = None,
+    steps: int | None = None,
+    repetitions: int | None = None,
+    restarts: int | None = None,
+    progress: bool = False,
+    scale: Scale | None = None,
+) -> StudyResult:
     """Train both VAEs at every σX (each kind as one ensemble), evaluate them and fit the
     reduction maps between the σX = 0.1 models of every seed, ``repetitions`` fits per direction
     and seed, Δ reported over all of them (``scale``
@@ -347,24 +389,32 @@ def reproduce_study(
             chosen_seeds[(kind, sx)] = members[k][1]
             models[(kind, sx)] = model
         losses[kind] = trained.losses[:, chosen]
-        reduced[kind] = [trained.models[k] for k, (sx, _) in enumerate(members)
-                         if sx == REDUCTION_SIGMA_X]  # fmt: skip
+        reduced[kind] = [
+            trained.models[k] for k, (sx, _) in enumerate(members) if sx == REDUCTION_SIGMA_X
+        ]
     # Δ over every converged model seed (restart r of one kind reduced into restart r of the
     # other) × map fits, as the thesis's repetitions: one pair of models hides how much Δ
     # depends on the trained models (three torus VAEs within 0.04 nat of each other gave Δ
     # 488-1222); a pair with a restart stuck in a folded optimum is left out of Δ as it is of
     # the metrics and figures
     pairs = converged_pairs(
-        [final_losses[(kind, REDUCTION_SIGMA_X)] for kind in KINDS if
-         (kind, REDUCTION_SIGMA_X) in final_losses]
-    )  # fmt: skip
+        [
+            final_losses[(kind, REDUCTION_SIGMA_X)]
+            for kind in KINDS
+            if (kind, REDUCTION_SIGMA_X) in final_losses
+        ]
+    )
     tables = [
-        delta_table({space: reduced[kind][r] for space, kind in zip(s.spaces, KINDS)},
-                    repetitions=repetitions, seed=seed + r * repetitions,
-                    steps=scale.reduction_steps,
-                    samples=500, eval_samples=scale.eval_samples)
+        delta_table(
+            {space: reduced[kind][r] for space, kind in zip(s.spaces, KINDS)},
+            repetitions=repetitions,
+            seed=seed + r * repetitions,
+            steps=scale.reduction_steps,
+            samples=500,
+            eval_samples=scale.eval_samples,
+        )
         for r in pairs
-    ]  # fmt: skip
+    ]
     deltas = DeltaTable.pool(tables)
     return StudyResult(
         study=s,
@@ -447,15 +497,18 @@ def _latent_figures(result: StudyResult) -> list[tuple[str, str, str, Any]]:
             fig = new_figure((4.2 * len(s.hue), 3.9 * len(SIGMA_X)))
             for i, sx in enumerate(SIGMA_X):
                 axes = [
-                    fig.add_subplot(len(SIGMA_X), len(s.hue), i * len(s.hue) + j + 1,
-                                    projection="3d")
+                    fig.add_subplot(
+                        len(SIGMA_X), len(s.hue), i * len(s.hue) + j + 1, projection="3d"
+                    )
                     for j in range(len(s.hue))
-                ]  # fmt: skip
+                ]
                 plot_latent_torus(summaries[(kind, sx)], list(s.hue), axes=axes)
                 axes[0].text2D(0.0, 1.0, f"σX = {sx:g}", transform=axes[0].transAxes)
-            caption = ("Rows σX ∈ {0.01, 0.1, 1}; columns hued by φ1 and φ2. "
-                       + ("The first three principal components of R⁴."
-                          if kind == "vae" else "T² drawn as a ring torus."))  # fmt: skip
+            caption = "Rows σX ∈ {0.01, 0.1, 1}; columns hued by φ1 and φ2. " + (
+                "The first three principal components of R⁴."
+                if kind == "vae"
+                else "T² drawn as a ring torus."
+            )
         title = f"{KIND_TITLES[kind]} in {space} (thesis fig. {fig_no})"
         figures.append((f"latents_{kind}", title, caption, fig))
     return figures
@@ -474,13 +527,16 @@ def _reduction_figure(result: StudyResult) -> tuple[str, str, str, Any]:
     factor = data.factor_space.factors[data.factor_space.index_of(s.hue[0])]
     turn = (batch.factors[:, data.factor_space.index_of(s.hue[0])] - factor.low) / factor.period
     hue = 2 * torch.pi * turn.double() - torch.pi  # the factor as an angle in [−π, π)
-    fig = plot_reduction_grid(codes, {s.spaces[0]: False, s.spaces[1]: True}, reductors,
-                              hue=hue, hue_label=s.hue[0])  # fmt: skip
+    fig = plot_reduction_grid(
+        codes, {s.spaces[0]: False, s.spaces[1]: True}, reductors, hue=hue, hue_label=s.hue[0]
+    )
     periodic_view = "the flat torus (φ1, φ2)" if s.circles == 2 else "the unit circle"
     euclid_view = "its first two principal components" if s.circles == 2 else "the plane"
-    caption = (f"Row i, column j: the evaluation set in space j (grey) and space i's codes "
-               f"mapped into j (crosses, hued by the {s.hue[0]}); {s.spaces[1]} drawn on "
-               f"{periodic_view}, {s.spaces[0]} by {euclid_view}.")  # fmt: skip
+    caption = (
+        f"Row i, column j: the evaluation set in space j (grey) and space i's codes "
+        f"mapped into j (crosses, hued by the {s.hue[0]}); {s.spaces[1]} drawn on "
+        f"{periodic_view}, {s.spaces[0]} by {euclid_view}."
+    )
     title = (
         f"Mapped latent representations, σX = {REDUCTION_SIGMA_X:g} "
         f"(thesis fig. {s.figures['reduction']})"
@@ -497,8 +553,12 @@ def _loss_figure(result: StudyResult) -> tuple[str, str, str, Any]:
         }
         for kind, space in zip(KINDS, result.study.spaces)
     }
-    return ("training", "Training loss", "Symmetric log scale; block means over 1 % of the steps.",
-            plot_loss_panels(panels))  # fmt: skip
+    return (
+        "training",
+        "Training loss",
+        "Symmetric log scale; block means over 1 % of the steps.",
+        plot_loss_panels(panels),
+    )
 
 
 def _tables_html(result: StudyResult) -> str:
@@ -520,13 +580,18 @@ def _tables_html(result: StudyResult) -> str:
     for row in result.delta_rows():
         ours = f"{row['ours']['mean']:.2f} ± {row['ours']['std']:.2f}"
         seeds = ", ".join(f"{v:.4g}" for v in row["per_model_seed"])
-        rows.append(f'<tr><th scope="row">{_esc(row["source"])} → {_esc(row["target"])}</th>'
-                    f'<td>{_esc(row["family"])}</td><td class="num ours">{ours}</td>'
-                    f'<td class="num">{seeds}</td>'
-                    f'<td class="num">{row["constant_term"]:.2f}</td>'
-                    f'<td class="num">{_esc(row["thesis"] or "—")}</td></tr>')  # fmt: skip
-    caption = ("Thesis table 11.1, ours beside it" if s.thesis_delta
-               else "Δ of the fitted maps (the thesis shows these as figures only)")  # fmt: skip
+        rows.append(
+            f'<tr><th scope="row">{_esc(row["source"])} → {_esc(row["target"])}</th>'
+            f'<td>{_esc(row["family"])}</td><td class="num ours">{ours}</td>'
+            f'<td class="num">{seeds}</td>'
+            f'<td class="num">{row["constant_term"]:.2f}</td>'
+            f'<td class="num">{_esc(row["thesis"] or "—")}</td></tr>'
+        )
+    caption = (
+        "Thesis table 11.1, ours beside it"
+        if s.thesis_delta
+        else "Δ of the fitted maps (the thesis shows these as figures only)"
+    )
     deltas = (
         f'    <div class="card table-wrap"><table class="metrics"><caption>{_esc(caption)}'
         '</caption><thead><tr><th scope="col">Z₁ → Z₂</th><th scope="col">map</th>'

@@ -51,46 +51,118 @@ SCALES = {
 #: The thesis's tables as printed: (data noise σ, decoder σX) → metric → "mean ± std".
 THESIS_TABLES: dict[str, dict[tuple[float, float], dict[str, str]]] = {
     "5.1": {
-        (0.01, 0.01): {"neg_elbo": "−79.90 ± 0.19", "kl": "11.18 ± 0.15",
-                       "reconstruction": "−91.09 ± 0.04", "mse": "(1.59 ± 0.64) × 10⁻⁵"},
-        (0.01, 0.1): {"neg_elbo": "−28.87 ± 0.03", "kl": "4.95 ± 0.02",
-                      "reconstruction": "−33.81 ± 0.02", "mse": "(1.68 ± 0.23) × 10⁻³"},
-        (0.01, 1.0): {"neg_elbo": "25.41 ± 0.01", "kl": "1.74 ± 0.01",
-                      "reconstruction": "23.67 ± 0.01", "mse": "(4.22 ± 0.34) × 10⁻²"},
-        (0.1, 0.01): {"neg_elbo": "−79.01 ± 0.11", "kl": "11.10 ± 0.07",
-                      "reconstruction": "−90.11 ± 0.08", "mse": "(2.08 ± 0.17) × 10⁻⁴"},
-        (0.1, 0.1): {"neg_elbo": "−28.74 ± 0.16", "kl": "5.04 ± 0.10",
-                     "reconstruction": "−33.77 ± 0.06", "mse": "(1.52 ± 0.17) × 10⁻³"},
-        (0.1, 1.0): {"neg_elbo": "25.37 ± 0.01", "kl": "1.75 ± 0.01",
-                     "reconstruction": "23.62 ± 0.07", "mse": "(4.51 ± 1.08) × 10⁻²"},
-        (1.0, 0.01): {"neg_elbo": "919.28 ± 213.64", "kl": "17.53 ± 3.35",
-                      "reconstruction": "901.75 ± 215.37", "mse": "(1.99 ± 0.43) × 10⁻²"},
-        (1.0, 0.1): {"neg_elbo": "−12.99 ± 3.09", "kl": "7.79 ± 0.3",
-                     "reconstruction": "−20.79 ± 2.90", "mse": "(2.59 ± 0.59) × 10⁻²"},
-        (1.0, 1.0): {"neg_elbo": "25.53 ± 0.01", "kl": "1.79 ± 0.01",
-                     "reconstruction": "23.74 ± 0.01", "mse": "(4.61 ± 0.15) × 10⁻³"},
+        (0.01, 0.01): {
+            "neg_elbo": "−79.90 ± 0.19",
+            "kl": "11.18 ± 0.15",
+            "reconstruction": "−91.09 ± 0.04",
+            "mse": "(1.59 ± 0.64) × 10⁻⁵",
+        },
+        (0.01, 0.1): {
+            "neg_elbo": "−28.87 ± 0.03",
+            "kl": "4.95 ± 0.02",
+            "reconstruction": "−33.81 ± 0.02",
+            "mse": "(1.68 ± 0.23) × 10⁻³",
+        },
+        (0.01, 1.0): {
+            "neg_elbo": "25.41 ± 0.01",
+            "kl": "1.74 ± 0.01",
+            "reconstruction": "23.67 ± 0.01",
+            "mse": "(4.22 ± 0.34) × 10⁻²",
+        },
+        (0.1, 0.01): {
+            "neg_elbo": "−79.01 ± 0.11",
+            "kl": "11.10 ± 0.07",
+            "reconstruction": "−90.11 ± 0.08",
+            "mse": "(2.08 ± 0.17) × 10⁻⁴",
+        },
+        (0.1, 0.1): {
+            "neg_elbo": "−28.74 ± 0.16",
+            "kl": "5.04 ± 0.10",
+            "reconstruction": "−33.77 ± 0.06",
+            "mse": "(1.52 ± 0.17) × 10⁻³",
+        },
+        (0.1, 1.0): {
+            "neg_elbo": "25.37 ± 0.01",
+            "kl": "1.75 ± 0.01",
+            "reconstruction": "23.62 ± 0.07",
+            "mse": "(4.51 ± 1.08) × 10⁻²",
+        },
+        (1.0, 0.01): {
+            "neg_elbo": "919.28 ± 213.64",
+            "kl": "17.53 ± 3.35",
+            "reconstruction": "901.75 ± 215.37",
+            "mse": "(1.99 ± 0.43) × 10⁻²",
+        },
+        (1.0, 0.1): {
+            "neg_elbo": "−12.99 ± 3.09",
+            "kl": "7.79 ± 0.3",
+            "reconstruction": "−20.79 ± 2.90",
+            "mse": "(2.59 ± 0.59) × 10⁻²",
+        },
+        (1.0, 1.0): {
+            "neg_elbo": "25.53 ± 0.01",
+            "kl": "1.79 ± 0.01",
+            "reconstruction": "23.74 ± 0.01",
+            "mse": "(4.61 ± 0.15) × 10⁻³",
+        },
     },
     "7.1": {
-        (0.01, 0.01): {"neg_elbo": "−84.99 ± 1.49", "kl": "3.49 ± 0.21",
-                       "reconstruction": "−88.48 ± 1.30", "mse": "(6.78 ± 2.52) × 10⁻⁴"},
-        (0.01, 0.1): {"neg_elbo": "−32.16 ± 0.29", "kl": "2.14 ± 0.29",
-                      "reconstruction": "−34.30 ± 0.03", "mse": "(8.40 ± 7.02) × 10⁻⁴"},
-        (0.01, 1.0): {"neg_elbo": "24.04 ± 0.06", "kl": "(7.69 ± 0.01) × 10⁻¹",
-                      "reconstruction": "23.27 ± 0.06", "mse": "(7.26 ± 12.4) × 10⁻¹"},
-        (0.1, 0.01): {"neg_elbo": "−80.96 ± 3.39", "kl": "3.47 ± 0.07",
-                      "reconstruction": "−84.43 ± 3.32", "mse": "(1.49 ± 0.66) × 10⁻³"},
-        (0.1, 0.1): {"neg_elbo": "−31.45 ± 1.77", "kl": "1.98 ± 0.01",
-                     "reconstruction": "−33.43 ± 1.77", "mse": "(1.83 ± 3.57) × 10⁻²"},
-        (0.1, 1.0): {"neg_elbo": "24.05 ± 0.09", "kl": "(7.68 ± 0.01) × 10⁻¹",
-                     "reconstruction": "23.28 ± 0.09", "mse": "(9.51 ± 17.5) × 10⁻²"},
-        (1.0, 0.01): {"neg_elbo": "1849.45 ± 943.38", "kl": "5.03 ± 0.33",
-                      "reconstruction": "1844.42 ± 943.40", "mse": "(3.87 ± 1.89) × 10⁻¹"},
-        (1.0, 0.1): {"neg_elbo": "1.32 ± 23.47", "kl": "3.20 ± 0.86",
-                     "reconstruction": "−1.88 ± 22.71", "mse": "(6.50 ± 4.54) × 10⁻¹"},
-        (1.0, 1.0): {"neg_elbo": "24.15 ± 0.09", "kl": "(7.78 ± 0.06) × 10⁻¹",
-                     "reconstruction": "23.37 ± 0.09", "mse": "(2.86 ± 1.88) × 10⁻¹"},
+        (0.01, 0.01): {
+            "neg_elbo": "−84.99 ± 1.49",
+            "kl": "3.49 ± 0.21",
+            "reconstruction": "−88.48 ± 1.30",
+            "mse": "(6.78 ± 2.52) × 10⁻⁴",
+        },
+        (0.01, 0.1): {
+            "neg_elbo": "−32.16 ± 0.29",
+            "kl": "2.14 ± 0.29",
+            "reconstruction": "−34.30 ± 0.03",
+            "mse": "(8.40 ± 7.02) × 10⁻⁴",
+        },
+        (0.01, 1.0): {
+            "neg_elbo": "24.04 ± 0.06",
+            "kl": "(7.69 ± 0.01) × 10⁻¹",
+            "reconstruction": "23.27 ± 0.06",
+            "mse": "(7.26 ± 12.4) × 10⁻¹",
+        },
+        (0.1, 0.01): {
+            "neg_elbo": "−80.96 ± 3.39",
+            "kl": "3.47 ± 0.07",
+            "reconstruction": "−84.43 ± 3.32",
+            "mse": "(1.49 ± 0.66) × 10⁻³",
+        },
+        (0.1, 0.1): {
+            "neg_elbo": "−31.45 ± 1.77",
+            "kl": "1.98 ± 0.01",
+            "reconstruction": "−33.43 ± 1.77",
+            "mse": "(1.83 ± 3.57) × 10⁻²",
+        },
+        (0.1, 1.0): {
+            "neg_elbo": "24.05 ± 0.09",
+            "kl": "(7.68 ± 0.01) × 10⁻¹",
+            "reconstruction": "23.28 ± 0.09",
+            "mse": "(9.51 ± 17.5) × 10⁻²",
+        },
+        (1.0, 0.01): {
+            "neg_elbo": "1849.45 ± 943.38",
+            "kl": "5.03 ± 0.33",
+            "reconstruction": "1844.42 ± 943.40",
+            "mse": "(3.87 ± 1.89) × 10⁻¹",
+        },
+        (1.0, 0.1): {
+            "neg_elbo": "1.32 ± 23.47",
+            "kl": "3.20 ± 0.86",
+            "reconstruction": "−1.88 ± 22.71",
+            "mse": "(6.50 ± 4.54) × 10⁻¹",
+        },
+        (1.0, 1.0): {
+            "neg_elbo": "24.15 ± 0.09",
+            "kl": "(7.78 ± 0.06) × 10⁻¹",
+            "reconstruction": "23.37 ± 0.09",
+            "mse": "(2.86 ± 1.88) × 10⁻¹",
+        },
     },
-}  # fmt: skip
+}
 
 _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 
@@ -106,9 +178,15 @@ def parse_entry(text: str) -> tuple[float, float]:
 
 
 def sine_benchmark_spec(
-    model: str, noise: float, sigma_x: float, steps: int, seed: int = 0, n: int = 10_000,
-    data_seed: int = 0, printed_formulas: bool = False,
-) -> dict:  # fmt: skip
+    model: str,
+    noise: float,
+    sigma_x: float,
+    steps: int,
+    seed: int = 0,
+    n: int = 10_000,
+    data_seed: int = 0,
+    printed_formulas: bool = False,
+) -> dict:
     """The run spec of one cell: the sine circle X_σ (D = 25), MLP 25-8-8 (sec. 3.5), fixed σX,
     batch 100, Adam 3·10⁻³ with a cosine decay to 2 %. ``printed_formulas`` (diffusion VAE
     only): the circle latent with the thesis's printed eq. 7.5 density and eq. 7.10 sampler
@@ -188,23 +266,33 @@ class TableResult:
     sampler (``thesis_compatible``), judged as a second row of claims"""
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"table": self.table, "steps": self.steps, "repetitions": self.repetitions,
-                "seconds": self.seconds, "rows": self._rows()}  # fmt: skip
+        data = {
+            "table": self.table,
+            "steps": self.steps,
+            "repetitions": self.repetitions,
+            "seconds": self.seconds,
+            "rows": self._rows(),
+        }
         if self.printed is not None:
-            data["printed_formulas"] = {"rows": self.printed._rows(),
-                                        "repetitions": self.printed.repetitions}  # fmt: skip
+            data["printed_formulas"] = {
+                "rows": self.printed._rows(),
+                "repetitions": self.printed.repetitions,
+            }
         return data
 
     def _rows(self) -> list[dict[str, Any]]:
         rows = []
         for (noise, sigma_x), ours in self.cells.items():
             thesis = THESIS_TABLES[self.table][(noise, sigma_x)]
-            rows.append({
-                "data_sigma": noise, "sigma_x": sigma_x,
-                "ours": {k: {"mean": m, "std": s} for k, (m, s) in ours.items()},
-                "thesis": dict(thesis),
-                "loss_change_last_tenth": self.plateau[(noise, sigma_x)],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "data_sigma": noise,
+                    "sigma_x": sigma_x,
+                    "ours": {k: {"mean": m, "std": s} for k, (m, s) in ours.items()},
+                    "thesis": dict(thesis),
+                    "loss_change_last_tenth": self.plateau[(noise, sigma_x)],
+                }
+            )
         return rows
 
     def to_markdown(self) -> str:
@@ -229,9 +317,12 @@ class TableResult:
             thesis = THESIS_TABLES[self.table][(noise, sigma_x)]
             mine = [f"{m:.4g} ± {s:.2g}" for m, s in (ours[k] for k in METRICS)]
             lines.append(
-                f"| {noise:g} | {sigma_x:g} | " + " | ".join(mine) + " | "
-                + " | ".join(thesis[k] for k in METRICS) + " |"
-            )  # fmt: skip
+                f"| {noise:g} | {sigma_x:g} | "
+                + " | ".join(mine)
+                + " | "
+                + " | ".join(thesis[k] for k in METRICS)
+                + " |"
+            )
         return "\n".join(lines)
 
 
@@ -255,11 +346,11 @@ def reproduce_table(
 
 def _train_grid(table: str, s: TableScale, printed_formulas: bool, progress: bool) -> TableResult:
     """One grid of ``table`` trained as one ensemble in the current store and evaluated."""
-    configs = table_configs(table, s.repetitions, s.steps, n=s.n,
-                            printed_formulas=printed_formulas)  # fmt: skip
+    configs = table_configs(table, s.repetitions, s.steps, n=s.n, printed_formulas=printed_formulas)
     prefix = "printed-" if printed_formulas else ""
-    labels = [f"{prefix}sigma{_cell_of(c)[0]:g}-sigmax{_cell_of(c)[1]:g}-seed{c.seed}"
-              for c in configs]  # fmt: skip
+    labels = [
+        f"{prefix}sigma{_cell_of(c)[0]:g}-sigmax{_cell_of(c)[1]:g}-seed{c.seed}" for c in configs
+    ]
     if printed_formulas:  # its Monte-Carlo KL draws inside the loss: no vectorised ensemble
         trained = [current_store().train(c, label=label) for c, label in zip(configs, labels)]
         models = [t.model for t in trained]
@@ -281,12 +372,14 @@ def _train_grid(table: str, s: TableScale, printed_formulas: bool, progress: boo
         representative.setdefault(cell, model)
     cells = {
         cell: {
-            m: (statistics.fmean(r[m] for r in runs),
-                statistics.stdev([r[m] for r in runs]) if len(runs) > 1 else 0.0)
+            m: (
+                statistics.fmean(r[m] for r in runs),
+                statistics.stdev([r[m] for r in runs]) if len(runs) > 1 else 0.0,
+            )
             for m in METRICS
         }
         for cell, runs in per_cell.items()
-    }  # fmt: skip
+    }
     return TableResult(
         table=table,
         steps=s.steps,
@@ -351,11 +444,14 @@ def write_table_report(result: TableResult, out: str | Path) -> Path:
 
     def rows(grid: TableResult) -> list[dict[str, Any]]:
         return [
-            {"label": f"X<sub>{noise:g}</sub>, σ<sub>X</sub> = {sigma_x:g}",
-             "ours": grid.cells[(noise, sigma_x)],
-             "reference": THESIS_TABLES[result.table][(noise, sigma_x)]}
-            for noise in NOISE_LEVELS for sigma_x in SIGMA_X
-        ]  # fmt: skip
+            {
+                "label": f"X<sub>{noise:g}</sub>, σ<sub>X</sub> = {sigma_x:g}",
+                "ours": grid.cells[(noise, sigma_x)],
+                "reference": THESIS_TABLES[result.table][(noise, sigma_x)],
+            }
+            for noise in NOISE_LEVELS
+            for sigma_x in SIGMA_X
+        ]
 
     worst = max(result.plateau.values())
     lead = (
@@ -375,20 +471,30 @@ def write_table_report(result: TableResult, out: str | Path) -> Path:
             "docs/circular.md). The second table trains the same grid with the printed "
             "formulas (<code>thesis_compatible: true</code>), the thesis's own computation."
         )
-    tables = comparison_table(rows(result), METRIC_TITLES,
-                              f"Thesis table {result.table}, ours beside it")  # fmt: skip
+    tables = comparison_table(
+        rows(result), METRIC_TITLES, f"Thesis table {result.table}, ours beside it"
+    )
     if result.printed is not None:
         tables += comparison_table(
-            rows(result.printed), METRIC_TITLES,
+            rows(result.printed),
+            METRIC_TITLES,
             f"Thesis table {result.table}, ours with the printed eq. 7.5 / 7.10 beside it",
-        )  # fmt: skip
+        )
     figures = [
-        ("latents", f"Latent representations of X_Vis ({model})",
-         f"One model per cell, hued by the phase (compare thesis fig. "
-         f"{'5.4' if result.table == '5.1' else '7.1'}).", _latent_grid(result)),
-        ("training", "Training loss (mean of each cell's members)",
-         "Symmetric log scale; a running mean over 1 % of the steps.", _loss_curves(result)),
-    ]  # fmt: skip
+        (
+            "latents",
+            f"Latent representations of X_Vis ({model})",
+            f"One model per cell, hued by the phase (compare thesis fig. "
+            f"{'5.4' if result.table == '5.1' else '7.1'}).",
+            _latent_grid(result),
+        ),
+        (
+            "training",
+            "Training loss (mean of each cell's members)",
+            "Symmetric log scale; a running mean over 1 % of the steps.",
+            _loss_curves(result),
+        ),
+    ]
     return write_reproduction_report(
         out,
         title=f"Thesis table {result.table}",

@@ -62,8 +62,12 @@ class RequestGuard:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         host = host_name(headers.get(b"host", b"").decode("latin-1"))
         if host not in self.hosts:
-            return await _reject(send, 400, f"Host header {host!r:.80} is not this server's "
-                                 f"address ({', '.join(sorted(self.hosts))})")  # fmt: skip
+            return await _reject(
+                send,
+                400,
+                f"Host header {host!r:.80} is not this server's "
+                f"address ({', '.join(sorted(self.hosts))})",
+            )
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
@@ -89,9 +93,16 @@ async def _reject(send, status: int, reason: str) -> None:
     import json
 
     body = json.dumps({"error": reason}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -179,8 +190,9 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
         if kind not in ("png", "gif"):
             raise DataError(f'format: expected "png" or "gif", got {str(kind)[:40]!r}')
         if kind == "gif":
-            return Response(session.traversal_gif(body["z"], body.get("index")),
-                            media_type="image/gif")  # fmt: skip
+            return Response(
+                session.traversal_gif(body["z"], body.get("index")), media_type="image/gif"
+            )
         return Response(session.traversal_png(body["z"], body.get("index")), media_type="image/png")
 
     @checked
@@ -189,14 +201,21 @@ def create_app(session: ExplorerSession, host: str = "127.0.0.1"):
         if index is None:
             raise DataError("index: expected an integer (ASCII digits)")
         z, png = session.example(index)
-        return JSONResponse({"index": index, "z": z, "image": data_url(png),
-                             "factors": session.example_factors(index)})  # fmt: skip
+        return JSONResponse(
+            {
+                "index": index,
+                "z": z,
+                "image": data_url(png),
+                "factors": session.example_factors(index),
+            }
+        )
 
     @checked
     async def direction(request: Request) -> Response:
         body = await body_of(request)
-        return JSONResponse({"z": session.apply_direction(body["z"], body.get("name"),
-                                                          body.get("value"))})  # fmt: skip
+        return JSONResponse(
+            {"z": session.apply_direction(body["z"], body.get("name"), body.get("value"))}
+        )
 
     async def figure(request: Request) -> Response:
         name = request.path_params["name"]
@@ -240,8 +259,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(run_dir, host: str = "127.0.0.1", port: int = 8765, device: str = "cpu",
-          seed: int = 0, echo=print) -> None:  # fmt: skip
+def serve(
+    run_dir,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    device: str = "cpu",
+    seed: int = 0,
+    echo=print,
+) -> None:
     """Load the run, or a user's generator (an
     :class:`~latentatlas.analysis.generators.UserGenerator`), with errors before the server
     starts, then serve until interrupted."""

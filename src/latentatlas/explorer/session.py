@@ -132,8 +132,10 @@ class ExplorerSession:
         if self.blocks:  # grouped per block, blocks in order, coordinates by importance inside
             return sorted(controls, key=lambda c: (c.block, -c.score))
         if getattr(self.model, "registry_name", "") == "pca_ae":  # the PCA-AE order: by stage
-            return [Control(c.index, c.kind, c.low, c.high, c.score, "variance (PCA-AE order)")
-                    for c in sorted(controls, key=lambda c: c.index)]  # fmt: skip
+            return [
+                Control(c.index, c.kind, c.low, c.high, c.score, "variance (PCA-AE order)")
+                for c in sorted(controls, key=lambda c: c.index)
+            ]
         return sorted(controls, key=lambda c: -c.score)
 
     def _directions(self) -> dict:
@@ -272,8 +274,9 @@ class ExplorerSession:
         ]
         frames = frames + frames[-2:0:-1]
         buffer = io.BytesIO()
-        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=120,
-                       loop=0)  # fmt: skip
+        frames[0].save(
+            buffer, format="GIF", save_all=True, append_images=frames[1:], duration=120, loop=0
+        )
         return buffer.getvalue()
 
     def example(self, index: object) -> tuple[list[float], bytes]:
@@ -460,10 +463,14 @@ class GeneratorSession(ExplorerSession):
                 shifted = base.clone()
                 shifted[:, i] += 0.5 * spread[i]
                 moved.append((self._raw(shifted) - plain).abs().mean())
-        bounds = [(float(centre[i] - 3 * spread[i]), float(centre[i] + 3 * spread[i]))
-                  for i in range(self.dim)]  # fmt: skip
-        controls = [Control(i, "slider", *bounds[i], float(moved[i]), "mean image change")
-                    for i in range(self.dim)]  # fmt: skip
+        bounds = [
+            (float(centre[i] - 3 * spread[i]), float(centre[i] + 3 * spread[i]))
+            for i in range(self.dim)
+        ]
+        controls = [
+            Control(i, "slider", *bounds[i], float(moved[i]), "mean image change")
+            for i in range(self.dim)
+        ]
         return sorted(controls, key=lambda c: -c.score)
 
     def start_code(self, seed: int | None = None) -> list[float]:

@@ -35,7 +35,7 @@ class LatentSpace(torch.nn.Module):
 
     @classmethod
     def from_config(cls, config: Config) -> LatentSpace:
-        return cls(config)  # type: ignore[call-arg]
+        return cls(config)
 
     def prior(self) -> D.Distribution:
         raise NotImplementedError

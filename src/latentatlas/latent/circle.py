@@ -121,7 +121,7 @@ class TorusLatent(LatentSpace):
     def sample(
         self, dist: D.Distribution, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        base = dist.base_dist  # type: ignore[attr-defined]
+        base = dist.base_dist
         if isinstance(base, D.Uniform):  # the prior: uniform angles
             u = torch.rand((n, *base.low.shape), generator=generator, dtype=base.low.dtype)
             return base.low + (base.high - base.low) * u.to(base.low.device)
@@ -129,13 +129,13 @@ class TorusLatent(LatentSpace):
 
     def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
         """wrap(μ + √(2t)·ε) per circle (eq. 7.10 corrected; t·ε when thesis-compatible)."""
-        return posterior.base_dist._from_noise(eps)  # type: ignore[attr-defined]
+        return posterior.base_dist._from_noise(eps)
 
     def kl_per_dim(
         self, posterior: D.Distribution, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """KL(q(θ_i|x) ‖ U) per circle ``(n, dim)`` (eq. 7.8, or its estimate eq. 7.9)."""
-        base = posterior.base_dist  # type: ignore[attr-defined]
+        base = posterior.base_dist
         if not self.monte_carlo_kl:
             return base.kl_to_uniform()
         theta = (
@@ -153,12 +153,12 @@ class TorusLatent(LatentSpace):
         return self.kl_per_dim(posterior, generator).sum(-1)
 
     def mean(self, posterior: D.Distribution) -> torch.Tensor:
-        return posterior.base_dist.loc  # type: ignore[attr-defined]
+        return posterior.base_dist.loc
 
     def posterior_std(self, posterior: D.Distribution) -> torch.Tensor | None:
         """The standard deviation of the sampler's normal before wrapping: √(2t) (t as printed in
         eq. 7.10 when thesis-compatible); eq. 7.11 draws arcs of half-width t."""
-        time = posterior.base_dist.time  # type: ignore[attr-defined]
+        time = posterior.base_dist.time
         return time if self.config.thesis_compatible else torch.sqrt(2 * time)
 
     # -- geometry ------------------------------------------------------------------------------

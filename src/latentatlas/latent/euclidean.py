@@ -60,22 +60,22 @@ class EuclideanLatent(LatentSpace):
 
     def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
         """μ + σ ⊙ ε (eq. 4.6), for a posterior or the N(0, I) prior."""
-        base = posterior.base_dist  # type: ignore[attr-defined]
+        base = posterior.base_dist
         return base.loc + base.scale * eps
 
     def kl_per_dim(
         self, posterior: D.Distribution, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Eq. 4.5 term by term: ½(σ² + μ² − log σ² − 1) (closed form: no generator needed)."""
-        base = posterior.base_dist  # type: ignore[attr-defined]
+        base = posterior.base_dist
         var = base.scale.pow(2)
         return 0.5 * (var + base.loc.pow(2) - torch.log(var) - 1.0)
 
     def posterior_std(self, posterior: D.Distribution) -> torch.Tensor | None:
-        return posterior.base_dist.scale  # type: ignore[attr-defined]
+        return posterior.base_dist.scale
 
     def mean(self, posterior: D.Distribution) -> torch.Tensor:
-        return posterior.base_dist.loc  # type: ignore[attr-defined]
+        return posterior.base_dist.loc
 
     def geodesic(self, z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
         t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)

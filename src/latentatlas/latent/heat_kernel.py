@@ -92,8 +92,9 @@ def _kl_table() -> dict[str, torch.Tensor]:
     if not _table:
         # plain tensors only (no autograd), so the table can be built inside torch.func transforms
         with torch.no_grad():
-            u = torch.linspace(*(math.log(v) for v in TABLE_RANGE), TABLE_NODES,
-                               dtype=torch.float64)  # fmt: skip
+            u = torch.linspace(
+                *(math.log(v) for v in TABLE_RANGE), TABLE_NODES, dtype=torch.float64
+            )
             log_kl = torch.log(kl_by_quadrature(u.exp()))
             d = 1e-4  # central differences: slope error ~ d² (1e-8), value error ~ 1e-10
             slope = (

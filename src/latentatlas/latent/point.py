@@ -67,11 +67,11 @@ class PointLatent(EuclideanLatent):
         self, posterior: D.Distribution, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """No randomness: zeros (the global RNG is not touched)."""
-        loc = posterior.loc  # type: ignore[attr-defined]
+        loc = posterior.loc
         return torch.zeros((n, *loc.shape), dtype=loc.dtype, device=loc.device)
 
     def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
-        return posterior.loc.expand(eps.shape)  # type: ignore[attr-defined]
+        return posterior.loc.expand(eps.shape)
 
     def kl_per_dim(
         self, posterior: D.Distribution, generator: torch.Generator | None = None
@@ -82,4 +82,4 @@ class PointLatent(EuclideanLatent):
         return None  # deterministic codes
 
     def mean(self, posterior: D.Distribution) -> torch.Tensor:
-        return posterior.loc  # type: ignore[attr-defined]
+        return posterior.loc

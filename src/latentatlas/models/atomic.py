@@ -115,8 +115,10 @@ class AtomicAutoencoder(Autoencoder):
         parts = self.parts(z)
         keep = torch.as_tensor(keep, dtype=torch.bool, device=parts.device)
         if keep.shape[-1] != self.blocks or keep.ndim not in (1, 2):
-            raise DataError(f"keep: expected shape (n, {self.blocks}) or ({self.blocks},), "
-                            f"got {tuple(keep.shape)}")  # fmt: skip
+            raise DataError(
+                f"keep: expected shape (n, {self.blocks}) or ({self.blocks},), "
+                f"got {tuple(keep.shape)}"
+            )
         mask = keep.expand(parts.shape[:2]).reshape(*parts.shape[:2], *[1] * (parts.ndim - 2))
         return (parts * mask.to(parts.dtype)).sum(1)
 

@@ -131,7 +131,7 @@ class Autoencoder(nn.Module):
 
     @classmethod
     def from_config(cls, config: Config) -> Autoencoder:
-        return cls(config)  # type: ignore[arg-type]
+        return cls(config)
 
     # -- the contract --------------------------------------------------------------------------
     def check_input(self, x: torch.Tensor) -> torch.Tensor:

@@ -29,7 +29,7 @@ from .blocks import activation, check_activation, numel
 def _check_image_shape(shape: tuple[int, ...], role: str) -> tuple[int, int, int]:
     if len(shape) != 3:
         raise ConfigError(f"{role}: expected an image shape (C, H, W), got {shape}")
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class AlternatingObjective(Callback):
         self.steps = 0
         self.history: list[dict[str, float]] = []
         if self.factory is None:
-            self._bind(terms)  # type: ignore[arg-type]
+            self._bind(terms)
 
     def _bind(self, terms: Sequence[AuxiliaryTerm]) -> None:
         if not terms:
@@ -89,7 +89,7 @@ class AlternatingObjective(Callback):
         """Build the terms for ``model`` now (``terms`` given as a function), so that a bad
         setting fails before training starts; training binds unbound objectives itself."""
         if self.optimizer is None:
-            self._bind(self.factory(model))  # type: ignore[misc]
+            self._bind(self.factory(model))
 
     def on_train_start(self, trainer: Trainer) -> None:
         self.bind(trainer.model)

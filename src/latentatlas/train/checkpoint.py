@@ -95,8 +95,9 @@ def write_status_best_effort(path: str | Path, data: dict[str, Any]) -> bool:
         return True
     except OSError:
         pass
-    shortened = {k: v[:57] + "..." if isinstance(v, str) and len(v) > 60 else v
-                 for k, v in data.items()}  # fmt: skip
+    shortened = {
+        k: v[:57] + "..." if isinstance(v, str) and len(v) > 60 else v for k, v in data.items()
+    }
     try:
         size = path.stat().st_size if path.is_file() and not path.is_symlink() else -1
         for candidate in (data, shortened, {k: v for k, v in shortened.items() if k != "error"}):

@@ -237,10 +237,12 @@ class _FlatLayout:
         flat: dict[str, Any] = {}
         for key, value in keys.items():
             if torch.is_tensor(value) and value.dim() > 0:
-                flat[key] = torch.cat([
-                    torch.stack([states[i][key] for states in per_param]).reshape(-1)
-                    for i in range(len(self.names))
-                ])  # fmt: skip
+                flat[key] = torch.cat(
+                    [
+                        torch.stack([states[i][key] for states in per_param]).reshape(-1)
+                        for i in range(len(self.names))
+                    ]
+                )
             else:  # the step count: the same for every parameter and member
                 flat[key] = value.clone() if torch.is_tensor(value) else value
         group = dict(members[0]["param_groups"][0], params=[0])
@@ -330,16 +332,23 @@ def train_ensemble(
     buffers = {k: v.to(device) for k, v in buffers.items()}
     layout = _FlatLayout(stacked)
     flat = layout.flatten(stacked).to(device).requires_grad_(True)
-    optimizer = make_optimizer(train.optimizer, [flat], train.lr, train.betas,
-                               train.weight_decay, train.momentum)  # fmt: skip
+    optimizer = make_optimizer(
+        train.optimizer, [flat], train.lr, train.betas, train.weight_decay, train.momentum
+    )
     total = (
         train.steps
         if train.epochs is None
         else train.epochs * max(len(datasets[0]) // train.batch_size, 1)
     )
-    scheduler = make_schedule(optimizer, train.schedule, total, train.warmup_steps,
-                              min_ratio=train.min_lr_ratio, step_size=train.step_size,
-                              gamma=train.gamma)  # fmt: skip
+    scheduler = make_schedule(
+        optimizer,
+        train.schedule,
+        total,
+        train.warmup_steps,
+        min_ratio=train.min_lr_ratio,
+        step_size=train.step_size,
+        gamma=train.gamma,
+    )
     noise_gens = [torch.Generator().manual_seed(c.seed) for c in full_configs]
     first = 0
     if start is not None:
@@ -358,8 +367,9 @@ def train_ensemble(
     if progress:
         from .progress import progress_display
 
-        bar = progress_display(total, first, "step", f"ensemble of {len(models)}",
-                               train.progress_every)  # fmt: skip
+        bar = progress_display(
+            total, first, "step", f"ensemble of {len(models)}", train.progress_every
+        )
     # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
     noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
     schedules = _BatchSchedules([c.seed for c in full_configs], n, train.batch_size)
@@ -370,22 +380,30 @@ def train_ensemble(
         """The members as they are now, each with its trainer state at this step."""
         params = layout.views(flat.detach())
         for k, m in enumerate(models):
-            m.load_state_dict({name: value[k].cpu().clone() for name, value in params.items()},
-                              strict=False)  # fmt: skip
+            m.load_state_dict(
+                {name: value[k].cpu().clone() for name, value in params.items()}, strict=False
+            )
             m.eval()
         losses = torch.stack(history).cpu() if history else torch.zeros(0, len(models))
-        states = _member_states(models, full_configs, datasets, layout.optimizer_state(optimizer),
-                                scheduler, noise_gens, first + len(history))  # fmt: skip
+        states = _member_states(
+            models,
+            full_configs,
+            datasets,
+            layout.optimizer_state(optimizer),
+            scheduler,
+            noise_gens,
+            first + len(history),
+        )
         models[0].cpu()  # the helper Trainer moved it to the training device
-        return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by,
-                              first)  # fmt: skip
+        return EnsembleResult(list(models), full_configs, losses, states, total, stopped_by, first)
 
     from ..threads import training_threads
 
     # threads by the size of all members' step together, as the Trainer chooses for one
     threads = torch.get_num_threads()
-    chosen = training_threads(models[0], gather(schedules(first))[0].to(device), train.threads,
-                              members=len(models))  # fmt: skip
+    chosen = training_threads(
+        models[0], gather(schedules(first))[0].to(device), train.threads, members=len(models)
+    )
     stops = StopRequest()
     previous_handlers = stops.install("returning the members so far")
     torch.set_num_threads(chosen)
@@ -431,8 +449,12 @@ def train_ensemble(
             bar.close()
     if stops.requested and stops.signal is not None and first + len(history) < total:
         stopped = snapshot(stops.signal)  # what a caller may still write (a sweep's folders)
-        raise Interrupted(stops.signal, f"stopped by {stops.signal} at step {stopped.step} of "
-                          f"{total}", step=stopped.step, result=stopped)  # fmt: skip
+        raise Interrupted(
+            stops.signal,
+            f"stopped by {stops.signal} at step {stopped.step} of {total}",
+            step=stopped.step,
+            result=stopped,
+        )
     return snapshot()
 
 
@@ -634,10 +656,17 @@ def write_member_run(
     if state is not None:
         ckpt.save_state(folder / ckpt.STATE, state)
     ckpt.save_weights(folder / ckpt.WEIGHTS, model, {"step": str(steps)})
-    ckpt.write_metadata(folder / ckpt.METADATA, {
-        "status": "finished" if steps >= total else "interrupted",
-        "step": steps, "total_steps": total, "seed": config.seed,
-        "dataset": config.dataset.get("name"), "model": config.model.get("name"),
-        "trained_as": "ensemble", "torch": torch.__version__,
-        **({"data_fingerprint": fingerprint} if fingerprint else {}),
-    })  # fmt: skip
+    ckpt.write_metadata(
+        folder / ckpt.METADATA,
+        {
+            "status": "finished" if steps >= total else "interrupted",
+            "step": steps,
+            "total_steps": total,
+            "seed": config.seed,
+            "dataset": config.dataset.get("name"),
+            "model": config.model.get("name"),
+            "trained_as": "ensemble",
+            "torch": torch.__version__,
+            **({"data_fingerprint": fingerprint} if fingerprint else {}),
+        },
+    )

@@ -76,7 +76,7 @@ class RecordLogger(Callback):
         """Raise :class:`ConfigError` when the tracker's library is not installed."""
         if cls.module is not None and importlib.util.find_spec(cls.module) is None:
             raise ConfigError(
-                f"train.loggers: the {cls.registry_name} logger needs the {cls.module!r} package; "  # type: ignore[attr-defined]
+                f"train.loggers: the {cls.registry_name} logger needs the {cls.module!r} package; "
                 f"install it with: pip install 'latent-atlas[{cls.extra}]'"
             )
 
@@ -233,7 +233,7 @@ class WandbLogger(RecordLogger):
             name=self.run_dir.name,
             id=run_id,
             resume="allow",
-            mode=os.environ.get("WANDB_MODE", "offline"),  # type: ignore[arg-type]
+            mode=os.environ.get("WANDB_MODE", "offline"),
             config=flat_params(self.run_config()),
             settings=wandb.Settings(silent=True, console="off"),
         )

@@ -113,8 +113,12 @@ class FolderLock:
                 _held[key] += 1
                 self._acquired = True
                 return self
-            record = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}  # fmt: skip
+            record = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": self.command,
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
             try:
                 _create_exclusively(self.path, json.dumps(record) + "\n")
             except FileExistsError:
@@ -275,8 +279,15 @@ def _write_marker(folder: Path, record: dict[str, Any]) -> None:
 
 def _new_marker(folder: Path, kind: str) -> None:
     """A fresh marker: ``folder`` is a latent-atlas output of ``kind``, not finished yet."""
-    _write_marker(folder, {"tool": "latent-atlas", "kind": kind, "sealed": False,
-                           "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})  # fmt: skip
+    _write_marker(
+        folder,
+        {
+            "tool": "latent-atlas",
+            "kind": kind,
+            "sealed": False,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        },
+    )
 
 
 def mark_folder(folder: str | Path, kind: str) -> None:
@@ -327,8 +338,10 @@ def listed_files(folder: str | Path) -> list[str]:
     files = marker.get("files") or []
     where = f"{str(folder)!r}: its {MARKER}"
     if not isinstance(files, list):
-        raise RunFolderError(f"{where} has 'files' of type {type(files).__name__}, not a list; "
-                             "--force deleted nothing")  # fmt: skip
+        raise RunFolderError(
+            f"{where} has 'files' of type {type(files).__name__}, not a list; "
+            "--force deleted nothing"
+        )
     for entry in files:
         problem = _manifest_problem(folder, entry)
         if problem:

@@ -65,8 +65,10 @@ class ProgressLines:
     def line(self) -> str:
         elapsed = time.monotonic() - self._t0
         rate = (self.n - self._start_n) / elapsed if elapsed > 0 else 0.0
-        parts = [f"{self.desc}: {self.unit} {self.n}/{self.total}"
-                 + (f" ({100 * self.n / self.total:.0f}%)" if self.total else "")]  # fmt: skip
+        parts = [
+            f"{self.desc}: {self.unit} {self.n}/{self.total}"
+            + (f" ({100 * self.n / self.total:.0f}%)" if self.total else "")
+        ]
         parts += [f"{k} {v}" for k, v in self.postfix.items()]
         if rate > 0:
             parts.append(f"{rate:.3g} {self.unit}s/s")
@@ -101,6 +103,13 @@ def progress_display(
     if getattr(stream, "isatty", lambda: False)():
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, initial=initial, unit=unit, desc=desc, dynamic_ncols=True,
-                    leave=position is not None, position=position)  # fmt: skip
+        return tqdm(
+            total=total,
+            initial=initial,
+            unit=unit,
+            desc=desc,
+            dynamic_ncols=True,
+            leave=position is not None,
+            position=position,
+        )
     return ProgressLines(total, initial, unit, desc, interval, stream)

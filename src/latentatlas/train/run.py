@@ -349,8 +349,10 @@ def resume_fit(
         check_same_data(run_dir, meta, dataset)
         fresh = not (run_dir / ckpt.STATE).exists()
         if fresh:
-            log.warning("%s has no checkpoint yet: training starts from step 0 with its "
-                        "saved config", run_dir)  # fmt: skip
+            log.warning(
+                "%s has no checkpoint yet: training starts from step 0 with its saved config",
+                run_dir,
+            )
             dataset.check_finite()
             torch.manual_seed(config.seed)  # as fit_config does: the same initial weights
         model = build_model(config, dataset)
@@ -449,8 +451,9 @@ def read_metadata(run_dir: str | Path) -> dict[str, Any]:
             raise RunFolderError(f"{path}: {key!r} should be {what}, got {value!r:.80}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not 0 <= value < 2**63:
-                raise RunFolderError(f"{path}: {key!r} should be {what} (below 2**63), got "
-                                     f"{str(value)[:40]}")  # fmt: skip
+                raise RunFolderError(
+                    f"{path}: {key!r} should be {what} (below 2**63), got {str(value)[:40]}"
+                )
     return meta
 
 

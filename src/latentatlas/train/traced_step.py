@@ -62,8 +62,11 @@ def trace_step(
         removed = drop_no_ops(graph_module.graph)
         graph_module.recompile()
     except Exception as exc:  # any failure to trace leaves the eager step, which is correct
-        log.info("the step runs eagerly: it cannot be traced (%s: %s)", type(exc).__name__,
-                 str(exc).splitlines()[0][:200] if str(exc) else "")  # fmt: skip
+        log.info(
+            "the step runs eagerly: it cannot be traced (%s: %s)",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
+        )
         return None
 
     def replay(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -84,8 +87,11 @@ def trace_step(
     ):
         log.info("the step runs eagerly: its trace does not reproduce the eager step")
         return None
-    log.debug("step traced: %d operations (%d no-ops dropped)",
-              sum(n.op == "call_function" for n in graph_module.graph.nodes), removed)  # fmt: skip
+    log.debug(
+        "step traced: %d operations (%d no-ops dropped)",
+        sum(n.op == "call_function" for n in graph_module.graph.nodes),
+        removed,
+    )
     return replay
 
 
@@ -117,8 +123,13 @@ def drop_no_ops(graph: torch.fx.Graph) -> int:
     ):
         return 0
     same_shape = {aten.view.default, aten.expand.default, aten._unsafe_view.default}
-    times_one = {aten.mul.Scalar, aten.mul.Tensor, aten.div.Scalar, aten.div.Tensor,
-                 aten.pow.Tensor_Scalar}  # fmt: skip
+    times_one = {
+        aten.mul.Scalar,
+        aten.mul.Tensor,
+        aten.div.Scalar,
+        aten.div.Tensor,
+        aten.pow.Tensor_Scalar,
+    }
     removed = 0
     for node in calls:
         if any(user.op == "output" for user in node.users) or not node.args:

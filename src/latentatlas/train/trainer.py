@@ -157,8 +157,14 @@ class TrainerConfig(Config):
                 )
         if len(set(self.loggers)) != len(self.loggers):
             raise ConfigError(f"loggers: a logger is named twice in {list(self.loggers)}")
-        for name in ("log_every", "eval_every", "checkpoint_every", "warmup_steps", "step_size",
-                     "regularizer_warmup"):  # fmt: skip
+        for name in (
+            "log_every",
+            "eval_every",
+            "checkpoint_every",
+            "warmup_steps",
+            "step_size",
+            "regularizer_warmup",
+        ):
             if getattr(self, name) > MAX_STEPS:
                 value = getattr(self, name)
                 raise ConfigError(f"{name}: expected a value <= {MAX_STEPS}, got {value}")
@@ -350,7 +356,7 @@ class Trainer:
     def total_steps(self) -> int:
         if self.config.epochs is not None:
             return self.config.epochs * self.steps_per_epoch
-        return int(self.config.steps)  # type: ignore[arg-type]
+        return int(self.config.steps)
 
     def batch_indices(self, step: int) -> torch.Tensor:
         """Indices of this rank's batch at ``step`` (0-based): a pure function of seed and step."""
@@ -689,8 +695,9 @@ class Trainer:
         stopped_by = self._stops.signal if status == "interrupted" else None
         if stopped_by is not None:  # the checkpoint is saved: now the caller's program stops
             where = f"; checkpoint saved in {self.run_dir}" if self.run_dir is not None else ""
-            raise Interrupted(stopped_by, f"stopped by {stopped_by} at step {self.step}{where}",
-                              step=self.step)  # fmt: skip
+            raise Interrupted(
+                stopped_by, f"stopped by {stopped_by} at step {self.step}{where}", step=self.step
+            )
         return FitResult(self.step, status, last, stopped_by)
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -149,9 +149,15 @@ def plot_training_curves(
         ax.set_title(title, fontsize=10, loc="left")
         if scale != "linear":
             ax.text(
-                1.0, 1.02, scale, transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=7, color="#6b7280",
-            )  # fmt: skip
+                1.0,
+                1.02,
+                scale,
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+                color="#6b7280",
+            )
         if i + ncols >= len(groups):
             ax.set_xlabel("step", fontsize=9)
             ax.xaxis.set_tick_params(labelbottom=True)

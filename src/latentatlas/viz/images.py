@@ -206,6 +206,6 @@ def plot_traversal_grid(
         cbar = fig.colorbar(mappable, ax=ax, pad=0.01, aspect=15)
         cbar.set_label(f"value of {latent_label(dims[r])}", fontsize=8)
         cbar.ax.tick_params(labelsize=7)
-        cbar.outline.set_visible(False)  # type: ignore[union-attr]
+        cbar.outline.set_visible(False)
     axes[-1][0].set_xlabel("entry j", fontsize=9)
     return fig

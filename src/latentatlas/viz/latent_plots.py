@@ -103,9 +103,9 @@ def add_colorbar(
     cbar = fig.colorbar(mappable, ax=axes, shrink=0.9, pad=0.02, aspect=30)
     cbar.set_label(label, fontsize=9)
     cbar.ax.tick_params(labelsize=8)
-    cbar.outline.set_visible(False)  # type: ignore[union-attr]
+    cbar.outline.set_visible(False)
     norm = mappable.norm
-    ticks = _pi_ticks(float(norm.vmin), float(norm.vmax)) if periodic else None  # type: ignore[arg-type]
+    ticks = _pi_ticks(float(norm.vmin), float(norm.vmax)) if periodic else None
     if ticks is not None:
         cbar.set_ticks(ticks[0], labels=ticks[1])
 
@@ -148,7 +148,7 @@ def plot_latent_scatter(
         fig = new_figure((5.4, 5.0))
         ax = fig.add_subplot()
     else:
-        fig = ax.get_figure()  # type: ignore[assignment]
+        fig = ax.get_figure()
     style_axes(ax)
     mu = summary.means[:, [a, b]].double().numpy()
     values, cmap, norm, label, periodic = _hue(summary, hue_factor)
@@ -291,7 +291,7 @@ def plot_latent_circle(
         fig = new_figure((5.4, 5.0))
         ax = fig.add_subplot()
     else:
-        fig = ax.get_figure()  # type: ignore[assignment]
+        fig = ax.get_figure()
     style_axes(ax)
     ax.grid(False)
     mu = summary.means[:, dim].double().numpy()
@@ -318,9 +318,14 @@ def plot_latent_circle(
         {"c": values, "cmap": cmap, "norm": norm} if values is not None else {"color": PLAIN_COLOR}
     )
     points = ax.scatter(
-        np.cos(mu), np.sin(mu), s=marker_size, edgecolors=EDGE_COLOR, linewidths=0.4, zorder=3,
+        np.cos(mu),
+        np.sin(mu),
+        s=marker_size,
+        edgecolors=EDGE_COLOR,
+        linewidths=0.4,
+        zorder=3,
         **hue,
-    )  # fmt: skip
+    )
     ax.set_xlim(-1.25, 1.25)
     ax.set_ylim(-1.25, 1.25)
     ax.set_aspect("equal")
@@ -376,7 +381,7 @@ def plot_latent_torus(
     elif len(axes) != len(hue_factors):
         raise DataError(f"axes: need one per hue factor ({len(hue_factors)}), got {len(axes)}")
     else:
-        fig = axes[0].get_figure()  # type: ignore[assignment]
+        fig = axes[0].get_figure()
     for ax, hue_factor in zip(axes, hue_factors):
         values, cmap, norm, label, periodic = _hue(summary, hue_factor)
         kw = (

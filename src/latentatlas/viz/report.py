@@ -187,7 +187,7 @@ def _pick_points(summary: LatentSummary, hue: str | None, n: int) -> list[int]:
     """``n`` evaluation points evenly spread over the hue factor (or the index)."""
     total = summary.n
     if hue is not None:
-        order = torch.argsort(summary.factors[:, summary.factor_index(hue)], stable=True)  # type: ignore[index]
+        order = torch.argsort(summary.factors[:, summary.factor_index(hue)], stable=True)
     else:
         order = torch.arange(total)
     n = min(n, total)
@@ -296,12 +296,12 @@ def _make_figures(
     idx = _pick_points(summary, hue, n_show)
     x = batch.x[idx]
     with torch.no_grad():
-        recon = model.reconstruct(x.to(next(model.parameters()).device)).cpu()  # type: ignore[operator]
+        recon = model.reconstruct(x.to(next(model.parameters()).device)).cpu()
     labels = None
     if hue is not None:
         j = summary.factor_index(hue)
         labels = [
-            _factor_label(hue, float(summary.factors[i, j]), summary.factor_periodic[j])  # type: ignore[index]
+            _factor_label(hue, float(summary.factors[i, j]), summary.factor_periodic[j])
             for i in idx
         ]
     add(
@@ -386,7 +386,7 @@ def _make_figures(
 
 
 def _facts(meta: Mapping[str, Any], config: Mapping[str, Any], model: torch.nn.Module) -> str:
-    desc = model.describe() if hasattr(model, "describe") else {}  # type: ignore[operator]
+    desc = model.describe() if hasattr(model, "describe") else {}
     latent = config.get("model", {}).get("latent", {}) or {}
     latent_txt = desc.get("latent") or latent.get("name", "")
     dim = desc.get("latent_dim") or latent.get("dim")

@@ -46,8 +46,10 @@ def plot_score_distributions(
     axes = np.atleast_1d(fig.subplots(lines, cols, squeeze=False)).ravel()
     for ax, score in zip(axes, scores):
         style_axes(ax)
-        data = [[r["scores"][score] for r in rows if group(r) == g and score in r["scores"]]
-                for g in groups]  # fmt: skip
+        data = [
+            [r["scores"][score] for r in rows if group(r) == g and score in r["scores"]]
+            for g in groups
+        ]
         positions = [i + 1 for i, d in enumerate(data) if len(d)]
         present = [np.asarray(d, dtype=float) for d in data if len(d)]
         if any(len(d) > 1 and np.ptp(d) > 0 for d in present):
@@ -55,8 +57,13 @@ def plot_score_distributions(
             for body, pos in zip(parts["bodies"], positions):
                 body.set_facecolor(palette[pos - 1])
                 body.set_alpha(0.25)
-        ax.boxplot(present, positions=positions, widths=0.25, showfliers=False,
-                   medianprops={"color": "#111827"})  # fmt: skip
+        ax.boxplot(
+            present,
+            positions=positions,
+            widths=0.25,
+            showfliers=False,
+            medianprops={"color": "#111827"},
+        )
         rng = np.random.default_rng(0)
         for pos, d in zip(positions, present):
             ax.plot(pos + rng.uniform(-0.08, 0.08, len(d)), d, "o", ms=3, color=palette[pos - 1])
@@ -104,8 +111,11 @@ def plot_scores_against(
         style_axes(ax)
         for i, model in enumerate(models):
             color = colors.get(model, PALETTE[i % len(PALETTE)])
-            points = [(position(_key(r["hyper"][name])), r["scores"][score]) for r in rows
-                      if r["model"] == model and score in r["scores"]]  # fmt: skip
+            points = [
+                (position(_key(r["hyper"][name])), r["scores"][score])
+                for r in rows
+                if r["model"] == model and score in r["scores"]
+            ]
             if not points:
                 continue
             x, y = np.asarray(points, dtype=float).T

@@ -149,8 +149,12 @@ def evaluate_metrics(
     t0 = time.perf_counter()
     for done, name in enumerate(chosen):
         elapsed = time.perf_counter() - t0
-        pace = (f"; {elapsed:.0f} s so far, about {elapsed / done * (len(chosen) - done):.0f} s "
-                "left at that pace" if done else "")  # fmt: skip
+        pace = (
+            f"; {elapsed:.0f} s so far, about {elapsed / done * (len(chosen) - done):.0f} s "
+            "left at that pace"
+            if done
+            else ""
+        )
         _log.info("metric %d of %d: %s (%s preset)%s", done + 1, len(chosen), name, preset, pace)
         metric = METRICS[name]
         settings = metric.settings(preset)

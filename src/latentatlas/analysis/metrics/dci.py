@@ -74,10 +74,18 @@ def _classifier(trees: str, threads: int):
     import lightgbm
 
     return lightgbm.LGBMClassifier(
-        n_estimators=100, learning_rate=0.1, max_depth=3, num_leaves=8,  # = sklearn's depth 3
-        min_child_samples=1, importance_type="gain", random_state=0, deterministic=True,
-        force_row_wise=True, n_jobs=threads, verbose=-1,
-    )  # fmt: skip
+        n_estimators=100,
+        learning_rate=0.1,
+        max_depth=3,
+        num_leaves=8,  # = sklearn's depth 3
+        min_child_samples=1,
+        importance_type="gain",
+        random_state=0,
+        deterministic=True,
+        force_row_wise=True,
+        n_jobs=threads,
+        verbose=-1,
+    )
 
 
 def _fit_factor(

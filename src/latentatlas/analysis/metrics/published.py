@@ -171,10 +171,12 @@ def load_published(
         names = SCORE_NAMES.get(function)
         if hyper is None or seed is None or names is None:
             skipped[
-                f"no {binding}" if hyper is None
-                else "no train_config.model.random_seed" if seed is None
+                f"no {binding}"
+                if hyper is None
+                else "no train_config.model.random_seed"
+                if seed is None
                 else f"evaluation function {function!r} not read"
-            ] += 1  # fmt: skip
+            ] += 1
             continue
         scores = published.models.setdefault((hyper, int(seed)), {})
         for key, name in names.items():

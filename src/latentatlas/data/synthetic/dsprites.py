@@ -281,12 +281,12 @@ class DSprites(FactorDataset):
 
     def get_batch(self, indices: torch.Tensor) -> Batch:
         idx = self.check_indices(indices)
-        values = self.factor_space.index_to_values(idx)  # type: ignore[union-attr]
+        values = self.factor_space.index_to_values(idx)
         return Batch(self.render(values), values)
 
     def render(self, factors: torch.Tensor) -> torch.Tensor:
         """Binary images ``(n, 1, 64, 64)`` of factor values ``(n, 6)``: :func:`render_dsprites`."""
-        values = self.factor_space.check_values(factors)  # type: ignore[union-attr]
+        values = self.factor_space.check_values(factors)
         return render_dsprites(values, supersample=self.config.supersample)
 
     def check_finite(self, chunk: int = 4096) -> None:
@@ -484,7 +484,7 @@ class DSpritesNpz(FactorDataset):
     def images(self, indices: torch.Tensor) -> torch.Tensor:
         """Images ``(m, 1, 64, 64)`` float32 0/1 of the given rows."""
         self.load_images()
-        rows = self._packed[self.check_indices(indices).numpy()]  # type: ignore[index]
+        rows = self._packed[self.check_indices(indices).numpy()]
         x = np.unpackbits(rows, axis=1).reshape(-1, 1, IMAGE_SIZE, IMAGE_SIZE)
         return torch.from_numpy(x).float()
 
@@ -500,7 +500,7 @@ class DSpritesNpz(FactorDataset):
                 "images cannot be looked up by factor values; use the 'dsprites' dataset to render"
             )
         space = self.factor_space
-        index = space.classes_to_index(space.values_to_classes(factors))  # type: ignore[union-attr]
+        index = space.classes_to_index(space.values_to_classes(factors))
         return self.images(index)
 
     def check_finite(self, chunk: int = 4096) -> None:

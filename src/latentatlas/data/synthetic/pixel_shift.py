@@ -147,7 +147,7 @@ class PixelShift(InMemoryDataset):
     def render(self, factors: torch.Tensor) -> torch.Tensor:
         """F(s) of §10.1 for shifts ``(n, 1)`` or ``(n,)`` (any finite values): ``(n, 1, H, W)``
         float32."""
-        shifts = self.factor_space.check_values(factors)  # type: ignore[union-attr]
+        shifts = self.factor_space.check_values(factors)
         return shift_images(self.image, shifts[:, 0])
 
     def evaluation_set(self) -> Batch:

@@ -163,7 +163,7 @@ class RotatingObject(InMemoryDataset):
 
     def render(self, factors: torch.Tensor) -> torch.Tensor:
         """Views ``(n, 1, size, size)`` float32 of any angles ``(n, 1)`` or ``(n,)`` (radians)."""
-        angles = self.factor_space.check_values(factors)  # type: ignore[union-attr]
+        angles = self.factor_space.check_values(factors)
         cfg = self.config
         views = render_views(angles[:, 0].numpy(), cfg.size, cfg.elevation, cfg.supersample)
         return torch.from_numpy(views).float()[:, None]

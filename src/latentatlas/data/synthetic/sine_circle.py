@@ -49,13 +49,13 @@ class SineCircle(InMemoryDataset):
     def render(self, factors: torch.Tensor) -> torch.Tensor:
         """F(φ) of eq. 5.1 for phases ``(n, 1)`` or ``(n,)`` (float64); refuses NaN/inf."""
         dim = self.config.dim
-        phases = self.factor_space.check_values(factors)  # type: ignore[union-attr]
+        phases = self.factor_space.check_values(factors)
         j = torch.arange(1, dim + 1, dtype=torch.float64)
         return torch.sin(2 * math.pi * j / dim + phases)
 
     def visualisation_phases(self) -> torch.Tensor:
         """Φ_Vis of eq. 5.4: ``n_vis`` phases −π + 2πi/n_vis, shape ``(n_vis, 1)``."""
-        return self.factor_space.factors[0].linspace(self.config.n_vis)[:, None]  # type: ignore[union-attr]
+        return self.factor_space.factors[0].linspace(self.config.n_vis)[:, None]
 
     def evaluation_set(self) -> Batch:
         """X_Vis (eq. 5.5): noiseless observations of the visualisation phases."""

@@ -92,7 +92,7 @@ class TorusSines(InMemoryDataset):
         """F(φ1, φ2) of eq. 11.1 (one phase per axis) for phases ``(n, 2)``: ``(n, 1, D, D)``
         float64; refuses NaN/inf and wrong shapes."""
         d = self.config.size
-        phases = self.factor_space.check_values(factors)  # type: ignore[union-attr]
+        phases = self.factor_space.check_values(factors)
         grid = torch.arange(1, d + 1, dtype=torch.float64) / d  # i/D, i = 1..D
         rows = torch.sin(2 * math.pi * grid[None, :] + phases[:, :1])  # (n, D): down the rows
         cols = torch.sin(4 * math.pi * grid[None, :] + phases[:, 1:])  # (n, D): along columns
@@ -101,7 +101,7 @@ class TorusSines(InMemoryDataset):
     def visualisation_phases(self) -> torch.Tensor:
         """(Φ×Φ)_Vis of eq. 11.3 as corrected: ``n_vis²`` rows (φ1, φ2), φ = −π + 2πk/n_vis,
         ``phase1`` varying slowest."""
-        return self.factor_space.grid(self.config.n_vis)  # type: ignore[union-attr]
+        return self.factor_space.grid(self.config.n_vis)
 
     def evaluation_set(self) -> Batch:
         """X_Vis (eq. 11.4): noiseless images of the visualisation grid."""

@@ -29,22 +29,34 @@ def _against_baseline(ours: float, baseline: float, bound: float) -> str:
 
 
 _SPIKES = (
-    Claim("one-spike-per-block", "each block of the atomic autoencoder decodes one spike",
-          "one spike per block image (fig. 3)", "§III-B, fig. 3"),
-    Claim("interpolation", "interpolating between two codes stays a sum of single spikes",
-          "spikes move and rescale along the path (fig. 4)", "§III-B, fig. 4"),
-)  # fmt: skip
+    Claim(
+        "one-spike-per-block",
+        "each block of the atomic autoencoder decodes one spike",
+        "one spike per block image (fig. 3)",
+        "§III-B, fig. 3",
+    ),
+    Claim(
+        "interpolation",
+        "interpolating between two codes stays a sum of single spikes",
+        "spikes move and rescale along the path (fig. 4)",
+        "§III-B, fig. 4",
+    ),
+)
 
 
 def _impurity(atomic: dict[str, Any]) -> str:
     """Where the impure blocks of the spikes' decomposition come from, as measured."""
-    text = (f"{atomic['mixed_blocks']:.1%} of non-empty blocks hold two or more peaks and "
-            f"{atomic['empty_blocks']:.2f} blocks per image are empty (a perfect "
-            f"decomposition: {atomic['expected_empty_blocks']:.2f})")  # fmt: skip
+    text = (
+        f"{atomic['mixed_blocks']:.1%} of non-empty blocks hold two or more peaks and "
+        f"{atomic['empty_blocks']:.2f} blocks per image are empty (a perfect "
+        f"decomposition: {atomic['expected_empty_blocks']:.2f})"
+    )
     unpaired = 1 - atomic["purity"] - atomic["mixed_blocks"]
     if unpaired > 0.005:
-        text += (f"; another {unpaired:.1%} hold one peak that the one-to-one matching within σ "
-                 "leaves unpaired")  # fmt: skip
+        text += (
+            f"; another {unpaired:.1%} hold one peak that the one-to-one matching within σ "
+            "leaves unpaired"
+        )
     return text
 
 
@@ -60,18 +72,25 @@ def _loose(results: dict[str, Any]) -> str:
 def _judge_spikes(results: dict[str, Any]) -> list[Verdict]:
     atomic = results["models"]["atomic"]["spike_purity"]
     baseline = results["models"]["baseline"]["spike_purity"]
-    fractions = [f for f in results["interpolation"].get("single_peak_fraction", [])
-                 if not math.isnan(f)]  # fmt: skip
+    fractions = [
+        f for f in results["interpolation"].get("single_peak_fraction", []) if not math.isnan(f)
+    ]
     mean = sum(fractions) / len(fractions) if fractions else math.nan
     return [
-        Verdict("one-spike-per-block", f"purity {atomic['purity']:.3f} (baseline "
-                f"{baseline['purity']:.3f}), spikes held alone {atomic['recall']:.3f}, "
-                f"pairs matched within σ{_loose(results)}",
-                _against_baseline(atomic["purity"], baseline["purity"], SPIKE_PURITY),
-                "" if atomic["purity"] >= SPIKE_PURITY else _impurity(atomic)),
-        Verdict("interpolation", f"mean single-peak fraction over {len(fractions)} steps "
-                f"{mean:.3f}", "reproduced" if mean >= SINGLE_PEAK else "not reproduced"),
-    ]  # fmt: skip
+        Verdict(
+            "one-spike-per-block",
+            f"purity {atomic['purity']:.3f} (baseline "
+            f"{baseline['purity']:.3f}), spikes held alone {atomic['recall']:.3f}, "
+            f"pairs matched within σ{_loose(results)}",
+            _against_baseline(atomic["purity"], baseline["purity"], SPIKE_PURITY),
+            "" if atomic["purity"] >= SPIKE_PURITY else _impurity(atomic),
+        ),
+        Verdict(
+            "interpolation",
+            f"mean single-peak fraction over {len(fractions)} steps {mean:.3f}",
+            "reproduced" if mean >= SINGLE_PEAK else "not reproduced",
+        ),
+    ]
 
 
 _STROKES = (
@@ -96,11 +115,14 @@ def _judge_strokes(results: dict[str, Any]) -> list[Verdict]:
         ]
     atomic, baseline = results["models"]["atomic"]["mass"], results["models"]["baseline"]["mass"]
     return [
-        Verdict("one-stroke-per-block", f"mass purity {atomic['purity']:.3f} (baseline "
-                f"{baseline['purity']:.3f}); blocks with ≥ 80 % on one stroke "
-                f"{atomic['single_atom_blocks']:.3f} ({baseline['single_atom_blocks']:.3f})",
-                _against_baseline(atomic["purity"], baseline["purity"], MASS_PURITY)),
-    ]  # fmt: skip
+        Verdict(
+            "one-stroke-per-block",
+            f"mass purity {atomic['purity']:.3f} (baseline "
+            f"{baseline['purity']:.3f}); blocks with ≥ 80 % on one stroke "
+            f"{atomic['single_atom_blocks']:.3f} ({baseline['single_atom_blocks']:.3f})",
+            _against_baseline(atomic["purity"], baseline["purity"], MASS_PURITY),
+        ),
+    ]
 
 
 CLAIMS = {"atomic-spikes": _SPIKES, "atomic-strokes": _STROKES}

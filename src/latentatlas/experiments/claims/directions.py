@@ -18,15 +18,32 @@ NEAR_ORTHOGONAL = 80.0
 STRAIGHT = (1.01, 5.0)
 
 _CURVATURE = (
-    Claim("translation-orthogonal", "for a large translation the shortest path between the two "
-          "images is near orthogonal to the manifold", "near orthogonal (fig. 8)", "appendix D"),
-    Claim("rotation-orthogonal", "the same holds for rotation", "near orthogonal (fig. 8)",
-          "appendix D"),
-    Claim("scale-lesser", "scaling shows it to a smaller extent", "smaller than translation and "
-          "rotation (fig. 8)", "appendix D"),
-    Claim("brightness-linear", "a brightness change is linear in pixel space",
-          "a straight walk", "appendix D"),
-)  # fmt: skip
+    Claim(
+        "translation-orthogonal",
+        "for a large translation the shortest path between the two "
+        "images is near orthogonal to the manifold",
+        "near orthogonal (fig. 8)",
+        "appendix D",
+    ),
+    Claim(
+        "rotation-orthogonal",
+        "the same holds for rotation",
+        "near orthogonal (fig. 8)",
+        "appendix D",
+    ),
+    Claim(
+        "scale-lesser",
+        "scaling shows it to a smaller extent",
+        "smaller than translation and rotation (fig. 8)",
+        "appendix D",
+    ),
+    Claim(
+        "brightness-linear",
+        "a brightness change is linear in pixel space",
+        "a straight walk",
+        "appendix D",
+    ),
+)
 
 
 def _judge_curvature(results: dict[str, Any]) -> list[Verdict]:
@@ -37,15 +54,22 @@ def _judge_curvature(results: dict[str, Any]) -> list[Verdict]:
 
     def walk(name: str) -> str:
         p = paths[name]
-        return (f"angle(chord, first step) {p['chord_angle_degrees']:.1f}°, path / chord "
-                f"{p['length_over_chord']:.2f}")  # fmt: skip
+        return (
+            f"angle(chord, first step) {p['chord_angle_degrees']:.1f}°, path / chord "
+            f"{p['length_over_chord']:.2f}"
+        )
 
     verdicts = []
     for name in ("translation", "rotation"):
         ok = angle(name) >= NEAR_ORTHOGONAL
-        verdicts.append(Verdict(f"{name}-orthogonal", walk(name),
-                                "reproduced" if ok else "not reproduced",
-                                "" if ok else f"angle below {NEAR_ORTHOGONAL:g}°"))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                f"{name}-orthogonal",
+                walk(name),
+                "reproduced" if ok else "not reproduced",
+                "" if ok else f"angle below {NEAR_ORTHOGONAL:g}°",
+            )
+        )
     lesser = angle("scale") < min(angle("translation"), angle("rotation"))
     curved = paths["scale"]["length_over_chord"] > STRAIGHT[0]
     verdicts.append(
@@ -68,12 +92,21 @@ def _judge_curvature(results: dict[str, Any]) -> list[Verdict]:
 CONTROL = 4.0
 
 _BETA = (
-    Claim("controls-position", "moving along the direction found by the method controls the "
-          "object's position in every β-VAE", "controlled position (fig. 5)", "§3.3, fig. 5"),
-    Claim("std-decreases", "the spread of the position at fixed t decreases as β increases "
-          "(more disentangled, more precise control)", "decreasing std, β = 1, 5, 10, 20",
-          "§3.3, fig. 5"),
-)  # fmt: skip
+    Claim(
+        "controls-position",
+        "moving along the direction found by the method controls the "
+        "object's position in every β-VAE",
+        "controlled position (fig. 5)",
+        "§3.3, fig. 5",
+    ),
+    Claim(
+        "std-decreases",
+        "the spread of the position at fixed t decreases as β increases "
+        "(more disentangled, more precise control)",
+        "decreasing std, β = 1, 5, 10, 20",
+        "§3.3, fig. 5",
+    ),
+)
 
 
 #: a flat trend counts as "not reproduced" (rather than "inconclusive") when the run could have
@@ -111,15 +144,24 @@ def _std_verdict(points: list[tuple[float, float, int]]) -> Verdict:
     if slope <= -2 * error:
         return Verdict("std-decreases", ours, "reproduced")
     if slope >= 2 * error:
-        return Verdict("std-decreases", ours, "not reproduced",
-                       "the std grows with β beyond its noise")  # fmt: skip
+        return Verdict(
+            "std-decreases", ours, "not reproduced", "the std grows with β beyond its noise"
+        )
     if 2 * error * span < DETECTABLE * mean:
-        return Verdict("std-decreases", ours, "not reproduced",
-                       f"flat within its noise: a decrease of {DETECTABLE:.0%} over the β range "
-                       "would have shown")  # fmt: skip
-    return Verdict("std-decreases", ours, "inconclusive",
-                   f"too noisy to see a decrease of {DETECTABLE:.0%} over the β range (2 s.e. of "
-                   f"the trend: {band:.0%} of the mean)")  # fmt: skip
+        return Verdict(
+            "std-decreases",
+            ours,
+            "not reproduced",
+            f"flat within its noise: a decrease of {DETECTABLE:.0%} over the β range "
+            "would have shown",
+        )
+    return Verdict(
+        "std-decreases",
+        ours,
+        "inconclusive",
+        f"too noisy to see a decrease of {DETECTABLE:.0%} over the β range (2 s.e. of "
+        f"the trend: {band:.0%} of the mean)",
+    )
 
 
 #: the method of the β study that fits the paper's estimator on the encoder's trajectories
@@ -135,28 +177,45 @@ def _judge_beta(results: dict[str, Any]) -> list[Verdict]:
         controls.append((m["beta"], span / max(ev["mean_std"], 1e-12)))
         points.append((m["beta"], ev["mean_std"], int(ev.get("traversals", 1))))
     std = _std_verdict(points)
-    apart = [(m["beta"], m["methods"][ESTIMATOR_APART]["mean_std"],
-              int(m["methods"][ESTIMATOR_APART].get("traversals", 1)))
-             for m in models if ESTIMATOR_APART in m["methods"]]  # fmt: skip
+    apart = [
+        (
+            m["beta"],
+            m["methods"][ESTIMATOR_APART]["mean_std"],
+            int(m["methods"][ESTIMATOR_APART].get("traversals", 1)),
+        )
+        for m in models
+        if ESTIMATOR_APART in m["methods"]
+    ]
     if len(apart) == len(models) > 1:  # the estimator apart from the inversion, for the reader
         other = _std_verdict(apart)
         ours = f"{std.ours}; the paper's estimator on encoder-made trajectories: {other.ours}"
         std = Verdict(std.claim, f"{ours} ({other.verdict})", std.verdict, std.reason)
     return [
-        Verdict("controls-position", "range of the position over α / its std: " + ", ".join(
-            f"β {b:g}: {r:.1f}" for b, r in controls),
-            by_fraction(sum(r >= CONTROL for _, r in controls), len(controls))),
+        Verdict(
+            "controls-position",
+            "range of the position over α / its std: "
+            + ", ".join(f"β {b:g}: {r:.1f}" for b, r in controls),
+            by_fraction(sum(r >= CONTROL for _, r in controls), len(controls)),
+        ),
         std,
-    ]  # fmt: skip
+    ]
 
 
 _LOSSES = (
-    Claim("ball", "constraining z to the ball ‖z‖ ≤ √d avoids the artifacts of unconstrained "
-          "codes with the paper's reconstruction error", "artifacts without the constraint "
-          "(fig. 7)", "appendix C, eq. 2"),
-    Claim("sigma", "σ = 3 and σ = 5 reconstruct well; a higher σ is less accurate",
-          "σ = 3, 5 better than higher σ (fig. 6)", "appendix C"),
-)  # fmt: skip
+    Claim(
+        "ball",
+        "constraining z to the ball ‖z‖ ≤ √d avoids the artifacts of unconstrained "
+        "codes with the paper's reconstruction error",
+        "artifacts without the constraint (fig. 7)",
+        "appendix C, eq. 2",
+    ),
+    Claim(
+        "sigma",
+        "σ = 3 and σ = 5 reconstruct well; a higher σ is less accurate",
+        "σ = 3, 5 better than higher σ (fig. 6)",
+        "appendix C",
+    ),
+)
 NOT_JUDGED = {
     "directions-losses": [
         "Table 2 (LPIPS of MSE 0.57, DSSIM 0.58, ours σ = 3 0.52 on ILSVRC with BigGAN): LPIPS "
@@ -195,9 +254,12 @@ def _ball_verdict(results: dict[str, Any], rows: dict) -> Verdict:
         f"{max(gaps, default=0):+.3f}; free codes reach ‖z‖ = {reach:.2f}·√d"
     )
     verdict = (
-        "reproduced" if left and len(helps) == len(left)
-        else "partly" if helps else "not reproduced"
-    )  # fmt: skip
+        "reproduced"
+        if left and len(helps) == len(left)
+        else "partly"
+        if helps
+        else "not reproduced"
+    )
     reason = ""
     if verdict != "reproduced" and left:
         settings = "; ".join(_setting(*k) for k in left if k not in helps)
@@ -232,14 +294,20 @@ def _judge_losses(results: dict[str, Any]) -> list[Verdict]:
     data = str(results.get("data", "dsprites"))
     if data in TEXTURELESS:  # fig. 6 is about the fine texture of natural images
         sigma = Verdict(
-            "sigma", ours, "inconclusive",
+            "sigma",
+            ours,
+            "inconclusive",
             f"not testable here: the claim is about the detail of natural-image texture (fig. 6, "
             f"ILSVRC with BigGAN) that a wider filter blurs away, and {TEXTURELESS[data]} have "
             f"none ({_sigma_reason(rows)})",
-        )  # fmt: skip
+        )
     else:
-        sigma = Verdict("sigma", ours, "reproduced" if good else "not reproduced",
-                        "" if good else _sigma_reason(rows))  # fmt: skip
+        sigma = Verdict(
+            "sigma",
+            ours,
+            "reproduced" if good else "not reproduced",
+            "" if good else _sigma_reason(rows),
+        )
     return [_ball_verdict(results, rows), sigma]
 
 

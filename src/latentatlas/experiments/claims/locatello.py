@@ -21,11 +21,20 @@ AGREEING = ("beta_vae", "factor_vae", "mig", "dci_disentanglement")
 AGREE = 0.5
 
 _CLAIMS = (
-    Claim("metrics-agree", "the BetaVAE, FactorVAE, MIG and DCI disentanglement scores rank the "
-          "models alike on dSprites", "strongly correlated (fig. 3)", "§5.2, fig. 3"),
-    Claim("modularity-apart", "Modularity is the exception: it correlates less with them",
-          "all metrics but Modularity correlated (fig. 3)", "§5.2, fig. 3"),
-)  # fmt: skip
+    Claim(
+        "metrics-agree",
+        "the BetaVAE, FactorVAE, MIG and DCI disentanglement scores rank the "
+        "models alike on dSprites",
+        "strongly correlated (fig. 3)",
+        "§5.2, fig. 3",
+    ),
+    Claim(
+        "modularity-apart",
+        "Modularity is the exception: it correlates less with them",
+        "all metrics but Modularity correlated (fig. 3)",
+        "§5.2, fig. 3",
+    ),
+)
 NOT_JUDGED = {
     "locatello-dsprites-betavae": [
         "fig. 7 (each score's distribution per β over 50 seeds): the study's scores are the "
@@ -58,10 +67,19 @@ def _judge(results: dict[str, Any]) -> list[Verdict]:
     agreeing = [n for n in AGREEING if n in scores]
     models = len(next(iter(scores.values()), []))
     if len(agreeing) < 2 or "modularity" not in scores or models < 3:
-        missing = ("need ≥ 3 models scored with Modularity and at least two of BetaVAE, "
-                   "FactorVAE, MIG and DCI disentanglement")  # fmt: skip
-        return [Verdict(c.id, f"{models} models, scores: {', '.join(scores) or 'none'}",
-                        "not reproduced", missing) for c in _CLAIMS]  # fmt: skip
+        missing = (
+            "need ≥ 3 models scored with Modularity and at least two of BetaVAE, "
+            "FactorVAE, MIG and DCI disentanglement"
+        )
+        return [
+            Verdict(
+                c.id,
+                f"{models} models, scores: {', '.join(scores) or 'none'}",
+                "not reproduced",
+                missing,
+            )
+            for c in _CLAIMS
+        ]
     constant = [n for n in (*agreeing, "modularity") if len(set(scores[n])) == 1]
     pairs = [_rho(scores[a], scores[b]) for a, b in itertools.combinations(agreeing, 2)]
     pairs = [r for r in pairs if r == r]
@@ -74,16 +92,31 @@ def _judge(results: dict[str, Any]) -> list[Verdict]:
     if absent:
         note += f"; judged without {', '.join(absent)} (not scored)"
     why = f"constant over the models, ranking nothing: {', '.join(constant)}" if constant else ""
-    agree = ("not reproduced" if not pairs else "reproduced" if mutual >= AGREE
-             else "partly" if mutual > 0 else "not reproduced")  # fmt: skip
+    agree = (
+        "not reproduced"
+        if not pairs
+        else "reproduced"
+        if mutual >= AGREE
+        else "partly"
+        if mutual > 0
+        else "not reproduced"
+    )
     apart = "reproduced" if pairs and modularity and with_modularity < mutual else "not reproduced"
     return [
-        Verdict("metrics-agree", f"mean pairwise Spearman ρ {mutual:.2f}{note}", agree,
-                why if agree != "reproduced" else ""),
-        Verdict("modularity-apart", f"Modularity's mean ρ with them {with_modularity:.2f}, "
-                f"theirs with each other {mutual:.2f}", apart,
-                why if apart != "reproduced" else ""),
-    ]  # fmt: skip
+        Verdict(
+            "metrics-agree",
+            f"mean pairwise Spearman ρ {mutual:.2f}{note}",
+            agree,
+            why if agree != "reproduced" else "",
+        ),
+        Verdict(
+            "modularity-apart",
+            f"Modularity's mean ρ with them {with_modularity:.2f}, "
+            f"theirs with each other {mutual:.2f}",
+            apart,
+            why if apart != "reproduced" else "",
+        ),
+    ]
 
 
 CLAIMS = {"locatello-dsprites-betavae": _CLAIMS}

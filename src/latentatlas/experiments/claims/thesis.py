@@ -51,8 +51,11 @@ def cell_comparison(row: dict[str, Any], metric: str, repetitions: int, printed:
     the rule of :mod:`.agreement` with our ``repetitions`` against the thesis's five."""
     change = row.get("loss_change_last_tenth", 0.0)
     if not (isinstance(change, (int, float)) and change <= PLATEAU):
-        return Comparison("inconclusive", math.nan, f"not converged: the loss still moved by "
-                          f"{change:.1%} over the last tenth of training")  # fmt: skip
+        return Comparison(
+            "inconclusive",
+            math.nan,
+            f"not converged: the loss still moved by {change:.1%} over the last tenth of training",
+        )
     ours = Estimate(row["ours"][metric]["mean"], row["ours"][metric]["std"], repetitions)
     mean, std = parse_entry(printed)
     return compare(ours, Estimate(mean, std, THESIS_REPETITIONS))
@@ -66,8 +69,9 @@ def _independent(
     several seeds (the fits of one pair of models are nearly identical, so the seeds are what
     vary), else the fits of the one pair."""
     runs = results["runs"]["delta"][f"{row['source']} -> {row['target']}"]["runs"]
-    values = [r["delta"] if common_sigma is None else r["mse"] / (2 * common_sigma**2)
-              for r in runs]  # fmt: skip
+    values = [
+        r["delta"] if common_sigma is None else r["mse"] / (2 * common_sigma**2) for r in runs
+    ]
     seeds = len(row.get("per_model_seed") or []) or 1
     if seeds > 1 and len(values) >= seeds and len(values) % seeds == 0:
         k = len(values) // seeds
@@ -97,16 +101,28 @@ PRINTED = "-printed-formulas"
 
 def _table_claims(table: str, what: str) -> tuple[Claim, ...]:
     claims = [
-        Claim(metric.replace("_", "-"), f"{_METRIC_WORDS[metric]} of {what} on X_Vis, "
-              "each of the 9 cells (σ, σX)", "the 9 printed values", f"table {table}")
+        Claim(
+            metric.replace("_", "-"),
+            f"{_METRIC_WORDS[metric]} of {what} on X_Vis, each of the 9 cells (σ, σX)",
+            "the 9 printed values",
+            f"table {table}",
+        )
         for metric in METRICS
-    ]  # fmt: skip
+    ]
     if table == "7.1":
         claims += [
-            Claim(c.id + PRINTED, c.statement.replace(what, f"{what} as the thesis computed it "
-                  "(its printed eq. 7.5 density and eq. 7.10 sampler)"), c.paper, c.where)
+            Claim(
+                c.id + PRINTED,
+                c.statement.replace(
+                    what,
+                    f"{what} as the thesis computed it "
+                    "(its printed eq. 7.5 density and eq. 7.10 sampler)",
+                ),
+                c.paper,
+                c.where,
+            )
             for c in claims
-        ]  # fmt: skip
+        ]
     return tuple(claims)
 
 
@@ -116,12 +132,19 @@ def _judge_table(results: dict[str, Any]) -> list[Verdict]:
     verdicts = _judge_grid(results["rows"], int(results.get("repetitions", 1)), table)
     printed = results.get("printed_formulas")
     if isinstance(printed, dict):
-        verdicts += _judge_grid(printed["rows"], int(printed.get("repetitions", 1)), table,
-                                suffix=PRINTED)  # fmt: skip
+        verdicts += _judge_grid(
+            printed["rows"], int(printed.get("repetitions", 1)), table, suffix=PRINTED
+        )
     elif table == "7.1":  # a run from before the second grid: nothing to judge it on
-        verdicts += [Verdict(m.replace("_", "-") + PRINTED, "not trained in this run",
-                             "inconclusive", "the run predates the grid with the printed "
-                             "formulas: rerun to judge it") for m in METRICS]  # fmt: skip
+        verdicts += [
+            Verdict(
+                m.replace("_", "-") + PRINTED,
+                "not trained in this run",
+                "inconclusive",
+                "the run predates the grid with the printed formulas: rerun to judge it",
+            )
+            for m in METRICS
+        ]
     return verdicts
 
 
@@ -137,8 +160,10 @@ def _judge_grid(
             erratum = ERRATA.get((table, row["data_sigma"], row["sigma_x"], metric))
             if erratum is not None:
                 printed = erratum[0]
-                notes.append(f"erratum of the thesis at σ = {row['data_sigma']:g}, σX = "
-                             f"{row['sigma_x']:g}: {erratum[1]}")  # fmt: skip
+                notes.append(
+                    f"erratum of the thesis at σ = {row['data_sigma']:g}, σX = "
+                    f"{row['sigma_x']:g}: {erratum[1]}"
+                )
             cells.append((row, cell_comparison(row, metric, repetitions, printed), printed))
         agree = [c for c in cells if c[1].outcome == "agree"]
         disagree = [c for c in cells if c[1].outcome == "disagree"]
@@ -152,8 +177,10 @@ def _judge_grid(
         near = [c for c in agree if c[1].used >= NEAR_LIMIT]
         if near:  # an agreement at the edge of the rule, where a rerun's noise could flip it
             row, comparison, printed = max(near, key=lambda c: c[1].used)
-            text += (f"; closest to the limit: {_cell(row)}: {_pm(*_ours(row, metric))} vs "
-                     f"{printed} ({comparison.used:.0%} of the tolerance)")  # fmt: skip
+            text += (
+                f"; closest to the limit: {_cell(row)}: {_pm(*_ours(row, metric))} vs "
+                f"{printed} ({comparison.used:.0%} of the tolerance)"
+            )
         reasons = [_table_reason(disagree, metric, table, suffix)] if disagree else []
         reasons += [f"{_cell(row)}: {c.reason}" for row, c, _ in unjudged]
         verdicts.append(
@@ -208,11 +235,15 @@ def _delta_claims() -> tuple[Claim, ...]:
     from ..thesis_reduction import THESIS_TABLE_9_2
 
     claims = [
-        Claim(f"delta-{a}-{b}", f"Δ of the map {a} → {b} (the thesis: mean ± std of 3 fits; "
-              "ours: over model seeds × fits)",
-              THESIS_TABLE_9_2[(a, b)], "table 9.2")
+        Claim(
+            f"delta-{a}-{b}",
+            f"Δ of the map {a} → {b} (the thesis: mean ± std of 3 fits; "
+            "ours: over model seeds × fits)",
+            THESIS_TABLE_9_2[(a, b)],
+            "table 9.2",
+        )
         for a, b in maps
-    ]  # fmt: skip
+    ]
     claims.append(
         Claim(
             "baseline-harder",
@@ -233,11 +264,14 @@ def _delta_claims() -> tuple[Claim, ...]:
             informational=True,
         )
     )
-    return tuple(claims)  # fmt: skip
+    return tuple(claims)
 
 
-_OUTCOME_VERDICT = {"agree": "reproduced", "disagree": "not reproduced",
-                    "inconclusive": "inconclusive"}  # fmt: skip
+_OUTCOME_VERDICT = {
+    "agree": "reproduced",
+    "disagree": "not reproduced",
+    "inconclusive": "inconclusive",
+}
 
 
 def _delta_comparison(results: dict[str, Any], row: dict[str, Any], sigma=None) -> Comparison:
@@ -263,32 +297,43 @@ def _judge_delta(results: dict[str, Any]) -> list[Verdict]:
             reason += (
                 f"; with one σ = {sigma:g} and no constant term the same fits give "
                 f"{_pm(*common)} ({common[0] / printed[0]:.2f}× the thesis): "
-                + {"agree": "it agrees (our reading common-sigma)",
-                   "disagree": "also off", "inconclusive": "too noisy too"}[common_outcome]
-            )  # fmt: skip
-        verdicts.append(Verdict(
-            f"delta-{a}-{b}", f"{_pm(*ours)} over model seeds × fits ({ours[0] / printed[0]:.2f}× "
-            f"the thesis); {_one_pair(results, row)}",
-            _OUTCOME_VERDICT[comparison.outcome], reason,
-        ))  # fmt: skip
+                + {
+                    "agree": "it agrees (our reading common-sigma)",
+                    "disagree": "also off",
+                    "inconclusive": "too noisy too",
+                }[common_outcome]
+            )
+        verdicts.append(
+            Verdict(
+                f"delta-{a}-{b}",
+                f"{_pm(*ours)} over model seeds × fits ({ours[0] / printed[0]:.2f}× "
+                f"the thesis); {_one_pair(results, row)}",
+                _OUTCOME_VERDICT[comparison.outcome],
+                reason,
+            )
+        )
     m = {k: r["ours"]["mean"] for k, r in rows.items()}
     orders = [m[("R²", "S¹")] > m[("S¹", "R²")], m[("R²", "Φ")] > m[("S¹", "Φ")]]
-    verdicts.append(Verdict(
-        "baseline-harder",
-        f"Δ(R²→S¹) = {m[('R²', 'S¹')]:.3g} vs Δ(S¹→R²) = {m[('S¹', 'R²')]:.3g}; "
-        f"Δ(R²→Φ) = {m[('R²', 'Φ')]:.3g} vs Δ(S¹→Φ) = {m[('S¹', 'Φ')]:.3g}",
-        by_fraction(sum(orders), len(orders)),
-    ))  # fmt: skip
+    verdicts.append(
+        Verdict(
+            "baseline-harder",
+            f"Δ(R²→S¹) = {m[('R²', 'S¹')]:.3g} vs Δ(S¹→R²) = {m[('S¹', 'R²')]:.3g}; "
+            f"Δ(R²→Φ) = {m[('R²', 'Φ')]:.3g} vs Δ(S¹→Φ) = {m[('S¹', 'Φ')]:.3g}",
+            by_fraction(sum(orders), len(orders)),
+        )
+    )
     agree = sum(o == "agree" for *_, o, _ in common_ok)
     disagree = sum(o == "disagree" for *_, o, _ in common_ok)
     off = [f"{a}→{b} {r:.2f}×" for a, b, o, r in common_ok if o != "agree"]
-    verdicts.append(Verdict(
-        "common-sigma",
-        f"{agree} of {len(common_ok)} maps agree with one σ = {sigma:g} (VAEs trained with "
-        f"σX = {results['sigma_x']:g})",
-        by_counts(agree, disagree, len(common_ok) - agree - disagree),
-        "" if not off else "ours against the thesis: " + ", ".join(off),
-    ))  # fmt: skip
+    verdicts.append(
+        Verdict(
+            "common-sigma",
+            f"{agree} of {len(common_ok)} maps agree with one σ = {sigma:g} (VAEs trained with "
+            f"σX = {results['sigma_x']:g})",
+            by_counts(agree, disagree, len(common_ok) - agree - disagree),
+            "" if not off else "ours against the thesis: " + ", ".join(off),
+        )
+    )
     return verdicts
 
 
@@ -359,9 +404,13 @@ def _torus_claims() -> tuple[Claim, ...]:
     return (
         Claim("delta-R4-T2", "Δ of the map R⁴ → T²", "6216.02 ± 43.05", "table 11.1"),
         Claim("delta-T2-R4", "Δ of the map T² → R⁴", "446.84 ± 6.42", "table 11.1"),
-        Claim("baseline-harder", "the map out of the baseline's R⁴ needs the larger Δ",
-              "Δ(R⁴→T²) > Δ(T²→R⁴)", "§11.5"),
-    )  # fmt: skip
+        Claim(
+            "baseline-harder",
+            "the map out of the baseline's R⁴ needs the larger Δ",
+            "Δ(R⁴→T²) > Δ(T²→R⁴)",
+            "§11.5",
+        ),
+    )
 
 
 def _judge_torus(results: dict[str, Any]) -> list[Verdict]:
@@ -372,12 +421,15 @@ def _judge_torus(results: dict[str, Any]) -> list[Verdict]:
         ours = (row["ours"]["mean"], row["ours"]["std"])
         paper = parse_entry(row["thesis"])
         comparison = _delta_comparison(results, row)
-        verdicts.append(Verdict(
-            claim, f"{_pm(*ours)} over model seeds × fits ({ours[0] / paper[0]:.2f}× the thesis); "
-            f"{_one_pair(results, row)}",
-            _OUTCOME_VERDICT[comparison.outcome],
-            "" if comparison.outcome == "agree" else f"{comparison.reason} (docs/reproduce.md)",
-        ))  # fmt: skip
+        verdicts.append(
+            Verdict(
+                claim,
+                f"{_pm(*ours)} over model seeds × fits ({ours[0] / paper[0]:.2f}× the thesis); "
+                f"{_one_pair(results, row)}",
+                _OUTCOME_VERDICT[comparison.outcome],
+                "" if comparison.outcome == "agree" else f"{comparison.reason} (docs/reproduce.md)",
+            )
+        )
     forward, backward = rows[("R⁴", "T²")]["ours"]["mean"], rows[("T²", "R⁴")]["ours"]["mean"]
     verdicts.append(
         Verdict(
