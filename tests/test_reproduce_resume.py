@@ -163,27 +163,67 @@ def test_ensemble_members_are_run_folders_reused_by_a_rerun(tmp_path):
     assert _results(out) == first
 
 
-def test_sigterm_during_a_store_ensemble_is_interrupted_and_keeps_no_member(tmp_path, monkeypatch):
-    """The ensemble stops after its step; the store keeps nothing half-trained (its members
-    are retrained on the next run) and says so, instead of writing them as finished."""
-    from latentatlas.train import RunConfig, ensemble
+def test_a_reproduction_and_a_sweep_resume_an_interrupted_ensemble_the_same_way(
+    tmp_path, monkeypatch
+):
+    """One run store (issue 37): SIGTERM at an ensemble's first checkpoint, in a reproduction's
+    model store and in a sweep, leaves every member's folder at that step; running again
+    resumes them as one ensemble from there, to the weights and per-step losses of an
+    uninterrupted ensemble. (A reproduction used to keep nothing and train it all again.)"""
+    from latentatlas.experiments import sweep as sweep_module
+    from latentatlas.train import RunConfig, ensemble, load, read_metadata
 
-    configs = [
-        RunConfig.from_dict({**tiny_run_dict(30, checkpoint_every=10), "seed": seed})
-        for seed in (0, 1)
-    ]
-    train = ensemble.train_ensemble
+    dicts = [{**tiny_run_dict(30, checkpoint_every=10), "seed": seed} for seed in (0, 1)]
+    configs = [RunConfig.from_dict(d) for d in dicts]
+    whole = ensemble.train_ensemble(configs)
+    train, starts = ensemble.train_ensemble, []
 
-    def stop_at_first_checkpoint(cs, progress=False, on_checkpoint=None):
-        return train(cs, progress, lambda result: os.kill(os.getpid(), signal.SIGTERM))
+    def stop_the_first_attempt(cs, progress=False, on_checkpoint=None, start=None):
+        starts.append(None if start is None else [state["step"] for state in start])
 
-    monkeypatch.setattr(ensemble, "train_ensemble", stop_at_first_checkpoint)
-    previous = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(Interrupted, match="step 10 of 30") as stopped:
-        ModelStore(tmp_path).train_ensemble(configs, ["a", "b"])
-    assert stopped.value.signal == "SIGTERM"
-    assert signal.getsignal(signal.SIGTERM) is previous
-    assert not any((tmp_path / "models").glob("*/metadata.json"))
+        def checkpoint(result):
+            on_checkpoint(result)
+            if start is None:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        return train(cs, progress, checkpoint, start)
+
+    monkeypatch.setattr(ensemble, "train_ensemble", stop_the_first_attempt)
+    trials = [sweep_module.Trial(f"t{k}", "vae", {}, k, d) for k, d in enumerate(dicts)]
+    store = ModelStore(tmp_path / "reproduction")
+    runs = {
+        "reproduction": (
+            lambda: store.train_ensemble(configs, ["t0", "t1"]),
+            [tmp_path / "reproduction" / "models" / name for name in ("01-t0", "02-t1")],
+        ),
+        "sweep": (
+            lambda: sweep_module._train_group_rows(
+                trials, str(tmp_path / "sweep"), ["mig"], "fast"
+            ),
+            [tmp_path / "sweep" / "trials" / name for name in ("t0", "t1")],
+        ),
+    }
+    for what, (run, folders) in runs.items():
+        previous = signal.getsignal(signal.SIGTERM)
+        with pytest.raises(Interrupted, match="step 10 of 30") as stopped:
+            run()
+        assert stopped.value.signal == "SIGTERM" and "continues it" in str(stopped.value)
+        assert signal.getsignal(signal.SIGTERM) is previous
+        for folder in folders:
+            meta = read_metadata(folder)
+            assert (meta["status"], meta["step"]) == ("interrupted", 10), what
+        starts.clear()
+        store.count = 0  # the rerun: a new invocation goes through the same models again
+        result = run()
+        assert starts == [[10, 10]], what  # one ensemble, from both members' checkpoints
+        for folder, model in zip(folders, whole.models):
+            assert read_metadata(folder)["status"] == "finished"
+            for key, value in model.state_dict().items():
+                assert torch.allclose(load(folder).state_dict()[key], value, atol=1e-5), key
+        if what == "reproduction":
+            assert torch.allclose(result.losses, whole.losses, atol=1e-5)
+        else:
+            assert [row["status"] for row in result] == ["done", "done"]
 
 
 def test_callback_state_survives_an_interruption(tmp_path):
@@ -369,15 +409,15 @@ def test_a_reused_model_keeps_its_end_of_training_measurement(tmp_path):
 
 
 def test_an_interrupted_sweep_trial_stops_the_sweep_unscored(tmp_path, monkeypatch):
-    from latentatlas import runs as runs_module
     from latentatlas.experiments import sweep as sweep_module
+    from latentatlas.train import store as store_module
     from latentatlas.train.trainer import FitResult
 
     def stopped(config, run_dir, *args, **kwargs):
         Path(run_dir).mkdir(parents=True)
         return None, FitResult(7, "interrupted", {}, "SIGTERM")
 
-    monkeypatch.setattr(runs_module, "train_run", stopped)
+    monkeypatch.setattr(store_module, "fit_config", stopped)
     trial = sweep_module.Trial("t0", "vae", {}, 0, tiny_run_dict(steps=20))
     with pytest.raises(Interrupted) as caught:
         sweep_module.run_trial(trial, str(tmp_path), ["mig"], "fast")

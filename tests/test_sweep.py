@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from latentatlas import train_run
-from latentatlas.errors import ConfigError
+from latentatlas.errors import ConfigError, RunFolderError
 from latentatlas.experiments.sweep import SweepConfig, expand, run_sweep
 from latentatlas.train.run import RunConfig, load
 
@@ -237,9 +237,10 @@ def test_scores_are_plotted_per_grid_point_and_against_each_hyper_parameter():
 def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path):
     import dataclasses
 
-    from latentatlas.experiments.sweep import config_conflict, run_trial
+    from latentatlas.experiments.sweep import run_trial
     from latentatlas.train import StopAt, read_metadata
     from latentatlas.train import checkpoint as ckpt
+    from latentatlas.train.store import check_same_config
 
     sweep = SweepConfig.from_dict(sweep_dict(models={"beta_vae": {"beta": 4}}, seeds=[0]))
     (trial,) = expand(sweep)
@@ -249,6 +250,7 @@ def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path)
         config.replace(train={**config.train.to_dict(), "checkpoint_every": 5}),
         run_dir,
         [StopAt(10)],
+        defaults=None,
     )
     assert fit.status == "interrupted" and read_metadata(run_dir)["step"] == 10
     row = run_trial(trial, str(tmp_path), ["mig"], "fast")
@@ -256,10 +258,13 @@ def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path)
     assert [r["step"] for r in ckpt.read_metrics(run_dir) if r["split"] == "train"] == [10, 15]
     train = {**trial.config["train"], "steps": 30}
     longer = dataclasses.replace(trial, config={**trial.config, "train": train})
-    assert config_conflict(run_dir, longer) == "train.steps: 15 saved, 30 now"
+    with pytest.raises(RunFolderError, match="train.steps = 15, this run needs 30"):
+        check_same_config(run_dir, RunConfig.from_dict(longer.config), what="sweep")
     refused = run_trial(longer, str(tmp_path), ["mig"], "fast")
-    assert refused["status"] == "failed" and "train.steps: 15 saved, 30 now" in refused["error"]
-    assert config_conflict(run_dir, trial) is None  # the defaults saved beside are no conflict
+    assert (
+        refused["status"] == "failed" and "train.steps = 15, this run needs 30" in refused["error"]
+    )
+    check_same_config(run_dir, config, what="sweep")  # the defaults saved beside are no conflict
 
 
 def test_an_ensemble_stopped_by_sigterm_resumes_each_member_where_it_stopped(tmp_path, monkeypatch):

@@ -577,8 +577,8 @@ def _same_demo(config):
     """The check that a folder holds a demo of ``config`` (or none yet), to continue it."""
 
     def check(folder: Path) -> None:
-        from .experiments.model_store import check_same_config
         from .train import checkpoint as ckpt
+        from .train.store import check_same_config
 
         if (folder / ckpt.CONFIG).is_file():
             check_same_config(folder, config, None, what="demo")

@@ -497,3 +497,12 @@ __all__ = [
     "field",
     "read_config_file",
 ]
+
+
+def first_difference(old: Any, new: Any, key: str = "") -> tuple[str, Any, Any]:
+    """The first (dotted) key at which two JSON values differ, with both values there."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for k in [*old, *[k for k in new if k not in old]]:
+            if old.get(k) != new.get(k):
+                return first_difference(old.get(k), new.get(k), f"{key}.{k}" if key else str(k))
+    return key or "value", old, new

@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import first_difference
 from ..errors import ConfigError
 from ..registry import EXPERIMENTS
-from .settings import first_difference, resolve_settings, settings_of, with_later_defaults
+from .settings import resolve_settings, settings_of, with_later_defaults
 
 #: the named scales every experiment has
 SCALES = ("quick", "full")

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.evaluation import EvaluationResult, evaluate, evaluation_metrics
-from ..runs import resume_run, train_run
 from ..train import PeriodicCallback, RunConfig, build_dataset
 from ..train.checkpoint import atomic_write_json
 from .thesis_tables import THESIS_TABLES, sine_benchmark_spec
@@ -81,21 +80,16 @@ class DemoResult:
 
 
 def train_or_continue(config: RunConfig, folder: Path, callbacks: list, dataset) -> tuple:
-    """Train into ``folder``, or continue what an earlier demo left there: a finished run is
-    reused, an interrupted one resumed from its last checkpoint (the same numbers as one
-    uninterrupted run); a run of other settings is refused (RunFolderError)."""
-    from ..train import checkpoint as ckpt
-    from ..train.run import reached_end, restore_run
+    """Train into ``folder``, or continue what an earlier demo left there by the run store's
+    rule (:mod:`latentatlas.train.store`): a finished run is reused, an interrupted one resumed
+    from its last checkpoint (the same numbers as one uninterrupted run); a run of other
+    settings is refused (RunFolderError). Returns (model, fit)."""
+    from ..train.store import train_or_continue as continue_in_store
     from ..train.trainer import FitResult
-    from .model_store import check_same_config
 
-    if not (folder / ckpt.CONFIG).is_file():
-        return train_run(config, folder, callbacks, dataset=dataset, defaults=None, evaluate=False)
-    check_same_config(folder, config, dataset, what="demo")
-    if reached_end(folder):
-        model = restore_run(folder, callbacks, dataset)
-        return model, FitResult(config.train.steps or 0, "finished", {})
-    return resume_run(folder, None, callbacks, dataset, evaluate=False)
+    run = continue_in_store(config, folder, callbacks, dataset, what="demo")
+    fit = run.fit if run.fit is not None else FitResult(config.train.steps or 0, "finished", {})
+    return run.model, fit
 
 
 def _train_and_evaluate(config: RunConfig, out: Path, dataset, references: dict, seed: int):

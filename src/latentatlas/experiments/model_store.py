@@ -14,8 +14,9 @@ it. Rerunning the same command goes through the same models in the same order an
 
 A folder whose config differs from the model the experiment now asks for (other settings, or
 code that changed) is refused, naming the first difference: the experiment's results would mix
-models of two protocols. Models trained as one vectorised ensemble are written as finished run
-folders once the ensemble ends (an ensemble interrupted half-way trains again from its start).
+models of two protocols. Models trained as one vectorised ensemble are run folders too, written
+at each of the ensemble's checkpoints: an ensemble interrupted half-way resumes from there. The
+rule is the run store's (:mod:`latentatlas.train.store`), the same for sweeps.
 
 Ctrl-C or SIGTERM during a training saves its checkpoint and raises
 :class:`~latentatlas.errors.Interrupted`, which stops the experiment (the CLI exits 130/143).
@@ -33,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -44,28 +44,14 @@ from typing import Any
 import torch
 
 from ..data.base import FactorDataset
-from ..errors import ConfigError, Interrupted, RunFolderError
-from ..runs import resume_run, train_run
 from ..train import checkpoint as ckpt
 from ..train.callbacks import Callback, History
-from ..train.run import (
-    RunConfig,
-    check_same_data,
-    complete_config,
-    load_config,
-    reached_end,
-    read_metadata,
-    restore_run,
-    run_status,
-)
+from ..train.run import RunConfig, fit_config, reached_end
+from ..train.store import stop_if_interrupted, train_ensemble_into, train_or_continue
 from . import result_cache
-from .settings import first_difference
 
 #: the sub-folder of a reproduction's output that holds its models
 MODELS = "models"
-#: train settings that may differ between invocations without changing the model (the layout,
-#: like the device, changes the numbers only by float rounding)
-_FREE = ("device", "progress", "memory_format")
 
 
 @dataclass
@@ -139,38 +125,13 @@ class ModelStore:
         history = History()
         reused = False
         if folder is None:
-            model, fit = train_run(
-                config,
-                None,
-                [history, *callbacks],
-                dataset,
-                defaults=None,
-                evaluate=False,
-                record_data=False,
-            )
-            _stop_if_interrupted(fit)
+            model, fit = fit_config(config, None, [history, *callbacks], dataset, False)
+            stop_if_interrupted(fit, "the model")
             records = history.records
         else:
-            if (folder / ckpt.CONFIG).is_file():
-                check_same_config(folder, config, dataset)
-                if reached_end(folder):
-                    model, fit, reused = self._restore(folder, callbacks, dataset), None, True
-                else:
-                    model, fit = resume_run(
-                        folder, self._device_override(), callbacks, dataset, evaluate=False
-                    )
-            else:
-                model, fit = train_run(
-                    config,
-                    folder,
-                    callbacks,
-                    dataset,
-                    defaults=None,
-                    evaluate=False,
-                    record_data=False,
-                )
-            if fit is not None:
-                _stop_if_interrupted(fit, folder)
+            run = train_or_continue(config, folder, callbacks, dataset, what="reproduction")
+            model, reused = run.model, run.reused
+            stop_if_interrupted(run.fit, str(folder))
             records = [r for r in ckpt.read_metrics(folder) if r.get("split") == "train"]
         seconds = time.perf_counter() - t0
         self._emit("done", index, label, reused)
@@ -189,14 +150,6 @@ class ModelStore:
         root = self.root.parent if self.root is not None else None
         return result_cache.cached(root, label, inputs, compute)
 
-    def _restore(
-        self, folder: Path, callbacks: Sequence[Callback], dataset: FactorDataset | None
-    ) -> torch.nn.Module:
-        return restore_run(folder, callbacks, dataset, self.device)
-
-    def _device_override(self) -> dict[str, Any] | None:
-        return {"train": {"device": self.device}} if self.device is not None else None
-
     # -- a vectorised ensemble -------------------------------------------------------------------
     def train_ensemble(
         self, configs: Sequence[RunConfig], labels: Sequence[str], progress: bool = False
@@ -205,8 +158,7 @@ class ModelStore:
         :func:`~latentatlas.train.ensemble.train_ensemble`) and write each member as a finished
         run folder; when every member's folder is finished already, load them instead. Returns
         an :class:`~latentatlas.train.ensemble.EnsembleResult` either way."""
-        from ..train.ensemble import EnsembleResult, train_ensemble
-        from ..train.run import build_dataset, load
+        from ..train.ensemble import train_ensemble
 
         self.ensembles += 1
         if len(labels) != len(configs):
@@ -217,45 +169,16 @@ class ModelStore:
         names = [f"{i + 1:02d}-{_slug(label)}" for i, label in zip(indices, labels)]
         for i, label in zip(indices, labels):
             self._emit("start", i, _slug(label))
-        folders = [self.root / n for n in names] if self.root is not None else None
-        if folders is not None and all((f / ckpt.CONFIG).is_file() for f in folders):
-            built: dict[str, FactorDataset] = {}
-            done = []
-            for folder, config in zip(folders, configs):
-                key = json.dumps(config.dataset, sort_keys=True)
-                if key not in built:
-                    built[key] = build_dataset(config)
-                dataset = built[key]
-                check_same_config(folder, config, dataset)
-                check_same_data(folder, read_metadata(folder), dataset, "model")
-                done.append(run_status(folder) == "finished" and (folder / LOSSES).is_file())
-            if all(done):
-                models = [load(f) for f in folders]
-                losses = torch.stack([_read_losses(f) for f in folders], 1)
-                for i, label in zip(indices, labels):
-                    self._emit("done", i, _slug(label), reused=True)
-                return EnsembleResult(models, [load_config(f) for f in folders], losses)
-        try:
+        if self.root is None:
             result = train_ensemble(configs, progress=progress)
-        except Interrupted as stop:  # nothing half-trained is kept: a rerun trains it again
-            raise Interrupted(
-                stop.signal,
-                f"stopped by {stop.signal} while training an ensemble of {len(configs)} models "
-                f"({stop}); rerunning the command reuses every finished model and trains this "
-                "ensemble again",
-                step=stop.step,
-            ) from None
-        if folders is not None:
-            prints: dict[str, str] = {}
-            members = zip(folders, result.configs, result.models)
-            for k, (folder, config, model) in enumerate(members):
-                key = json.dumps(config.dataset, sort_keys=True)
-                if key not in prints:
-                    prints[key] = build_dataset(config).fingerprint()
-                state = result.states[k] if result.states else None
-                _write_member(folder, config, model, result.losses[:, k], prints[key], state)
+        else:
+            folders = [self.root / n for n in names]
+            reused = all(reached_end(f) for f in folders if (f / ckpt.CONFIG).is_file()) and all(
+                (f / ckpt.CONFIG).is_file() for f in folders
+            )
+            result = train_ensemble_into(configs, folders, progress, what="reproduction")
         for i, label in zip(indices, labels):
-            self._emit("done", i, _slug(label))
+            self._emit("done", i, _slug(label), reused=self.root is not None and reused)
         return result
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -270,82 +193,6 @@ class ModelStore:
     def _emit(self, kind: str, index: int, label: str, reused: bool = False) -> None:
         if self.on_event is not None:
             self.on_event(ModelEvent(kind, index, label, self.expected, reused))
-
-
-#: loss per step of a model trained in an ensemble (float32 safetensors, key "loss")
-LOSSES = "losses.safetensors"
-
-
-def _write_member(
-    folder: Path,
-    config: RunConfig,
-    model: torch.nn.Module,
-    losses: torch.Tensor,
-    fingerprint: str | None = None,
-    state: dict | None = None,
-) -> None:
-    """An ensemble member as a finished run folder (:func:`~latentatlas.train.ensemble.\
-write_member_run`) plus its per-step losses, which a reused member returns."""
-    from safetensors.torch import save_file
-
-    from ..train.ensemble import write_member_run
-
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{LOSSES}.tmp"
-    save_file({"loss": losses.detach().float().contiguous().cpu()}, str(tmp))
-    tmp.replace(folder / LOSSES)
-    write_member_run(folder, config, model, losses, state, fingerprint)  # metadata last
-
-
-def _read_losses(folder: Path) -> torch.Tensor:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(folder / LOSSES))["loss"]
-    except (SafetensorError, KeyError, OSError) as exc:
-        raise RunFolderError(f"{folder / LOSSES}: unreadable losses ({exc})") from None
-
-
-def _stop_if_interrupted(fit: Any, folder: Path | None = None) -> None:
-    """A training stopped by Ctrl-C or SIGTERM stops the experiment (its checkpoint is saved)."""
-    if fit.status == "interrupted":
-        where = f"; its checkpoint is in {folder}" if folder is not None else ""
-        raise Interrupted(fit.signal or "SIGINT", f"stopped at step {fit.step}{where}")
-
-
-def check_same_config(
-    folder: Path, config: RunConfig, dataset: FactorDataset | None, what: str = "reproduction"
-) -> None:
-    """Refuse a run folder trained with another config than the one asked for now
-    (:class:`~latentatlas.errors.RunFolderError` naming the first difference).
-
-    The saved config is completed with the current defaults before comparing: a field added
-    to the library since (its default keeping the old behaviour) does not invalidate a
-    model, while a default that changed does (the saved config holds the old value)."""
-    from ..train.run import build_dataset
-
-    data = dataset if dataset is not None else build_dataset(config)
-    try:
-        saved = _comparable(complete_config(load_config(folder), data).to_dict())
-    except ConfigError as exc:
-        raise RunFolderError(
-            f"{folder}: its config no longer fits this run ({exc}); pass --force to replace "
-            "it, or choose another --out"
-        ) from None
-    wanted = _comparable(complete_config(config, data).to_dict())
-    if saved != wanted:
-        key, old, new = first_difference(saved, wanted)
-        raise RunFolderError(
-            f"{folder} was trained with {key} = {old!r}, this run needs {new!r}: the "
-            f"{what}'s settings or code changed since. Rerun with the settings it was "
-            "started with, pass --force to replace it, or choose another --out"
-        )
-
-
-def _comparable(config: dict) -> dict:
-    train = {k: v for k, v in config.get("train", {}).items() if k not in _FREE}
-    return {**config, "train": train}
 
 
 def _slug(label: str) -> str:

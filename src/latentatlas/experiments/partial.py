@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..train import checkpoint as ckpt
-from .model_store import LOSSES, MODELS
+from ..train.store import LOSSES
+from .model_store import MODELS
 
 
 def model_rows(out: str | Path) -> list[dict[str, Any]]:

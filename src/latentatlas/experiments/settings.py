@@ -120,12 +120,3 @@ def _scalar(template: Any, value: Any, name: str) -> Any:
 
 def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
-
-
-def first_difference(old: Any, new: Any, key: str = "") -> tuple[str, Any, Any]:
-    """The first (dotted) key at which two JSON values differ, with both values there."""
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        for k in [*old, *[k for k in new if k not in old]]:
-            if old.get(k) != new.get(k):
-                return first_difference(old.get(k), new.get(k), _join(key, str(k)))
-    return key or "value", old, new

@@ -225,118 +225,51 @@ def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
         return None
 
 
-def _trained(run_dir: Path) -> bool:
-    """Whether the trial's training finished (its weights can be scored again)."""
+def _settled(trial: Trial, root: str, metrics: Any, preset: str) -> dict | None:
+    """The row of a trial that needs no training: its folder trained with settings the sweep
+    now contradicts (failed, naming the first difference: the run store's rule,
+    :mod:`latentatlas.train.store`), or scored earlier with the same metrics; else None."""
     from ..train import checkpoint as ckpt
+    from ..train.run import RunConfig
+    from ..train.store import check_same_config
 
+    run_dir = Path(root) / "trials" / trial.name
     try:
-        metadata = json.loads((run_dir / ckpt.METADATA).read_text())
-    except (OSError, ValueError):
-        return False
-    return metadata.get("status") == "finished" and (run_dir / ckpt.WEIGHTS).is_file()
+        if (run_dir / ckpt.CONFIG).is_file():
+            check_same_config(run_dir, RunConfig.from_dict(trial.config), what="sweep")
+    except Exception as exc:
+        return _failed(trial, exc)
+    scores = _done(run_dir, metrics, preset)
+    return _row(trial, "done (earlier)", scores) if scores is not None else None
 
 
-#: settings a trial may change between invocations without making its model another one
-FREE_SETTINGS = {
-    "train.progress",
-    "train.loggers",
-    "train.log_every",
-    "train.eval_every",
-    "train.checkpoint_every",
-    "train.device",
-}
-
-
-def config_conflict(run_dir: Path, trial: Trial) -> str | None:
-    """The first setting of ``trial``'s config that the config saved in ``run_dir`` contradicts
-    (``"train.steps: 1000 saved, 2000 now"``), or None (no saved config, or none contradicted;
-    the saved config also holds every default, which the trial's need not name)."""
-    try:
-        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _first_conflict(trial.config, saved, "")
-
-
-def _first_conflict(given: Any, saved: Any, path: str) -> str | None:
-    if path in FREE_SETTINGS:
-        return None
-    if isinstance(given, dict):
-        if not isinstance(saved, dict):
-            return f"{path}: {saved!r} saved, {given!r} now"
-        for key, value in given.items():
-            if key in saved:
-                conflict = _first_conflict(value, saved[key], f"{path}.{key}" if path else key)
-                if conflict:
-                    return conflict
-        return None
-    if (path.endswith(".path") or path.endswith("_path")) and isinstance(given, str):
-        given = str(Path(given).expanduser().resolve())  # saved configs hold absolute paths
-    same = (
-        given == saved
-        if not (isinstance(given, (list, tuple)) and isinstance(saved, (list, tuple)))
-        else len(given) == len(saved) and all(a == b for a, b in zip(given, saved))
-    )
-    return None if same else f"{path}: {saved!r} saved, {given!r} now"
+def _failed(trial: Trial, exc: BaseException) -> dict:
+    return _row(trial, "failed", error=traceback.format_exception_only(type(exc), exc)[-1].strip())
 
 
 def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int = 0) -> dict:
-    """Train and score one trial into ``root/trials/<name>``; returns its row. A trial
-    interrupted after a checkpoint resumes from it (a folder without one starts again); a folder
-    trained with settings the sweep now contradicts is a failed row that says which. Never
-    raises but for Ctrl-C / SIGTERM: a failure is the row's status."""
-    import shutil
-
+    """Train and score one trial into ``root/trials/<name>``; returns its row. The folder is
+    reused, resumed, trained or refused by the run store's rule (:mod:`latentatlas.train.\
+store`: a trial stopped at a checkpoint resumes from it, one killed before its first starts
+    again; a folder trained with settings the sweep now contradicts is a failed row that says
+    which). Never raises but for Ctrl-C / SIGTERM: a failure is the row's status."""
     import torch
 
-    from ..runs import resume_run, train_run
-    from ..train import checkpoint as ckpt
-    from ..train.run import RunConfig, reached_end, restore_run
+    from ..train.run import RunConfig
+    from ..train.store import stop_if_interrupted, train_or_continue
 
     if threads:
         torch.set_num_threads(threads)
+    settled = _settled(trial, root, metrics, preset)
+    if settled is not None:
+        return settled
     run_dir = Path(root) / "trials" / trial.name
     try:
-        conflict = config_conflict(run_dir, trial)
-        if conflict is not None:
-            return _row(
-                trial,
-                "failed",
-                error=(
-                    f"{run_dir} was trained with other settings ({conflict}); delete it or sweep "
-                    "into another --out"
-                ),
-            )
-        scores = _done(run_dir, metrics, preset)
-        if scores is not None:
-            return _row(trial, "done (earlier)", scores)
-        if not _trained(run_dir):
-            if reached_end(run_dir):  # killed right after its last checkpoint: complete it
-                restore_run(run_dir)
-            elif (run_dir / ckpt.STATE).is_file():  # interrupted: continue from its checkpoint
-                _stop_if_interrupted(resume_run(run_dir, evaluate=False)[1], trial)
-            else:  # killed before its first checkpoint: nothing to keep
-                if run_dir.exists():
-                    shutil.rmtree(run_dir)
-                _stop_if_interrupted(
-                    train_run(
-                        RunConfig.from_dict(trial.config), run_dir, defaults=None, evaluate=False
-                    )[1],
-                    trial,
-                )
+        run = train_or_continue(RunConfig.from_dict(trial.config), run_dir, what="sweep")
+        stop_if_interrupted(run.fit, f"trial {trial.name}")
         return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return _row(trial, "failed", error=last)
-
-
-def _stop_if_interrupted(fit: Any, trial: Trial) -> None:
-    """Ctrl-C / SIGTERM during a trial stops the sweep (its checkpoint is saved; rerunning the
-    sweep resumes it) and scores nothing."""
-    if fit.status == "interrupted":
-        from ..errors import Interrupted
-
-        raise Interrupted(fit.signal or "SIGINT", f"trial {trial.name} at step {fit.step}")
+        return _failed(trial, exc)
 
 
 # -- executors ------------------------------------------------------------------------------------
@@ -369,121 +302,36 @@ def _train_group(
 
 
 def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
-    """Trials without a folder train as one ensemble; trials whose folders are checkpoints of
-    one step (an ensemble stopped part-way) resume as one; any other folder is scored, resumed,
-    completed or refused one by one (:func:`run_trial`)."""
-    existing = [t for t in group if (Path(root) / "trials" / t.name / "config.json").is_file()]
-    together = _resumable_together(existing, root)
-    grouped = {t.name for trials, _ in together for t in trials}
-    rows = [run_trial(t, root, metrics, preset) for t in existing if t.name not in grouped]
-    for trials, start in together:
-        rows += _ensemble_rows(trials, start, root, metrics, preset)
-    fresh = [t for t in group if t not in existing]
-    return rows + _ensemble_rows(fresh, None, root, metrics, preset)
-
-
-def _resumable_together(trials: list[Trial], root: str) -> list[tuple[list[Trial], list[dict]]]:
-    """The trials whose folders are unscored checkpoints that their sweep settings and data
-    still fit, grouped by their step, with their trainer states: each group of two or more
-    resumes as one ensemble (a lone one resumes alone, through :func:`run_trial`)."""
-    from ..train import checkpoint as ckpt
-    from ..train.run import RunConfig, build_dataset, check_same_data, reached_end, read_metadata
-
-    found: list[tuple[Trial, dict, int]] = []
-    built: dict[str, Any] = {}
-    for trial in trials:
-        run_dir = Path(root) / "trials" / trial.name
-        try:
-            if config_conflict(run_dir, trial) is not None or _trained(run_dir):
-                continue
-            if not (run_dir / ckpt.STATE).is_file() or reached_end(run_dir):
-                continue
-            config = RunConfig.from_dict(trial.config)
-            key = json.dumps(config.dataset, sort_keys=True)
-            if key not in built:
-                built[key] = build_dataset(config)
-            check_same_data(run_dir, read_metadata(run_dir), built[key])
-            state = ckpt.load_state(run_dir / ckpt.STATE)
-            found.append((trial, state, int(state["step"])))
-        except Exception:  # run_trial reports it, one by one
-            continue
-    by_step: dict[int, list[tuple[Trial, dict]]] = {}
-    for trial, state, step in found:
-        by_step.setdefault(step, []).append((trial, state))
-    return [
-        ([t for t, _ in members], [state for _, state in members])
-        for members in by_step.values()
-        if len(members) >= 2
-    ]
-
-
-def _ensemble_rows(
-    trials: list[Trial], start: list[dict] | None, root: str, metrics: Any, preset: str
-) -> list[dict]:
-    """Train ``trials`` as one ensemble (from their checkpoints' ``start`` states, if given),
-    writing every member's folder at each checkpoint, then score them. Ctrl-C / SIGTERM: the
-    folders are written at the step reached and :class:`Interrupted` stops the sweep."""
+    """Trials that differ only in their seed: those scored earlier or trained with other
+    settings get their rows; the others train as one ensemble by the run store's rule
+    (:func:`~latentatlas.train.store.train_ensemble_into`: finished members reused, members
+    stopped at one step resumed together, missing ones trained together, every member's folder
+    written at each checkpoint), then are scored. An ensemble that fails trains its trials one
+    by one (the error shows there, per trial)."""
     from ..errors import Interrupted
-    from ..train.ensemble import EnsembleResult, train_ensemble, write_member_run
-    from ..train.run import RunConfig, build_dataset
+    from ..train.run import RunConfig
+    from ..train.store import train_ensemble_into
 
-    if not trials:
-        return []
-    prints: dict[str, str] = {}
-
-    def write(k: int, result: EnsembleResult) -> Path:
-        """Member k's run folder as it is now: finished, or a checkpoint to resume from."""
-        run_dir = Path(root) / "trials" / trials[k].name
-        config = result.configs[k]
-        key = json.dumps(config.dataset, sort_keys=True)
-        if key not in prints:
-            prints[key] = build_dataset(config).fingerprint()
-        state = result.states[k] if result.states else None
-        write_member_run(
-            run_dir,
-            config,
-            result.models[k],
-            result.losses[:, k],
-            state,
-            prints[key],
-            result.total_steps,
-            result.first_step,
-        )
-        return run_dir
-
-    def checkpoint(result: EnsembleResult) -> None:
-        for k in range(len(trials)):  # a member without a trainer state could not resume
-            if result.states and result.states[k] is not None:
-                write(k, result)
-
-    try:
-        configs = [RunConfig.from_dict(t.config) for t in trials]
-        result = train_ensemble(configs, on_checkpoint=checkpoint, start=start)
-    except Interrupted as stop:  # every member's folder resumes on the next run
-        stopped = stop.result
-        if isinstance(stopped, EnsembleResult) and stopped.step > stopped.first_step:
-            checkpoint(stopped)
-        raise Interrupted(
-            stop.signal, f"{len(trials)} trials trained as one ensemble, {stop}", step=stop.step
-        ) from None
-    except Exception:  # one by one (the error shows there, per trial; a checkpoint resumes)
-        return [run_trial(t, root, metrics, preset) for t in trials]
-    written: list[Path | Exception] = []
-    for k in range(len(trials)):  # every member finished on disk before any is scored
+    rows = {t.name: _settled(t, root, metrics, preset) for t in group}
+    pending = [t for t in group if rows[t.name] is None]
+    if pending:
+        folders = [Path(root) / "trials" / t.name for t in pending]
         try:
-            written.append(write(k, result))
-        except Exception as exc:
-            written.append(exc)
-    rows = []
-    for trial, run_dir in zip(trials, written):
-        if isinstance(run_dir, Exception):
-            rows.append(_row(trial, "failed", error=f"{type(run_dir).__name__}: {run_dir}"))
-            continue
-        try:
-            rows.append(_row(trial, "done", _score(run_dir, metrics, preset, trial.seed)))
-        except Exception as exc:
-            rows.append(_row(trial, "failed", error=f"{type(exc).__name__}: {exc}"))
-    return rows
+            configs = [RunConfig.from_dict(t.config) for t in pending]
+            train_ensemble_into(configs, folders, what="sweep")
+        except Interrupted:  # every member's folder resumes on the next run
+            raise
+        except Exception:
+            rows.update({t.name: run_trial(t, root, metrics, preset) for t in pending})
+        else:
+            for trial, run_dir in zip(pending, folders):
+                try:
+                    rows[trial.name] = _row(
+                        trial, "done", _score(run_dir, metrics, preset, trial.seed)
+                    )
+                except Exception as exc:
+                    rows[trial.name] = _failed(trial, exc)
+    return [rows[t.name] for t in group]
 
 
 Echo = Callable[[str], None]
