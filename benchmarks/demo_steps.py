@@ -27,9 +27,9 @@ import time
 
 from busy import busy_neighbours
 from latentatlas.analysis.evaluation import evaluate
-from latentatlas.experiments.claims.thesis import cell_comparison
-from latentatlas.experiments.demo import demo_config, run_demo
-from latentatlas.experiments.thesis_tables import METRICS, THESIS_TABLES, loss_change_last_tenth
+from latentatlas.papers.thesis.claims import cell_comparison
+from latentatlas.papers.thesis.demo import demo_config, run_demo
+from latentatlas.papers.thesis.tables import METRICS, THESIS_TABLES, loss_change_last_tenth
 from latentatlas.threads import thread_count
 from latentatlas.train import build_dataset
 from latentatlas.train.ensemble import train_ensemble

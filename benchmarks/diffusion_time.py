@@ -20,7 +20,7 @@ import statistics
 import torch
 
 from latentatlas import train_run
-from latentatlas.experiments.thesis_studies import STUDIES, study_spec
+from latentatlas.papers.thesis.studies import STUDIES, study_spec
 from latentatlas.train.callbacks import History
 from latentatlas.train.run import RunConfig, build_dataset
 

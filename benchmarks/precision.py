@@ -20,7 +20,7 @@ import statistics
 import time
 
 from latentatlas import train_run
-from latentatlas.experiments.directions_common import beta_vae_spec, dsprites_images
+from latentatlas.papers.directions.common import beta_vae_spec, dsprites_images
 from latentatlas.train.callbacks import History
 from latentatlas.train.run import RunConfig
 

@@ -25,10 +25,10 @@ import time
 
 import torch
 
-from latentatlas.experiments.directions_common import beta_vae_spec
 from latentatlas.models.atomic import paper_spec
 from latentatlas.models.disentangling import locatello_spec
 from latentatlas.models.intrinsic import intrinsic_vae_spec
+from latentatlas.papers.directions.common import beta_vae_spec
 from latentatlas.registry import MODELS, build
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from latentatlas.errors import UnknownNameError
-from latentatlas.experiments.atomic import (
+from latentatlas.papers.atomic.experiments import (
     EXPERIMENTS,
     experiment,
     reproduce_atomic,

@@ -376,7 +376,7 @@ def test_an_interrupted_demo_run_continues_to_the_same_weights(tmp_path):
 
     from latentatlas import train_run
     from latentatlas.errors import RunFolderError
-    from latentatlas.experiments.demo import train_or_continue
+    from latentatlas.papers.thesis.demo import train_or_continue
     from latentatlas.train import RunConfig, build_dataset
     from latentatlas.train.callbacks import Callback
 

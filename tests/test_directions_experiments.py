@@ -9,13 +9,13 @@ import torch
 
 from latentatlas.analysis.directions import DirectionModel
 from latentatlas.experiments.claims import judge
-from latentatlas.experiments.directions_beta import BetaScale, reproduce_beta, write_beta_outputs
-from latentatlas.experiments.directions_common import VAEScale
-from latentatlas.experiments.directions_curvature import (
+from latentatlas.papers.directions.beta import BetaScale, reproduce_beta, write_beta_outputs
+from latentatlas.papers.directions.common import VAEScale
+from latentatlas.papers.directions.curvature import (
     reproduce_curvature,
     write_curvature_outputs,
 )
-from latentatlas.experiments.directions_inversion import (
+from latentatlas.papers.directions.inversion import (
     InversionScale,
     LossScale,
     reproduce_losses,
@@ -79,7 +79,7 @@ def test_loss_and_naive_inversion_experiments_run(tmp_path):
 
 def test_the_ball_study_covers_every_target_kind_generator_and_length(tmp_path):
     from latentatlas.experiments.claims import judge
-    from latentatlas.experiments.directions_inversion import ball_targets
+    from latentatlas.papers.directions.inversion import ball_targets
 
     kinds = ball_targets(3, 32, seed=0)
     assert set(kinds) == {"unseen", "noisy", "two shapes"}
@@ -250,7 +250,7 @@ def test_directions_command_refuses_bad_input_without_a_traceback(disk_run, tmp_
 def test_directions_refuse_a_circular_latent_space(tmp_path):
     from latentatlas import train_run
     from latentatlas.errors import DataError
-    from latentatlas.experiments.directions_tool import euclidean_generator
+    from latentatlas.tools.directions import euclidean_generator
     from latentatlas.train.run import RunConfig
 
     config = RunConfig.from_dict(
@@ -268,7 +268,7 @@ def test_directions_refuse_a_circular_latent_space(tmp_path):
 def test_compiled_generator_gives_the_same_images(disk_run):
     import torch
 
-    from latentatlas.experiments.directions_tool import euclidean_generator
+    from latentatlas.tools.directions import euclidean_generator
 
     plain, compiled = euclidean_generator(disk_run), euclidean_generator(disk_run, compile=True)
     z = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
@@ -332,8 +332,8 @@ def test_the_ball_verdict_names_the_settings_it_rests_on():
 
 def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_path, monkeypatch):
     """Its 36 inversions take hours on a CPU: each is kept in the run folder as it finishes."""
-    from latentatlas.experiments import directions_inversion
     from latentatlas.experiments.model_store import ModelStore, use_store
+    from latentatlas.papers.directions import inversion as directions_inversion
 
     tiniest = VAEScale(32, 64, 4, batch_size=16)
     scale = LossScale(

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from latentatlas.experiments.claims import judge
-from latentatlas.experiments.intrinsic_common import IntrinsicScale
-from latentatlas.experiments.intrinsic_stretch import (
+from latentatlas.papers.intrinsic.common import IntrinsicScale
+from latentatlas.papers.intrinsic.stretch import (
     StretchScale,
     reproduce_stretch,
     write_stretch_outputs,
 )
-from latentatlas.experiments.intrinsic_training import (
+from latentatlas.papers.intrinsic.training import (
     TrackingScale,
     reproduce_sdr_training,
     reproduce_tracking,
@@ -150,7 +150,7 @@ def test_probe_of_a_model_without_feature_maps_says_so(tmp_path):
     """An MLP decoder has nothing to intervene on: the probe says that, not a shape error."""
     from latentatlas import train_run
     from latentatlas.errors import ConfigError
-    from latentatlas.experiments.intrinsic_probe import run_probe
+    from latentatlas.tools.probe import run_probe
     from latentatlas.train.run import RunConfig
 
     from .conftest import tiny_run_dict

@@ -17,7 +17,7 @@ import pytest
 from latentatlas.experiments.claims import VERDICTS, by_counts, by_fraction, claims_of, judge
 from latentatlas.experiments.claims.agreement import Estimate, compare
 from latentatlas.experiments.settings import settings_of
-from latentatlas.experiments.thesis_tables import METRICS, THESIS_TABLES
+from latentatlas.papers.thesis.tables import METRICS, THESIS_TABLES
 
 RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
 
@@ -75,8 +75,8 @@ def table_results(
     table: str, factor: float = 1.0, std: float = 0.01, change: float = 0.001, repetitions: int = 5
 ) -> dict:
     """A table's results with ours = factor × the thesis's printed means (errata applied)."""
-    from latentatlas.experiments.claims.thesis import ERRATA
-    from latentatlas.experiments.thesis_tables import parse_entry
+    from latentatlas.papers.thesis.claims import ERRATA
+    from latentatlas.papers.thesis.tables import parse_entry
 
     rows = []
     for (noise, sigma_x), printed in THESIS_TABLES[table].items():
@@ -117,7 +117,7 @@ def test_the_table_judge_passes_fails_and_is_inconclusive(table):
 def test_table_7_1_judges_its_printed_formulas_grid_as_a_second_row():
     """The grid trained with the thesis's printed eq. 7.5 / 7.10 is judged on its own: it can
     agree where the exact grid (KL ≈ 2× by the erratum) does not, and fail on its own."""
-    from latentatlas.experiments.claims.thesis import PRINTED
+    from latentatlas.papers.thesis.claims import PRINTED
 
     results = table_results("7.1", factor=2.0)  # the exact grid: off
     results["printed_formulas"] = table_results("7.1")  # the printed one: the thesis's table
@@ -160,7 +160,7 @@ def test_the_committed_7_1_record_is_not_partly_from_noise():
 def with_deltas(results: dict, rows_key: str, value, spread: float) -> dict:
     """``results`` with every map's fits (and the row's mean) moved to ``value(printed)`` with a
     relative spread between model seeds of ``spread``."""
-    from latentatlas.experiments.thesis_tables import parse_entry
+    from latentatlas.papers.thesis.tables import parse_entry
 
     results = copy.deepcopy(results)
     for row in results[rows_key]:
@@ -770,7 +770,7 @@ def test_a_pca_ae_stage_still_improving_makes_its_factors_inconclusive():
 
 
 def test_stage_loss_changes_split_the_curve_per_stage():
-    from latentatlas.experiments.slides_pca import stage_loss_changes
+    from latentatlas.papers.slides.pca import stage_loss_changes
 
     flat_then_falling = [1.0] * 100 + list(np.linspace(2.0, 1.0, 100))
     first, second = stage_loss_changes(flat_then_falling, 2)

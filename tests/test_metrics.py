@@ -162,7 +162,7 @@ def test_presets_study_is_standard_with_the_studys_estimator():
     assert tuple(preset_option.type.choices) == PRESETS
     from dataclasses import fields
 
-    from latentatlas.experiments.sweep import SweepConfig
+    from latentatlas.tools.sweep import SweepConfig
 
     sweep_preset = next(f for f in fields(SweepConfig) if f.name == "preset")
     assert tuple(sweep_preset.metadata["choices"]) == PRESETS

@@ -48,8 +48,8 @@ def test_the_factor_follows_the_settings_both_ways():
 
 
 def test_the_constants_for_what_settings_do_not_carry_are_the_codes():
-    from latentatlas.experiments.thesis_reduction import MAP_SAMPLES
-    from latentatlas.experiments.thesis_tables import sine_benchmark_spec
+    from latentatlas.papers.thesis.reduction import MAP_SAMPLES
+    from latentatlas.papers.thesis.tables import sine_benchmark_spec
 
     spec = sine_benchmark_spec("vae", 0.1, 0.1, steps=1)
     width = next(q for q in PROTOCOLS["thesis-table-5.1"] if q.name == "layer width")
@@ -57,7 +57,7 @@ def test_the_constants_for_what_settings_do_not_carry_are_the_codes():
     samples = next(q for q in PROTOCOLS["thesis-table-9.2"] if q.name.startswith("prior"))
     assert samples.ours({}) == MAP_SAMPLES
     assert spec["train"]["batch_size"] == 100  # the batch the step counts assume
-    from latentatlas.experiments.directions_inversion import NAIVE_POINTS
+    from latentatlas.papers.directions.inversion import NAIVE_POINTS
 
     naive = PROTOCOLS["directions-inversion"][0]
     assert naive.ours({"steps": 50}) == NAIVE_POINTS * 50

@@ -225,7 +225,7 @@ def test_thesis_reasons_say_what_the_numbers_show():
     classified by its winding and order; 7.1's KL erratum is credited only to the cells it
     can explain."""
     from latentatlas.experiments.claims.agreement import Estimate, compare
-    from latentatlas.experiments.claims.thesis import _circle_failure, _table_reason
+    from latentatlas.papers.thesis.claims import _circle_failure, _table_reason
 
     assert compare(Estimate(10.5, 0.3, 3), Estimate(10.37, 0.23, 3)).reason == ""
     assert "too noisy" in compare(Estimate(6900.0, 6300.0, 3), Estimate(6216.0, 43.0, 3)).reason
@@ -287,7 +287,7 @@ def test_the_locatello_judge_names_missing_and_constant_scores():
 def test_the_pca_judge_gives_each_descriptor_its_own_component():
     """One component that follows two descriptors counts once: the others must be found by the
     other components (an assignment), else the claim is not reproduced."""
-    from latentatlas.experiments.claims.slides import _best_per_descriptor
+    from latentatlas.papers.slides.claims import _best_per_descriptor
 
     one = {
         "factors": ["pixel_sum", "centre_lines_ratio", "diagonals_ratio"],

@@ -170,7 +170,7 @@ def test_a_reproduction_and_a_sweep_resume_an_interrupted_ensemble_the_same_way(
     model store and in a sweep, leaves every member's folder at that step; running again
     resumes them as one ensemble from there, to the weights and per-step losses of an
     uninterrupted ensemble. (A reproduction used to keep nothing and train it all again.)"""
-    from latentatlas.experiments import sweep as sweep_module
+    from latentatlas.tools import sweep as sweep_module
     from latentatlas.train import RunConfig, ensemble, load, read_metadata
 
     dicts = [{**tiny_run_dict(30, checkpoint_every=10), "seed": seed} for seed in (0, 1)]
@@ -409,7 +409,7 @@ def test_a_reused_model_keeps_its_end_of_training_measurement(tmp_path):
 
 
 def test_an_interrupted_sweep_trial_stops_the_sweep_unscored(tmp_path, monkeypatch):
-    from latentatlas.experiments import sweep as sweep_module
+    from latentatlas.tools import sweep as sweep_module
     from latentatlas.train import store as store_module
     from latentatlas.train.trainer import FitResult
 

@@ -16,19 +16,19 @@ from latentatlas.analysis.organisation import (
 )
 from latentatlas.data.synthetic.shapes import ellipse_descriptors, render_ellipses
 from latentatlas.errors import DataError
-from latentatlas.experiments.slides_disk import (
+from latentatlas.papers.slides.disk import (
     DiskScale,
     final_loss,
     reproduce_disk,
     write_disk_outputs,
 )
-from latentatlas.experiments.slides_generator import (
+from latentatlas.papers.slides.generator import (
     GeneratorScale,
     reproduce_generator,
     write_generator_outputs,
 )
-from latentatlas.experiments.slides_pca import PCAScale, reproduce_pca, write_pca_outputs
-from latentatlas.experiments.slides_position import identity_rows
+from latentatlas.papers.slides.pca import PCAScale, reproduce_pca, write_pca_outputs
+from latentatlas.papers.slides.position import identity_rows
 
 from .conftest import assert_judged, run_cli
 

@@ -13,7 +13,7 @@ import yaml
 
 from latentatlas import train_run
 from latentatlas.errors import ConfigError, RunFolderError
-from latentatlas.experiments.sweep import SweepConfig, expand, run_sweep
+from latentatlas.tools.sweep import SweepConfig, expand, run_sweep
 from latentatlas.train.run import RunConfig, load
 
 from .conftest import assert_judged, run_cli
@@ -158,7 +158,7 @@ def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
 
 
 def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
-    from latentatlas.experiments.locatello import (
+    from latentatlas.papers.locatello.experiments import (
         SCALES,
         LocatelloScale,
         reproduce_locatello,
@@ -237,7 +237,7 @@ def test_scores_are_plotted_per_grid_point_and_against_each_hyper_parameter():
 def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path):
     import dataclasses
 
-    from latentatlas.experiments.sweep import run_trial
+    from latentatlas.tools.sweep import run_trial
     from latentatlas.train import StopAt, read_metadata
     from latentatlas.train import checkpoint as ckpt
     from latentatlas.train.store import check_same_config

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from latentatlas.errors import ConfigError, DataError
-from latentatlas.experiments.thesis_studies import (
+from latentatlas.papers.thesis.studies import (
     KINDS,
     STUDIES,
     reproduce_study,
@@ -17,7 +17,7 @@ from latentatlas.experiments.thesis_studies import (
     study_spec,
     write_study_outputs,
 )
-from latentatlas.experiments.thesis_tables import SIGMA_X, loss_change_last_tenth, parse_entry
+from latentatlas.papers.thesis.tables import SIGMA_X, loss_change_last_tenth, parse_entry
 from latentatlas.train import RunConfig, build_dataset, build_model
 
 from .conftest import assert_judged, run_cli
@@ -70,7 +70,7 @@ def test_loss_change_last_tenth():
 def test_delta_pools_only_the_restarts_that_converged_in_both_models():
     """The torus record had one restart stuck in a folded optimum (final loss −823.3 against
     −850.4 / −850.5): left out of the metrics, it was pooled into Δ."""
-    from latentatlas.experiments.thesis_studies import converged_pairs, converged_restarts
+    from latentatlas.papers.thesis.studies import converged_pairs, converged_restarts
 
     assert converged_restarts([-850.4, -823.3, -850.5]) == [0, 2]
     assert converged_restarts([10.0, 10.05, 10.2]) == [0, 1]

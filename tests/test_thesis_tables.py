@@ -7,7 +7,7 @@ import json
 import pytest
 
 from latentatlas.errors import ConfigError
-from latentatlas.experiments.thesis_tables import (
+from latentatlas.papers.thesis.tables import (
     NOISE_LEVELS,
     SIGMA_X,
     THESIS_TABLES,
@@ -51,7 +51,7 @@ def test_the_grid_is_repetitions_by_data_by_decoder():
 def test_table_7_1_trains_its_grid_with_the_printed_formulas_too():
     """The second grid of table 7.1 (eq. 7.5 / 7.10 as printed) trains beside the exact one and
     its results carry both rows, every claim of both judged."""
-    from latentatlas.experiments.thesis_tables import TableScale, reproduce_table
+    from latentatlas.papers.thesis.tables import TableScale, reproduce_table
 
     result = reproduce_table("7.1", scale=TableScale(repetitions=2, steps=20, n=200))
     data = result.to_dict()
@@ -90,7 +90,7 @@ def test_our_numbers_are_printed_like_the_thesis():
 
 
 def test_reduction_table_quick(tmp_path):
-    from latentatlas.experiments.thesis_reduction import (
+    from latentatlas.papers.thesis.reduction import (
         THESIS_TABLE_9_2,
         reproduce_reduction_table,
         write_reduction_outputs,
@@ -116,7 +116,7 @@ def test_the_common_sigma_reading_trains_every_model_at_the_generators_sigma():
     from dataclasses import replace
 
     from latentatlas.experiments.catalogue import EXPERIMENTS
-    from latentatlas.experiments.thesis_reduction import SCALES
+    from latentatlas.papers.thesis.reduction import SCALES
 
     variant = EXPERIMENTS.get("thesis-table-9.2-sigma-0.1").named_scales()
     assert set(variant) == set(SCALES)

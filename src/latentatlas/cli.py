@@ -459,7 +459,7 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
     trial folders.
     """
     from .experiments.catalogue import REPRODUCTION, STARTED
-    from .experiments.sweep import is_sweep_folder
+    from .tools.sweep import is_sweep_folder
     from .train.checkpoint import check_run_dir
     from .train.outputs import FolderLock
     from .viz.report import write_report
@@ -477,7 +477,7 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
         click.echo(str(page))
         return
     if is_sweep_folder(run_dir):
-        from .experiments.sweep import read_sweep, write_sweep_outputs
+        from .tools.sweep import read_sweep, write_sweep_outputs
 
         with FolderLock(run_dir):  # not while the sweep itself writes there
             page = write_sweep_outputs(read_sweep(run_dir), run_dir)
@@ -527,7 +527,7 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     Run again on the same --out, it continues: finished models are reused, an interrupted one
     resumes from its last checkpoint. --force replaces a demo of other settings there."""
 
-    from .experiments.demo import (
+    from .papers.thesis.demo import (
         REFERENCE_NAME,
         THESIS_TABLE_5_1_X01_SX01_TEXT,
         demo_config,
@@ -553,7 +553,7 @@ def demo(out: str, steps: int, quick: bool, force: bool) -> None:
     for key, reference in THESIS_TABLE_5_1_X01_SX01_TEXT.items():
         click.echo(f"{key:<16}{ev[key]:>14.4g}   {reference}", err=True)
     if result.circle_evaluation is not None:
-        from .experiments.thesis_tables import THESIS_TABLES
+        from .papers.thesis.tables import THESIS_TABLES
 
         circle = result.circle_evaluation.to_dict()
         click.echo(f"\n{'diffusion VAE':<16}{'latent-atlas':>14}   thesis table 7.1", err=True)
@@ -966,7 +966,7 @@ def directions(
 
 def _find_direction(source, name, target, compile_generator, compare, settings) -> Path:
     """Run the direction search, write its outputs into ``target`` and print the summary."""
-    from .experiments.directions_tool import run_directions, write_direction_outputs
+    from .tools.directions import run_directions, write_direction_outputs
 
     report = run_directions(source, name, compile=compile_generator, compare=compare, **settings)
     path = write_direction_outputs(report, target)
@@ -1042,7 +1042,7 @@ def probe(
     stretch each layer's maps vs stretch the output, by wavelet scale, and the SDR between maps
     and filters."""
 
-    from .experiments.intrinsic_probe import run_probe, write_probe_outputs
+    from .tools.probe import run_probe, write_probe_outputs
     from .train import OutputFolder
 
     source = _source(run_dir, generator_spec, latent_dim)
@@ -1092,7 +1092,7 @@ def sweep(sweep_file: str, out: str | None, executor: str, jobs: int | None, add
     """Train a grid of models × hyper-parameters × seeds from SWEEP_FILE, score each with the
     disentanglement metrics, and write results.csv, results.json and report.html. Running it
     again on the same --out continues an interrupted sweep."""
-    from .experiments.sweep import load_sweep, run_sweep, write_sweep_outputs
+    from .tools.sweep import load_sweep, run_sweep, write_sweep_outputs
     from .train import FolderLock
 
     config = load_sweep(sweep_file)

@@ -12,8 +12,9 @@ apart and counted nowhere. "Mean ± spread" values are compared by one rule,
 :mod:`latentatlas.experiments.record`), and a test checks that every verdict there answers a
 claim declared here.
 
-Each module of this package holds the claims of one paper: ``CLAIMS[experiment]`` is the tuple
-of its claims and ``judge(experiment, results)`` the verdicts.
+Each paper's claims live in its package (``latentatlas.papers.<paper>.claims``):
+``CLAIMS[experiment]`` is the tuple of its claims and ``judge(experiment, results)`` the
+verdicts.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
 
 #: the paper module holding each experiment's claims (by the experiment's name prefix)
 _MODULES = {
-    "thesis": ".thesis",
-    "slides": ".slides",
-    "directions": ".directions",
-    "intrinsic": ".intrinsic",
-    "atomic": ".atomic",
-    "locatello": ".locatello",
+    "thesis": "...papers.thesis.claims",
+    "slides": "...papers.slides.claims",
+    "directions": "...papers.directions.claims",
+    "intrinsic": "...papers.intrinsic.claims",
+    "atomic": "...papers.atomic.claims",
+    "locatello": "...papers.locatello.claims",
 }
 
 

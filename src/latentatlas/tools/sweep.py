@@ -1,0 +1,632 @@
+"""``latent-atlas sweep SWEEP.yaml``: train a grid of models × hyper-parameters × seeds, score each
+with the disentanglement metrics, and gather one table and report.
+
+A sweep file::
+
+    base:                      # a run config shared by every trial (dataset, model nets, train)
+      dataset: {name: dsprites}
+      model: {latent: {name: euclidean, dim: 10}}
+      train: {steps: 10000, batch_size: 64, lr: 0.0001}
+    models:                    # model name → hyper-parameters; a list is a grid axis
+      beta_vae: {beta: [1, 4, 16]}
+      factor_vae: {gamma: [10, 40]}
+    seeds: [0, 1, 2]
+    metrics: all               # or a list: [mig, dci]
+    preset: fast               # metric preset: standard, fast or study
+
+Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s>/`` with its
+``disentanglement.json`` (a full run folder: metrics, trainer state, metadata);
+``OUT/results.csv`` (one column per hyper-parameter) and ``results.json`` hold one row per trial
+(model, hyper-parameters, seed, status, every score) and ``report.html`` the distributions of the
+scores per model and hyper-parameter values, and each score against each swept hyper-parameter.
+A trial whose folder already holds scores of the same metrics and preset is not run again, so
+an interrupted sweep continues where it stopped (a trial interrupted after a checkpoint resumes
+from it); a finished trial scored with other metrics or another preset is scored again, not
+retrained; a trial folder whose saved config the sweep contradicts is refused
+(:func:`config_conflict`); a failing trial is recorded with its error and the others go on.
+
+Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
+(``train.ensemble``) when the model allows it (no training phases, no auxiliary step), and the
+others in up to ``jobs`` processes; ``ray`` submits each trial as a Ray task (``ray`` is an
+optional extra: ``pip install 'latent-atlas[ray]'``), to a running cluster (``address``) or a
+local instance.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..config import field as config_field
+from ..errors import ConfigError
+from ..experiments.outputs import duration_text
+from ..registry import MODELS
+
+SCORES_FILE = "disentanglement.json"
+SWEEP_FILE = "sweep.json"
+
+
+@dataclass(frozen=True)
+class SweepConfig(Config):
+    base: dict = config_field(default_factory=dict, doc="run config shared by all trials")
+    models: dict = config_field(
+        default_factory=dict, doc="model name → {hyper-parameter: value or list of values}"
+    )
+    seeds: tuple[int, ...] = config_field((0,), ge=0, doc="seeds of every grid point")
+    metrics: tuple[str, ...] = config_field(
+        ("all",),
+        convert=lambda v: (v,) if isinstance(v, str) else v,
+        doc="metric names, or all",
+    )
+    preset: str = config_field(
+        "fast", choices=("standard", "fast", "study"), doc="metric preset (analysis.metrics)"
+    )
+
+    def validate(self) -> None:
+        from ..analysis.metrics import metric_names
+
+        if not self.models:
+            raise ConfigError(
+                "models: expected at least one model, e.g. {beta_vae: {beta: [1, 4]}}"
+            )
+        for name, hyper in self.models.items():
+            MODELS.get(name)  # an unknown model lists the valid ones
+            if not isinstance(hyper, dict):
+                raise ConfigError(f"models.{name}: expected a mapping of hyper-parameters")
+        if not self.seeds:
+            raise ConfigError("seeds: expected at least one seed")
+        metric_names(self.metric_list)
+        if "seed" in self.base:
+            raise ConfigError("base.seed: seeds come from the sweep's seeds list")
+
+    @property
+    def metric_list(self) -> str | list[str]:
+        """``"all"`` or the list of metric names."""
+        return "all" if tuple(self.metrics) == ("all",) else list(self.metrics)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One grid point and seed: its folder name and full run config."""
+
+    name: str
+    model: str
+    hyper: dict
+    seed: int
+    config: dict
+
+
+def _label(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":")).strip('"').replace("/", "_")
+
+
+def expand(sweep: SweepConfig) -> list[Trial]:
+    """Every trial of the grid, in a fixed order (model, hyper-parameters, seed); each run
+    config is validated now, so a bad value fails before anything trains."""
+    from ..train.run import RunConfig
+
+    trials = []
+    for model, hyper in sweep.models.items():
+        keys = sorted(hyper)
+        axes = [v if isinstance(v, list) else [v] for v in (hyper[k] for k in keys)]
+        for values in itertools.product(*axes):
+            point = dict(zip(keys, values))
+            for seed in sweep.seeds:
+                base_model = dict(sweep.base.get("model", {}))
+                config = {
+                    **sweep.base,
+                    "model": {**base_model, "name": model, **point},
+                    "seed": seed,
+                }
+                config.setdefault("train", {})
+                config["train"] = {**config["train"], "progress": False}
+                RunConfig.from_dict(config)
+                parts = [model, *(f"{k}={_label(v)}" for k, v in point.items()), f"seed{seed}"]
+                trials.append(Trial("-".join(parts), model, point, seed, config))
+    return trials
+
+
+# -- one trial ----------------------------------------------------------------------------------
+def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, float]:
+    from ..analysis.metrics import evaluate_metrics, periodic_codes_of, posterior_mean
+    from ..train.checkpoint import atomic_write_json
+    from ..train.run import load, load_dataset
+
+    model = load(run_dir)
+    scores = evaluate_metrics(
+        load_dataset(run_dir),
+        posterior_mean(model),
+        metrics,
+        preset,
+        seed,
+        periodic_codes_of(model),
+    )
+    record = {
+        "preset": preset,
+        "metrics": _names(metrics),
+        "seed": seed,
+        "representation": "mean",
+        "scores": scores,
+    }
+    atomic_write_json(run_dir / SCORES_FILE, record)
+    return scores
+
+
+def _names(metrics: Any) -> list[str]:
+    from ..analysis.metrics import metric_names
+
+    return metric_names(metrics)
+
+
+def _row(trial: Trial, status: str, scores: dict | None = None, error: str = "") -> dict:
+    return {
+        "trial": trial.name,
+        "model": trial.model,
+        "hyper": trial.hyper,
+        "seed": trial.seed,
+        "status": status,
+        "error": error,
+        "scores": scores or {},
+    }
+
+
+class SweepProgress:
+    """One line per finished trial on ``echo`` (stderr from the CLI): trials done, running and
+    failed, the time left (the mean time of the trials run so far, shared by the processes),
+    the trial and its outcome."""
+
+    def __init__(self, total: int, echo: Callable[[str], None] | None, parallel: int = 1):
+        self.total, self.echo, self.parallel = total, echo, max(1, parallel)
+        self.done = self.failed = self.running = self.ran = 0
+        self.t0 = time.perf_counter()
+
+    def start(self, count: int = 1) -> None:
+        self.running += count
+
+    def finish(self, row: dict) -> None:
+        """Count ``row``'s trial as finished (it was running) and print the line."""
+        self.running = max(0, self.running - 1)
+        self.done += 1
+        self.failed += row["status"] == "failed"
+        self.ran += row["status"] != "done (earlier)"
+        if self.echo is None:
+            return
+        left = self.total - self.done
+        if left and self.ran:
+            per_trial = (time.perf_counter() - self.t0) / self.ran
+            eta = f", about {duration_text(per_trial * left / self.parallel)} left"
+        else:
+            eta = ""
+        outcome = row["status"] + (f" ({row['error']})" if row["error"] else "")
+        self.echo(
+            f"[{self.done}/{self.total} done, {self.running} running, {self.failed} failed"
+            f"{eta}] {row['trial']}: {outcome}"
+        )
+
+
+def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
+    """The scores of an earlier run of this trial when they were computed with the same metrics
+    and preset (a rerun with other ones scores again)."""
+    try:
+        record = json.loads((run_dir / SCORES_FILE).read_text())
+        same = record["preset"] == preset and record.get("metrics") == _names(metrics)
+        return record["scores"] if same else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _settled(trial: Trial, root: str, metrics: Any, preset: str) -> dict | None:
+    """The row of a trial that needs no training: its folder trained with settings the sweep
+    now contradicts (failed, naming the first difference: the run store's rule,
+    :mod:`latentatlas.train.store`), or scored earlier with the same metrics; else None."""
+    from ..train import checkpoint as ckpt
+    from ..train.run import RunConfig
+    from ..train.store import check_same_config
+
+    run_dir = Path(root) / "trials" / trial.name
+    try:
+        if (run_dir / ckpt.CONFIG).is_file():
+            check_same_config(run_dir, RunConfig.from_dict(trial.config), what="sweep")
+    except Exception as exc:
+        return _failed(trial, exc)
+    scores = _done(run_dir, metrics, preset)
+    return _row(trial, "done (earlier)", scores) if scores is not None else None
+
+
+def _failed(trial: Trial, exc: BaseException) -> dict:
+    return _row(trial, "failed", error=traceback.format_exception_only(type(exc), exc)[-1].strip())
+
+
+def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int = 0) -> dict:
+    """Train and score one trial into ``root/trials/<name>``; returns its row. The folder is
+    reused, resumed, trained or refused by the run store's rule (:mod:`latentatlas.train.\
+store`: a trial stopped at a checkpoint resumes from it, one killed before its first starts
+    again; a folder trained with settings the sweep now contradicts is a failed row that says
+    which). Never raises but for Ctrl-C / SIGTERM: a failure is the row's status."""
+    import torch
+
+    from ..train.run import RunConfig
+    from ..train.store import stop_if_interrupted, train_or_continue
+
+    if threads:
+        torch.set_num_threads(threads)
+    settled = _settled(trial, root, metrics, preset)
+    if settled is not None:
+        return settled
+    run_dir = Path(root) / "trials" / trial.name
+    try:
+        run = train_or_continue(RunConfig.from_dict(trial.config), run_dir, what="sweep")
+        stop_if_interrupted(run.fit, f"trial {trial.name}")
+        return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
+    except Exception as exc:  # one failing trial must not stop the sweep
+        return _failed(trial, exc)
+
+
+# -- executors ------------------------------------------------------------------------------------
+def _ensemble_key(trial: Trial) -> str | None:
+    """Trials with the same key differ only in their seed and can train as one ensemble: the
+    model must have no training phases and no auxiliary step."""
+    from ..train.ensemble import ensemble_obstacle
+
+    if ensemble_obstacle(MODELS.get(trial.model)) is not None:
+        return None
+    train = trial.config.get("train", {})
+    if train.get("grad_clip") is not None or train.get("precision", "fp32") != "fp32":
+        return None
+    if train.get("memory_format", "auto") == "channels_last":  # auto: an ensemble is contiguous
+        return None
+    shared = {k: v for k, v in trial.config.items() if k != "seed"}
+    return json.dumps(shared, sort_keys=True)
+
+
+def _train_group(
+    group: list[Trial], root: str, metrics: Any, preset: str, progress: SweepProgress
+) -> list[dict]:
+    """One ensemble for trials that differ only in seed; each member gets a full run folder
+    (metrics, trainer state, metadata: ``train --resume`` continues it)."""
+    progress.start(len(group))
+    rows = _train_group_rows(group, root, metrics, preset)
+    for row in rows:
+        progress.finish(row)
+    return rows
+
+
+def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
+    """Trials that differ only in their seed: those scored earlier or trained with other
+    settings get their rows; the others train as one ensemble by the run store's rule
+    (:func:`~latentatlas.train.store.train_ensemble_into`: finished members reused, members
+    stopped at one step resumed together, missing ones trained together, every member's folder
+    written at each checkpoint), then are scored. An ensemble that fails trains its trials one
+    by one (the error shows there, per trial)."""
+    from ..errors import Interrupted
+    from ..train.run import RunConfig
+    from ..train.store import train_ensemble_into
+
+    rows = {t.name: _settled(t, root, metrics, preset) for t in group}
+    pending = [t for t in group if rows[t.name] is None]
+    if pending:
+        folders = [Path(root) / "trials" / t.name for t in pending]
+        try:
+            configs = [RunConfig.from_dict(t.config) for t in pending]
+            train_ensemble_into(configs, folders, what="sweep")
+        except Interrupted:  # every member's folder resumes on the next run
+            raise
+        except Exception:
+            rows.update({t.name: run_trial(t, root, metrics, preset) for t in pending})
+        else:
+            for trial, run_dir in zip(pending, folders):
+                try:
+                    rows[trial.name] = _row(
+                        trial, "done", _score(run_dir, metrics, preset, trial.seed)
+                    )
+                except Exception as exc:
+                    rows[trial.name] = _failed(trial, exc)
+    return [rows[t.name] for t in group]
+
+
+Echo = Callable[[str], None]
+
+
+def run_local(
+    trials: Sequence[Trial],
+    root: str,
+    metrics: Any,
+    preset: str,
+    jobs: int | None = None,
+    echo: Echo | None = None,
+) -> list[dict]:
+    """Ensembles where possible, then the rest in up to ``jobs`` processes; one progress line
+    per finished trial on ``echo``."""
+    groups: dict[str, list[Trial]] = {}
+    singles: list[Trial] = []
+    for trial in trials:
+        key = _ensemble_key(trial)
+        if key is None:
+            singles.append(trial)
+        else:
+            groups.setdefault(key, []).append(trial)
+    for key in [k for k, g in groups.items() if len(g) == 1]:
+        singles.append(groups.pop(key)[0])
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(singles) or 1))
+    progress = SweepProgress(len(trials), echo, jobs)
+    rows: list[dict] = []
+    for group in groups.values():
+        rows += _train_group(group, root, metrics, preset, progress)
+    if jobs == 1:
+        for trial in singles:
+            progress.start()
+            rows.append(run_trial(trial, root, metrics, preset))
+            progress.finish(rows[-1])
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = [pool.submit(run_trial, t, root, metrics, preset, threads) for t in singles]
+            for finished, future in enumerate(as_completed(futures)):
+                progress.running = min(jobs, len(singles) - finished)  # the pool's busy workers
+                rows.append(future.result())
+                progress.finish(rows[-1])
+    order = {t.name: i for i, t in enumerate(trials)}
+    return sorted(rows, key=lambda r: order[r["trial"]])
+
+
+def run_ray(
+    trials: Sequence[Trial],
+    root: str,
+    metrics: Any,
+    preset: str,
+    address: str | None = None,
+    echo: Echo | None = None,
+) -> list[dict]:
+    """Each trial as a Ray task (one CPU each) on ``address`` or a local instance."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "the ray executor needs Ray: pip install 'latent-atlas[ray]' (or pip install ray)"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        task = ray.remote(num_cpus=1)(run_trial)
+        pending = [task.remote(t, root, metrics, preset, 1) for t in trials]
+        progress = SweepProgress(len(trials), echo, int(ray.available_resources().get("CPU", 1)))
+        progress.start(len(pending))
+        rows = []
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            rows.append(ray.get(ready[0]))
+            progress.finish(rows[-1])
+        order = {t.name: i for i, t in enumerate(trials)}
+        return sorted(rows, key=lambda r: order[r["trial"]])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# -- the sweep -------------------------------------------------------------------------------------
+@dataclass
+class SweepResult:
+    sweep: SweepConfig
+    rows: list[dict]
+    seconds: float
+    executor: str
+    score_names: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "sweep": self.sweep.to_dict(),
+            "executor": self.executor,
+            "seconds": self.seconds,
+            "trials": self.rows,
+        }
+
+    @property
+    def hyper_names(self) -> list[str]:
+        """Every hyper-parameter the sweep sets, over all its models (sorted)."""
+        return sorted({k for r in self.rows for k in r["hyper"]})
+
+    def to_csv(self) -> str:
+        """One row per trial: trial, model, one column per hyper-parameter (empty where the
+        model has none of that name; lists as JSON), seed, status, the scores, the error."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        hyper = self.hyper_names
+        writer.writerow(["trial", "model", *hyper, "seed", "status", *self.score_names, "error"])
+        for r in self.rows:
+            values = [_cell(r["hyper"][k]) if k in r["hyper"] else "" for k in hyper]
+            scores = [r["scores"].get(k, "") for k in self.score_names]
+            writer.writerow(
+                [r["trial"], r["model"], *values, r["seed"], r["status"], *scores, r["error"]]
+            )
+        return buffer.getvalue()
+
+    def to_markdown(self) -> str:
+        head = [k for k in self.score_names if "/" not in k][:8]
+        lines = ["| trial | status | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(head)]
+        for r in self.rows:
+            cells = " | ".join(f"{r['scores'][k]:.3f}" if k in r["scores"] else "–" for k in head)
+            lines.append(f"| {r['trial']} | {r['status']} | {cells} |")
+        return "\n".join(lines)
+
+    @property
+    def failed(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def load_sweep(path: str | Path) -> SweepConfig:
+    """A sweep file (YAML or JSON)."""
+    from ..config import read_config_file
+
+    return SweepConfig.from_dict(read_config_file(path))
+
+
+def run_sweep(
+    sweep: SweepConfig,
+    out: str | Path,
+    executor: str = "local",
+    jobs: int | None = None,
+    address: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Run every trial and gather the rows (see the module docstring); ``echo`` receives one
+    progress line per finished trial. The sweep's config is kept in ``OUT/sweep.json`` first,
+    so that ``latent-atlas report OUT`` can show an interrupted sweep."""
+    from ..train.checkpoint import atomic_write_json
+
+    if executor not in ("local", "ray"):
+        raise ConfigError(f"executor: expected 'local' or 'ray', got {executor!r}")
+    t0 = time.perf_counter()
+    trials = expand(sweep)
+    root = str(Path(out).resolve())
+    Path(root, "trials").mkdir(parents=True, exist_ok=True)
+    atomic_write_json(Path(root) / SWEEP_FILE, sweep.to_dict())
+    if executor == "local":
+        rows = run_local(trials, root, sweep.metric_list, sweep.preset, jobs, echo)
+    else:
+        rows = run_ray(trials, root, sweep.metric_list, sweep.preset, address, echo)
+    return SweepResult(sweep, rows, time.perf_counter() - t0, executor, _score_names(rows))
+
+
+def _score_names(rows: Sequence[dict]) -> list[str]:
+    return sorted({k for r in rows for k in r["scores"]})
+
+
+def is_sweep_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is the output of a sweep (its sweep.json or results.json)."""
+    folder = Path(folder)
+    if (folder / SWEEP_FILE).is_file():
+        return True
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"sweep", "trials"} <= set(data)
+
+
+def read_sweep(folder: str | Path) -> SweepResult:
+    """A sweep's result from its folder: results.json when the sweep finished; otherwise (an
+    interrupted sweep) rows gathered from sweep.json and the trial folders: scored trials with
+    their scores, the others with their training status (``not started`` when absent)."""
+    from ..errors import RunFolderError
+
+    folder = Path(folder)
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        sweep = SweepConfig.from_dict(data["sweep"], path="sweep")
+        rows = list(data["trials"])
+        return SweepResult(
+            sweep,
+            rows,
+            float(data.get("seconds", 0.0)),
+            str(data.get("executor", "local")),
+            _score_names(rows),
+        )
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunFolderError(f"{folder / 'results.json'}: not a sweep's results ({exc})") from None
+    try:
+        sweep = SweepConfig.from_dict(json.loads((folder / SWEEP_FILE).read_text("utf-8")))
+    except (OSError, ValueError) as exc:
+        raise RunFolderError(
+            f"{folder}: not a sweep folder (no readable {SWEEP_FILE}: {exc})"
+        ) from None
+    rows = []
+    for trial in expand(sweep):
+        run_dir = folder / "trials" / trial.name
+        scores = _done(run_dir, sweep.metric_list, sweep.preset)
+        if scores is not None:
+            rows.append(_row(trial, "done", scores))
+            continue
+        try:
+            status = json.loads((run_dir / "metadata.json").read_text("utf-8")).get("status", "?")
+        except (OSError, ValueError):
+            status = "not started"
+        rows.append(_row(trial, f"{status}, not scored" if status != "not started" else status))
+    return SweepResult(sweep, rows, 0.0, "unknown", _score_names(rows))
+
+
+def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
+    """results.json, results.csv, table.md, figures and report.html into ``out``."""
+    from ..experiments.outputs import write_result_files
+    from ..train.checkpoint import atomic_write_text
+    from ..viz.reproduction import markdown_tables_html, write_reproduction_report
+    from ..viz.sweep_plots import plot_score_distributions, plot_scores_against, swept_values
+
+    out = Path(out)
+    write_result_files(result, out)
+    atomic_write_text(out / "results.csv", result.to_csv())
+    done = [r for r in result.rows if r["scores"]]
+    main = [k for k in result.score_names if "/" not in k and not k.endswith("_train")]
+    figures = []
+    if done and main:
+        figures.append(
+            (
+                "scores",
+                "Scores per model and hyper-parameters",
+                "Each score's distribution over the trials of each model and hyper-parameter "
+                "values (violin and box; points are trials, i.e. seeds).",
+                plot_score_distributions(done, main),
+            )
+        )
+        for name in result.hyper_names:
+            if len(swept_values(done, name)) > 1:
+                figures.append(
+                    (
+                        f"scores-vs-{name}",
+                        f"Scores against {name}",
+                        f"Each trial's score against {name} (points), the mean over seeds joined; "
+                        "one colour per model.",
+                        plot_scores_against(done, main, name),
+                    )
+                )
+    n_failed = len(result.failed)
+    pending = [r for r in result.rows if not r["scores"] and r["status"] != "failed"]
+    status = (
+        "finished"
+        if not (n_failed or pending)
+        else (
+            f"{n_failed} failed" if n_failed else f"{len(done)} of {len(result.rows)} trials scored"
+        )
+    )
+    return write_reproduction_report(
+        out,
+        title="Disentanglement sweep",
+        subtitle=f"{len(result.rows)} trials: " + ", ".join(result.sweep.models) + ".",
+        facts={
+            "trials": str(len(result.rows)),
+            "failed": str(n_failed),
+            "time": f"{result.seconds:.0f} s" if result.seconds else "–",
+        },
+        settings={
+            "executor": result.executor,
+            "preset": result.sweep.preset,
+            "seeds": list(result.sweep.seeds),
+        },
+        lead=f"{len(done)} trials scored"
+        + (f", {n_failed} failed (see the table)." if n_failed else "."),
+        tables_html=markdown_tables_html(result.to_markdown()),
+        figures=figures,
+        eyebrow="sweep",
+        status=status,
+    )
