@@ -374,7 +374,7 @@ _register(
         "thesis",
         "table 5.1 (baseline VAE on the sine circle, ch. 5)",
         _TABLES,
-        ".catalogue:write_table",
+        "..papers.thesis.tables:write_table",
         "..papers.thesis.tables:SCALES",
         {"table": "5.1"},
     ),
@@ -383,7 +383,7 @@ _register(
         "thesis",
         "table 7.1 (diffusion VAE on S¹, ch. 7)",
         _TABLES,
-        ".catalogue:write_table",
+        "..papers.thesis.tables:write_table",
         "..papers.thesis.tables:SCALES",
         {"table": "7.1"},
     ),
@@ -575,14 +575,6 @@ _register(
         reduced=("cpu",),
     ),
 )
-
-
-def write_table(result: Any, out: str | Path) -> Path:
-    """Thesis tables 5.1/7.1: the table files, then the report."""
-    from ..papers.thesis.tables import write_table_outputs, write_table_report
-
-    write_table_outputs(result, out)
-    return write_table_report(result, out)
 
 
 def measured_times() -> dict[str, dict[str, float]]:

@@ -514,3 +514,9 @@ def write_table_report(result: TableResult, out: str | Path) -> Path:
         tables_html=tables,
         figures=figures,
     )
+
+
+def write_table(result: Any, out: str | Path) -> Path:
+    """Thesis tables 5.1/7.1: the table files, then the report."""
+    write_table_outputs(result, out)
+    return write_table_report(result, out)
