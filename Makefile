@@ -10,7 +10,7 @@ TORCH  ?= torch==2.13.0
 CORE   := $(VENV)/.core
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test check lint format bench clean
 
 $(CORE): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,15 @@ demo: $(CORE)
 test: $(STAMP) lint
 	$(PY) -m pytest -q
 
+# the fast tier, for everyday work: every test not marked slow (see tests/conftest.py)
+check: $(STAMP) lint
+	$(PY) -m pytest -q -m "not slow"
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	@# the formatter's layout everywhere, and no type-checker comments while no type checker runs
-	@! grep -rnE "# (fmt: (skip|off)|type: ignore)" src tests benchmarks \
+	@! grep -rnE --include="*.py" "# (fmt: (skip|off)|type: ignore)" src tests benchmarks \
 		|| { echo "lint: remove the comments above (the formatter decides the layout)"; exit 1; }
 
 format: $(STAMP)

@@ -1,4 +1,9 @@
-"""Shared fixtures: tiny run configs that train in well under a second."""
+"""Shared fixtures: tiny run configs that train in well under a second.
+
+Two tiers: tests marked ``slow`` (subprocess runs of the CLI, reproductions, benchmarks, the
+browser, anything measured at 2 s or more) form the slow tier; ``make check`` runs the others
+(``pytest -m "not slow"``), ``make test`` (CI) runs both. A test that starts the CLI without the
+mark fails and says so, so the fast tier stays fast."""
 
 from __future__ import annotations
 
@@ -14,8 +19,30 @@ matplotlib.use("Agg")
 CLI = [sys.executable, "-m", "latentatlas.cli"]
 
 
+_RUNNING: list[pytest.Item] = []
+
+
+@pytest.fixture(autouse=True)
+def _running_test(request):
+    """The test being run, for :func:`require_slow_tier`."""
+    _RUNNING.append(request.node)
+    yield
+    _RUNNING.pop()
+
+
+def require_slow_tier(what: str) -> None:
+    """Fail a test that does something slow (``what``) without the ``slow`` mark."""
+    if _RUNNING and _RUNNING[-1].get_closest_marker("slow") is None:
+        pytest.fail(
+            f"{_RUNNING[-1].nodeid} {what}: mark it @pytest.mark.slow (the slow tier; "
+            "make check runs the fast one)",
+            pytrace=False,
+        )
+
+
 def run_cli(*args: str, timeout: float = 240, **kw) -> subprocess.CompletedProcess:
-    """``latent-atlas ARGS`` in a subprocess, output captured as text."""
+    """``latent-atlas ARGS`` in a subprocess, output captured as text (slow tier only)."""
+    require_slow_tier("starts the CLI in a subprocess")
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, **kw)
 
 
@@ -31,6 +58,7 @@ def start_cli(*args: str) -> subprocess.Popen:
     under ``make test &`` from a script, where the shell starts the job with SIGINT ignored)."""
     import os
 
+    require_slow_tier("starts the CLI in a subprocess")
     extra = {"preexec_fn": _default_sigint} if os.name == "posix" else {}
     return subprocess.Popen(
         [*CLI, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **extra

@@ -365,6 +365,7 @@ def test_chunked_block_calls_give_the_same_decoder():
     torch.testing.assert_close(chunked.parts(z), model.parts(z))
 
 
+@pytest.mark.slow
 def test_atomic_run_folder_round_trip_and_report(tmp_path):
     from latentatlas import train_run
     from latentatlas.train import RunConfig, load

@@ -22,6 +22,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_reproduction_writes_results_table_figures_and_report(name, tmp_path):
     result = reproduce_atomic(name, quick=True, steps=15, dataset=TINY[name])
@@ -59,6 +60,7 @@ def test_unknown_atomic_experiment_is_named():
         experiment("atomic-disks")
 
 
+@pytest.mark.slow
 def test_cli_mnist_option_is_checked_before_training(tmp_path):
     proc = run_cli(
         "reproduce",

@@ -6,6 +6,10 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the slow tier (make check skips it)
+
 
 def run_quick(script: str, *args: str) -> str:
     """``python benchmarks/SCRIPT --quick ARGS``; fails the test on a non-zero exit, returns

@@ -74,6 +74,7 @@ def test_demo_quick_writes_a_report(tmp_path):
     assert report.is_file()
 
 
+@pytest.mark.slow
 def test_train_evaluate_report_list(tmp_path):
     out = tmp_path / "run"
     proc = run(
@@ -100,6 +101,7 @@ def test_train_evaluate_report_list(tmp_path):
     assert listing.returncode == 0 and "beta_vae" in listing.stdout and "vae" in listing.stdout
 
 
+@pytest.mark.slow
 def test_train_from_a_yaml_file(tmp_path):
     cfg = tmp_path / "run.yaml"
     cfg.write_text(
@@ -111,6 +113,7 @@ def test_train_from_a_yaml_file(tmp_path):
     assert json.loads((tmp_path / "run" / ckpt.CONFIG).read_text())["model"]["name"] == "ae"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, fragments",
     [
@@ -149,6 +152,7 @@ def test_bad_input_exits_2_without_traceback(args, fragments, tmp_path):
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
 
 
+@pytest.mark.slow
 def test_nan_data_is_refused_before_training(tmp_path):
     x = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)
     x[3, 1] = np.nan
@@ -167,6 +171,7 @@ def test_nan_data_is_refused_before_training(tmp_path):
     assert not (out / ckpt.WEIGHTS).exists()
 
 
+@pytest.mark.slow
 def test_corrupt_run_folder(tmp_path):
     out = tmp_path / "run"
     assert run("train", *TINY, "--set=train.steps=3", "--out", str(out)).returncode == 0
@@ -176,6 +181,7 @@ def test_corrupt_run_folder(tmp_path):
     assert_clean_error(again, "already holds a run")
 
 
+@pytest.mark.slow
 def test_resume_refusals_and_relative_data_paths(tmp_path):
     x = np.random.default_rng(0).normal(size=(64, 6)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
@@ -205,6 +211,7 @@ def test_resume_refusals_and_relative_data_paths(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_demo_force_replaces_only_a_run_folder(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -214,11 +221,13 @@ def test_demo_force_replaces_only_a_run_folder(tmp_path):
     assert (folder / "precious.txt").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback():
     proc = run("--debug", "train", "--model", "gan")
     assert proc.returncode == 1 and "Traceback" in proc.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_inside_generated_code_still_exits_130(tmp_path):
     """A Ctrl-C that lands while Python runs generated code (a dataclass or a namedtuple being
     made, as a lazy import does) leaves the interpreter remembering an "unhandled"
@@ -245,6 +254,7 @@ def test_ctrl_c_inside_generated_code_still_exits_130(tmp_path):
     assert "interrupted (Ctrl-C)" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     out = tmp_path / "run"
     args = [
@@ -274,6 +284,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path):
     assert meta["status"] == "finished" and meta["step"] == state_step + 10
 
 
+@pytest.mark.slow
 def test_environment_is_not_required(tmp_path):
     """The CLI trains and draws a report with a minimal environment (no HOME, no display)."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
@@ -285,6 +296,7 @@ def test_environment_is_not_required(tmp_path):
     assert (out / "report.html").is_file()
 
 
+@pytest.mark.slow
 def test_the_cli_shows_its_own_info_lines_but_not_torchs():
     """torch logs "FakeTensor cache stats" at INFO when a process exits; its logger is set to
     WARNING only at the end of torch's import, so a SIGTERM during that import (a command's
@@ -305,6 +317,7 @@ def test_the_cli_shows_its_own_info_lines_but_not_torchs():
     assert "our line" in proc.stderr and "FakeTensor" not in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow
 def test_every_commands_short_help_reads_whole():
     """Click cuts a docstring's first sentence at "ch." or "eq." and adds "..."; every command
     names its own one-line help."""
@@ -315,6 +328,7 @@ def test_every_commands_short_help_reads_whole():
         assert line.rstrip().endswith(".") and not line.rstrip().endswith("..."), line
 
 
+@pytest.mark.slow
 def test_positional_key_value_overrides_work_like_set(tmp_path):
     """Hydra's style: `latent-atlas train dataset=NAME train.steps=5` (was refused)."""
     config = tmp_path / "c.json"
@@ -346,6 +360,7 @@ def test_positional_key_value_overrides_work_like_set(tmp_path):
         assert bad.returncode == 2 and message in bad.stderr, bad.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_says_what_it_is_computing(tmp_path):
     """`evaluate --metrics` ran silently for minutes: each step is named on stderr."""
     run = tmp_path / "run"

@@ -98,6 +98,7 @@ def test_registry_refuses_duplicates():
         reg.register("a")(float)
 
 
+@pytest.mark.slow
 def test_registry_loads_only_its_own_builtins():
     """Looking up datasets registers the built-in datasets without importing models or training."""
     code = (

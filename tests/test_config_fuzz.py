@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ def check(data) -> None:
         assert math.isfinite(value) and abs(value) <= 3.5e38  # float32's range
 
 
+@pytest.mark.slow
 @FUZZ
 @given(CONFIGS)
 def test_any_config_mapping_builds_or_raises_a_config_error(data):
@@ -152,6 +154,7 @@ def test_any_command_line_set_builds_or_raises_a_config_error(pairs):
     check(data)
 
 
+@pytest.mark.slow
 def test_a_missing_required_setting_is_named_like_every_other_error(tmp_path):
     """Was: `dataset: ImageFolderConfig.__init__() missing 1 required positional argument`."""
     proc = run_cli(

@@ -62,6 +62,7 @@ def test_presets_fill_what_the_config_leaves_out():
         apply_preset("big", {"name": "vae"}, (1, 64, 64))
 
 
+@pytest.mark.slow
 def test_train_run_and_the_cli_choose_and_say_so(tmp_path, caplog):
     config = RunConfig.from_dict(
         {

@@ -99,6 +99,7 @@ def test_fit_direction_can_hold_a_given_direction_fixed():
         fit_direction(z0, zt, t, direction=torch.ones(5), steps=1)
 
 
+@pytest.mark.slow
 def test_find_direction_recovers_the_known_direction_with_the_default_estimator():
     gen = KnownDirectionsGenerator(latent_dim=12, size=16, seed=2)
     kwargs = dict(n=24, steps=30, fit_steps=100, traversals=6, seed=0)

@@ -157,6 +157,7 @@ def test_resampling_along_u_gives_the_chosen_factor_distribution():
     assert (model(shifted) - model(z[:5])).detach().tolist() == pytest.approx([0.01] * 5, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_fit_recovers_a_nonlinear_calibration_from_differences_only():
     g = torch.Generator().manual_seed(1)
     u_true = torch.tensor([0.0, 0.6, -0.8])

@@ -29,6 +29,7 @@ from .conftest import assert_judged, run_cli
 TINY_VAE = VAEScale(32, 200, 20)
 
 
+@pytest.mark.slow
 def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     scale = BetaScale(
         TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30, precise_steps=3
@@ -157,6 +158,7 @@ def disk_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
     out = tmp_path / "dir"
     args = ["directions", str(disk_run), "--transform", "translate-x", "--out", str(out)]
@@ -207,6 +209,7 @@ def test_directions_command_writes_a_loadable_direction(disk_run, tmp_path):
     assert data["compared"]["evaluation"]["measure"] == "barycentre-x"
 
 
+@pytest.mark.slow
 def test_directions_command_takes_amounts_from_the_model_and_warns_on_unreachable_ones(
     disk_run, tmp_path
 ):
@@ -235,6 +238,7 @@ def test_directions_command_takes_amounts_from_the_model_and_warns_on_unreachabl
     assert reach["0.45"] < 0.5
 
 
+@pytest.mark.slow
 def test_directions_command_refuses_bad_input_without_a_traceback(disk_run, tmp_path):
     for args, message in (
         (["--transform", "shear"], "unknown transformation"),
@@ -265,6 +269,7 @@ def test_directions_refuse_a_circular_latent_space(tmp_path):
         euclidean_generator(tmp_path / "run")
 
 
+@pytest.mark.slow
 def test_compiled_generator_gives_the_same_images(disk_run):
     import torch
 

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from latentatlas import train_run
@@ -14,6 +15,7 @@ from latentatlas.train import checkpoint as ckpt
 from tests.conftest import tiny_run_dict
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_match_one_process_with_the_global_batch(tmp_path):
     # A deterministic autoencoder: DDP's averaged gradients over two ranks of batch B equal the
     # gradient of one process on the union batch 2B, which the trainer's sharding guarantees.
@@ -50,6 +52,7 @@ def test_torchrun_two_processes_match_one_process_with_the_global_batch(tmp_path
         assert torch.allclose(ddp_model.state_dict()[name], value, atol=1e-5), name
 
 
+@pytest.mark.slow
 def test_torchrun_resume_equals_an_uninterrupted_run(tmp_path):
     # A VAE: each rank draws its own posterior noise, so resuming exactly needs every rank's
     # random state in the checkpoint, not only rank 0's.

@@ -40,6 +40,7 @@ def test_every_capability_has_a_page():
         assert page in names, f"docs/{page} is missing"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_examples_run(page, tmp_path, monkeypatch):
     blocks = python_blocks(page)

@@ -38,6 +38,7 @@ def member(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trace", [False, True], ids=["eager", "traced"])
 @pytest.mark.parametrize(
     ("name", "latent"), [("vae", None), ("diffusion_vae", None), ("ae", {"name": "point"})]

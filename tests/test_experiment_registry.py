@@ -27,6 +27,7 @@ def test_every_experiment_names_its_paper_and_code_that_exists():
         EXPERIMENTS.get("thesis-table-6.1")
 
 
+@pytest.mark.slow
 def test_options_and_scales_are_checked_before_anything_runs(tmp_path):
     curvature = EXPERIMENTS.get("directions-curvature")
     with pytest.raises(ConfigError, match="does not take"):
@@ -41,6 +42,7 @@ def test_options_and_scales_are_checked_before_anything_runs(tmp_path):
     assert both.returncode == 2 and "--quick is --scale quick" in both.stderr
 
 
+@pytest.mark.slow
 def test_reproduce_list_shows_every_experiment_with_its_reference():
     proc = run_cli("reproduce", "--list")
     assert proc.returncode == 0, proc.stderr
@@ -104,6 +106,7 @@ def test_set_changes_single_settings_with_their_kind_checked():
         EXPERIMENTS.get("directions-dsprites-beta").settings("quick", ["vae=3"])
 
 
+@pytest.mark.slow
 def test_cli_settings_and_set_errors(tmp_path):
     shown = run_cli("reproduce", "slides-disk", "--settings", "--set", "steps=7")
     assert shown.returncode == 0, shown.stderr
@@ -115,6 +118,7 @@ def test_cli_settings_and_set_errors(tmp_path):
     assert scale.returncode == 2 and "has the scales quick, full" in scale.stderr
 
 
+@pytest.mark.slow
 def test_a_reproduction_records_what_ran_on_what(tmp_path):
     out = tmp_path / "r"
     proc = run_cli(
@@ -129,6 +133,7 @@ def test_a_reproduction_records_what_ran_on_what(tmp_path):
     assert json.loads((out / "results.json").read_text())["points"] == 8
 
 
+@pytest.mark.slow
 def test_timing_script_lists_what_it_would_run():
     proc = subprocess.run(
         [sys.executable, "benchmarks/reproduce_times.py", "--dry-run"],
@@ -140,6 +145,7 @@ def test_timing_script_lists_what_it_would_run():
     assert proc.stdout.split() == EXPERIMENTS.names()
 
 
+@pytest.mark.slow
 def test_timing_script_takes_the_times_of_the_records(tmp_path):
     timings = tmp_path / "timings.json"
     proc = subprocess.run(

@@ -201,6 +201,7 @@ def test_saved_directions_become_sliders_in_their_units(vae_run):
     assert bad.status_code == 400
 
 
+@pytest.mark.slow
 def test_pca_ae_keeps_its_order_and_the_command_refuses_bad_runs(tmp_path):
     from .conftest import run_cli
 

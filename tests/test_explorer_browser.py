@@ -17,6 +17,8 @@ import pytest
 
 from .test_explorer import sine_run, train
 
+pytestmark = pytest.mark.slow  # the slow tier: a real browser (make check skips it)
+
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -189,6 +189,7 @@ def test_image_folder_labels_errors(tmp_path, content, params, match):
         image_folder(tmp_path, periodic=["x"])
 
 
+@pytest.mark.slow
 def test_a_labelled_image_folder_is_scored_from_the_command_line(tmp_path):
     import json
 

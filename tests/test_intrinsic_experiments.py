@@ -45,6 +45,7 @@ def test_stretch_experiment_compares_every_level_at_two_lengths(tmp_path):
     assert (tmp_path / "report.html").is_file() and (tmp_path / "figures/differences.png").is_file()
 
 
+@pytest.mark.slow
 def test_tracking_and_sdr_training_experiments_run(tmp_path):
     tracking = reproduce_tracking(scale=TrackingScale(TINY, 5))
     assert_judged("intrinsic-tracking", tracking)
@@ -104,6 +105,7 @@ def conv_run(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_probe_command_writes_interventions_and_sdr(conv_run, tmp_path):
     out = tmp_path / "probe"
     proc = run_cli("probe", str(conv_run), "--out", str(out), "--samples", "8")
@@ -132,6 +134,7 @@ def test_probe_command_writes_interventions_and_sdr(conv_run, tmp_path):
     assert list(data["interventions"]["layers"]) == ["decoder.conv.1"] and data["sdr"] == {}
 
 
+@pytest.mark.slow
 def test_probe_refuses_bad_input_without_a_traceback(conv_run, tmp_path):
     for args, message in (
         (["--layers", "decoder.nope"], "valid layer names: "),

@@ -85,6 +85,7 @@ def test_tensorboard_event_files_read_back_as_metrics_jsonl(tmp_path):
     assert "config/text_summary" in events.Tags()["tensors"]  # the run config, as text
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_is_one_run_across_a_resume(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_MODE", raising=False)  # offline by default
     monkeypatch.setenv("WANDB_SILENT", "true")
@@ -98,6 +99,7 @@ def test_wandb_offline_run_is_one_run_across_a_resume(tmp_path, monkeypatch):
         assert b"train/neg_elbo" in data and b"eval/kl" in data
 
 
+@pytest.mark.slow
 def test_mlflow_metric_history_equals_metrics_jsonl(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
@@ -128,6 +130,7 @@ def test_loggers_are_checked_before_any_work(tmp_path, monkeypatch):
     assert not (tmp_path / "run" / ckpt.METRICS).exists()
 
 
+@pytest.mark.slow
 def test_cli_logger_option_sets_train_loggers(tmp_path):
     out = tmp_path / "run"
     args = ["--dataset", "sine_circle", "--model", "vae", "--set", "dataset.n=64"]

@@ -122,6 +122,7 @@ def test_dci_end_to_end_on_true_factors_and_on_noise():
     assert bad["dci_informativeness_test"] < 0.5
 
 
+@pytest.mark.slow
 def test_dci_lightgbm_trees_agree_with_the_studys_sklearn_trees():
     """The default LightGBM trees give scores close to the study's scikit-learn estimator (the
     gap has either sign; measured up to 0.064 here), on three draws of a mixed representation."""
@@ -261,6 +262,7 @@ def test_scores_that_compare_factors_need_two_of_them():
             evaluate_metrics(data, represent, ["factor_vae"], **FAST)
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_disentanglement_scores(tmp_path):
     import json
 
@@ -540,6 +542,7 @@ def test_bad_codes_and_factors_are_refused_clearly(codes, factors, match):
         evaluate_metrics(codes, factors, ["mig"])
 
 
+@pytest.mark.slow
 def test_score_command_reads_codes_from_a_file(tmp_path):
     import json
 

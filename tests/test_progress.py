@@ -6,6 +6,8 @@ import io
 import json
 import subprocess
 
+import pytest
+
 from latentatlas.train.progress import ProgressLines, progress_display
 
 from .conftest import CLI, run_cli, tiny_run_dict
@@ -47,6 +49,7 @@ def test_off_a_terminal_the_display_is_lines(capsys):
     assert isinstance(bar, ProgressLines)  # pytest's captured stderr is not a terminal
 
 
+@pytest.mark.slow
 def test_a_training_with_stderr_in_a_file_writes_progress_lines(tmp_path):
     config = tiny_run_dict(steps=60)
     config["train"] = {**config["train"], "progress": True, "progress_every": 0.0}

@@ -63,6 +63,7 @@ def test_the_constants_for_what_settings_do_not_carry_are_the_codes():
     assert naive.ours({"steps": 50}) == NAIVE_POINTS * 50
 
 
+@pytest.mark.slow
 def test_list_shows_each_scale_short_of_its_paper():
     proc = run_cli("reproduce", "--list")
     assert proc.returncode == 0, proc.stderr

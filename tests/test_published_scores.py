@@ -115,6 +115,7 @@ def test_bad_published_paths_give_clear_errors(tmp_path):
         load_published(tmp_path / "twice.json")
 
 
+@pytest.mark.slow
 def test_reproduce_cli_checks_the_published_files_before_training(tmp_path):
     from .conftest import run_cli
 

@@ -44,6 +44,7 @@ def _labelled(n: int = 200) -> InMemoryDataset:
     return InMemoryDataset(x, torch.stack([shape, angle], 1), space)
 
 
+@pytest.mark.slow
 def test_a_dataset_from_python_is_recorded_and_found_again(tmp_path):
     data = _labelled()
     run = tmp_path / "run"

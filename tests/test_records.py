@@ -75,6 +75,7 @@ def test_every_claim_id_is_unique_within_its_experiment():
         )
 
 
+@pytest.mark.slow
 def test_record_of_a_quick_run(tmp_path):
     out = tmp_path / "curvature"
     proc = run_cli("reproduce", "directions-curvature", "--quick", "--out", str(out))
@@ -127,6 +128,7 @@ def test_a_record_is_replaced_only_by_a_run_of_the_same_or_a_larger_scale(tmp_pa
         assert check_replacement(smaller, tmp_path, True)
 
 
+@pytest.mark.slow
 def test_an_unfinished_reproduction_cannot_be_recorded(tmp_path):
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "results.json").write_text("{}")
@@ -183,6 +185,7 @@ def test_make_record_refuses_missing_results(tmp_path):
         make_record(tmp_path, tmp_path / "r")
 
 
+@pytest.mark.slow
 def test_record_never_writes_over_a_readme_that_is_not_its_index(tmp_path):
     from latentatlas.experiments.record import INDEX_TITLE
 
@@ -298,6 +301,7 @@ def test_the_pca_judge_gives_each_descriptor_its_own_component():
     assert sum(c >= 0.7 for *_, c in matched) == 1
 
 
+@pytest.mark.slow
 def test_the_repository_tracks_no_run_folder_or_weights():
     """Run folders and weights never enter the repository (twelve scratch runs once did)."""
     import shutil

@@ -177,6 +177,7 @@ def test_report_of_a_diffusion_vae_draws_the_circle(tmp_path):
     assert (tmp_path / "run" / "figures" / "latent_scatter.png").is_file()
 
 
+@pytest.mark.slow
 def test_report_of_a_torus_model_draws_it_in_3d(tmp_path):
     config = RunConfig.from_dict(
         {
@@ -191,6 +192,7 @@ def test_report_of_a_torus_model_draws_it_in_3d(tmp_path):
     assert (tmp_path / "run" / "figures" / "latent_torus.png").is_file()
 
 
+@pytest.mark.slow
 def test_a_report_cites_the_thesis_only_for_its_benchmarks_and_shows_disentanglement(tmp_path):
     """Issue 22: a disks run's report spoke of thesis figures; disentanglement.json was left out."""
     config = RunConfig.from_dict(

@@ -39,6 +39,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "latentatlas.cli", *args]
 
 
+@pytest.mark.slow
 def test_sigterm_then_the_same_command_gives_the_uninterrupted_results(tmp_path):
     settings = [*TINY_DISK, "--set", "steps=300"]
     whole = run_cli("reproduce", "slides-disk", *settings, "--out", str(tmp_path / "whole"))
@@ -67,6 +68,7 @@ def test_sigterm_then_the_same_command_gives_the_uninterrupted_results(tmp_path)
     assert "partial" not in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_rerun_reuses_finished_models_and_refuses_other_settings(tmp_path):
     out = tmp_path / "disk"
     args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--out", str(out)]
@@ -96,6 +98,7 @@ def test_a_rerun_reuses_finished_models_and_refuses_other_settings(tmp_path):
     assert json.loads((out / "reproduction.json").read_text())["settings"]["steps"] == 30
 
 
+@pytest.mark.slow
 def test_a_model_folder_from_other_code_is_refused(tmp_path):
     out = tmp_path / "disk"
     args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=20", "--out", str(out)]
@@ -109,6 +112,7 @@ def test_a_model_folder_from_other_code_is_refused(tmp_path):
     assert "02-no_bias was trained with train.lr = 0.5, this run needs 0.01" in proc.stderr
 
 
+@pytest.mark.slow
 def test_a_model_saved_before_a_new_config_field_is_reused(tmp_path):
     """A field added to the library since a model was saved (absent from its config.json, its
     default keeping the old behaviour) does not make the reproduction refuse the model; the
@@ -134,6 +138,7 @@ def test_a_model_saved_before_a_new_config_field_is_reused(tmp_path):
     assert "model.decoder.output_kernel = 3, this run needs 0" in changed.stderr
 
 
+@pytest.mark.slow
 def test_ensemble_members_are_run_folders_reused_by_a_rerun(tmp_path):
     from latentatlas import load
 
@@ -268,6 +273,7 @@ def test_use_store_scopes_the_store_and_in_memory_is_the_default(tmp_path):
     assert current_store().root is None
 
 
+@pytest.mark.slow
 def test_a_reproduction_without_its_identity_file_is_not_continued(tmp_path):
     out = tmp_path / "disk"
     args = ["reproduce", "slides-disk", *TINY_DISK, "--set", "steps=10", "--out", str(out)]
@@ -280,6 +286,7 @@ def test_a_reproduction_without_its_identity_file_is_not_continued(tmp_path):
     assert proc.returncode == 2 and "experiment.json: corrupt" in proc.stderr
 
 
+@pytest.mark.slow
 def test_device_is_checked_before_anything_is_written(tmp_path):
     proc = run_cli(
         "reproduce", "slides-disk", *TINY_DISK, "--device", "cuda:7", "--out", str(tmp_path / "x")
@@ -292,6 +299,7 @@ def test_device_is_checked_before_anything_is_written(tmp_path):
     assert bad.returncode == 2 and "--device: expected a torch device" in bad.stderr
 
 
+@pytest.mark.slow
 def test_models_train_on_the_given_device_and_come_back_on_the_cpu(tmp_path):
     out = tmp_path / "disk"
     proc = run_cli(
@@ -311,6 +319,7 @@ def test_models_train_on_the_given_device_and_come_back_on_the_cpu(tmp_path):
     assert json.loads((out / "reproduction.json").read_text())["device"] == "cpu"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 def test_ctrl_c_exits_130_and_continues_too(tmp_path):
     out = tmp_path / "disk"
@@ -347,6 +356,7 @@ def test_the_experiment_bar_counts_models_against_the_expected_number():
     assert silent.bar is None
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continues(tmp_path):
     settings = [*TINY_DISK, "--set", "steps=300"]
@@ -432,6 +442,7 @@ def test_interrupted_survives_pickling_with_its_signal():
     assert stop.signal == "SIGTERM" and stop.exit_code == 143 and "step 7" in str(stop)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 def test_ctrl_c_between_trainings_exits_130_with_how_to_continue(tmp_path):
     out = tmp_path / "table"

@@ -68,6 +68,7 @@ def copy_of(run_dir: Path, tmp_path: Path) -> Path:
 
 
 # -- --force --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_force_refuses_a_folder_latent_atlas_did_not_write(tmp_path):
     """The issue's case: a config.json next to a user's thesis is not a licence to delete."""
     folder = tmp_path / "p"
@@ -167,6 +168,7 @@ def test_force_never_deletes_outside_the_folder_whatever_the_marker_lists(tmp_pa
     assert (forge / "sub").is_symlink() and (forge / MARKER).is_file()
 
 
+@pytest.mark.slow
 def test_a_forged_marker_is_refused_by_the_cli_with_exit_2(tmp_path):
     """The issue's command: exit 2, one line naming the entry, the victim kept."""
     forge = tmp_path / "forge"
@@ -205,6 +207,7 @@ with FolderLock(sys.argv[1], command="holder"):
 """
 
 
+@pytest.mark.slow
 def test_a_second_command_on_a_locked_folder_exits_2_naming_the_holder(tmp_path):
     folder = tmp_path / "run"
     holder = subprocess.Popen(
@@ -233,6 +236,7 @@ def test_a_second_command_on_a_locked_folder_exits_2_naming_the_holder(tmp_path)
     )
 
 
+@pytest.mark.slow
 def test_report_is_refused_while_another_command_holds_the_run(trained, tmp_path):
     """report writes report.html and figures/ into the run folder: not while a training (or
     any other command) holds it."""
@@ -252,6 +256,7 @@ def test_report_is_refused_while_another_command_holds_the_run(trained, tmp_path
     assert (run_dir / "report.html").is_file() and not (run_dir / LOCK).exists()
 
 
+@pytest.mark.slow
 def test_two_trainings_into_one_folder_at_once(tmp_path):
     folder = tmp_path / "run"
     args = [
@@ -308,6 +313,7 @@ def start_training(out: Path, *extra: str) -> subprocess.Popen:
     return proc
 
 
+@pytest.mark.slow
 def test_sigterm_before_the_first_checkpoint_saves_one_and_exits_143(tmp_path):
     out = tmp_path / "run"
     proc = start_training(out)
@@ -333,6 +339,7 @@ print("loop finished", flush=True)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
 def test_a_python_loop_of_trainings_ends_at_the_first_signal(tmp_path, sig):
     """train_run saves its checkpoint, then raises: the script's loop does not go on to the
@@ -365,6 +372,7 @@ def test_a_python_loop_of_trainings_ends_at_the_first_signal(tmp_path, sig):
     assert not (tmp_path / "r0" / LOCK).exists()
 
 
+@pytest.mark.slow
 def test_a_run_killed_before_its_first_checkpoint_resumes_from_step_0(tmp_path):
     out = tmp_path / "run"
     proc = start_training(out)
@@ -396,6 +404,7 @@ def test_training_into_a_non_empty_folder_is_refused(tmp_path):
     assert (folder / ckpt.METRICS).read_text() == '{"step": 1, "loss": 3}\n'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("out", ["/proc/latent-atlas-x", "FILE/sub"])
 def test_an_unusable_out_fails_before_any_data_is_built(tmp_path, out):
     (tmp_path / "FILE").write_text("a file")
@@ -443,6 +452,7 @@ def full_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_with_a_true_status_and_no_lock(full_disk):
     run_dir = full_disk / "run"
     (full_disk / "run.json").write_text(json.dumps(tiny_run_dict(steps=10, checkpoint_every=5)))
@@ -466,6 +476,7 @@ def test_a_full_disk_is_one_line_with_a_true_status_and_no_lock(full_disk):
     assert run_status(run_dir) == "finished"
 
 
+@pytest.mark.slow
 def test_a_disk_filling_up_during_training_records_the_failure(full_disk):
     """The disk fills while the run trains: the checkpoint write fails with one line, and the
     metadata says "failed" (rewritten in place: there is no room for a new file)."""
@@ -566,6 +577,7 @@ def test_report_on_a_read_only_folder_is_one_line(trained, tmp_path, monkeypatch
 
 
 # -- outputs only after success -------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_failing_evaluate_leaves_the_earlier_results(tmp_path, trained):
     run_dir = copy_of(trained, tmp_path)
     assert run_cli("evaluate", str(run_dir), "--samples", "7").returncode == 0
@@ -575,6 +587,7 @@ def test_a_failing_evaluate_leaves_the_earlier_results(tmp_path, trained):
     assert (run_dir / "evaluation.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_report_keeps_the_sections_it_cannot_recompute(tmp_path, trained):
     run_dir = copy_of(trained, tmp_path)
     section = ReportSection(title="Δ-reduction between three models", lead="kept <b>lead</b>")
@@ -852,6 +865,7 @@ def cli_trained(tmp_path_factory) -> Path:
     return folder / "run"
 
 
+@pytest.mark.slow
 def test_a_corrupt_folder_is_one_line_from_the_cli(cli_trained, tmp_path):
     run_dir = copy_of(cli_trained, tmp_path)
     _edit_json(ckpt.CONFIG, _shrink_latent)(run_dir)
@@ -890,12 +904,14 @@ def test_a_nan_posterior_time_reaches_the_nan_report():
     assert torch.isnan(kl[1]) and torch.isfinite(kl[[0, 2]]).all()
 
 
+@pytest.mark.slow
 def test_environment_lock_does_not_outlive_the_command(trained, tmp_path):
     run_dir = copy_of(trained, tmp_path)
     assert run_cli("evaluate", str(run_dir), "--samples", "2").returncode == 0
     assert not (run_dir / LOCK).exists() and os.listdir(run_dir)
 
 
+@pytest.mark.slow
 def test_config_errors_are_one_line_with_the_file_and_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("dataset: {name: sine_circle}\ntrain:\n  steps: [1\n")
@@ -953,6 +969,7 @@ def test_huge_numbers_from_python_are_the_librarys_errors(tmp_path):
         RunConfig.from_dict({**tiny_run_dict(), "train": {"lr": 1e300}})
 
 
+@pytest.mark.slow
 def test_other_data_than_the_runs_is_refused_naming_both_fingerprints(trained, tmp_path):
     run_dir = copy_of(trained, tmp_path)
     _edit_json(ckpt.METADATA, lambda meta: meta.update(data_fingerprint="00000000"))(run_dir)

@@ -43,6 +43,7 @@ def _check_outputs(out, figures):
     return results
 
 
+@pytest.mark.slow
 def test_slides_disk_tiny(tmp_path):
     scale = DiskScale(size=16, images=200, steps=150, channels=4, bias_free_restarts=2)
     result = reproduce_disk(scale=scale)
@@ -62,6 +63,7 @@ def test_slides_disk_tiny(tmp_path):
     assert results["experiment"] == "slides-disk"
 
 
+@pytest.mark.slow
 def test_slides_pca_tiny(tmp_path):
     result = reproduce_pca(scale=PCAScale(size=16, images=200, steps=90, channels=4))
     assert_judged("slides-pca-ae", result)
@@ -78,6 +80,7 @@ def test_slides_pca_tiny(tmp_path):
     assert len(authors["matrix"]) == 3 and all(abs(v) <= 1 for r in authors["matrix"] for v in r)
 
 
+@pytest.mark.slow
 def test_slides_pca_generator_tiny(tmp_path):
     scale = GeneratorScale(
         size=16, images=200, generator_steps=60, latent_dim=4, offsets=300, steps=60
@@ -92,6 +95,7 @@ def test_slides_pca_generator_tiny(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_slides_position_quick_through_the_cli(tmp_path):
     out = tmp_path / "pos"
     proc = run_cli("reproduce", "slides-position", "--quick", "--out", str(out), timeout=300)

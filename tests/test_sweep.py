@@ -46,6 +46,7 @@ def sweep_dict(**changes) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep_dict()))
@@ -123,6 +124,7 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
         assert (trial / "model.safetensors").read_bytes() == weights[r["trial"]]
 
 
+@pytest.mark.slow
 def test_a_sweep_on_a_local_ray_instance(tmp_path):
     ray = pytest.importorskip("ray")  # installed with the test extra
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -135,6 +137,7 @@ def test_a_sweep_on_a_local_ray_instance(tmp_path):
     assert result.executor == "ray" and "mig" in result.score_names
 
 
+@pytest.mark.slow
 def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
     with pytest.raises(Exception, match="unknown model 'betavae'"):
         SweepConfig.from_dict(sweep_dict(models={"betavae": {}}))
@@ -157,6 +160,7 @@ def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
+@pytest.mark.slow
 def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
     from latentatlas.papers.locatello.experiments import (
         SCALES,

@@ -124,6 +124,7 @@ def test_torus_quick_end_to_end_through_the_cli(tmp_path):
     assert "6216.02 ± 43.05" in (out / "table.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["thesis-pixel-shift", "thesis-rotating-object"])
 def test_circle_studies_quick(tmp_path, name):
     restarts = 2 if name == "thesis-rotating-object" else 1

@@ -89,6 +89,7 @@ def test_our_numbers_are_printed_like_the_thesis():
     assert format_pair(18690.0, 23000.0) == "(1.87 ± 2.30) × 10⁴"
 
 
+@pytest.mark.slow
 def test_reduction_table_quick(tmp_path):
     from latentatlas.papers.thesis.reduction import (
         THESIS_TABLE_9_2,

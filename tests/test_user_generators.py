@@ -69,6 +69,7 @@ def test_import_generator_infers_the_latent_size_and_checks_the_output(user_modu
         import_generator(f"{user_module}:make_generator", latent_dim=5)
 
 
+@pytest.mark.slow
 def test_directions_and_probe_run_on_a_users_generator(user_module, tmp_path):
     spec = f"{user_module}:make_generator"
     out = tmp_path / "dir"
@@ -137,6 +138,7 @@ def test_the_explorer_serves_a_users_generator(user_module):
     assert client.get("/api/example?index=0").status_code == 400
 
 
+@pytest.mark.slow
 def test_explore_needs_a_run_or_a_generator_and_refuses_a_bad_one(user_module):
     both = run_cli("explore", "somewhere", "--generator", f"{user_module}:make_generator")
     assert both.returncode == 2 and "either RUN_DIR or --generator" in both.stderr
