@@ -26,9 +26,10 @@ $(STAMP): $(CORE)
 demo: $(CORE)
 	$(VENV)/bin/latent-atlas demo --out runs/demo --force  # a re-run continues it (replaces one of other settings)
 
-# both tiers, one worker per core (26 min on 2 cores in one process, 19 in two)
+# both tiers in one process (~26 min on 2 cores; `pytest -n auto` takes ~19-21 min but one
+# signal test has failed under two workers: see the CHANGELOG)
 test: $(STAMP) lint
-	$(PY) -m pytest -q -n auto
+	$(PY) -m pytest -q
 
 # the fast tier, for everyday work: every test not marked slow (see tests/conftest.py)
 check: $(STAMP) lint

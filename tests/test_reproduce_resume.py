@@ -385,7 +385,7 @@ def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continue
     assert out / ".latent-atlas.lock" in locks and len(locks) == 2
     refused = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
     assert refused.returncode == 2 and "stale lock" in refused.stderr
-    assert all(str(lock) in refused.stderr for lock in locks)
+    assert all(str(lock) in refused.stderr for lock in locks), (locks, refused.stderr)
     for lock in locks:
         lock.unlink()
     finished = sum(
