@@ -169,16 +169,15 @@ class ModelStore:
         names = [f"{i + 1:02d}-{_slug(label)}" for i, label in zip(indices, labels)]
         for i, label in zip(indices, labels):
             self._emit("start", i, _slug(label))
+        reused = False
         if self.root is None:
             result = train_ensemble(configs, progress=progress)
         else:
             folders = [self.root / n for n in names]
-            reused = all(reached_end(f) for f in folders if (f / ckpt.CONFIG).is_file()) and all(
-                (f / ckpt.CONFIG).is_file() for f in folders
-            )
+            reused = all((f / ckpt.CONFIG).is_file() and reached_end(f) for f in folders)
             result = train_ensemble_into(configs, folders, progress, what="reproduction")
         for i, label in zip(indices, labels):
-            self._emit("done", i, _slug(label), reused=self.root is not None and reused)
+            self._emit("done", i, _slug(label), reused=reused)
         return result
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ scores per model and hyper-parameter values, and each score against each swept h
 A trial whose folder already holds scores of the same metrics and preset is not run again, so
 an interrupted sweep continues where it stopped (a trial interrupted after a checkpoint resumes
 from it); a finished trial scored with other metrics or another preset is scored again, not
-retrained; a trial folder whose saved config the sweep contradicts is refused
-(:func:`config_conflict`); a failing trial is recorded with its error and the others go on.
+retrained; a trial folder whose saved config the sweep contradicts is refused (the run store's
+rule, :func:`latentatlas.train.store.check_same_config`); a failing trial is recorded with its
+error and the others go on.
 
 Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
 (``train.ensemble``) when the model allows it (no training phases, no auxiliary step), and the
