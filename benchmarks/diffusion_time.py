@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from dataclasses import replace
 
 import torch
 
@@ -30,8 +31,8 @@ PARAMETERISATIONS = ("softplus", "bounded")
 def run(time_param: str, sigma_x: float, steps: int, seed: int, quick: bool) -> dict[str, float]:
     """Final −ELBO, KL and log10 of the median time of one training."""
     study = STUDIES["thesis-torus"]
-    scale = study.quick if quick else study.full
-    spec = study_spec(study, "diffusion_vae", sigma_x, scale, seed, None, steps)
+    scale = replace(study.quick if quick else study.full, steps=steps)
+    spec = study_spec(study, "diffusion_vae", sigma_x, scale, seed)
     spec["model"]["latent"]["time_param"] = time_param
     spec["train"]["log_every"] = 1
     config = RunConfig.from_dict(spec)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from latentatlas.errors import UnknownNameError
 from latentatlas.papers.atomic.experiments import (
-    EXPERIMENTS,
+    STUDIES,
     experiment,
     reproduce_atomic,
     write_atomic_outputs,
@@ -23,9 +24,9 @@ TINY = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+@pytest.mark.parametrize("name", sorted(STUDIES))
 def test_reproduction_writes_results_table_figures_and_report(name, tmp_path):
-    result = reproduce_atomic(name, quick=True, steps=15, dataset=TINY[name])
+    result = reproduce_atomic(name, replace(STUDIES[name].quick, steps=15), dataset=TINY[name])
     assert_judged(name, result)
     report = write_atomic_outputs(result, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text(), parse_constant=pytest.fail)
@@ -71,7 +72,8 @@ def test_cli_mnist_option_is_checked_before_training(tmp_path):
         "--out",
         str(tmp_path / "o"),
     )
-    assert proc.returncode != 0 and "--mnist goes with atomic-strokes only" in proc.stderr
+    assert proc.returncode == 2
+    assert "--mnist: atomic-spikes does not take this option (it takes: --seed)" in proc.stderr
     proc = run_cli(
         "reproduce",
         "atomic-strokes",

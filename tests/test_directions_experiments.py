@@ -12,6 +12,7 @@ from latentatlas.experiments.claims import judge
 from latentatlas.papers.directions.beta import BetaScale, reproduce_beta, write_beta_outputs
 from latentatlas.papers.directions.common import VAEScale
 from latentatlas.papers.directions.curvature import (
+    CurvatureScale,
     reproduce_curvature,
     write_curvature_outputs,
 )
@@ -34,7 +35,7 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
     scale = BetaScale(
         TINY_VAE, (1.0, 10.0), 6, (0.05, 0.1), steps=4, traversals=5, fit_steps=30, precise_steps=3
     )
-    result = reproduce_beta(scale=scale)
+    result = reproduce_beta(scale)
     assert_judged("directions-dsprites-beta", result)
     assert [m.beta for m in result.models] == [1.0, 10.0]
     for m in result.models:
@@ -67,7 +68,7 @@ def test_beta_experiment_runs_every_method_and_writes_its_report(tmp_path):
 
 def test_loss_and_naive_inversion_experiments_run(tmp_path):
     scale = LossScale(TINY_VAE, targets=4, steps=3)
-    losses = reproduce_losses(scale=scale)
+    losses = reproduce_losses(scale)
     assert_judged("directions-losses", losses)
     assert len(losses.rows) == 12  # 6 reconstruction errors × with/without the ball
     constrained = [r for r in losses.rows if r.constrained]
@@ -94,7 +95,7 @@ def test_the_ball_study_covers_every_target_kind_generator_and_length(tmp_path):
     scale = LossScale(
         tiniest, targets=2, steps=2, ball_betas=(4.0, 8.0), ball_targets=3, ball_step_factors=(1, 2)
     )
-    result = reproduce_losses(scale=scale)
+    result = reproduce_losses(scale)
     assert len(result.ball) == 2 * 3 * 2 * 2  # β × targets × lengths × ball/free
     assert {(r.beta, r.steps) for r in result.ball} == {(4.0, 2), (4.0, 4), (8.0, 2), (8.0, 4)}
     assert all(r.largest_norm_ratio <= 1 + 1e-5 for r in result.ball if r.constrained)
@@ -102,7 +103,7 @@ def test_the_ball_study_covers_every_target_kind_generator_and_length(tmp_path):
     assert "settings where free codes leave it" in ball.ours
     write_losses_outputs(result, tmp_path)
     assert "Where the ball should matter" in (tmp_path / "table.md").read_text()
-    naive = reproduce_naive(scale=InversionScale(TINY_VAE, targets=4, steps=2))
+    naive = reproduce_naive(InversionScale(TINY_VAE, targets=4, steps=2))
     assert_judged("directions-inversion", naive)
     assert naive.steps.tolist() == list(range(2, 21, 2))
     assert len(naive.naive_error) == len(naive.recursive_error) == 10
@@ -112,7 +113,7 @@ def test_the_ball_study_covers_every_target_kind_generator_and_length(tmp_path):
 
 def test_curvature_separates_curved_transformations_from_brightness(tmp_path):
     """Appendix D: translation, rotation and scale are curved walks; brightness is straight."""
-    result = reproduce_curvature(points=16)
+    result = reproduce_curvature(CurvatureScale(16))
     assert_judged("directions-curvature", result)
     m = result.measures
     assert m["brightness"].length_over_chord == pytest.approx(1.0, abs=1e-9)
@@ -337,7 +338,7 @@ def test_the_ball_verdict_names_the_settings_it_rests_on():
 
 def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_path, monkeypatch):
     """Its 36 inversions take hours on a CPU: each is kept in the run folder as it finishes."""
-    from latentatlas.experiments.model_store import ModelStore, use_store
+    from latentatlas.experiments.model_store import ModelStore
     from latentatlas.papers.directions import inversion as directions_inversion
 
     tiniest = VAEScale(32, 64, 4, batch_size=16)
@@ -349,8 +350,7 @@ def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_pat
     monkeypatch.setattr(
         directions_inversion, "invert", lambda *a, **k: calls.append(k) or real(*a, **k)
     )
-    with use_store(ModelStore(tmp_path)):
-        first = reproduce_losses(scale=scale)
+    first = reproduce_losses(scale, ModelStore(tmp_path))
     assert len(calls) == 12 + 3 * 2
     assert len(list((tmp_path / "results").iterdir())) == 18
 
@@ -358,8 +358,7 @@ def test_a_rerun_of_the_losses_experiment_reuses_its_finished_inversions(tmp_pat
         raise AssertionError("inverted again")
 
     monkeypatch.setattr(directions_inversion, "invert", no_inversion)
-    with use_store(ModelStore(tmp_path)):
-        again = reproduce_losses(scale=scale)
+    again = reproduce_losses(scale, ModelStore(tmp_path))
     # the reused codes are bit-identical (the cache's own tests); decoding them in the rerun
     # gave, on one machine, images one float32 ulp apart in a few pixels of some rows (same
     # codes, same weights: the decode's kernels, not the cache), moving their SSIM in the 9th

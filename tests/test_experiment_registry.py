@@ -11,30 +11,55 @@ from pathlib import Path
 import pytest
 
 from latentatlas.errors import ConfigError, UnknownNameError
-from latentatlas.experiments.catalogue import PAPERS, SCALES, _function, measured_times
-from latentatlas.experiments.settings import settings_of
+from latentatlas.experiments.experiment import SCALES, Experiment
+from latentatlas.experiments.runner import measured_times
+from latentatlas.experiments.scales import settings_of
 from latentatlas.registry import EXPERIMENTS
 
 from .conftest import run_cli
 
 
-def test_every_experiment_names_its_paper_and_code_that_exists():
+def test_every_experiment_is_a_declared_object_with_its_paper_code_and_claims():
     assert len(EXPERIMENTS.names()) == 21
+    papers = set()
     for name, experiment in EXPERIMENTS.items():
-        assert experiment.name == name and experiment.paper in PAPERS and experiment.reference
-        assert callable(_function(experiment.run)) and callable(_function(experiment.write))
+        assert isinstance(experiment, Experiment) and experiment.name == name
+        assert experiment.paper and experiment.reference
+        assert callable(experiment.run) and callable(experiment.write)
+        # the claims travel with the experiment: every paper's experiment has its judge
+        assert experiment.claims and callable(experiment.judge), name
+        papers.add(experiment.paper)
+    assert len(papers) == 6
     with pytest.raises(UnknownNameError, match="valid experiment names"):
         EXPERIMENTS.get("thesis-table-6.1")
+
+
+def test_an_experiment_module_outside_its_papers_catalogue_registers_nothing():
+    """The experiments are registered in one place: importing a paper's code registers none
+    (no registration as a side effect of importing an experiment's module)."""
+    code = (
+        "import latentatlas.papers.thesis.tables, latentatlas.papers.slides.disk\n"
+        "from latentatlas.registry import EXPERIMENTS\n"
+        "print(len(EXPERIMENTS._items))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "0"
 
 
 @pytest.mark.slow
 def test_options_and_scales_are_checked_before_anything_runs(tmp_path):
     curvature = EXPERIMENTS.get("directions-curvature")
-    with pytest.raises(ConfigError, match="does not take"):
-        curvature.check("quick", seed=3)
+    settings = curvature.settings("quick")
+    with pytest.raises(ConfigError, match="--seed: directions-curvature does not take"):
+        curvature.read_options({"seed": 3}, settings)
     with pytest.raises(ConfigError, match="scale"):
         curvature.check("huge")
-    EXPERIMENTS.get("slides-disk").check("full", seed=3)
+    disk = EXPERIMENTS.get("slides-disk")
+    assert disk.read_options({"seed": 3}, None) == {"seed": 3}
+    assert disk.read_options({"seed": None}, None) == {"seed": 0}  # the default, as --seed 0
+    with pytest.raises(ConfigError, match=r"--mnist: slides-disk does not take .*takes: --seed"):
+        disk.read_options({"mnist": "digits"}, None)
     proc = run_cli("reproduce", "directions-curvature", "--seed", "3", "--out", str(tmp_path / "x"))
     assert proc.returncode == 2 and "does not take" in proc.stderr
     assert not (tmp_path / "x").exists()
@@ -55,7 +80,7 @@ def test_every_experiment_has_the_required_scales_as_json_settings():
     import json
 
     for name, experiment in EXPERIMENTS.items():
-        scales = experiment.named_scales()
+        scales = experiment.scales
         assert tuple(scales) == (*SCALES, *experiment.reduced), name
         for scale in scales:
             settings = settings_of(experiment.settings(scale))
@@ -68,7 +93,7 @@ def test_every_experiment_has_the_required_scales_as_json_settings():
 
 def test_recorded_times_belong_to_registered_experiments_and_scales():
     for name, seconds in measured_times().items():
-        assert name in EXPERIMENTS and set(seconds) <= set(EXPERIMENTS.get(name).named_scales())
+        assert name in EXPERIMENTS and set(seconds) <= set(EXPERIMENTS.get(name).scales)
         assert all(value > 0 for value in seconds.values())
 
 
@@ -173,7 +198,7 @@ def test_settings_recorded_before_a_setting_existed_take_its_default():
     matches while the scale keeps the default, and stops matching when the scale changes it."""
     import dataclasses
 
-    from latentatlas.experiments.settings import settings_of, with_later_defaults
+    from latentatlas.experiments.scales import settings_of, with_later_defaults
 
     @dataclasses.dataclass(frozen=True)
     class Later:
@@ -192,8 +217,8 @@ def test_a_folder_started_before_a_setting_existed_continues_while_it_keeps_its_
     import dataclasses
 
     from latentatlas.errors import RunFolderError
-    from latentatlas.experiments.catalogue import STARTED, check_continuation
-    from latentatlas.experiments.settings import settings_of
+    from latentatlas.experiments.runner import STARTED, check_continuation
+    from latentatlas.experiments.scales import settings_of
 
     @dataclasses.dataclass(frozen=True)
     class Later:

@@ -26,7 +26,7 @@ TINY = IntrinsicScale(16, 128, 20, samples=8, latent_dim=6, batch_size=16)
 
 
 def test_stretch_experiment_compares_every_level_at_two_lengths(tmp_path):
-    result = reproduce_stretch(scale=StretchScale(TINY, (8, 20)))
+    result = reproduce_stretch(StretchScale(TINY, (8, 20)))
     assert_judged("intrinsic-stretch", result)
     assert set(result.errors) == {8, 20}
     found = result.errors[20]
@@ -47,13 +47,13 @@ def test_stretch_experiment_compares_every_level_at_two_lengths(tmp_path):
 
 @pytest.mark.slow
 def test_tracking_and_sdr_training_experiments_run(tmp_path):
-    tracking = reproduce_tracking(scale=TrackingScale(TINY, 5))
+    tracking = reproduce_tracking(TrackingScale(TINY, 5))
     assert_judged("intrinsic-tracking", tracking)
     records = tracking.runs["VAE"].tracking
     assert [r["step"] for r in records] == [5, 10, 15, 20]
     assert {"fine/scale1", "fine/mse", "coarse/mse"} <= set(records[0])
     write_tracking_outputs(tracking, tmp_path / "tracking")
-    sdr = reproduce_sdr_training(scale=TrackingScale(TINY, 10))
+    sdr = reproduce_sdr_training(TrackingScale(TINY, 10))
     assert_judged("intrinsic-sdr-training", sdr)
     plain, regularised = sdr.runs["VAE"], sdr.runs["VAE + SDR"]
     assert len(plain.sdr_losses) == 0 and len(regularised.sdr_losses) == 20

@@ -16,7 +16,7 @@ import pytest
 
 from latentatlas.experiments.claims import VERDICTS, by_counts, by_fraction, claims_of, judge
 from latentatlas.experiments.claims.agreement import Estimate, compare
-from latentatlas.experiments.settings import settings_of
+from latentatlas.experiments.scales import settings_of
 from latentatlas.papers.thesis.tables import METRICS, THESIS_TABLES
 
 RECORDS = Path(__file__).resolve().parents[1] / "reproductions"
@@ -260,7 +260,7 @@ def test_rejudging_a_record_rewrites_its_verdicts_from_its_results(tmp_path):
 
 # -- the report's badge: the judge's verdicts and the scale, a quick run none ---------------------
 def test_a_reproduction_reports_badge_is_its_verdicts_at_its_scale(tmp_path):
-    import latentatlas.experiments.catalogue  # noqa: F401  (registers the experiments)
+    from latentatlas.experiments.runner import badge
     from latentatlas.registry import EXPERIMENTS
     from latentatlas.viz.reproduction import set_report_status
 
@@ -268,15 +268,15 @@ def test_a_reproduction_reports_badge_is_its_verdicts_at_its_scale(tmp_path):
     agreeing = with_deltas(recorded("thesis-torus"), "delta", lambda p: p, 0.01)
     (tmp_path / "results.json").write_text(json.dumps(agreeing))
     short = " · short of the paper by: training steps 417×"
-    assert torus.badge("full", tmp_path) == "full scale: 3 reproduced" + short
+    assert badge(torus, "full", tmp_path) == "full scale: 3 reproduced" + short
     noisy = with_deltas(recorded("thesis-torus"), "delta", lambda p: p, 2.0)
     (tmp_path / "results.json").write_text(json.dumps(noisy))
-    assert torus.badge("full", tmp_path) == "full scale: 1 reproduced · 2 inconclusive" + short
-    longer = {**settings_of(torus.named_scales()["full"]), "steps": 2_500_000}
-    assert torus.badge("full", tmp_path, longer).endswith(
+    assert badge(torus, "full", tmp_path) == "full scale: 1 reproduced · 2 inconclusive" + short
+    longer = {**settings_of(torus.scales["full"]), "steps": 2_500_000}
+    assert badge(torus, "full", tmp_path, longer).endswith(
         "short of the paper by: none (as far as the paper states its protocol)"
     )
-    assert "smoke test" in torus.badge("quick", tmp_path)
+    assert "smoke test" in badge(torus, "quick", tmp_path)
     page = tmp_path / "report.html"
     page.write_text('<h1>T <span class="status" hidden></span></h1>')
     set_report_status(page, "full scale: 1 reproduced")

@@ -9,7 +9,7 @@ import pytest
 
 from latentatlas.experiments.claims import VERDICTS, Claim, Verdict, claims_of, judge
 from latentatlas.experiments.record import make_record
-from latentatlas.experiments.settings import settings_of, with_later_defaults
+from latentatlas.experiments.scales import settings_of, with_later_defaults
 from latentatlas.registry import EXPERIMENTS
 
 from .conftest import run_cli
@@ -36,7 +36,7 @@ def test_a_record_matches_a_named_scale_and_judges_every_claim(folder):
     record = json.loads((folder / "record.json").read_text(encoding="utf-8"))
     name = record["experiment"]
     assert folder.name == name
-    scales = EXPERIMENTS.get(name).named_scales()
+    scales = EXPERIMENTS.get(name).scales
     assert record["scale"] in scales
     scale = scales[record["scale"]]
     assert with_later_defaults(record["settings"], scale) == settings_of(scale), (

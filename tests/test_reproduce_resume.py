@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from latentatlas.errors import Interrupted, RunFolderError
-from latentatlas.experiments.model_store import ModelStore, use_store
+from latentatlas.experiments.model_store import ModelStore
 from latentatlas.train.callbacks import PeriodicCallback, Snapshots, StopAt
 
 from .conftest import run_cli, start_cli, tiny_run_dict
@@ -263,16 +263,6 @@ def test_callback_state_survives_an_interruption(tmp_path):
     assert again_periodic.records == periodic.records
 
 
-def test_use_store_scopes_the_store_and_in_memory_is_the_default(tmp_path):
-    from latentatlas.experiments.model_store import current_store
-
-    assert current_store().root is None
-    store = ModelStore(tmp_path, device="cpu")
-    with use_store(store):
-        assert current_store() is store
-    assert current_store().root is None
-
-
 @pytest.mark.slow
 def test_a_reproduction_without_its_identity_file_is_not_continued(tmp_path):
     out = tmp_path / "disk"
@@ -337,7 +327,7 @@ def test_ctrl_c_exits_130_and_continues_too(tmp_path):
     again = run_cli("reproduce", "slides-disk", *settings, "--out", str(out))
     assert again.returncode == 0, again.stderr
     with pytest.raises(RunFolderError):
-        from latentatlas.experiments.catalogue import check_continuation
+        from latentatlas.experiments.runner import check_continuation
 
         check_continuation(out, {"experiment": "other"})
 
@@ -356,6 +346,20 @@ def test_the_experiment_bar_counts_models_against_the_expected_number():
     assert silent.bar is None
 
 
+def _wait_until_stopped(proc: subprocess.Popen) -> None:
+    """Return once ``proc`` is stopped by SIGSTOP (or has ended): its state in /proc is T."""
+    stat = Path(f"/proc/{proc.pid}/stat")
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and stat.is_file():
+        # the state is the field after the command's parenthesised name
+        if stat.read_text().rsplit(")", 1)[1].split()[0] in ("T", "t"):
+            return
+        assert time.monotonic() < deadline, "the process did not stop"
+        time.sleep(0.001)
+    if not stat.parent.is_dir():  # no /proc: give the signal time to land
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="signals")
 def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continues(tmp_path):
@@ -372,9 +376,12 @@ def test_after_sigkill_one_message_names_every_stale_lock_and_the_rerun_continue
         assert time.monotonic() < deadline
         time.sleep(0.05)
     # freeze it while a model is in training (its lock and the folder's held), then kill it:
-    # on a loaded machine the tiny 02 may finish before a plain kill lands
+    # on a loaded machine the tiny 02 may finish before a plain kill lands. The locks are read
+    # only once the process has stopped (a signal is delivered asynchronously: read at once,
+    # a model could still finish and remove its lock after the read)
     while True:
         proc.send_signal(signal.SIGSTOP)
+        _wait_until_stopped(proc)
         locks = sorted(out.glob("**/.latent-atlas.lock"))
         if len(locks) == 2 or proc.poll() is not None:
             break

@@ -46,7 +46,7 @@ def _check_outputs(out, figures):
 @pytest.mark.slow
 def test_slides_disk_tiny(tmp_path):
     scale = DiskScale(size=16, images=200, steps=150, channels=4, bias_free_restarts=2)
-    result = reproduce_disk(scale=scale)
+    result = reproduce_disk(scale)
     assert_judged("slides-disk", result)
     free = result.models["no_bias"]  # two initialisations, the lower final loss kept
     assert len(free.restart_losses) == 2 and len(result.models["bias"].restart_losses) == 1
@@ -65,7 +65,7 @@ def test_slides_disk_tiny(tmp_path):
 
 @pytest.mark.slow
 def test_slides_pca_tiny(tmp_path):
-    result = reproduce_pca(scale=PCAScale(size=16, images=200, steps=90, channels=4))
+    result = reproduce_pca(PCAScale(size=16, images=200, steps=90, channels=4))
     assert_judged("slides-pca-ae", result)
     pca = result.models["pca_ae"]
     assert len(pca.correlations.best) == 3
@@ -85,7 +85,7 @@ def test_slides_pca_generator_tiny(tmp_path):
     scale = GeneratorScale(
         size=16, images=200, generator_steps=60, latent_dim=4, offsets=300, steps=60
     )
-    result = reproduce_generator(scale=scale)
+    result = reproduce_generator(scale)
     assert_judged("slides-pca-ae-generator", result)
     assert result.navigation["learned"].shape == (3, 7, 1, 16, 16)
     assert result.learned.factors == ["mass", "orientation_cos", "orientation_sin"]

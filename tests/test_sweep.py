@@ -13,8 +13,9 @@ import yaml
 
 from latentatlas import train_run
 from latentatlas.errors import ConfigError, RunFolderError
-from latentatlas.tools.sweep import SweepConfig, expand, run_sweep
+from latentatlas.tools.sweep import SweepConfig, expand, run_sweep, with_model_defaults
 from latentatlas.train.run import RunConfig, load
+from latentatlas.train.store import check_same_config
 
 from .conftest import assert_judged, run_cli
 
@@ -70,11 +71,10 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
         scores = json.loads((out / "trials" / r["trial"] / "disentanglement.json").read_text())
         assert {"mig", "sap", "gaussian_total_correlation"} <= set(scores["scores"])
     assert (out / "report.html").is_file() and (out / "figures" / "scores.png").is_file()
-    # the β-VAE seeds trained as one ensemble: each equals the run trained alone
+    # the β-VAE seeds trained as one ensemble: each equals the run trained alone (the same
+    # model: the networks the config leaves out chosen from the data in both)
     alone, _ = train_run(
-        RunConfig.from_dict(expand(SweepConfig.from_dict(sweep_dict()))[1].config),
-        None,
-        defaults=None,
+        RunConfig.from_dict(expand(SweepConfig.from_dict(sweep_dict()))[1].config), None
     )
     member = load(out / "trials" / "beta_vae-beta=4-seed1")
     for (k, a), b in zip(alone.state_dict().items(), member.state_dict().values()):
@@ -138,6 +138,29 @@ def test_a_sweep_on_a_local_ray_instance(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_sweep_trains_the_model_train_run_trains_from_the_same_config(tmp_path):
+    """One config, one model: a trial's left-out model settings are chosen from the data as
+    latentatlas.train_run (and latent-atlas train) chooses them; ``defaults`` names the step."""
+    sweep = SweepConfig.from_dict(sweep_dict(models={"beta_vae": {"beta": 4}}, seeds=[0]))
+    assert sweep.defaults == "data"
+    (trial,) = with_model_defaults(expand(sweep), sweep.defaults)
+    alone = tmp_path / "alone"
+    train_run(RunConfig.from_dict(expand(sweep)[0].config), alone)
+    # the run store would reuse the folder for the trial: the same model, every setting
+    check_same_config(alone, RunConfig.from_dict(trial.config), what="sweep")
+    assert trial.config["model"]["encoder"]["name"] == "conv_encoder"  # chosen for the images
+    as_written = SweepConfig.from_dict(
+        sweep_dict(models={"beta_vae": {"beta": 4}}, seeds=[0], defaults=None)
+    )
+    (plain,) = with_model_defaults(expand(as_written), as_written.defaults)
+    assert "encoder" not in plain.config["model"]
+    with pytest.raises(RunFolderError, match="model.encoder"):
+        check_same_config(alone, RunConfig.from_dict(plain.config), what="sweep")
+    with pytest.raises(ConfigError, match="defaults: expected 'data', a preset"):
+        SweepConfig.from_dict(sweep_dict(defaults="bogus"))
+
+
+@pytest.mark.slow
 def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
     with pytest.raises(Exception, match="unknown model 'betavae'"):
         SweepConfig.from_dict(sweep_dict(models={"betavae": {}}))
@@ -162,6 +185,7 @@ def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
 
 @pytest.mark.slow
 def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
+    from latentatlas.experiments.model_store import ModelStore
     from latentatlas.papers.locatello.experiments import (
         SCALES,
         LocatelloScale,
@@ -174,7 +198,7 @@ def test_locatello_reproduction_runs_and_summarises_per_beta(tmp_path):
     assert full.models == {"beta_vae": {"beta": [1.0, 2.0, 4.0, 6.0, 8.0, 16.0]}}
     assert full.base["train"]["lr"] == 1e-4 and full.base["train"]["steps"] == 300_000
     tiny = LocatelloScale((1.0, 4.0), (0, 1), 3, 5e-4, "fast", ("mig", "sap"))
-    result = reproduce_locatello(scale=tiny, out=tmp_path)
+    result = reproduce_locatello(tiny, ModelStore(tmp_path))
     assert_judged("locatello-dsprites-betavae", result)  # too few metrics: judged as such
     assert [r["status"] for r in result.sweep.rows] == ["done"] * 4
     summary = result.summary()

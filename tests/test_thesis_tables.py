@@ -53,7 +53,7 @@ def test_table_7_1_trains_its_grid_with_the_printed_formulas_too():
     its results carry both rows, every claim of both judged."""
     from latentatlas.papers.thesis.tables import TableScale, reproduce_table
 
-    result = reproduce_table("7.1", scale=TableScale(repetitions=2, steps=20, n=200))
+    result = reproduce_table("7.1", TableScale(repetitions=2, steps=20, n=200))
     data = result.to_dict()
     assert len(data["rows"]) == 9 and len(data["printed_formulas"]["rows"]) == 9
     exact = data["rows"][0]["ours"]["kl"]["mean"]
@@ -92,13 +92,14 @@ def test_our_numbers_are_printed_like_the_thesis():
 @pytest.mark.slow
 def test_reduction_table_quick(tmp_path):
     from latentatlas.papers.thesis.reduction import (
+        SCALES,
         THESIS_TABLE_9_2,
         reproduce_reduction_table,
         write_reduction_outputs,
     )
 
     assert all(parse_entry(v)[0] > 0 for v in THESIS_TABLE_9_2.values())
-    result = reproduce_reduction_table(quick=True)
+    result = reproduce_reduction_table(SCALES["quick"])
     assert_judged("thesis-table-9.2", result)
     report = write_reduction_outputs(result, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
@@ -116,10 +117,10 @@ def test_the_common_sigma_reading_trains_every_model_at_the_generators_sigma():
     common σ (so its two Δ columns coincide: eq. 9.2's constant vanishes with equal σ)."""
     from dataclasses import replace
 
-    from latentatlas.experiments.catalogue import EXPERIMENTS
     from latentatlas.papers.thesis.reduction import SCALES
+    from latentatlas.registry import EXPERIMENTS
 
-    variant = EXPERIMENTS.get("thesis-table-9.2-sigma-0.1").named_scales()
+    variant = EXPERIMENTS.get("thesis-table-9.2-sigma-0.1").scales
     assert set(variant) == set(SCALES)
     for name, scale in SCALES.items():
         assert scale.sigma_x == 0.01 and scale.common_sigma == 0.1

@@ -16,6 +16,7 @@ from latentatlas.train import (
     Trainer,
     TrainerConfig,
     load,
+    safe_write,
 )
 from latentatlas.train import checkpoint as ckpt
 from latentatlas.train.callbacks import Callback
@@ -34,7 +35,7 @@ def test_run_folder_contents(tmp_path):
         assert (run / name).is_file(), name
     assert not list(run.glob(".*.tmp")), "temporary files left behind"
     modes = {(run / n).stat().st_mode & 0o777 for n in (ckpt.CONFIG, ckpt.WEIGHTS, ckpt.STATE)}
-    assert modes == {0o666 & ~ckpt._UMASK}, [oct(m) for m in modes]  # not mkstemp's 0600
+    assert modes == {0o666 & ~safe_write._UMASK}, [oct(m) for m in modes]  # not mkstemp 0600
     meta = json.loads((run / ckpt.METADATA).read_text())
     assert meta["status"] == "finished" and meta["step"] == 12 and meta["seed"] == 3
     assert meta["torch"] == torch.__version__ and len(meta["data_fingerprint"]) == 16

@@ -458,7 +458,7 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
     not): its report is written again from results.json or, for an interrupted sweep, from the
     trial folders.
     """
-    from .experiments.catalogue import REPRODUCTION, STARTED
+    from .experiments.runner import REPRODUCTION, STARTED
     from .tools.sweep import is_sweep_folder
     from .train.checkpoint import check_run_dir
     from .train.outputs import FolderLock
@@ -470,7 +470,7 @@ def report(run_dir: str, png: bool, hue: str | None) -> None:
                 f"{run_dir} is a finished reproduction: its report is "
                 f"{Path(run_dir) / 'report.html'} (rerunning the reproduce command rewrites it)"
             )
-        from .experiments.partial import report_unfinished
+        from .experiments.runner import report_unfinished
 
         with FolderLock(run_dir):
             page = report_unfinished(run_dir)
@@ -603,10 +603,11 @@ def _demo_continues(folder: Path, config) -> bool:
 
 def _list_experiments() -> None:
     """Each registered experiment with its paper reference and measured wall times."""
-    from .experiments.catalogue import SCALES, measured_times
-    from .experiments.outputs import duration_text
+    from .experiments.experiment import SCALES
     from .experiments.protocols import shortfall
-    from .experiments.settings import settings_of
+    from .experiments.result_files import duration_text
+    from .experiments.runner import measured_times
+    from .experiments.scales import settings_of
     from .registry import EXPERIMENTS
 
     times = measured_times()
@@ -630,8 +631,8 @@ def _list_experiments() -> None:
     )
     for name, experiment in EXPERIMENTS.items():
         for scale in ("full", *experiment.reduced):
-            settings = settings_of(experiment.named_scales()[scale])
-            click.echo(f"  {name:<28}{scale:<6}{shortfall(name, settings)}")
+            settings = settings_of(experiment.scales[scale])
+            click.echo(f"  {name:<28}{scale:<6}{shortfall(experiment.protocol, settings)}")
 
 
 @cli.command(short_help="Reproduce a published experiment beside the paper.")
@@ -675,14 +676,14 @@ def _list_experiments() -> None:
 @click.option(
     "--mnist",
     type=click.Path(),
-    help="atomic-strokes only: a folder with the MNIST IDX files, to train on real digits.",
+    help="A folder with the MNIST IDX files, to train on real digits (atomic-strokes).",
 )
 @click.option(
     "--published",
     type=click.Path(),
-    help="locatello-dsprites-betavae only: disentanglement_lib's result files of the study's "
-    "models (a folder searched for results/aggregate/evaluation.json, or an aggregated JSON), "
-    "shown beside ours.",
+    help="disentanglement_lib's result files of the study's models (a folder searched for "
+    "results/aggregate/evaluation.json, or an aggregated JSON), shown beside ours "
+    "(locatello-dsprites-betavae).",
 )
 def reproduce(
     experiment: str | None,
@@ -720,45 +721,29 @@ def reproduce(
     if show_settings:
         import yaml
 
-        from .experiments.settings import settings_of
+        from .experiments.scales import settings_of
 
         settings = settings_of(entry.settings(scale, overrides))
         click.echo(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), nl=False)
         return
-    # a seed left out is the experiments' default, 0: the same reproduction as --seed 0
-    options: dict[str, Any] = {"seed": 0 if seed is None and "seed" in entry.options else seed}
-    if mnist is not None:
-        if experiment != "atomic-strokes":
-            raise click.UsageError("--mnist goes with atomic-strokes only")
-        from .data.mnist import Mnist, MnistConfig
-
-        side = entry.settings(scale, overrides).dataset.get("size")
-        if not isinstance(side, int) or side < 1:
-            raise click.UsageError("--mnist needs the scale's dataset.size (an image side)")
-        options["dataset"] = {"name": "mnist", "root": mnist, "size": side}
-        Mnist(MnistConfig(root=mnist, size=side))  # a missing or bad file fails before anything
-    if published is not None:
-        if experiment != "locatello-dsprites-betavae":
-            raise click.UsageError("--published goes with locatello-dsprites-betavae only")
-        from .analysis.metrics.published import load_published
-
-        # read once, before anything: no scores or a bad file fail here
-        options["published"] = load_published(published, "beta_vae")
-    entry.check(scale, **options)  # before anything is written
-    identity = entry.identity(scale, overrides, **options)
+    settings = entry.settings(scale, overrides)
+    # each option the experiment declares reads and checks its value before anything is
+    # written (a missing file fails here); one it does not take is refused
+    given = {"seed": seed, "mnist": mnist, "published": published}
+    options = entry.read_options(given, settings)
+    identity = entry.identity(scale, overrides, options)
     if device is not None:
         from .train.trainer import check_device_available, parse_device
 
         check_device_available(parse_device(device, "--device"), "--device")
     from .errors import Interrupted
-    from .experiments.catalogue import check_continuation
+    from .experiments.runner import check_continuation, reproduce
 
     target = Path(out or f"runs/{experiment}{'' if scale == 'full' else '-' + scale}")
-    settings = entry.settings(scale, overrides)
     same = lambda folder: check_continuation(folder, identity, settings)  # noqa: E731
     try:
         with OutputFolder(target, "reproduction", force, resumable=same):
-            result, report = entry.execute(scale, target, True, overrides, device, **options)
+            result, report = reproduce(entry, scale, target, True, overrides, device, options)
     except (Interrupted, KeyboardInterrupt, Terminated) as exc:
         stop = (
             exc
@@ -774,7 +759,8 @@ def reproduce(
         )
         sys.exit(stop.exit_code)
     click.echo(result.to_markdown(), err=True)
-    click.echo(f"\n{entry.summary_line(result)}; report: {report}", err=True)
+    seconds = getattr(result, "seconds", float("nan"))
+    click.echo(f"\ndone in {seconds:.0f} s; report: {report}", err=True)
     click.echo(str(report))
 
 

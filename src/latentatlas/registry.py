@@ -100,7 +100,7 @@ OPTIMIZERS: Registry = Registry("optimizer", "latentatlas.train.optim")
 SCHEDULES: Registry = Registry("schedule", "latentatlas.train.optim")
 REDUCTORS: Registry = Registry("reductor", "latentatlas.analysis.reductors")
 AUXILIARY: Registry = Registry("auxiliary objective", "latentatlas.analysis.spectral")
-EXPERIMENTS: Registry = Registry("experiment", "latentatlas.experiments.catalogue")
+EXPERIMENTS: Registry = Registry("experiment", "latentatlas.papers.catalogue")
 LOGGERS: Registry = Registry("logger", "latentatlas.train.loggers")
 
 

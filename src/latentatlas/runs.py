@@ -72,12 +72,7 @@ def train_run(
     ``record_data=False``: the caller passes it again on resume). ``callbacks`` run after the
     evaluation. Refuses a folder that holds a run or anything else (:func:`resume_run`
     continues one)."""
-    from .train.data_defaults import PRESETS
-
-    if defaults is not None and defaults != "data" and defaults not in PRESETS:
-        raise ConfigError(
-            f"defaults: expected 'data', a preset ({', '.join(PRESETS)}) or None, got {defaults!r}"
-        )
+    check_defaults(defaults)
     extra: list[Callback] = []
     if dataset is not None:
         dataset = as_factor_dataset(dataset)
@@ -86,14 +81,27 @@ def train_run(
         if run_dir is not None:
             runs.check_new_run_dir(run_dir)  # before building data, which may take a while
         dataset = runs.build_dataset(config)
-    config = _with_defaults(config, dataset, defaults)
+    config = with_model_defaults(config, dataset, defaults)
     if wanted:
         extra.append(evaluation_callback(dataset, eval_samples, config.train.eval_every))
     return runs.fit_config(config, run_dir, [*extra, *callbacks], dataset, record_data)
 
 
-def _with_defaults(config: runs.RunConfig, dataset, defaults: str | None) -> runs.RunConfig:
-    """``config`` with its model's left-out settings chosen by ``defaults`` (see train_run)."""
+def check_defaults(defaults: str | None) -> None:
+    """Refuse a ``defaults`` that is not ``"data"``, a preset name or None."""
+    from .train.data_defaults import PRESETS
+
+    if defaults is not None and defaults != "data" and defaults not in PRESETS:
+        raise ConfigError(
+            f"defaults: expected 'data', a preset ({', '.join(PRESETS)}) or None, got {defaults!r}"
+        )
+
+
+def with_model_defaults(
+    config: runs.RunConfig, dataset: FactorDataset, defaults: str | None, announce: bool = True
+) -> runs.RunConfig:
+    """``config`` with its model's left-out settings chosen by ``defaults`` (see
+    :func:`train_run`); ``announce``: log what the data chose (a warning)."""
     from .train.data_defaults import apply_preset, choose_model_defaults
 
     if defaults is None:
@@ -104,7 +112,8 @@ def _with_defaults(config: runs.RunConfig, dataset, defaults: str | None) -> run
     choice = choose_model_defaults(dict(config.model), dataset)
     if not choice.chosen:
         return config
-    log.warning("%s", choice.describe())
+    if announce:
+        log.warning("%s", choice.describe())
     return config.replace(model=choice.model)
 
 

@@ -25,18 +25,16 @@ Analyses that cost hours keep each finished step in ``DIR/results`` through
 :meth:`ModelStore.cached` (:mod:`.result_cache`): a rerun reuses the steps computed from the same
 models and settings.
 
-Without an output folder (the Python API's default) models train in memory as before. The
-store in use is a context variable: :func:`use_store` sets it for one experiment, and the
-experiments' training helpers read it with :func:`current_store`.
+Without an output folder (``ModelStore()``, what a run function uses when given none) models
+train in memory. Every experiment's ``run(settings, store)`` receives its store as an argument
+(:mod:`.experiment`) and hands it to whatever trains.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +83,8 @@ class ModelStore:
         device: the torch device models train on (None: each config's own ``train.device``);
             trained models come back on the CPU, where the experiments' analyses run.
         on_event: called with a :class:`ModelEvent` before and after each model (progress).
+        progress: whether each training shows the trainer's progress bar (a setting that never
+            changes a model: it is set here rather than in each experiment's configs).
     """
 
     def __init__(
@@ -92,14 +92,21 @@ class ModelStore:
         root: str | Path | None = None,
         device: str | torch.device | None = None,
         on_event: Callable[[ModelEvent], None] | None = None,
+        progress: bool = False,
     ):
         self.root = Path(root) / MODELS if root is not None else None
         self.device = str(device) if device is not None else None
         self.on_event = on_event
+        self.progress = progress
         self.expected: int | None = None
         self.count = 0
         self.ensembles = 0
         """vectorised ensembles trained or reused"""
+
+    @property
+    def folder(self) -> Path | None:
+        """The reproduction's output folder (None in memory)."""
+        return self.root.parent if self.root is not None else None
 
     # -- what the experiment declares ------------------------------------------------------------
     def expect(self, n: int) -> None:
@@ -107,6 +114,27 @@ class ModelStore:
         self.expected = int(n)
 
     # -- one model -------------------------------------------------------------------------------
+    def train_spec(
+        self,
+        model_spec: dict,
+        data_spec: dict,
+        dataset: FactorDataset,
+        train: dict[str, Any],
+        seed: int,
+        callbacks: Sequence[Callback] = (),
+        label: str | None = None,
+    ) -> TrainedModel:
+        """:meth:`train` on the run config made of ``model_spec``, ``data_spec`` (describing the
+        already built ``dataset``), the trainer settings ``train`` (every step logged unless
+        they say otherwise) and ``seed``."""
+        config = {
+            "dataset": data_spec,
+            "model": model_spec,
+            "train": {"log_every": 1, **train},
+            "seed": seed,
+        }
+        return self.train(config, dataset, callbacks, label)
+
     def train(
         self,
         config: RunConfig | dict,
@@ -147,13 +175,10 @@ class ModelStore:
         """An analysis step's tensors, reused from ``DIR/results`` when a previous invocation
         computed them from the same ``inputs`` (settings, tensors, models); computed and kept
         otherwise (:func:`~latentatlas.experiments.result_cache.cached`). In memory: computed."""
-        root = self.root.parent if self.root is not None else None
-        return result_cache.cached(root, label, inputs, compute)
+        return result_cache.cached(self.folder, label, inputs, compute)
 
     # -- a vectorised ensemble -------------------------------------------------------------------
-    def train_ensemble(
-        self, configs: Sequence[RunConfig], labels: Sequence[str], progress: bool = False
-    ) -> Any:
+    def train_ensemble(self, configs: Sequence[RunConfig | dict], labels: Sequence[str]) -> Any:
         """Train ``configs`` as one vectorised ensemble (see
         :func:`~latentatlas.train.ensemble.train_ensemble`) and write each member as a finished
         run folder; when every member's folder is finished already, load them instead. Returns
@@ -171,23 +196,23 @@ class ModelStore:
             self._emit("start", i, _slug(label))
         reused = False
         if self.root is None:
-            result = train_ensemble(configs, progress=progress)
+            result = train_ensemble(configs, progress=self.progress)
         else:
             folders = [self.root / n for n in names]
             reused = all((f / ckpt.CONFIG).is_file() and reached_end(f) for f in folders)
-            result = train_ensemble_into(configs, folders, progress, what="reproduction")
+            result = train_ensemble_into(configs, folders, self.progress, what="reproduction")
         for i, label in zip(indices, labels):
             self._emit("done", i, _slug(label), reused=reused)
         return result
 
     # -- helpers -----------------------------------------------------------------------------------
     def _on_device(self, config: RunConfig | dict) -> RunConfig:
-        if isinstance(config, dict):
-            config = RunConfig.from_dict(config)
-        if self.device is None:
-            return config
-        train = {**config.train.to_dict(), "device": self.device}
-        return RunConfig.from_dict({**config.to_dict(), "train": train})
+        """``config`` on the store's device, with the store's progress display."""
+        data = config.to_dict() if isinstance(config, RunConfig) else dict(config)
+        train = {**data.get("train", {}), "progress": self.progress}
+        if self.device is not None:
+            train["device"] = self.device
+        return RunConfig.from_dict({**data, "train": train})
 
     def _emit(self, kind: str, index: int, label: str, reused: bool = False) -> None:
         if self.on_event is not None:
@@ -232,23 +257,3 @@ class ExperimentProgress:
         if event.kind == "done":
             self.done += 1
             self.bar.update(1)
-
-
-_STORE: contextvars.ContextVar[ModelStore | None] = contextvars.ContextVar(
-    "latentatlas_model_store", default=None
-)
-
-
-def current_store() -> ModelStore:
-    """The store of the experiment being run, or a fresh in-memory one."""
-    return _STORE.get() or ModelStore()
-
-
-@contextlib.contextmanager
-def use_store(store: ModelStore) -> Iterator[ModelStore]:
-    """Make ``store`` the one the experiment's training helpers use, for the ``with`` block."""
-    token = _STORE.set(store)
-    try:
-        yield store
-    finally:
-        _STORE.reset(token)

@@ -105,20 +105,3 @@ def write_partial_report(
         figures=figures,
         status=f"partial: {of} models finished",
     )
-
-
-def report_unfinished(out: str | Path) -> Path:
-    """The partial report of the unfinished reproduction in ``out``, from its
-    ``experiment.json`` (what an interrupted command writes itself; for one that was killed)."""
-    from ..errors import RunFolderError
-    from ..registry import EXPERIMENTS
-    from .catalogue import STARTED
-
-    state = ckpt.read_json(Path(out) / STARTED)
-    identity = state.get("identity") if isinstance(state, dict) else None
-    if not isinstance(identity, dict) or identity.get("experiment") not in EXPERIMENTS:
-        raise RunFolderError(f"{Path(out) / STARTED}: corrupt (no known experiment)")
-    entry = EXPERIMENTS.get(identity["experiment"])
-    expected = state.get("models_expected")
-    expected = expected if isinstance(expected, int) and expected >= 0 else None
-    return write_partial_report(out, entry.name, entry.describe(), identity, expected)

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RunFolderError
-from .catalogue import REPRODUCTION
 from .claims import VERDICTS, Claim, Verdict, claims_of, counted, judge, not_judged
-from .protocols import gap_table, gaps, shortfall
+from .protocols import Protocol, gap_table, gaps, shortfall
+from .runner import REPRODUCTION
 
 #: the largest figure copied into a record, and the budget for all of them
 FIGURE_LIMIT = 400_000
@@ -139,7 +139,7 @@ def make_record(out: str | Path, into: str | Path, replace: bool = False) -> Pat
         "started": run.get("started"),
         "seconds": run.get("seconds"),
         "invocations": run.get("invocations", 1),
-        "protocol": [g.to_dict() for g in gaps(name, run["settings"])],
+        "protocol": [g.to_dict() for g in gaps(_protocol(name), run["settings"])],
         "verdicts": [v.to_dict() for v in verdicts],
         "figures": figures,
         "figures_left_out": left_out,
@@ -195,7 +195,7 @@ def index(root: str | Path) -> str:
         counts = [sum(v["verdict"] == k for v in verdicts) for k in VERDICTS]
         lines.append(
             f"| [{name}]({name}/README.md) | {_cell(record['reference'])} | {record['scale']} | "
-            f"{_cell(shortfall(name, record.get('settings') or {}))} | "
+            f"{_cell(shortfall(_protocol(name), record.get('settings') or {}))} | "
             + " | ".join(str(c) for c in counts)
             + f" | {_duration(record.get('seconds'))} |"
         )
@@ -231,7 +231,7 @@ def rejudge_record(folder: str | Path) -> Path:
     name = record["experiment"]
     verdicts = judge(name, results)
     record["verdicts"] = [v.to_dict() for v in verdicts]
-    record["protocol"] = [g.to_dict() for g in gaps(name, record.get("settings") or {})]
+    record["protocol"] = [g.to_dict() for g in gaps(_protocol(name), record.get("settings") or {})]
     atomic_write_json(folder / RECORD, record)
     table = (
         (folder / "table.md").read_text(encoding="utf-8") if (folder / "table.md").is_file() else ""
@@ -319,7 +319,8 @@ def readme(
             if record.get("overrides")
             else ""
         ),
-        f"- short of the paper's protocol by: {shortfall(name, record.get('settings') or {})}",
+        "- short of the paper's protocol by: "
+        + shortfall(_protocol(name), record.get("settings") or {}),
         f"- commit: `{record.get('commit') or 'not a git checkout'}`"
         + (" (with uncommitted changes)" if record.get("dirty") else ""),
         f"- machine: {_machine(record)}",
@@ -337,7 +338,7 @@ def readme(
         "```",
         "",
     ]
-    protocol = gap_table(name, record.get("settings") or {})
+    protocol = gap_table(_protocol(name), record.get("settings") or {})
     if protocol:
         lines += [
             "The paper's protocol beside this run's (paper / ours > 1: this run falls short):",
@@ -415,6 +416,14 @@ def _scale_note(record: dict[str, Any]) -> str:
 
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _protocol(experiment: str) -> Protocol:
+    """The paper's protocol as ``experiment`` declares it ("" for a name the library no longer
+    has: nothing to measure against)."""
+    from ..registry import EXPERIMENTS
+
+    return EXPERIMENTS.get(experiment).protocol if experiment in EXPERIMENTS else ""
 
 
 __all__ = ["check_replacement", "make_record", "read_run", "readme", "rejudge_record", "scale_rank"]

@@ -129,7 +129,7 @@ def run_directions(
 
 def write_direction_outputs(report: DirectionReport, out: str | Path) -> Path:
     """direction.safetensors, results.json, table.md, figures and report.html into ``out``."""
-    from ..experiments.outputs import write_result_files
+    from ..experiments.result_files import write_result_files
     from ..viz.curves import plot_loss_panels
     from ..viz.direction_plots import plot_direction_evaluations, plot_image_rows
     from ..viz.reproduction import markdown_tables_html, write_reproduction_report

@@ -131,7 +131,7 @@ def run_probe(
 
 
 def write_probe_outputs(report: ProbeReport, out: str | Path) -> Path:
-    from ..experiments.outputs import write_result_files
+    from ..experiments.result_files import write_result_files
     from ..viz.direction_plots import plot_image_rows
     from ..viz.intrinsic_plots import plot_scale_errors, plot_sdr_per_map
     from ..viz.reproduction import markdown_tables_html, write_reproduction_report

@@ -43,14 +43,14 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..config import Config
 from ..config import field as config_field
 from ..errors import ConfigError
-from ..experiments.outputs import duration_text
+from ..experiments.result_files import duration_text
 from ..registry import MODELS
 
 SCORES_FILE = "disentanglement.json"
@@ -72,6 +72,11 @@ class SweepConfig(Config):
     preset: str = config_field(
         "fast", choices=("standard", "fast", "study"), doc="metric preset (analysis.metrics)"
     )
+    defaults: str | None = config_field(
+        "data",
+        doc="the model settings a trial's config leaves out: chosen from the data ('data', as "
+        "latent-atlas train does), a preset (mlp, conv, locatello), or null for the models' own",
+    )
 
     def validate(self) -> None:
         from ..analysis.metrics import metric_names
@@ -87,6 +92,9 @@ class SweepConfig(Config):
         if not self.seeds:
             raise ConfigError("seeds: expected at least one seed")
         metric_names(self.metric_list)
+        from ..runs import check_defaults
+
+        check_defaults(self.defaults)
         if "seed" in self.base:
             raise ConfigError("base.seed: seeds come from the sweep's seeds list")
 
@@ -135,6 +143,28 @@ def expand(sweep: SweepConfig) -> list[Trial]:
                 parts = [model, *(f"{k}={_label(v)}" for k, v in point.items()), f"seed{seed}"]
                 trials.append(Trial("-".join(parts), model, point, seed, config))
     return trials
+
+
+def with_model_defaults(trials: list[Trial], defaults: str | None) -> list[Trial]:
+    """``trials`` with the model settings each config leaves out chosen by ``defaults``, the
+    step :func:`latentatlas.train_run` takes (``"data"``: from the data set, which every trial
+    shares and which is built once here; a preset name; None: as written), so that a sweep
+    trains the model ``latent-atlas train`` trains from the same config. The choice is logged
+    once per model."""
+    if defaults is None or not trials:
+        return trials
+    from ..runs import with_model_defaults as chosen_for
+    from ..train.run import RunConfig, build_dataset
+
+    dataset = build_dataset(RunConfig.from_dict(trials[0].config))
+    announced: set[str] = set()
+    completed = []
+    for trial in trials:
+        config = RunConfig.from_dict(trial.config)
+        config = chosen_for(config, dataset, defaults, announce=trial.model not in announced)
+        announced.add(trial.model)
+        completed.append(replace(trial, config=config.to_dict()))
+    return completed
 
 
 # -- one trial ----------------------------------------------------------------------------------
@@ -497,7 +527,7 @@ def run_sweep(
     if executor not in ("local", "ray"):
         raise ConfigError(f"executor: expected 'local' or 'ray', got {executor!r}")
     t0 = time.perf_counter()
-    trials = expand(sweep)
+    trials = with_model_defaults(expand(sweep), sweep.defaults)
     root = str(Path(out).resolve())
     Path(root, "trials").mkdir(parents=True, exist_ok=True)
     atomic_write_json(Path(root) / SWEEP_FILE, sweep.to_dict())
@@ -569,7 +599,7 @@ def read_sweep(folder: str | Path) -> SweepResult:
 
 def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
     """results.json, results.csv, table.md, figures and report.html into ``out``."""
-    from ..experiments.outputs import write_result_files
+    from ..experiments.result_files import write_result_files
     from ..train.checkpoint import atomic_write_text
     from ..viz.reproduction import markdown_tables_html, write_reproduction_report
     from ..viz.sweep_plots import plot_score_distributions, plot_scores_against, swept_values

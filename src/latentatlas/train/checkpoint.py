@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,42 +27,15 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..errors import RunFolderError, write_error
+from ..errors import RunFolderError
 from .outputs import MARKER
+from .safe_write import atomic_write, atomic_write_text
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 STATE = "trainer_state.pt"
 METRICS = "metrics.jsonl"
 METADATA = "metadata.json"
-
-
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then atomically rename ``tmp_path`` to ``path``.
-
-    The temporary file lives in the destination folder (same file system, so the rename is
-    atomic); it is fsync'ed before the rename and removed if ``write`` fails. A failure of the
-    file system (full disk, read-only, permission denied) is an
-    :class:`~latentatlas.errors.OutputWriteError` naming ``path``; the old file is kept.
-    """
-    path = Path(path)
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        write(tmp)
-        # mkstemp makes 0600 files, and some writers replace the file: set the usual mode last
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None and os.path.lexists(tmp):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise write_error(path, exc) from None
-        raise
 
 
 #: blank room at the end of ``metadata.json`` (JSON allows trailing white space), so that on a
@@ -114,23 +85,6 @@ def write_status_best_effort(path: str | Path, data: dict[str, Any]) -> bool:
         return True
     except OSError:
         return False
-
-
-def _read_umask() -> int:
-    current = os.umask(0o022)  # the only way to read it; restored at once, at import time
-    os.umask(current)
-    return current
-
-
-_UMASK = _read_umask()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-
-    atomic_write(path, write)
 
 
 def atomic_write_json(path: str | Path, data: Any) -> None:

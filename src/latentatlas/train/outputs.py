@@ -36,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import FolderLockedError, RunFolderError, write_error
+from .safe_write import atomic_write_text
 
 LOCK = ".latent-atlas.lock"
 MARKER = ".latent-atlas.json"
@@ -272,9 +273,7 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
 
 
 def _write_marker(folder: Path, record: dict[str, Any]) -> None:
-    from .checkpoint import atomic_write_json
-
-    atomic_write_json(folder / MARKER, record)
+    atomic_write_text(folder / MARKER, json.dumps(record, indent=2) + "\n")
 
 
 def _new_marker(folder: Path, kind: str) -> None:

@@ -12,29 +12,19 @@ apart and counted nowhere. "Mean ± spread" values are compared by one rule,
 :mod:`latentatlas.experiments.record`), and a test checks that every verdict there answers a
 claim declared here.
 
-Each paper's claims live in its package (``latentatlas.papers.<paper>.claims``):
-``CLAIMS[experiment]`` is the tuple of its claims and ``judge(experiment, results)`` the
-verdicts.
+Each paper's claims live in its package (``latentatlas.papers.<paper>.claims``); each
+experiment declares its claims and judge on its
+:class:`~latentatlas.experiments.experiment.Experiment`. :func:`claims_of`, :func:`judge` and
+:func:`not_judged` look them up by the experiment's registered name.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "inconclusive")
-
-#: the paper module holding each experiment's claims (by the experiment's name prefix)
-_MODULES = {
-    "thesis": "...papers.thesis.claims",
-    "slides": "...papers.slides.claims",
-    "directions": "...papers.directions.claims",
-    "intrinsic": "...papers.intrinsic.claims",
-    "atomic": "...papers.atomic.claims",
-    "locatello": "...papers.locatello.claims",
-}
 
 
 @dataclass(frozen=True)
@@ -89,29 +79,23 @@ def counted(verdicts: Sequence[Verdict], claims: Sequence[Claim]) -> list[Verdic
     return [v for v in verdicts if v.claim not in informational]
 
 
-def module_of(experiment: str) -> Any:
-    """The claims module of ``experiment`` (by its name's first word)."""
-    prefix = experiment.split("-")[0]
-    return importlib.import_module(_MODULES[prefix], __name__)
-
-
 def claims_of(experiment: str) -> tuple[Claim, ...]:
-    """The claims declared for ``experiment`` (empty when none are yet)."""
-    return tuple(module_of(experiment).CLAIMS.get(experiment, ()))
+    """The claims declared for the registered ``experiment`` (empty when none are yet)."""
+    return _experiment(experiment).claims
 
 
 def not_judged(experiment: str) -> list[str]:
     """Claims of the paper this reproduction cannot judge here, each with why."""
-    return list(getattr(module_of(experiment), "NOT_JUDGED", {}).get(experiment, []))
+    return list(_experiment(experiment).not_judged)
 
 
 def judge(experiment: str, results: dict[str, Any]) -> list[Verdict]:
-    """The verdicts of a finished run of ``experiment`` given its ``results.json``."""
-    judges: dict[str, Callable[[dict[str, Any]], Sequence[Verdict]]] = module_of(experiment).JUDGES
-    if experiment not in judges:
-        return []
-    verdicts = list(judges[experiment](results))
-    declared = {c.id for c in claims_of(experiment)}
-    unknown = [v.claim for v in verdicts if v.claim not in declared]
-    assert not unknown, f"{experiment}: verdicts for undeclared claims {unknown}"
-    return verdicts
+    """The verdicts of a finished run of the registered ``experiment`` given its
+    ``results.json``."""
+    return _experiment(experiment).verdicts(results)
+
+
+def _experiment(name: str) -> Any:
+    from ...registry import EXPERIMENTS
+
+    return EXPERIMENTS.get(name)

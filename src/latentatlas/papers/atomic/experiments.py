@@ -9,9 +9,9 @@ matching of block peaks to spikes; strokes: the share of each block's mass on on
 sub-model check (spikes) and the single-peak fraction along an interpolation.
 
 The paper trains 128×128 images for a very long time on a GPU. One step of its 16-block model at
-128² costs about 9 s on two CPU cores, so the modes here are smaller (:data:`EXPERIMENTS`):
-``--quick`` trains 32×32 images for minutes; the full mode 64×64 images with the paper's K = 10
-spikes. ``reproduce_atomic(steps=..., dataset=...)`` trains longer or on larger images.
+128² costs about 9 s on two CPU cores, so the scales here are smaller (:data:`STUDIES`):
+``quick`` trains 32×32 images for minutes, ``full`` 64×64 images with the paper's K = 10
+spikes; ``--set steps=...`` trains longer, ``--set dataset.size=...`` on larger images.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ from ...analysis.atomic import (
     submodel_check,
 )
 from ...errors import ConfigError, UnknownNameError
-from ...experiments.model_store import current_store
-from ...experiments.training import train_model
+from ...experiments.model_store import ModelStore
 from ...models.atomic import baseline_spec, paper_spec
 from ...registry import DATASETS, build
 from ...train.callbacks import BestWeights
@@ -88,11 +87,8 @@ class AtomicExperiment:
     full: AtomicScale
     quick: AtomicScale
 
-    def scale(self, quick: bool) -> AtomicScale:
-        return self.quick if quick else self.full
 
-
-EXPERIMENTS: dict[str, AtomicExperiment] = {
+STUDIES: dict[str, AtomicExperiment] = {
     "atomic-spikes": AtomicExperiment(
         name="atomic-spikes",
         section="III-B",
@@ -141,9 +137,9 @@ EXPERIMENTS: dict[str, AtomicExperiment] = {
 
 
 def experiment(name: str) -> AtomicExperiment:
-    if name not in EXPERIMENTS:
-        raise UnknownNameError("atomic experiment", name, list(EXPERIMENTS))
-    return EXPERIMENTS[name]
+    if name not in STUDIES:
+        raise UnknownNameError("atomic experiment", name, list(STUDIES))
+    return STUDIES[name]
 
 
 @dataclass
@@ -184,7 +180,6 @@ class ModelResult:
 @dataclass
 class AtomicResult:
     experiment: AtomicExperiment
-    quick: bool
     scale: AtomicScale
     dataset_spec: dict
     seed: int
@@ -199,7 +194,6 @@ class AtomicResult:
         return {
             "experiment": self.experiment.name,
             "paper_section": self.experiment.section,
-            "quick": self.quick,
             "seed": self.seed,
             "seconds": self.seconds,
             "dataset": self.dataset_spec,
@@ -291,29 +285,25 @@ def _loss_on(x: torch.Tensor, chunk: int = 64):
 
 def reproduce_atomic(
     name: str,
-    quick: bool = False,
+    settings: AtomicScale,
+    store: ModelStore | None = None,
     seed: int = 0,
-    steps: int | None = None,
     dataset: dict | None = None,
-    progress: bool = False,
-    scale: AtomicScale | None = None,
 ) -> AtomicResult:
-    """Train the atomic and the baseline autoencoder on the experiment's data and measure both.
+    """Train the atomic and the baseline autoencoder of experiment ``name`` on its data at
+    ``settings`` (in ``store``; default: in memory) and measure both.
 
-    ``steps`` overrides the mode's training steps; ``dataset`` replaces its data set (e.g.
-    ``{"name": "mnist", "root": ..., "size": 64}`` for real digits in the strokes experiment;
-    data without per-atom ground truth get no purity numbers).
+    ``dataset`` replaces the settings' data set (e.g. ``{"name": "mnist", "root": ..., "size":
+    64}`` for real digits in the strokes experiment; data without per-atom ground truth get no
+    purity numbers).
     """
-    exp = experiment(name)
-    scale = scale or exp.scale(quick)
-    if steps is not None:
-        scale = AtomicScale(**{**vars(scale), "steps": steps})
+    exp, scale, store = experiment(name), settings, store or ModelStore()
     data_spec = dict(dataset or scale.dataset)
     data = build(DATASETS, data_spec, "dataset")
     shape = tuple(data.observation_shape)
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ConfigError(f"dataset: the atomic experiments need square images, got {shape}")
-    current_store().expect(len(MODELS))
+    store.expect(len(MODELS))
     spec = paper_spec(shape[1], shape[0], scale.blocks, scale.block_dim)
     specs = {"atomic": spec, "baseline": baseline_spec(spec)}
     t0 = time.perf_counter()
@@ -324,17 +314,15 @@ def reproduce_atomic(
     results: dict[str, ModelResult] = {}
     models: dict[str, torch.nn.Module] = {}
     for key in MODELS:
-        settings = {
+        train = {
             "steps": scale.steps,
             "batch_size": scale.batch_size,
             "lr": scale.lr,
-            "progress": progress,
             "memory_format": scale.memory_format,
         }
         keep_best = [BestWeights(_loss_on(x), scale.keep_best_every)]
-        model, losses, seconds = train_model(
-            specs[key], data_spec, data, settings, seed, keep_best, label=key
-        )
+        trained = store.train_spec(specs[key], data_spec, data, train, seed, keep_best, key)
+        model, losses, seconds = trained.model, trained.records, trained.seconds
         models[key] = model
         dec = decompose(model, x, blocks=scale.blocks)
         res = ModelResult(
@@ -367,7 +355,6 @@ def reproduce_atomic(
     interpolation = _interpolation(exp, data, models["atomic"], x, scale)
     return AtomicResult(
         experiment=exp,
-        quick=quick,
         scale=scale,
         dataset_spec=data_spec,
         seed=seed,
@@ -616,7 +603,7 @@ def _lead(result: AtomicResult) -> str:
 
 def write_atomic_outputs(result: AtomicResult, out: str | Path) -> Path:
     """results.json, table.md and report.html (tables and figures) into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.reproduction import write_reproduction_report
 
     out = Path(out)
@@ -636,7 +623,6 @@ def write_atomic_outputs(result: AtomicResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": exp.name,
-            "quick": result.quick,
             "dataset": result.dataset_spec,
             "blocks": s.blocks,
             "block_dim": s.block_dim,

@@ -39,7 +39,7 @@ from ...analysis.directions.evaluation import (
 )
 from ...analysis.directions.fit import displacement_direction, fit_direction
 from ...analysis.directions.search import DirectionSearch, find_direction
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from .common import VAEScale, dsprites_images, generator_of, train_beta_vae
 
 
@@ -117,7 +117,6 @@ class BetaModelResult:
 
 @dataclass
 class BetaResult:
-    quick: bool
     scale: BetaScale
     seed: int
     models: list[BetaModelResult]
@@ -126,7 +125,6 @@ class BetaResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "directions-dsprites-beta",
-            "quick": self.quick,
             "scale": asdict(self.scale),
             "seed": self.seed,
             "measure": MEASURE,
@@ -164,17 +162,19 @@ def _best_axis(generator, dim: int, seed: int) -> torch.Tensor:
 
 
 def reproduce_beta(
-    quick: bool = False, seed: int = 0, progress: bool = False, scale: BetaScale | None = None
+    settings: BetaScale, store: ModelStore | None = None, seed: int = 0
 ) -> BetaResult:
-    """Train one β-VAE per β, find and evaluate the x direction with every method."""
+    """Train one β-VAE per β at ``settings`` (in ``store``; default: in memory), find and
+    evaluate the x direction with every method."""
     t0 = time.perf_counter()
-    s = scale or SCALES["quick" if quick else "full"]
-    current_store().expect(len(s.betas))
+    s, store = settings, store or ModelStore()
+    store.expect(len(s.betas))
     data = dsprites_images(s.vae.images, s.vae.size, seed)
     models = []
     for beta in s.betas:
         t1 = time.perf_counter()
-        vae, records, _ = train_beta_vae(data, s.vae, beta, seed, progress)
+        trained = train_beta_vae(data, s.vae, beta, seed, store)
+        vae, records = trained.model, trained.records
         gen = generator_of(vae)
         searches = {
             method: find_direction(
@@ -242,12 +242,12 @@ def reproduce_beta(
                 examples=examples,
             )
         )
-    return BetaResult(quick, s, seed, models, time.perf_counter() - t0)
+    return BetaResult(s, seed, models, time.perf_counter() - t0)
 
 
 def write_beta_outputs(result: BetaResult, out: str | Path) -> Path:
     """results.json, table.md, figures and report.html into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.direction_plots import (
         plot_direction_evaluations,
         plot_image_rows,
@@ -317,7 +317,7 @@ def write_beta_outputs(result: BetaResult, out: str | Path) -> Path:
             "training": f"{s.vae.steps:,} steps",
             "time": f"{result.seconds:.0f} s",
         },
-        settings=result.to_dict()["scale"] | {"quick": result.quick, "seed": result.seed},
+        settings=result.to_dict()["scale"] | {"seed": result.seed},
         lead=lead,
         tables_html=markdown_tables_html(result.to_markdown()),
         figures=figures,

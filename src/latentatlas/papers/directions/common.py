@@ -16,7 +16,7 @@ import torch
 from ...analysis.generators import DecoderGenerator
 from ...data.base import InMemoryDataset
 from ...data.synthetic.dsprites import dsprites_factor_space, render_dsprites
-from ...experiments.training import train_model
+from ...experiments.model_store import ModelStore, TrainedModel
 
 
 @dataclass(frozen=True)
@@ -52,20 +52,15 @@ def beta_vae_spec(size: int, beta: float, latent_dim: int = 10) -> dict:
 
 
 def train_beta_vae(
-    data: InMemoryDataset, scale: VAEScale, beta: float, seed: int, progress: bool = False
-) -> tuple[torch.nn.Module, list[dict[str, float]], float]:
-    """Train the β-VAE on ``data``; returns the model (eval mode), its records and seconds (its
-    run folder, in a reproduction, is labelled ``beta-<β>``)."""
-    return train_model(
+    data: InMemoryDataset, scale: VAEScale, beta: float, seed: int, store: ModelStore
+) -> TrainedModel:
+    """Train the β-VAE on ``data`` in ``store`` (its run folder, in a reproduction, is
+    labelled ``beta-<β>``)."""
+    return store.train_spec(
         beta_vae_spec(scale.size, beta, scale.latent_dim),
         {"name": "dsprites"},  # the family, for the record: the images are ``data``
         data,
-        {
-            "steps": scale.steps,
-            "batch_size": scale.batch_size,
-            "lr": scale.lr,
-            "progress": progress,
-        },
+        {"steps": scale.steps, "batch_size": scale.batch_size, "lr": scale.lr},
         seed,
         label=f"beta-{beta:g}",
     )
@@ -78,9 +73,8 @@ def generator_of(model: torch.nn.Module) -> DecoderGenerator:
 
 
 def trained_generator(
-    scale: VAEScale, beta: float, seed: int, progress: bool = False
+    scale: VAEScale, beta: float, seed: int, store: ModelStore
 ) -> DecoderGenerator:
-    """A β-VAE trained on fresh dSprites at ``scale``, as the generator G."""
+    """A β-VAE trained on fresh dSprites at ``scale`` in ``store``, as the generator G."""
     data = dsprites_images(scale.images, scale.size, seed)
-    vae, _, _ = train_beta_vae(data, scale, beta, seed, progress)
-    return generator_of(vae)
+    return generator_of(train_beta_vae(data, scale, beta, seed, store).model)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ...data.synthetic.dsprites import render_dsprites
+from ...experiments.model_store import ModelStore
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,6 @@ def measure_path(images: torch.Tensor) -> tuple[PathMeasures, np.ndarray]:
 
 @dataclass
 class CurvatureResult:
-    quick: bool
     points: int
     measures: dict[str, PathMeasures]
     seconds: float
@@ -105,7 +105,6 @@ class CurvatureResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "directions-curvature",
-            "quick": self.quick,
             "points": self.points,
             "paths": {k: v.to_dict() for k, v in self.measures.items()},
             "seconds": self.seconds,
@@ -126,22 +125,23 @@ class CurvatureResult:
 
 
 def reproduce_curvature(
-    quick: bool = False, points: int | None = None, scale: CurvatureScale | None = None
+    settings: CurvatureScale, store: ModelStore | None = None
 ) -> CurvatureResult:
-    """Measure how far each transformation's image path is from a straight line (``points``
-    or ``scale`` replace the quick or full number of images per path)."""
+    """Measure how far each transformation's image path is from a straight line, with
+    ``settings.points`` images per path. Nothing is trained: ``store`` is not used (the
+    contract's argument)."""
     t0 = time.perf_counter()
-    n = points or (scale or SCALES["quick" if quick else "full"]).points
+    n = settings.points
     paths = transformation_paths(n)
     measures, projections = {}, {}
     for name, images in paths.items():
         measures[name], projections[name] = measure_path(images)
     frames = {k: v[:, 0].numpy() for k, v in paths.items()}
-    return CurvatureResult(quick, n, measures, time.perf_counter() - t0, projections, frames)
+    return CurvatureResult(n, measures, time.perf_counter() - t0, projections, frames)
 
 
 def write_curvature_outputs(result: CurvatureResult, out: str | Path) -> Path:
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.direction_plots import plot_pixel_trajectories
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
 
@@ -163,7 +163,6 @@ def write_curvature_outputs(result: CurvatureResult, out: str | Path) -> Path:
         facts={"points": f"{result.points} per path", "time": f"{result.seconds:.1f} s"},
         settings={
             "experiment": "directions-curvature",
-            "quick": result.quick,
             "points": result.points,
         },
         lead=lead,

@@ -29,7 +29,7 @@ import torch
 from ...analysis.directions.image_factors import barycentre_x
 from ...analysis.directions.inversion import invert, masked_mse, reconstruction_loss, ssim_map
 from ...data.transforms import get_transformation
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from .common import VAEScale, dsprites_images, trained_generator
 
 LOSS_SETTINGS = (
@@ -117,14 +117,18 @@ def _label(name: str) -> str:
 
 
 def inverted_codes(
-    label: str, generator: torch.nn.Module, targets: torch.Tensor, **settings: Any
+    store: ModelStore,
+    label: str,
+    generator: torch.nn.Module,
+    targets: torch.Tensor,
+    **settings: Any,
 ) -> torch.Tensor:
     """:func:`invert`'s codes for ``targets``, kept in the reproduction's ``results`` folder so
     a rerun after an interruption skips the inversions already done (the losses experiment runs
     36, of up to 3 × ``steps`` each: hours on a CPU)."""
     inputs = {"generator": generator, "targets": targets, **settings}
     compute = lambda: {"z": invert(generator, targets, **settings).z}  # noqa: E731
-    return current_store().cached(f"inversion-{label}", inputs, compute)["z"]
+    return store.cached(f"inversion-{label}", inputs, compute)["z"]
 
 
 # -- directions-losses --------------------------------------------------------------------------
@@ -163,7 +167,6 @@ class BallRow:
 
 @dataclass
 class LossesResult:
-    quick: bool
     scale: LossScale
     seed: int
     rows: list[LossRow]
@@ -174,7 +177,6 @@ class LossesResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "directions-losses",
-            "quick": self.quick,
             "scale": asdict(self.scale),
             "seed": self.seed,
             "lpips_available": any(r.lpips is not None for r in self.rows),
@@ -215,13 +217,14 @@ class LossesResult:
 
 
 def reproduce_losses(
-    quick: bool = False, seed: int = 0, progress: bool = False, scale: LossScale | None = None
+    settings: LossScale, store: ModelStore | None = None, seed: int = 0
 ) -> LossesResult:
-    """Invert unseen dSprites with every reconstruction error, with and without the ball."""
+    """Invert unseen dSprites with every reconstruction error, with and without the ball, at
+    ``settings`` (the generators train in ``store``; default: in memory)."""
     t0 = time.perf_counter()
-    s = scale or LOSS_SCALES["quick" if quick else "full"]
-    current_store().expect(len({s.beta, *s.ball_betas}))
-    gen = trained_generator(s.vae, s.beta, seed, progress)
+    s, store = settings, store or ModelStore()
+    store.expect(len({s.beta, *s.ball_betas}))
+    gen = trained_generator(s.vae, s.beta, seed, store)
     targets = dsprites_images(s.targets, s.vae.size, seed + 1000).x  # not in the training set
     d = s.vae.latent_dim
     rows, images = [], {"target": targets}
@@ -230,6 +233,7 @@ def reproduce_losses(
             t1 = time.perf_counter()
             label = f"{_label(name)}{'' if constrained else '-free'}"
             z = inverted_codes(
+                store,
                 label,
                 gen,
                 targets,
@@ -256,8 +260,8 @@ def reproduce_losses(
                 )
             )
             images[f"{name}{'' if constrained else ', free'}"] = recon
-    ball = ball_study(s, seed, gen, progress)
-    return LossesResult(quick, s, seed, rows, time.perf_counter() - t0, images, ball)
+    ball = ball_study(s, seed, gen, store)
+    return LossesResult(s, seed, rows, time.perf_counter() - t0, images, ball)
 
 
 def ball_targets(n: int, size: int, seed: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -273,9 +277,7 @@ def ball_targets(n: int, size: int, seed: int) -> dict[str, tuple[torch.Tensor, 
     return {"unseen": (clean, clean), "noisy": (noisy, clean), "two shapes": (two, two)}
 
 
-def ball_study(
-    s: LossScale, seed: int, main: torch.nn.Module, progress: bool = False
-) -> list[BallRow]:
+def ball_study(s: LossScale, seed: int, main: torch.nn.Module, store: ModelStore) -> list[BallRow]:
     """Appendix C's claim that ‖z‖ ≤ √d avoids artefacts, where it should show: targets off the
     generator's range, generators with larger β, longer inversions (``ball_step_factors``)."""
     if not s.ball_betas:
@@ -285,7 +287,7 @@ def ball_study(
     d = s.vae.latent_dim
     rows = []
     for beta in s.ball_betas:
-        gen = main if beta == s.beta else trained_generator(s.vae, beta, seed, progress)
+        gen = main if beta == s.beta else trained_generator(s.vae, beta, seed, store)
         for kind, (target, reference) in kinds.items():
             for factor in s.ball_step_factors:
                 for constrained in (True, False):
@@ -294,6 +296,7 @@ def ball_study(
                         f"{'' if constrained else '-free'}"
                     )
                     z = inverted_codes(
+                        store,
                         label,
                         gen,
                         target,
@@ -322,7 +325,7 @@ def ball_study(
 
 
 def write_losses_outputs(result: LossesResult, out: str | Path) -> Path:
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.direction_plots import plot_image_rows
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
 
@@ -367,7 +370,7 @@ def write_losses_outputs(result: LossesResult, out: str | Path) -> Path:
             "steps": f"{s.steps} Adam steps, lr {s.lr:g}",
             "time": f"{result.seconds:.0f} s",
         },
-        settings=result.to_dict()["scale"] | {"quick": result.quick, "seed": result.seed},
+        settings=result.to_dict()["scale"] | {"seed": result.seed},
         lead=lead,
         tables_html=markdown_tables_html(result.to_markdown()),
         figures=figures,
@@ -377,7 +380,6 @@ def write_losses_outputs(result: LossesResult, out: str | Path) -> Path:
 # -- directions-inversion -----------------------------------------------------------------------
 @dataclass
 class NaiveResult:
-    quick: bool
     scale: InversionScale
     seed: int
     steps: np.ndarray
@@ -391,7 +393,6 @@ class NaiveResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "directions-inversion",
-            "quick": self.quick,
             "scale": asdict(self.scale),
             "seed": self.seed,
             "amount": NAIVE_AMOUNT,
@@ -422,13 +423,14 @@ class NaiveResult:
 
 
 def reproduce_naive(
-    quick: bool = False, seed: int = 0, progress: bool = False, scale: InversionScale | None = None
+    settings: InversionScale, store: ModelStore | None = None, seed: int = 0
 ) -> NaiveResult:
-    """Reach T_T(G(z₀)) (translation by ``NAIVE_AMOUNT``) from z₀ directly or in N steps."""
+    """Reach T_T(G(z₀)) (translation by ``NAIVE_AMOUNT``) from z₀ directly or in N steps, at
+    ``settings`` (the generator trains in ``store``; default: in memory)."""
     t0 = time.perf_counter()
-    s = scale or NAIVE_SCALES["quick" if quick else "full"]
-    current_store().expect(1)
-    gen = trained_generator(s.vae, s.beta, seed, progress)
+    s, store = settings, store or ModelStore()
+    store.expect(1)
+    gen = trained_generator(s.vae, s.beta, seed, store)
     d = s.vae.latent_dim
     z0 = torch.randn(s.targets, d, generator=torch.Generator().manual_seed(seed))
     translate = get_transformation("translate-x")
@@ -449,7 +451,6 @@ def reproduce_naive(
         naive_img, rec_img = gen(naive.z), gen(z)
     x_target = barycentre_x(final)
     return NaiveResult(
-        quick=quick,
         scale=s,
         seed=seed,
         steps=checkpoints,
@@ -467,7 +468,7 @@ def _final_error(gen, z, target, mask) -> float:
 
 
 def write_naive_outputs(result: NaiveResult, out: str | Path) -> Path:
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.direction_plots import plot_error_curves, plot_image_rows
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
 
@@ -513,7 +514,7 @@ def write_naive_outputs(result: NaiveResult, out: str | Path) -> Path:
             "steps": f"{NAIVE_POINTS} × {s.steps}",
             "time": f"{result.seconds:.0f} s",
         },
-        settings=result.to_dict()["scale"] | {"quick": result.quick, "seed": result.seed},
+        settings=result.to_dict()["scale"] | {"seed": result.seed},
         lead=lead,
         tables_html=markdown_tables_html(result.to_markdown()),
         figures=figures,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ...data.base import FactorDataset
-from ...experiments.training import train_model
+from ...experiments.model_store import ModelStore, TrainedModel
 from ...models.intrinsic import intrinsic_vae_spec
 from ...registry import DATASETS, build
 from ...train.callbacks import Callback
@@ -75,14 +75,14 @@ def train_intrinsic_vae(
     data: FactorDataset,
     scale: IntrinsicScale,
     seed: int,
+    store: ModelStore,
     callbacks: Sequence[Callback] = (),
     steps: int | None = None,
-    progress: bool = False,
     label: str = "vae",
-) -> tuple[torch.nn.Module, list[dict[str, float]], float]:
-    """Train the table-1 VAE on ``data`` (Adam β1 = 0.5); model, training records, seconds
-    (``label`` names its run folder in a reproduction)."""
-    return train_model(
+) -> TrainedModel:
+    """Train the table-1 VAE on ``data`` (Adam β1 = 0.5) in ``store`` (``label`` names its run
+    folder in a reproduction)."""
+    return store.train_spec(
         intrinsic_vae_spec(scale.size, scale.latent_dim),
         {"name": "scenes"},
         data,
@@ -91,7 +91,6 @@ def train_intrinsic_vae(
             "batch_size": scale.batch_size,
             "lr": scale.lr,
             "betas": [0.5, 0.999],
-            "progress": progress,
             "log_every": 10,
         },
         seed,

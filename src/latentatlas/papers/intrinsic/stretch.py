@@ -18,7 +18,7 @@ from typing import Any
 
 from ...analysis.interventions import RESAMPLING, Stretch
 from ...analysis.layer_scales import LayerScaleErrors, layer_scale_errors
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from ...models.intrinsic import level_layers
 from ...train.callbacks import Snapshots
 from .common import (
@@ -51,7 +51,6 @@ EXAMPLES = 6
 
 @dataclass
 class StretchResult:
-    quick: bool
     scale: IntrinsicScale
     lengths: tuple[int, ...]
     errors: dict[int, LayerScaleErrors]
@@ -64,7 +63,6 @@ class StretchResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "intrinsic-stretch",
-            "quick": self.quick,
             "stretch": STRETCH,
             "scale": self.scale.__dict__,
             "lengths": {str(k): v.to_dict() for k, v in self.errors.items()},
@@ -94,19 +92,21 @@ class StretchResult:
 
 
 def reproduce_stretch(
-    quick: bool = False,
-    scale: StretchScale | None = None,
+    settings: StretchScale,
+    store: ModelStore | None = None,
     seed: int = 0,
     dataset: dict | None = None,
-    progress: bool = False,
 ) -> StretchResult:
+    """Fig. 3a-d: train the table-1 VAE (in ``store``; default: in memory), keeping its weights
+    at each of ``settings.lengths`` steps, and stretch each level of every snapshot
+    (``dataset`` replaces the settings' scenes)."""
     t0 = time.perf_counter()
-    chosen = scale or SCALES["quick" if quick else "full"]
-    s, lengths = chosen.model, chosen.lengths
-    current_store().expect(1)
+    s, lengths, store = settings.model, settings.lengths, store or ModelStore()
+    store.expect(1)
     data = scenes_data(s, seed, dataset)
     snapshots = Snapshots(lengths)
-    model, records, _ = train_intrinsic_vae(data, s, seed, [snapshots], max(lengths), progress)
+    trained = train_intrinsic_vae(data, s, seed, store, [snapshots], max(lengths))
+    model, records = trained.model, trained.records
     layers = level_layers(model)
     images = analysis_images(s, seed, data, dataset)
     errors, alternatives = {}, {}
@@ -124,13 +124,11 @@ def reproduce_stretch(
                 errors[steps] = found
             else:
                 alternatives[mode] = found
-    return StretchResult(
-        quick, s, tuple(lengths), errors, time.perf_counter() - t0, records, alternatives
-    )
+    return StretchResult(s, tuple(lengths), errors, time.perf_counter() - t0, records, alternatives)
 
 
 def write_stretch_outputs(result: StretchResult, out: str | Path) -> Path:
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.direction_plots import plot_image_rows
     from ...viz.intrinsic_plots import plot_difference_components, plot_scale_errors
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
@@ -201,7 +199,6 @@ def write_stretch_outputs(result: StretchResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": "intrinsic-stretch",
-            "quick": result.quick,
             **result.scale.__dict__,
         },
         lead=lead,

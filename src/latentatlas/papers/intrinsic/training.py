@@ -20,7 +20,7 @@ from typing import Any
 from ...analysis.interventions import Stretch
 from ...analysis.layer_scales import InterventionTracker, LayerScaleErrors, layer_scale_errors
 from ...analysis.spectral import SpectralDependency, layer_sdr, sdr_training_terms
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from ...models.intrinsic import level_layers, sdr_layers
 from ...train.auxiliary import AlternatingObjective
 from .common import (
@@ -77,7 +77,7 @@ def train_tracked(
     seed: int,
     dataset: dict | None,
     sdr: bool,
-    progress: bool = False,
+    store: ModelStore,
 ) -> TrainedRun:
     """Train the table-1 VAE (with SDR steps if ``sdr``), tracking every level's stretch."""
     data = scenes_data(scale, seed, dataset)
@@ -93,7 +93,7 @@ def train_tracked(
             split="sdr",
         )
         callbacks.append(aux)
-    model, _, _ = train_intrinsic_vae(data, scale, seed, callbacks, progress=progress, label=name)
+    model = train_intrinsic_vae(data, scale, seed, store, callbacks, label=name).model
     layers = level_layers(model)
     z = codes(model)
     final = layer_scale_errors(
@@ -106,7 +106,6 @@ def train_tracked(
 @dataclass
 class TrackingResult:
     experiment: str
-    quick: bool
     scale: IntrinsicScale
     every: int
     runs: dict[str, TrainedRun]
@@ -115,7 +114,6 @@ class TrackingResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment,
-            "quick": self.quick,
             "scale": self.scale.__dict__,
             "every": self.every,
             "runs": {k: v.to_dict() for k, v in self.runs.items()},
@@ -141,49 +139,47 @@ class TrackingResult:
 def _reproduce(
     experiment: str,
     runs: dict[str, bool],
-    quick: bool,
-    scale: TrackingScale | None,
+    settings: TrackingScale,
+    store: ModelStore | None,
     seed: int,
     dataset: dict | None,
-    progress: bool,
 ) -> TrackingResult:
-    """Train one tracked run per entry of ``runs`` ({name: with SDR steps}) from the same seed."""
+    """Train one tracked run per entry of ``runs`` ({name: with SDR steps}) from the same seed,
+    in ``store`` (default: in memory)."""
     t0 = time.perf_counter()
-    chosen = scale or SCALES["quick" if quick else "full"]
-    s, every = chosen.model, chosen.every
-    current_store().expect(len(runs))
+    s, every, store = settings.model, settings.every, store or ModelStore()
+    store.expect(len(runs))
     trained = {
-        name: train_tracked(name, s, every, seed, dataset, sdr=sdr, progress=progress)
-        for name, sdr in runs.items()
+        name: train_tracked(name, s, every, seed, dataset, sdr, store) for name, sdr in runs.items()
     }
-    return TrackingResult(experiment, quick, s, every, trained, time.perf_counter() - t0)
+    return TrackingResult(experiment, s, every, trained, time.perf_counter() - t0)
 
 
 def reproduce_tracking(
-    quick: bool = False,
-    scale: TrackingScale | None = None,
+    settings: TrackingScale,
+    store: ModelStore | None = None,
     seed: int = 0,
     dataset: dict | None = None,
-    progress: bool = False,
 ) -> TrackingResult:
-    """Fig. 4a-b: one VAE, its layer-stretch errors tracked during training."""
-    return _reproduce("intrinsic-tracking", {"VAE": False}, quick, scale, seed, dataset, progress)
+    """Fig. 4a-b: one VAE, its layer-stretch errors tracked during training (``dataset``
+    replaces the settings' scenes)."""
+    return _reproduce("intrinsic-tracking", {"VAE": False}, settings, store, seed, dataset)
 
 
 def reproduce_sdr_training(
-    quick: bool = False,
-    scale: TrackingScale | None = None,
+    settings: TrackingScale,
+    store: ModelStore | None = None,
     seed: int = 0,
     dataset: dict | None = None,
-    progress: bool = False,
 ) -> TrackingResult:
-    """Fig. 4c and 3e: the same VAE trained without and with SDR steps."""
+    """Fig. 4c and 3e: the same VAE trained without and with SDR steps (``dataset`` replaces
+    the settings' scenes)."""
     runs = {"VAE": False, "VAE + SDR": True}
-    return _reproduce("intrinsic-sdr-training", runs, quick, scale, seed, dataset, progress)
+    return _reproduce("intrinsic-sdr-training", runs, settings, store, seed, dataset)
 
 
 def write_tracking_outputs(result: TrackingResult, out: str | Path) -> Path:
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.intrinsic_plots import plot_scale_errors, plot_sdr_per_map, plot_tracking
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
 
@@ -250,7 +246,7 @@ def write_tracking_outputs(result: TrackingResult, out: str | Path) -> Path:
             "steps": str(result.scale.steps),
             "time": f"{result.seconds:.0f} s",
         },
-        settings={"experiment": result.experiment, "quick": result.quick, **result.scale.__dict__},
+        settings={"experiment": result.experiment, **result.scale.__dict__},
         lead="; ".join(parts) + ".",
         tables_html=markdown_tables_html(result.to_markdown()),
         figures=figures,

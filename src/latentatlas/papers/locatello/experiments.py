@@ -3,13 +3,13 @@
 The study's protocol (disentanglement_lib, ``unsupervised_study_v1``): β ∈ {1, 2, 4, 6, 8, 16},
 50 seeds each, its 64×64 conv encoder/decoder with 10 latents and a Bernoulli likelihood, Adam
 1e-4, batch 64, 300 000 steps, scored with every metric at the standard sample sizes on the
-posterior mean. Here the grid runs as a sweep (``experiments.sweep``) on procedural dSprites
-(``data.synthetic.dsprites``, the colour factor left out as in the study) and the scores are
-summarised per β (median and quartiles over seeds).
+posterior mean. Here the grid runs as a sweep (:mod:`latentatlas.tools.sweep`) on procedural
+dSprites (``data.synthetic.dsprites``, the colour factor left out as in the study) and the
+scores are summarised per β (median and quartiles over seeds).
 
-``--full`` is the protocol with 5 seeds per β instead of 50, scored with the ``study`` preset
-(DCI by the study's own estimator; 300 000 steps of the 64×64 network take about a day per
-model on 2 CPU cores: a GPU job). ``--quick`` trains 2 seeds of β ∈ {1, 16} for 3000 steps at
+The ``full`` scale is the protocol with 5 seeds per β instead of 50, scored with the ``study``
+preset (DCI by the study's own estimator; 300 000 steps of the 64×64 network take about a day
+per model on 2 CPU cores: a GPU job). ``quick`` trains 2 seeds of β ∈ {1, 16} for 3000 steps at
 learning rate 5e-4 and scores with the fast preset: minutes, not the study.
 
 Published bands: the study reports its distributions as figures only (e.g. its fig. 7 for MIG on
@@ -32,6 +32,7 @@ import numpy as np
 
 from ...analysis.metrics.published import PublishedScores, load_published
 from ...errors import ConfigError
+from ...experiments.model_store import ModelStore
 from ...models.disentangling import locatello_spec
 from ...tools.sweep import SweepConfig, SweepResult, run_sweep
 
@@ -94,7 +95,6 @@ def sweep_config(scale: LocatelloScale) -> SweepConfig:
 
 @dataclass
 class LocatelloResult:
-    quick: bool
     scale: LocatelloScale
     sweep: SweepResult
     seconds: float
@@ -132,7 +132,6 @@ class LocatelloResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "locatello-dsprites-betavae",
-            "quick": self.quick,
             "scale": self.scale.__dict__,
             "per_beta": self.summary(),
             "published": None
@@ -179,26 +178,31 @@ class LocatelloResult:
 
 
 def reproduce_locatello(
-    quick: bool = False,
-    scale: LocatelloScale | None = None,
-    out: str | Path = "runs/locatello",
+    settings: LocatelloScale,
+    store: ModelStore | None = None,
     jobs: int | None = None,
     published: str | Path | PublishedScores | None = None,
 ) -> LocatelloResult:
-    """Run the grid into ``out/sweep`` (a rerun continues it) and summarise per β; with
-    ``published`` (disentanglement_lib result files, read before any training, or their
+    """Run the grid at ``settings`` as a sweep into the folder of ``store`` (its ``sweep``
+    sub-folder: a rerun continues it) and summarise per β; with ``published``
+    (disentanglement_lib result files, read before any training, or their
     :class:`PublishedScores`), the study's own scores beside ours."""
     t0 = time.perf_counter()
-    s = scale or SCALES["quick" if quick else "full"]
+    s = settings
+    if store is None or store.folder is None:
+        raise ConfigError(
+            "locatello-dsprites-betavae runs its grid as a sweep into a folder: give it "
+            "ModelStore(out)"
+        )
     scores = published
     if published is not None and not isinstance(published, PublishedScores):
         scores = load_published(published, "beta_vae")
-    result = run_sweep(sweep_config(s), Path(out) / "sweep", jobs=jobs)
-    return LocatelloResult(quick, s, result, time.perf_counter() - t0, scores)
+    result = run_sweep(sweep_config(s), store.folder / "sweep", jobs=jobs)
+    return LocatelloResult(s, result, time.perf_counter() - t0, scores)
 
 
 def write_locatello_outputs(result: LocatelloResult, out: str | Path) -> Path:
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
     from ...viz.sweep_plots import plot_score_distributions
 
@@ -238,7 +242,6 @@ def write_locatello_outputs(result: LocatelloResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": "locatello-dsprites-betavae",
-            "quick": result.quick,
             **result.scale.__dict__,
         },
         lead=_lead(result),

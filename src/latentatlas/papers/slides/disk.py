@@ -30,8 +30,7 @@ from ...analysis.disk_profile import (
     compare_profiles,
 )
 from ...data.synthetic.shapes import Disks, DisksConfig
-from ...experiments.model_store import current_store
-from ...experiments.training import train_model
+from ...experiments.model_store import ModelStore
 from ...models.geometry import disk_autoencoder_spec
 
 
@@ -89,7 +88,6 @@ class DiskModelResult:
 
 @dataclass
 class DiskResult:
-    quick: bool
     scale: DiskScale
     seed: int
     models: dict[str, DiskModelResult]
@@ -104,7 +102,6 @@ class DiskResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "slides-disk",
-            "quick": self.quick,
             "scale": self.scale.__dict__,
             "seed": self.seed,
             "models": {k: m.to_dict() for k, m in self.models.items()},
@@ -147,16 +144,11 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool, label: str):
-    settings = {
-        "steps": scale.steps,
-        "batch_size": scale.batch_size,
-        "lr": scale.lr,
-        "progress": progress,
-    }
+def _train(spec: dict, data: Disks, scale: DiskScale, seed: int, store: ModelStore, label: str):
+    train = {"steps": scale.steps, "batch_size": scale.batch_size, "lr": scale.lr}
     data_spec = {"name": "disks", **data.config.to_dict()}
-    model, records, seconds = train_model(spec, data_spec, data, settings, seed, label=label)
-    return model, [r["loss"] for r in records], seconds
+    trained = store.train_spec(spec, data_spec, data, train, seed, label=label)
+    return trained.model, [r["loss"] for r in trained.records], trained.seconds
 
 
 def final_loss(losses: list[float]) -> float:
@@ -166,12 +158,18 @@ def final_loss(losses: list[float]) -> float:
 
 
 def _train_best(
-    spec: dict, data: Disks, scale: DiskScale, seed: int, progress: bool, label: str, restarts: int
+    spec: dict,
+    data: Disks,
+    scale: DiskScale,
+    seed: int,
+    store: ModelStore,
+    label: str,
+    restarts: int,
 ):
     """Train ``restarts`` initialisations (seeds ``seed`` + r; the first keeps the plain label,
     so a run folder from before restarts keeps its model) and keep the lowest final loss."""
     runs = [
-        _train(spec, data, scale, seed + r, progress, label if r == 0 else f"{label}-restart{r}")
+        _train(spec, data, scale, seed + r, store, label if r == 0 else f"{label}-restart{r}")
         for r in range(restarts)
     ]
     finals = [final_loss(losses) for _, losses, _ in runs]
@@ -180,13 +178,13 @@ def _train_best(
 
 
 def reproduce_disk(
-    quick: bool = False, seed: int = 0, progress: bool = False, scale: DiskScale | None = None
+    settings: DiskScale, store: ModelStore | None = None, seed: int = 0
 ) -> DiskResult:
-    """Train both disk autoencoders and measure code, homogeneity and profile (``scale``
-    replaces the quick or full one, e.g. for tests)."""
+    """Train the disk autoencoders at ``settings`` (in ``store``; default: in memory) and
+    measure code, homogeneity and profile."""
     t0 = time.perf_counter()
-    scale = scale or SCALES["quick" if quick else "full"]
-    current_store().expect(len(VARIANTS) - 1 + scale.bias_free_restarts)
+    scale, store = settings, store or ModelStore()
+    store.expect(len(VARIANTS) - 1 + scale.bias_free_restarts)
     data = Disks(DisksConfig(n=scale.images, size=scale.size, seed=seed))
     radii = data.factors[:, 0].numpy()
     order = np.argsort(radii)
@@ -197,9 +195,7 @@ def reproduce_disk(
         contraction = scale.contraction if contractive else 0.0
         spec = disk_autoencoder_spec(scale.size, scale.channels, bias, contraction=contraction)
         restarts = 1 if bias else scale.bias_free_restarts
-        model, losses, seconds, finals = _train_best(
-            spec, data, scale, seed, progress, name, restarts
-        )
+        model, losses, seconds, finals = _train_best(spec, data, scale, seed, store, name, restarts)
         with torch.no_grad():
             z = model.representation(data.x)
             rec = model.reconstruct(data.x)
@@ -227,7 +223,6 @@ def reproduce_disk(
             profiles = compare_profiles(unit, (mid, mid), data.config.radius_max)
     assert homogeneity is not None and profiles is not None
     return DiskResult(
-        quick=quick,
         scale=scale,
         seed=seed,
         models=models,
@@ -242,7 +237,7 @@ def reproduce_disk(
 
 def write_disk_outputs(result: DiskResult, out: str | Path) -> Path:
     """results.json, table.md, figures and report.html into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.curves import plot_loss_panels
     from ...viz.geometry_plots import plot_code_vs_size, plot_profiles
     from ...viz.images import plot_reconstructions
@@ -331,7 +326,6 @@ def write_disk_outputs(result: DiskResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": "slides-disk",
-            "quick": result.quick,
             **s.__dict__,
             "seed": result.seed,
         },

@@ -26,7 +26,7 @@ from ...analysis.organisation import (
     organise_generator,
 )
 from ...data.synthetic.shapes import Ellipses, EllipsesConfig
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from ...train.run import RunConfig
 from .pca import NAV_STEPS, conv_networks, correlation_figure
 
@@ -53,7 +53,6 @@ IMAGE_FACTORS = ("mass", "orientation_cos", "orientation_sin")
 
 @dataclass
 class GeneratorResult:
-    quick: bool
     scale: GeneratorScale
     seed: int
     generator_error: float
@@ -74,7 +73,6 @@ class GeneratorResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "slides-pca-ae-generator",
-            "quick": self.quick,
             "scale": self.scale.__dict__,
             "seed": self.seed,
             "generator_relative_error": self.generator_error,
@@ -137,15 +135,12 @@ def _pca_scores(images: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def reproduce_generator(
-    quick: bool = False,
-    seed: int = 0,
-    progress: bool = False,
-    scale: GeneratorScale | None = None,
+    settings: GeneratorScale, store: ModelStore | None = None, seed: int = 0
 ) -> GeneratorResult:
-    """Train a VAE on ellipses as the generator, then the PCA-like AE around one code
-    (``scale`` replaces the quick or full one)."""
+    """Train a VAE on ellipses as the generator (in ``store``; default: in memory), then the
+    PCA-like AE around one code, at ``settings``."""
     t0 = time.perf_counter()
-    s = scale or GENERATOR_SCALES["quick" if quick else "full"]
+    s, store = settings, store or ModelStore()
     data = Ellipses(EllipsesConfig(n=s.images, size=s.size, axis_max=s.size / 2 - 1, seed=seed))
     enc, dec = conv_networks(s.size, 16)
     config = RunConfig.from_dict(
@@ -162,13 +157,11 @@ def reproduce_generator(
                 "steps": s.generator_steps,
                 "batch_size": 64,
                 "lr": 1e-3,
-                "progress": progress,
                 "log_every": 100,
             },
             "seed": seed,
         }
     )
-    store = current_store()
     store.expect(1)
     vae = store.train(config, data, label="generator-vae").model
     with torch.no_grad():
@@ -185,7 +178,7 @@ def reproduce_generator(
         steps=s.steps,
         cov_weight=s.cov_weight,
         seed=seed,
-        progress=progress,
+        progress=store.progress,
     )
     evaluation = offsets[:2000]
     with torch.no_grad():
@@ -214,7 +207,6 @@ def reproduce_generator(
             [model.render(_axis_codes(s.latent_dim, i, raw_values)) for i in range(s.components)]
         )
     return GeneratorResult(
-        quick=quick,
         scale=s,
         seed=seed,
         generator_error=generator_error,
@@ -241,7 +233,7 @@ def _axis_codes(dim: int, axis: int, values: torch.Tensor) -> torch.Tensor:
 
 def write_generator_outputs(result: GeneratorResult, out: str | Path) -> Path:
     """results.json, table.md, figures and report.html into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.images import plot_traversal_grid
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
 
@@ -299,7 +291,6 @@ def write_generator_outputs(result: GeneratorResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": "slides-pca-ae-generator",
-            "quick": result.quick,
             **s.__dict__,
             "seed": result.seed,
         },

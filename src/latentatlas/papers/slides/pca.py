@@ -34,8 +34,7 @@ from ...analysis.organisation import (
     profile_descriptors,
 )
 from ...data.synthetic.shapes import Ellipses, EllipsesConfig, ellipse_descriptors
-from ...experiments.model_store import current_store
-from ...experiments.training import train_model
+from ...experiments.model_store import ModelStore
 
 ELLIPSE_FACTORS = ("area", "axis_ratio", "orientation_cos", "orientation_sin", "angle")
 AUTHORS_DESCRIPTORS = ("pixel_sum", "centre_lines_ratio", "diagonals_ratio")
@@ -126,7 +125,6 @@ class OrganisedModel:
 
 @dataclass
 class PCAResult:
-    quick: bool
     scale: PCAScale
     seed: int
     models: dict[str, OrganisedModel]
@@ -135,7 +133,6 @@ class PCAResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "slides-pca-ae",
-            "quick": self.quick,
             "scale": self.scale.__dict__,
             "seed": self.seed,
             "models": {k: m.to_dict() for k, m in self.models.items()},
@@ -232,28 +229,20 @@ def _navigation(
 
 
 def _train_ellipse_model(
-    spec: dict, data: Ellipses, s: PCAScale, seed: int, progress: bool, label: str
+    spec: dict, data: Ellipses, s: PCAScale, seed: int, store: ModelStore, label: str
 ):
-    settings = {
-        "steps": s.steps,
-        "batch_size": s.batch_size,
-        "lr": s.lr,
-        "betas": [0.5, 0.999],
-        "progress": progress,
-    }
+    train = {"steps": s.steps, "batch_size": s.batch_size, "lr": s.lr, "betas": [0.5, 0.999]}
     data_spec = {"name": "ellipses", **data.config.to_dict()}
-    model, records, seconds = train_model(spec, data_spec, data, settings, seed, label=label)
-    return model, [r["reconstruction"] for r in records], seconds
+    trained = store.train_spec(spec, data_spec, data, train, seed, label=label)
+    return trained.model, [r["reconstruction"] for r in trained.records], trained.seconds
 
 
-def reproduce_pca(
-    quick: bool = False, seed: int = 0, progress: bool = False, scale: PCAScale | None = None
-) -> PCAResult:
-    """Train the standard and the PCA-like autoencoder on ellipses and compare them
-    (``scale`` replaces the quick or full one)."""
+def reproduce_pca(settings: PCAScale, store: ModelStore | None = None, seed: int = 0) -> PCAResult:
+    """Train the standard and the PCA-like autoencoder on ellipses at ``settings`` (in
+    ``store``; default: in memory) and compare them."""
     t0 = time.perf_counter()
-    s = scale or SCALES["quick" if quick else "full"]
-    current_store().expect(2)
+    s, store = settings, store or ModelStore()
+    store.expect(2)
     data = Ellipses(EllipsesConfig(n=s.images, size=s.size, axis_max=s.size / 2 - 1, seed=seed))
     enc, dec = conv_networks(s.size, s.channels)
     specs = {
@@ -270,7 +259,7 @@ def reproduce_pca(
     models = {}
     for name, spec in specs.items():
         spec = {**spec, "encoder": enc, "decoder": dec, "likelihood": {"name": "bernoulli"}}
-        model, losses, seconds = _train_ellipse_model(spec, data, s, seed, progress, name)
+        model, losses, seconds = _train_ellipse_model(spec, data, s, seed, store, name)
         with torch.no_grad():
             codes = model.representation(fresh.x)
             rec = model.reconstruct(fresh.x)
@@ -287,7 +276,7 @@ def reproduce_pca(
             authors_spearman=factor_correlations(codes, authors, rank=True),
             stage_loss_change=stage_loss_changes(losses, s.components if name == "pca_ae" else 1),
         )
-    return PCAResult(quick, s, seed, models, time.perf_counter() - t0)
+    return PCAResult(s, seed, models, time.perf_counter() - t0)
 
 
 def correlation_figure(tables: dict[str, CorrelationTable]):
@@ -299,7 +288,7 @@ def correlation_figure(tables: dict[str, CorrelationTable]):
 
 def write_pca_outputs(result: PCAResult, out: str | Path) -> Path:
     """results.json, table.md, figures and report.html into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.curves import plot_loss_panels
     from ...viz.images import plot_traversal_grid
     from ...viz.reproduction import markdown_tables_html, write_reproduction_report
@@ -372,7 +361,6 @@ def write_pca_outputs(result: PCAResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": "slides-pca-ae",
-            "quick": result.quick,
             **s.__dict__,
             "seed": result.seed,
         },

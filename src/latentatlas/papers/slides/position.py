@@ -26,6 +26,7 @@ from ...analysis.position import (
     train_position_encoder,
 )
 from ...data.synthetic.diracs import continuous_diracs
+from ...experiments.model_store import ModelStore
 from ...nets.position import PositionNetwork, diracs
 
 
@@ -61,7 +62,6 @@ class IdentityRow:
 
 @dataclass
 class PositionResult:
-    quick: bool
     scale: PositionScale
     seed: int
     identity: list[IdentityRow]
@@ -74,7 +74,6 @@ class PositionResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": "slides-position",
-            "quick": self.quick,
             "scale": self.scale.__dict__,
             "seed": self.seed,
             "identity": [r.to_dict() for r in self.identity],
@@ -134,11 +133,12 @@ def identity_rows(max_levels_1d: int, max_levels_2d: int = 5) -> list[IdentityRo
 
 
 def reproduce_position(
-    quick: bool = False, seed: int = 0, scale: PositionScale | None = None
+    settings: PositionScale, store: ModelStore | None = None, seed: int = 0
 ) -> PositionResult:
-    """Run the three parts of the position study (``scale`` replaces the quick or full one)."""
+    """Run the three parts of the position study at ``settings``. Its networks are small and
+    train in seconds, in memory: ``store`` is not used (the contract's argument)."""
     t0 = time.perf_counter()
-    s = scale or SCALES["quick" if quick else "full"]
+    s = settings
     identity = identity_rows(s.identity_levels)
     encoders = {
         pooling: train_position_encoder(s.levels, pooling, s.encoder_steps, seed=seed)
@@ -159,7 +159,6 @@ def reproduce_position(
         with torch.no_grad():
             decoded[name] = model(torch.as_tensor(shown)).double().numpy()
     return PositionResult(
-        quick=quick,
         scale=s,
         seed=seed,
         identity=identity,
@@ -173,7 +172,7 @@ def reproduce_position(
 
 def write_position_outputs(result: PositionResult, out: str | Path) -> Path:
     """results.json, table.md, figures and report.html into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.geometry_plots import (
         plot_decoded_positions,
         plot_position_filters,
@@ -235,7 +234,6 @@ def write_position_outputs(result: PositionResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": "slides-position",
-            "quick": result.quick,
             **s.__dict__,
             "seed": result.seed,
         },

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from ...analysis.reduction import LOSS_STRIDE, DeltaTable, delta_table
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from ...models.ground_truth import GroundTruthModel
 from ...train import RunConfig, build_dataset
 from .tables import QUICK_STEPS, parse_entry, sine_benchmark_spec
@@ -137,15 +137,14 @@ class ReductionTableResult:
 
 
 def reproduce_reduction_table(
-    quick: bool = False, seed: int = 0, scale: ReductionScale | None = None
+    settings: ReductionScale, store: ModelStore | None = None, seed: int = 0
 ) -> ReductionTableResult:
-    """Train the VAE pair of ch. 9.4 from ``model_seeds`` seeds (``seed``, ``seed + 1``, …) and
-    fit table 9.2's maps between each pair and Φ (``repetitions`` fits each); ``scale``
-    replaces the quick or full one. The codes of the figure are those of the first seed."""
-    s = scale or SCALES["quick" if quick else "full"]
+    """Train the VAE pair of ch. 9.4 from ``model_seeds`` seeds (``seed``, ``seed + 1``, …) in
+    ``store`` (default: in memory) and fit table 9.2's maps between each pair and Φ
+    (``repetitions`` fits each). The codes of the figure are those of the first seed."""
+    s, store = settings, store or ModelStore()
     steps, reduction_steps = s.vae_steps, s.reduction_steps
     t0 = time.perf_counter()
-    store = current_store()
     store.expect(2 * s.model_seeds)
     seeds = [seed + k for k in range(s.model_seeds)]
     tables, first = [], None
@@ -193,7 +192,7 @@ def reproduce_reduction_table(
 
 def write_reduction_outputs(result: ReductionTableResult, out: str | Path) -> Path:
     """results.json, table.md and report.html (the table and fig. 9.5) into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.reduction_plots import plot_reduction_grid
     from ...viz.reproduction import write_reproduction_report
 

@@ -34,7 +34,7 @@ from ...analysis.evaluation import evaluate
 from ...analysis.latents import circle_winding
 from ...analysis.reduction import LOSS_STRIDE, DeltaTable, delta_table
 from ...errors import ConfigError
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from ...train import RunConfig, build_dataset
 from .tables import METRIC_TITLES, METRICS, SIGMA_X, loss_change_last_tenth, parse_entry
 
@@ -89,9 +89,6 @@ class Study:
     def spaces(self) -> tuple[str, str]:
         """Names of the two latent spaces (baseline, diffusion)."""
         return ("R²", "S¹") if self.circles == 1 else ("R⁴", "T²")
-
-    def scale(self, quick: bool) -> Scale:
-        return self.quick if quick else self.full
 
 
 STUDIES: dict[str, Study] = {
@@ -169,19 +166,11 @@ def study(name: str) -> Study:
     return STUDIES[name]
 
 
-def study_spec(
-    s: Study,
-    kind: str,
-    sigma_x: float,
-    scale: Scale,
-    seed: int = 0,
-    hidden: int | None = None,
-    steps: int | None = None,
-) -> dict:
+def study_spec(s: Study, kind: str, sigma_x: float, scale: Scale, seed: int = 0) -> dict:
     """The run spec of one model: ``layers`` dense layers of ``hidden`` units (sec. 3.5), fixed
     σX, batch 100 (more than a ch. 10 data set holds: the sampler wraps, so a batch has every
     image and some twice), Adam with a cosine decay to 2 %."""
-    width = hidden or scale.hidden
+    width = scale.hidden
     if kind == "vae":
         latent = {"name": "euclidean", "dim": 2 * s.circles}
     else:
@@ -197,7 +186,7 @@ def study_spec(
             "likelihood": {"name": "gaussian", "sigma": sigma_x},
         },
         "train": {
-            "steps": steps or scale.steps,
+            "steps": scale.steps,
             "regularizer_warmup": scale.regularizer_warmup,
             "batch_size": 100,
             "lr": s.lr,
@@ -214,7 +203,6 @@ class StudyResult:
     """Our metrics per model and the Δ table of one study, with what the figures need."""
 
     study: Study
-    quick: bool
     hidden: int
     steps: int
     reduction_steps: int
@@ -280,7 +268,6 @@ class StudyResult:
         return {
             "experiment": s.name,
             "thesis_section": s.section,
-            "quick": self.quick,
             "dataset": dict(self.dataset_spec),
             "hidden": self.hidden,
             "thesis_hidden": s.thesis_hidden,
@@ -323,21 +310,11 @@ class StudyResult:
 
 
 def reproduce_study(
-    name: str,
-    quick: bool = False,
-    seed: int = 0,
-    hidden: int | None = None,
-    steps: int | None = None,
-    repetitions: int | None = None,
-    restarts: int | None = None,
-    progress: bool = False,
-    scale: Scale | None = None,
+    name: str, settings: Scale, store: ModelStore | None = None, seed: int = 0
 ) -> StudyResult:
-    """Train both VAEs at every σX (each kind as one ensemble), evaluate them and fit the
-    reduction maps between the σX = 0.1 models of every seed, ``repetitions`` fits per direction
-    and seed, Δ reported over all of them (``scale``
-    replaces the quick or full one; ``hidden``, ``steps``, ``repetitions`` and ``restarts``
-    replace single settings of it).
+    """Train both VAEs of study ``name`` at every σX (each kind as one ensemble, in ``store``;
+    default: in memory), evaluate them and fit the reduction maps between the σX = 0.1 models
+    of every seed, ``repetitions`` fits per direction and seed, Δ reported over all of them.
 
     With ``restarts`` > 1 every model is trained from that many initialisations (seeds ``seed``,
     ``seed + 1``, …, all in the same ensemble) and the one with the lowest training loss over the
@@ -347,10 +324,8 @@ def reproduce_study(
     converged in both kinds (:func:`converged_pairs`), so a folded optimum enters neither the
     metrics nor Δ.
     """
-    s = study(name)
-    scale = scale or s.scale(quick)
-    restarts = restarts or scale.restarts
-    repetitions = repetitions or scale.repetitions
+    s, scale, store = study(name), settings, store or ModelStore()
+    restarts, repetitions = scale.restarts, scale.repetitions
     t0 = time.perf_counter()
     models: dict[tuple[str, float], torch.nn.Module] = {}
     metrics: dict[tuple[str, float], dict[str, float]] = {}
@@ -362,16 +337,15 @@ def reproduce_study(
     reduced: dict[str, list[torch.nn.Module]] = {}  # per kind: the σX = 0.1 model of each seed
     dataset = build_dataset(RunConfig.from_dict(study_spec(s, KINDS[0], 1.0, scale)))
     batch = dataset.evaluation_set()
-    store = current_store()
     store.expect(len(KINDS) * len(SIGMA_X) * restarts)
     for kind in KINDS:
         members = [(sx, seed + r) for sx in SIGMA_X for r in range(restarts)]
         configs = [
-            RunConfig.from_dict(study_spec(s, kind, sx, scale, member_seed, hidden, steps))
+            RunConfig.from_dict(study_spec(s, kind, sx, scale, member_seed))
             for sx, member_seed in members
         ]
         labels = [f"{kind}-sigmax{sx:g}-seed{member_seed}" for sx, member_seed in members]
-        trained = store.train_ensemble(configs, labels, progress=progress)
+        trained = store.train_ensemble(configs, labels)
         tenth = max(trained.losses.shape[0] // 10, 1)
         final = trained.losses[-tenth:].mean(0)
         chosen = []
@@ -418,9 +392,8 @@ def reproduce_study(
     deltas = DeltaTable.pool(tables)
     return StudyResult(
         study=s,
-        quick=quick,
-        hidden=hidden or scale.hidden,
-        steps=steps or scale.steps,
+        hidden=scale.hidden,
+        steps=scale.steps,
         reduction_steps=scale.reduction_steps,
         restarts=restarts,
         seconds=time.perf_counter() - t0,
@@ -604,12 +577,11 @@ def _tables_html(result: StudyResult) -> str:
 
 def _lead(result: StudyResult) -> str:
     s = result.study
-    mode = "quick mode" if result.quick else "full mode"
     data = result.dataset
     shape = "×".join(str(v) for v in data.observation_shape[1:])
     worst = max(result.plateau.values())
     text = (
-        f"Thesis §{s.section}, {mode}: {len(data)} images of {shape} pixels; both VAEs with "
+        f"Thesis §{s.section}: {len(data)} images of {shape} pixels; both VAEs with "
         f"{s.layers} dense layers of {result.hidden} units (the thesis: ⌊D/3⌋ = {s.thesis_hidden}"
         f"), {result.steps:,} steps of batch 100 (Adam {s.lr:g}, cosine decay; the thesis: 10⁵ "
         f"epochs), the three σX of each kind as one ensemble"
@@ -646,7 +618,7 @@ def _lead(result: StudyResult) -> str:
 
 def write_study_outputs(result: StudyResult, out: str | Path) -> Path:
     """results.json, table.md and report.html (tables and figures) into ``out``."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
     from ...viz.reproduction import write_reproduction_report
 
     out = Path(out)
@@ -668,7 +640,6 @@ def write_study_outputs(result: StudyResult, out: str | Path) -> Path:
         },
         settings={
             "experiment": s.name,
-            "quick": result.quick,
             "dataset": result.dataset_spec,
             "layers": s.layers,
             "hidden": result.hidden,

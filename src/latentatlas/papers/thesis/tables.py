@@ -24,7 +24,7 @@ import torch
 
 from ...analysis.evaluation import evaluate
 from ...errors import ConfigError
-from ...experiments.model_store import current_store
+from ...experiments.model_store import ModelStore
 from ...train import RunConfig, build_dataset
 
 NOISE_LEVELS = (0.01, 0.1, 1.0)
@@ -327,36 +327,38 @@ class TableResult:
 
 
 def reproduce_table(
-    table: str, quick: bool = False, scale: TableScale | None = None, progress: bool = False
+    table: str, settings: TableScale, store: ModelStore | None = None
 ) -> TableResult:
-    """Train the grid of thesis table ``table`` ("5.1" or "7.1") as one ensemble and evaluate
-    (``scale`` replaces the quick or full one). Table 7.1 trains its grid twice: with the true
-    heat kernel, and with the thesis's printed formulas (:attr:`TableResult.printed`)."""
-    s = scale or SCALES["quick" if quick else "full"]
+    """Train the grid of thesis table ``table`` ("5.1" or "7.1") at ``settings`` as one
+    ensemble in ``store`` (default: in memory) and evaluate. Table 7.1 trains its grid twice:
+    with the true heat kernel, and with the thesis's printed formulas
+    (:attr:`TableResult.printed`)."""
+    s, store = settings, store or ModelStore()
     t0 = time.perf_counter()
-    store = current_store()
     grids = (False, True) if table == "7.1" else (False,)
     store.expect(len(grids) * s.repetitions * len(NOISE_LEVELS) * len(SIGMA_X))
-    exact, *printed = [_train_grid(table, s, p, progress) for p in grids]
+    exact, *printed = [_train_grid(table, s, p, store) for p in grids]
     for result in (exact, *printed):
         result.seconds = time.perf_counter() - t0
     exact.printed = printed[0] if printed else None
     return exact
 
 
-def _train_grid(table: str, s: TableScale, printed_formulas: bool, progress: bool) -> TableResult:
-    """One grid of ``table`` trained as one ensemble in the current store and evaluated."""
+def _train_grid(
+    table: str, s: TableScale, printed_formulas: bool, store: ModelStore
+) -> TableResult:
+    """One grid of ``table`` trained as one ensemble in ``store`` and evaluated."""
     configs = table_configs(table, s.repetitions, s.steps, n=s.n, printed_formulas=printed_formulas)
     prefix = "printed-" if printed_formulas else ""
     labels = [
         f"{prefix}sigma{_cell_of(c)[0]:g}-sigmax{_cell_of(c)[1]:g}-seed{c.seed}" for c in configs
     ]
     if printed_formulas:  # its Monte-Carlo KL draws inside the loss: no vectorised ensemble
-        trained = [current_store().train(c, label=label) for c, label in zip(configs, labels)]
+        trained = [store.train(c, label=label) for c, label in zip(configs, labels)]
         models = [t.model for t in trained]
         losses = torch.tensor([[r["loss"] for r in t.records] for t in trained]).T
     else:
-        ensemble = current_store().train_ensemble(configs, labels, progress=progress)
+        ensemble = store.train_ensemble(configs, labels)
         models, losses = ensemble.models, ensemble.losses
     per_cell: dict[tuple[float, float], list[dict[str, float]]] = {}
     plateau: dict[tuple[float, float], list[float]] = {}
@@ -394,7 +396,7 @@ def _train_grid(table: str, s: TableScale, printed_formulas: bool, progress: boo
 
 def write_table_outputs(result: TableResult, out: str | Path) -> dict[str, Path]:
     """results.json and table.md into ``out`` (atomically)."""
-    from ...experiments.outputs import write_result_files
+    from ...experiments.result_files import write_result_files
 
     return write_result_files(result, out)
 
