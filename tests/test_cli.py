@@ -1,4 +1,5 @@
-"""The command line end to end, in subprocesses: the demo, bad input, Ctrl-C, resume."""
+"""The command line end to end (in this process through conftest.run_cli, or in real
+processes where signals matter): the demo, bad input, Ctrl-C, resume."""
 
 from __future__ import annotations
 
