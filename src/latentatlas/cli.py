@@ -718,20 +718,20 @@ def reproduce(
     if quick and scale not in (None, "quick"):
         raise click.UsageError("--quick is --scale quick; do not give both")
     scale = "quick" if quick else (scale or "full")
+    settings = entry.settings(scale, overrides)
     if show_settings:
         import yaml
 
         from .experiments.scales import settings_of
 
-        settings = settings_of(entry.settings(scale, overrides))
-        click.echo(yaml.safe_dump(settings, sort_keys=False, allow_unicode=True), nl=False)
+        shown = yaml.safe_dump(settings_of(settings), sort_keys=False, allow_unicode=True)
+        click.echo(shown, nl=False)
         return
-    settings = entry.settings(scale, overrides)
     # each option the experiment declares reads and checks its value before anything is
     # written (a missing file fails here); one it does not take is refused
     given = {"seed": seed, "mnist": mnist, "published": published}
     options = entry.read_options(given, settings)
-    identity = entry.identity(scale, overrides, options)
+    identity = entry.identity(scale, settings, options)
     if device is not None:
         from .train.trainer import check_device_available, parse_device
 

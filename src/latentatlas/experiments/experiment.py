@@ -140,15 +140,15 @@ class Experiment:
         return chosen
 
     def identity(
-        self, scale: str, overrides: Sequence[str] = (), options: Mapping[str, Any] | None = None
+        self, scale: str, settings: Any, options: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """What makes two invocations the same reproduction: experiment, scale, the resolved
-        settings and ``options`` (``run``'s keywords; a rerun with the same identity continues
-        the first)."""
+        ``settings`` (:meth:`settings`) and ``options`` (``run``'s keywords; a rerun with the
+        same identity continues the first)."""
         return {
             "experiment": self.name,
             "scale": scale,
-            "settings": settings_of(self.settings(scale, overrides)),
+            "settings": settings_of(settings),
             "options": {k: _plain_option(v) for k, v in (options or {}).items() if v is not None},
         }
 

@@ -62,7 +62,7 @@ def reproduce(
 
     options = dict(options or {})
     settings = experiment.settings(scale, overrides)
-    identity = experiment.identity(scale, overrides, options)
+    identity = experiment.identity(scale, settings, options)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     earlier = check_continuation(out, identity, settings)
