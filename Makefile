@@ -26,8 +26,7 @@ $(STAMP): $(CORE)
 demo: $(CORE)
 	$(VENV)/bin/latent-atlas demo --out runs/demo --force  # a re-run continues it (replaces one of other settings)
 
-# both tiers in one process (~26 min on 2 cores; `pytest -n auto` takes ~19-21 min but one
-# signal test has failed under two workers: see the CHANGELOG)
+# both tiers in one process (~15 min on 2 cores; `pytest -n auto` runs one worker per core)
 test: $(STAMP) lint
 	$(PY) -m pytest -q
 

@@ -505,6 +505,12 @@ def list_entries(what: str, fields: bool) -> None:
     for name, obj in reg.items():
         doc = (getattr(obj, "__doc__", None) or "").strip().splitlines()
         click.echo(f"{name:<16} {doc[0] if doc else ''}")
+        for file_name in getattr(obj, "published_files", ()):
+            from .data.published.checksums import PUBLISHED
+
+            published = PUBLISHED[file_name]
+            md5 = f"md5 {published.md5}" if published.md5 else "no published hash"
+            click.echo(f"    {published.name}: {published.url}; {md5}")
         config_cls = getattr(obj, "Config", None)
         if fields and config_cls is not None:
             for field_name, default, doc in config_cls.field_table():

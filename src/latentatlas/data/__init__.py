@@ -1,6 +1,6 @@
 """Data: factor spaces, datasets with ground-truth factors, loaders for files on local disk."""
 
-from . import celeba, coil20, files, mnist, recorded, synthetic  # noqa: F401  (registers the built-in datasets)
+from . import celeba, coil20, files, mnist, published, recorded, synthetic  # noqa: F401  (registers the built-in datasets)
 from .base import Batch, FactorDataset, InMemoryDataset, check_observations
 from .factors import Factor, FactorSpace
 

@@ -129,6 +129,12 @@ class FactorDataset(torch.utils.data.Dataset):
         factors = batch.factors[0] if batch.factors is not None else torch.empty(0)
         return batch.x[0], factors
 
+    def factors_of(self, indices: torch.Tensor) -> torch.Tensor | None:
+        """The factor values ``(n, k)`` of rows ``indices`` (None without factors). Datasets
+        that read their observations from files override it to read the factors alone (the
+        metrics look up every row's factors)."""
+        return self.get_batch(indices).factors
+
     def check_indices(self, indices: torch.Tensor | Any) -> torch.Tensor:
         idx = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
         n = len(self)

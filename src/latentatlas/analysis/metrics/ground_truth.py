@@ -154,7 +154,7 @@ class GroundTruth:
     def _all_rows(self) -> tuple[torch.Tensor, np.ndarray]:
         if self._rows is None:
             n = len(self.dataset)
-            factors = self.dataset.get_batch(torch.arange(n)).factors
+            factors = self.dataset.factors_of(torch.arange(n))
             self._rows = (factors, self.labels(factors))
         return self._rows
 
