@@ -312,3 +312,147 @@ def test_list_datasets_shows_each_published_file_with_its_hash():
         "real3d_complicated_shapes_ordered.npz" in shown.stdout
         and "no published hash" in shown.stdout
     )
+
+
+# -- Cars3D ---------------------------------------------------------------------------------------
+def write_car(path, seed):
+    """A car_XXX_mesh.mat as published: ``im`` uint8 (128, 128, 3, 24, 4)."""
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(seed)
+    im = rng.integers(0, 256, (128, 128, 3, 24, 4), dtype=np.uint8)
+    savemat(path, {"im": im, "mask": np.zeros((128, 128, 24, 4), dtype=np.uint8)})
+    return im
+
+
+def test_cars3d_reads_the_published_mat_files_as_the_study_does(tmp_path):
+    from PIL import Image
+
+    from latentatlas.data.published.cars3d import Cars3D, Cars3DConfig
+
+    cars = {
+        name: write_car(tmp_path / f"{name}.mat", k)
+        for k, name in enumerate(["car_002_mesh", "car_001_mesh"])
+    }
+    (tmp_path / "list.txt").write_text("car_002_mesh\ncar_001_mesh\n")
+    data = DATASETS.get("cars3d")(Cars3DConfig(root=str(tmp_path)))
+    assert len(data) == 4 * 24 * 2 and data.observation_shape == (3, 64, 64)
+    assert data.factor_space.names == ["elevation", "azimuth", "object_type"]
+    assert data.factor_space.sizes == [4, 24, 2]
+    # row-major (elevation, azimuth, object): image 2·24·2 + 5·2 + 1 is elevation 2, azimuth 5,
+    # the second car of list.txt
+    row = 2 * 24 * 2 + 5 * 2 + 1
+    batch = data.get_batch(torch.tensor([row, 0]))
+    assert batch.factors[0].tolist() == [2.0, 5.0, 1.0]
+    image = Image.fromarray(np.ascontiguousarray(cars["car_001_mesh"][:, :, :, 5, 2]))
+    expected = np.array(image.resize((64, 64), Image.Resampling.LANCZOS))
+    assert torch.equal(batch.x[0], torch.from_numpy(expected).permute(2, 0, 1).float() / 255)
+    assert data._cars.keys() == {0, 1}  # each car read once, when a batch needed it
+    (tmp_path / "list.txt").unlink()  # without list.txt: the sorted file names
+    sorted_order = Cars3D(Cars3DConfig(root=str(tmp_path), size=128))
+    first = sorted_order.get_batch(torch.tensor([0])).x[0]
+    assert torch.equal(
+        first, torch.from_numpy(cars["car_001_mesh"][:, :, :, 0, 0]).permute(2, 0, 1) / 255
+    )
+
+
+def test_cars3d_damaged_files_are_one_clear_error(tmp_path):
+    from scipy.io import savemat
+
+    from latentatlas.data.published.cars3d import Cars3D, Cars3DConfig
+
+    with pytest.raises(DataError, match="has no .mat files"):
+        Cars3D(Cars3DConfig(root=str(tmp_path)))
+    savemat(tmp_path / "car_001_mesh.mat", {"im": np.zeros((64, 64, 3, 24, 4), dtype=np.uint8)})
+    with pytest.raises(
+        DataError, match=r"'im' is uint8 \(64, 64, 3, 24, 4\); expected uint8 \(128"
+    ):
+        Cars3D(Cars3DConfig(root=str(tmp_path)))
+    (tmp_path / "car_001_mesh.mat").write_bytes(b"MATLAB 5.0 garbage")
+    with pytest.raises(DataError, match="cannot be read"):
+        Cars3D(Cars3DConfig(root=str(tmp_path)))
+    (tmp_path / "list.txt").write_text("car_404_mesh\n")
+    with pytest.raises(DataError, match="list.txt names car_404_mesh.mat, which is not there"):
+        Cars3D(Cars3DConfig(root=str(tmp_path)))
+
+
+# -- the study's dSprites variants ----------------------------------------------------------------
+def test_colour_and_noisy_dsprites_are_the_sprite_recoloured_the_same_at_every_read():
+    from latentatlas.data.synthetic.dsprites_variants import (
+        ColorDSprites,
+        DSpritesVariantConfig,
+        NoisyDSprites,
+    )
+
+    idx = torch.tensor([0, 123_456, 737_279])
+    sprites = DATASETS.get("dsprites")().get_batch(idx).x
+    inside = sprites.expand(-1, 3, -1, -1) > 0.5
+    colour = ColorDSprites()
+    x = colour.get_batch(idx).x
+    assert x.shape == (3, 3, 64, 64) and colour.observation_shape == (3, 64, 64)
+    assert (x[~inside] == 0).all()  # a black background
+    for k in range(3):  # one colour per image, each channel in [0.5, 1]
+        pixels = x[k].permute(1, 2, 0)[inside[k, 0]]
+        assert (pixels == pixels[0]).all() and ((pixels >= 0.5) & (pixels <= 1)).all()
+    assert torch.equal(colour.get_batch(idx).x, x)  # the same image at every read
+    other = ColorDSprites(DSpritesVariantConfig(seed=1)).get_batch(idx).x
+    assert not torch.equal(other, x)
+    noisy = NoisyDSprites().get_batch(idx)
+    assert (noisy.x[inside] == 1).all() and (noisy.x[~inside] < 1).all()
+    assert noisy.x[~inside].std() > 0.25  # uniform noise: std 0.289
+    assert torch.equal(noisy.factors, DATASETS.get("dsprites")().get_batch(idx).factors)
+    # rendering by factor values gives the image of that index
+    assert torch.equal(colour.render(noisy.factors), x)
+
+
+def test_scream_dsprites_invert_a_recoloured_patch_where_the_sprite_is(tmp_path):
+    from PIL import Image
+
+    from latentatlas.data.synthetic.dsprites_variants import ScreamDSprites, ScreamDSpritesConfig
+
+    grey = tmp_path / "scream.png"
+    Image.fromarray(np.full((300, 400, 3), 153, dtype=np.uint8)).save(grey)  # 0.6 everywhere
+    data = DATASETS.get("scream_dsprites")(ScreamDSpritesConfig(scream=str(grey)))
+    assert tuple(data.scream.shape) == (3, 263, 350)  # fitted in 350 × 274, aspect kept (262.5)
+    idx = torch.tensor([5, 400_000])
+    x = data.get_batch(idx).x
+    inside = DATASETS.get("dsprites")().get_batch(idx).x.expand(-1, 3, -1, -1) > 0.5
+    # background (0.6 + u) / 2, sprite 1 − (0.6 + u) / 2: per image and channel they sum to 1
+    for k in range(2):
+        for c in range(3):
+            background, sprite = x[k, c][~inside[k, c]], x[k, c][inside[k, c]]
+            assert torch.allclose(background, background[0]) and torch.allclose(sprite, sprite[0])
+            assert float(background[0] + sprite[0]) == pytest.approx(1.0, abs=1e-6)
+            assert 0.3 - 1e-6 <= float(background[0]) <= 0.8 + 1e-6
+    with pytest.raises(DataError, match="needs a local copy of The Scream"):
+        ScreamDSprites(ScreamDSpritesConfig(scream=str(tmp_path / "none.jpg")))
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((40, 80, 3), dtype=np.uint8)).save(small)
+    with pytest.raises(DataError, match="random 64×64 patches need more than 64"):
+        ScreamDSprites(ScreamDSpritesConfig(scream=str(small)))
+
+
+def test_smallnorb_maps_its_images_and_reads_only_a_batchs(tmp_path):
+    """A training split of the published size (24 300 pairs, 448 MB of pixels, written as a
+    sparse file): building it and reading a batch allocate a few MB."""
+    from latentatlas.data.published.smallnorb import SPLITS
+
+    n = 24_300
+    name = SPLITS["training"]
+    dat = tmp_path / name.format("dat")
+    with dat.open("wb") as f:
+        f.write(struct.pack("<iiiiii", 0x1E3D4C55, 4, n, 2, 96, 96))
+        f.truncate(24 + n * 2 * 96 * 96)
+    rows = np.zeros((n, 5), dtype=np.int32)
+    write_matrix(tmp_path / name.format("cat"), rows[:, 0], 0x1E3D4C54)
+    write_matrix(tmp_path / name.format("info"), rows[:, 1:], 0x1E3D4C54)
+    config = SmallNorbConfig(root=str(tmp_path), splits=("training",), verify=False)
+    tracemalloc.start()
+    try:
+        data = SmallNorb(config)
+        batch = data.get_batch(torch.randint(n, (64,), generator=torch.Generator().manual_seed(0)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(data) == n and batch.x.shape == (64, 1, 64, 64)
+    assert peak < 20e6, peak  # the images would be 448 MB

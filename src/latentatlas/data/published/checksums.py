@@ -74,6 +74,13 @@ PUBLISHED: dict[str, PublishedFile] = {
             note="no hash is published",
         ),
         PublishedFile(
+            "nips2015-analogy-data.tar.gz",
+            "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz (its data/cars folder)",
+            "4e866a7919c1beedf53964e6f7a23686",
+            source="disent",
+            note="the archive's hash: the .mat files unpacked from it have none",
+        ),
+        PublishedFile(
             "smallnorb-5x46789x9x18x6x2x96x96-training-dat.mat",
             "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/ (gunzip the .mat.gz)",
             "8138a0902307b32dfa0025a36dfa45ec",

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     diracs,
     dsprites,
+    dsprites_variants,
     pixel_shift,
     rotating_object,
     scenes,
