@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -18,7 +20,7 @@ from latentatlas.analysis.metrics import (
 )
 from latentatlas.data.base import Batch, FactorDataset, InMemoryDataset
 from latentatlas.data.factors import Factor, FactorSpace
-from latentatlas.errors import DataError, UnknownNameError
+from latentatlas.errors import ConfigError, DataError, UnknownNameError
 
 SPACE = FactorSpace(
     [
@@ -309,6 +311,14 @@ def test_evaluate_command_writes_disentanglement_scores(tmp_path):
     record = json.loads((run / "disentanglement.json").read_text())
     assert record["preset"] == "fast" and record["representation"] == "mean"
     assert {"mig", "sap", "gaussian_total_correlation"} <= set(record["scores"])
+    # disks render fresh factors: the sizes are the preset's, recorded with how points were drawn
+    assert record["drawn"]["sap"]["sizes"] == {"num_train": 1000, "num_test": 500}
+    assert record["drawn"]["sap"]["points"].startswith("factors sampled and rendered afresh")
+    assert record["drawn"]["sap"]["rows"] is None and record["drawn"]["sap"]["seed"] == 0
+    sized = run_cli("evaluate", str(run), "--metrics", "sap", "--num-train", "300")
+    assert sized.returncode == 0, sized.stderr
+    record = json.loads((run / "disentanglement.json").read_text())
+    assert record["drawn"]["sap"]["sizes"] == {"num_train": 300, "num_test": 5000}
     bad = run_cli("evaluate", str(run), "--metrics", "mgi")
     assert bad.returncode == 2 and "unknown metric 'mgi'" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -519,12 +529,55 @@ def test_evaluate_metrics_on_codes_matches_a_hand_built_dataset():
     assert unsupervised["gaussian_total_correlation"] < 0.05
 
 
-def test_codes_without_enough_rows_for_the_preset_give_a_warning():
+def test_a_preset_too_large_for_the_rows_is_fitted_to_distinct_rows_and_recorded():
+    """Issue 38: a 500-image folder scored DCI informativeness 0.972 on test rows that repeated
+    training rows (0.857 on a proper split), with one printed caveat saved nowhere."""
+    codes, factors = _codes_and_factors(n=800)
+    details = {}
+    evaluate_metrics(codes, factors, ["dci", "mig"], preset="standard", details=details)
+    dci_drawn = details["dci"]
+    assert dci_drawn["sizes"]["num_train"] == 533 and dci_drawn["sizes"]["num_test"] == 267
+    assert dci_drawn["rows"] == 800 and dci_drawn["rows_repeated"] is False
+    assert "'standard' preset's num_train 10000 + num_test 5000 need 15000" in dci_drawn["fitted"]
+    assert dci_drawn["points"].startswith("distinct rows") and dci_drawn["seed"] == 0
+    assert details["mig"]["sizes"]["num_train"] == 800
+    message = (
+        "dci: num_train 1000 + num_test 500 need 1500 distinct rows and the dataset has 800; "
+        "sizes that fit: num_train=533, num_test=267"
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        evaluate_metrics(codes, factors, ["dci"], sizes={"num_train": 1000, "num_test": 500})
+    small = {}
+    evaluate_metrics(codes, factors, ["dci"], sizes={"num_train": 300}, details=small)
+    assert small["dci"]["sizes"] == {"num_train": 300, "num_test": 500}  # the rows left
+    assert "num_train 300 + num_test 500" in small["dci"]["fitted"]
+    with pytest.raises(ConfigError, match="sizes: expected positive integers"):
+        evaluate_metrics(codes, factors, ["dci"], sizes={"num_trian": 300})
+
+
+def test_training_and_test_points_are_distinct_rows_until_the_rows_run_out():
+    from latentatlas.analysis.metrics import GroundTruth, codes_dataset
+
+    codes, factors = _codes_and_factors(n=800)
+    gt = GroundTruth(codes_dataset(codes, factors))
+    g = torch.Generator().manual_seed(0)
+    train, test = gt.distinct_rows(500, g), gt.distinct_rows(300, g)
+    assert len(set(train.tolist()) | set(test.tolist())) == 800 and not gt.repeated
+    again = gt.distinct_rows(10, g)  # the rows ran out: a row is used twice, and it is known
+    assert gt.repeated and len(again) == 10
+    other = gt.distinct_rows(800, torch.Generator().manual_seed(0))  # another metric's draws
+    assert len(set(other.tolist())) == 800
+
+
+def test_metrics_drawing_groups_of_rows_say_when_rows_repeat():
     from latentatlas.analysis.metrics import RepeatedRowsWarning
 
     codes, factors = _codes_and_factors(n=800)
-    with pytest.warns(RepeatedRowsWarning, match=r"'standard' preset draws 15000 points for dci"):
-        evaluate_metrics(codes, factors, ["dci"], preset="standard")
+    details = {}
+    with pytest.warns(RepeatedRowsWarning, match=r"'fast' preset draws 1500 points for beta_vae"):
+        evaluate_metrics(codes, factors, ["beta_vae"], preset="fast", details=details)
+    assert details["beta_vae"]["rows_repeated"] is True
+    assert details["beta_vae"]["points"].startswith("rows drawn with replacement")
 
 
 @pytest.mark.parametrize(
@@ -567,7 +620,16 @@ def test_score_command_reads_codes_from_a_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     record = json.loads(out.read_text())
     assert {"mig", "mig/shape", "mig/size", "sap"} <= set(record["scores"])
-    assert "warning: the 'fast' preset draws" in proc.stderr  # 600 rows, 2000 drawn
+    # 600 rows: the fast preset's 2000 points for MIG fitted to 600 distinct rows, said and saved
+    assert "mig: the 'fast' preset's num_train 2000 need 2000 distinct rows" in proc.stderr
+    assert record["drawn"]["mig"]["sizes"] == {"num_train": 600}
+    assert record["drawn"]["sap"]["rows_repeated"] is False
+    # sizes asked that do not fit are refused in one line, naming sizes that fit
+    args = ["score", str(path), "--metrics", "sap", "--num-train", "500", "--num-test", "200"]
+    too_many = run_cli(*args, "--out", str(tmp_path / "none.json"))
+    assert too_many.returncode == 2 and "Traceback" not in too_many.stderr
+    assert "sizes that fit: num_train=400, num_test=200" in too_many.stderr
+    assert not (tmp_path / "none.json").exists()
     for args, message in (
         (["--codes-key", "z"], "has no array 'z'"),
         (["--metrics", "mgi"], "unknown metric 'mgi'"),

@@ -212,10 +212,22 @@ def test_a_report_cites_the_thesis_only_for_its_benchmarks_and_shows_disentangle
     run_dir = tmp_path / "disks"
     train_run(config, run_dir)
     scores = {"mig": 0.25, "mig/radius": 0.3, "sap": 0.1}
+    drawn = {  # how `evaluate --metrics` records each metric's points
+        "mig": {
+            "sizes": {"num_train": 64},
+            "rows": 64,
+            "points": "distinct rows (training and test points never share a row)",
+            "rows_repeated": False,
+            "fitted": "the 'fast' preset's num_train 2000 need 2000 distinct rows",
+            "seed": 0,
+        }
+    }
     (run_dir / "disentanglement.json").write_text(
-        json.dumps({"preset": "fast", "representation": "mean", "scores": scores})
+        json.dumps({"preset": "fast", "representation": "mean", "scores": scores, "drawn": drawn})
     )
     page = write_report(run_dir, dpi=40).read_text(encoding="utf-8")
+    assert "How each metric drew its points" in page
+    assert "num_train 64 (the &#x27;fast&#x27; preset&#x27;s num_train 2000" in page
     assert "thesis" not in page.replace(str(run_dir.resolve()), "").lower()
     assert "Disentanglement metrics" in page and "<td>sap</td>" in page
     assert "mig/radius" not in page.split("Disentanglement metrics")[1].split("</table>")[0]

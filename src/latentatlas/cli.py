@@ -137,6 +137,24 @@ def _seed_option(help_text: str = "Seed of the random draws."):
     )
 
 
+def _metric_size_options(command):
+    """``--num-train``, ``--num-test``, ``--batch-size``: the metrics' sample sizes, changing
+    the preset's (:func:`latentatlas.analysis.metrics.evaluate_metrics`'s ``sizes``)."""
+    sizes = [
+        ("--num-train", "Training points of every metric that has them (the preset's otherwise)."),
+        ("--num-test", "Test points of DCI, SAP and modularity (the preset's otherwise)."),
+        ("--batch-size", "Observations per BetaVAE/FactorVAE point (the preset's otherwise)."),
+    ]
+    for flag, text in reversed(sizes):
+        command = click.option(flag, type=click.IntRange(min=1), help=text)(command)
+    return command
+
+
+def _sizes(num_train: int | None, num_test: int | None, batch_size: int | None) -> dict:
+    given = {"num_train": num_train, "num_test": num_test, "batch_size": batch_size}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 # -- train ------------------------------------------------------------------------------------
 @cli.command(short_help="Train a model from a config file and/or options.")
 @click.argument("arguments", nargs=-1, metavar="[CONFIG_FILE] [KEY=VALUE]...")
@@ -341,7 +359,20 @@ def _finish_training(out: str, fit) -> None:
 @click.option("--periodic-factors", help="Comma-separated names of the factors that are angles.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the scores as JSON here.")
 @_seed_option()
-def score(codes_file, codes_key, factors_key, metric_names, preset, periodic_factors, out, seed):
+@_metric_size_options
+def score(
+    codes_file,
+    codes_key,
+    factors_key,
+    metric_names,
+    preset,
+    periodic_factors,
+    out,
+    seed,
+    num_train,
+    num_test,
+    batch_size,
+):
     """Disentanglement metrics of codes you already have: CODES_FILE is a .npz with the codes
     (n, d) and their factors, from any model or method."""
     from .analysis.metrics import evaluate_metrics
@@ -362,10 +393,24 @@ def score(codes_file, codes_key, factors_key, metric_names, preset, periodic_fac
             )
         factors = {name: columns[:, j] for j, name in enumerate(labels)}
     periodic = _names(periodic_factors) or []
+    drawn: dict = {}
     scores = evaluate_metrics(
-        arrays[codes_key], factors, names, preset, seed, periodic_factors=periodic
+        arrays[codes_key],
+        factors,
+        names,
+        preset,
+        seed,
+        periodic_factors=periodic,
+        sizes=_sizes(num_train, num_test, batch_size),
+        details=drawn,
     )
-    record = {"file": str(codes_file), "preset": preset, "seed": seed, "scores": scores}
+    record = {
+        "file": str(codes_file),
+        "preset": preset,
+        "seed": seed,
+        "scores": scores,
+        "drawn": drawn,
+    }
     if out:
         atomic_write_json(Path(out), record)
     click.echo(json.dumps(record, indent=2))
@@ -397,8 +442,17 @@ def score(codes_file, codes_key, factors_key, metric_names, preset, periodic_fac
     "gradient boosting, minutes).",
 )
 @click.option("--sample", is_flag=True, help="Metrics read a posterior sample, not the mean.")
+@_metric_size_options
 def evaluate(
-    run_dir: str, samples: int, seed: int, metric_names: str | None, preset: str, sample: bool
+    run_dir: str,
+    samples: int,
+    seed: int,
+    metric_names: str | None,
+    preset: str,
+    sample: bool,
+    num_train: int | None,
+    num_test: int | None,
+    batch_size: int | None,
 ) -> None:
     """Evaluate a run on its evaluation set (thesis eq. 5.7-5.10), writing evaluation.json; with
     --metrics also the disentanglement metrics, writing disentanglement.json."""
@@ -424,13 +478,18 @@ def evaluate(
         if names is not None:
             periodic = periodic_codes_of(model)  # circle/torus latents: periodic-aware metrics
             represent = posterior_mean(model, sample=sample, seed=seed)
-            scores = evaluate_metrics(dataset, represent, names, preset, seed, periodic)
+            drawn: dict = {}
+            sizes = _sizes(num_train, num_test, batch_size)
+            scores = evaluate_metrics(
+                dataset, represent, names, preset, seed, periodic, sizes=sizes, details=drawn
+            )
             record = {
                 "preset": preset,
                 "seed": seed,
                 "representation": "sample" if sample else "mean",
                 "periodic_codes": None if periodic is None else periodic.tolist(),
                 "scores": scores,
+                "drawn": drawn,
             }
         # written only once everything succeeded: a failing metric leaves the old files as they were
         atomic_write_json(Path(run_dir) / "evaluation.json", result.to_dict())

@@ -174,6 +174,7 @@ def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, flo
     from ..train.run import load, load_dataset
 
     model = load(run_dir)
+    drawn: dict = {}
     scores = evaluate_metrics(
         load_dataset(run_dir),
         posterior_mean(model),
@@ -181,6 +182,7 @@ def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, flo
         preset,
         seed,
         periodic_codes_of(model),
+        details=drawn,
     )
     record = {
         "preset": preset,
@@ -188,6 +190,7 @@ def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, flo
         "seed": seed,
         "representation": "mean",
         "scores": scores,
+        "drawn": drawn,
     }
     atomic_write_json(run_dir / SCORES_FILE, record)
     return scores

@@ -610,6 +610,7 @@ def _disentanglement_section(run_dir: Path, dpi: int) -> list[str]:
     rows = ["<table><tr><th>metric</th><th>score</th></tr>"]
     rows += [f"<tr><td>{_esc(k)}</td><td>{format_number(v)}</td></tr>" for k, v in headline.items()]
     rows.append("</table>")
+    rows += _drawn_table(record.get("drawn"))
     fig = new_figure((6.0, 0.3 * len(headline) + 0.8))
     ax = fig.add_subplot()
     names = list(headline)[::-1]
@@ -628,6 +629,30 @@ def _disentanglement_section(run_dir: Path, dpi: int) -> list[str]:
         [("disentanglement", "Headline scores", "One bar per score.", fig)],
     )
     return [_section_html(section, run_dir, dpi)]
+
+
+def _drawn_table(drawn: Any) -> list[str]:
+    """How each metric drew its points (``disentanglement.json``'s ``drawn``): sizes, rows,
+    split, whether a row was used twice, and what was fitted to the rows."""
+    if not isinstance(drawn, dict) or not drawn:
+        return []
+    rows = [
+        "<table><caption>How each metric drew its points</caption><tr><th>metric</th>"
+        "<th>sizes</th><th>rows</th><th>points</th><th>a row used twice</th><th>seed</th></tr>"
+    ]
+    for name, d in drawn.items():
+        if not isinstance(d, dict):
+            continue
+        sizes = ", ".join(f"{k} {v}" for k, v in (d.get("sizes") or {}).items())
+        fitted = f" ({d['fitted']})" if d.get("fitted") else ""
+        repeated = "yes" if d.get("rows_repeated") else "no"
+        rows.append(
+            f"<tr><td>{_esc(name)}</td><td>{_esc(sizes)}{_esc(fitted)}</td>"
+            f"<td>{_esc(str(d.get('rows') or 'rendered'))}</td><td>{_esc(str(d.get('points')))}"
+            f"</td><td>{repeated}</td><td>{_esc(str(d.get('seed')))}</td></tr>"
+        )
+    rows.append("</table>")
+    return rows
 
 
 def _template() -> Template:

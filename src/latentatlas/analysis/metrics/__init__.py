@@ -13,6 +13,15 @@ flat dict of named scores. The presets (:data:`PRESETS`):
 
 ``represent`` is ``posterior_mean(model)`` by default (``sample=True`` for
 one posterior sample). Each metric module's docstring gives its definition.
+
+**Sizes and splits.** ``sizes`` changes the preset's sample sizes (``num_train``, ``num_test``,
+``batch_size``) for every metric that has them. On a dataset of rows (files, arrays: not
+rendered), training and test points are distinct rows (:class:`GroundTruth`); when a preset's
+sizes need more distinct rows than the dataset holds they are fitted to it (two thirds for
+training, the rest for testing; logged), and sizes given in ``sizes`` that do not fit are
+refused, naming sizes that do. ``details``, when given a dict, receives per metric the sizes
+used, the number of rows, how points were drawn, whether a row was used twice, and the seed:
+what ``disentanglement.json`` records.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import numpy as np
 import torch
 
 from ...data.base import FactorDataset
-from ...errors import UnknownNameError
+from ...errors import ConfigError, UnknownNameError
 from .dci import dci, dci_from_importance
 from .ground_truth import (
     GroundTruth,
@@ -120,6 +129,50 @@ def metric_names(names: str | Sequence[str]) -> list[str]:
     return names
 
 
+SIZES = ("num_train", "num_test", "num_eval", "num_variance_estimate", "batch_size")
+"""The settings of a metric that are sample sizes (``sizes`` may change the first, second and
+last)."""
+
+DISTINCT = {
+    "mig": ("num_train",),
+    "dci": ("num_train", "num_test"),
+    "sap": ("num_train", "num_test"),
+    "modularity": ("num_train", "num_test"),
+    "unsupervised": ("num_train",),
+}
+"""The metrics whose points are distinct rows of a dataset of rows, and the sizes that count."""
+
+
+def fit_sizes(
+    name: str, settings: dict, rows: int, given: Mapping[str, int], preset: str
+) -> tuple[dict, str | None]:
+    """``settings`` of metric ``name`` with the sizes of :data:`DISTINCT` fitted to ``rows``
+    distinct rows when they need more, and what was changed (None when nothing). Sizes the
+    caller ``given`` are kept and the others take the rows left (both free: two thirds for
+    training, the rest for testing); given sizes that do not fit are a :class:`ConfigError`
+    naming sizes that do."""
+    keys = DISTINCT.get(name, ())
+    need = sum(settings[k] for k in keys)
+    if not keys or need <= rows:
+        return settings, None
+    asked = " + ".join(f"{k} {settings[k]}" for k in keys)
+    free = [k for k in keys if k not in given]
+    left = rows - sum(settings[k] for k in keys if k in given)
+    split = {"num_train": rows * 2 // 3, "num_test": rows - rows * 2 // 3}
+    if not free or left < len(free):
+        fits = {"num_train": rows} if len(keys) == 1 else split
+        raise ConfigError(
+            f"{name}: {asked} need {need} distinct rows and the dataset has {rows}; sizes that "
+            "fit: " + ", ".join(f"{k}={v}" for k, v in fits.items())
+        )
+    fit = split if len(free) == 2 else {free[0]: min(settings[free[0]], left)}
+    fitted = {**settings, **fit}
+    return fitted, (
+        f"the {preset!r} preset's {asked} need {need} distinct rows, the dataset has {rows}: "
+        + " + ".join(f"{k} {fitted[k]}" for k in keys)
+    )
+
+
 def evaluate_metrics(
     dataset: FactorDataset | np.ndarray | torch.Tensor,
     represent: Representation | Mapping | np.ndarray | torch.Tensor | None,
@@ -128,10 +181,13 @@ def evaluate_metrics(
     seed: int = 0,
     periodic_codes: Sequence[bool] | None = None,
     periodic_factors: Collection[str] = (),
+    sizes: Mapping[str, int] | None = None,
+    details: dict | None = None,
 ) -> dict[str, float]:
     """The named metrics of ``represent`` on ``dataset`` as one flat dict. ``periodic_codes``
     flags the codes that are angles (``periodic_codes_of(model)`` for circle and torus latents):
     the metrics then use the periodic-aware versions of ``analysis.metrics.periodic``.
+    ``sizes`` and ``details``: the module docstring.
 
     Codes you already have: ``evaluate_metrics(codes, factors)`` with codes ``(n, d)`` and
     factors a mapping name → ``(n,)`` or an array ``(n, k)`` (NumPy or tensors;
@@ -143,7 +199,14 @@ def evaluate_metrics(
         factors = represent if represent is not None else None
         dataset, represent = codes_dataset(dataset, factors, periodic_factors), identity
     chosen = metric_names(names)
-    _warn_if_rows_repeat(dataset, chosen, preset)
+    given = dict(sizes or {})
+    unknown = sorted(set(given) - {"num_train", "num_test", "batch_size"})
+    if unknown or any(not isinstance(v, int) or v < 1 for v in given.values()):
+        raise ConfigError(
+            f"sizes: expected positive integers for num_train, num_test or batch_size, got {given}"
+        )
+    rendered = type(dataset).render is not FactorDataset.render
+    _warn_if_rows_repeat(dataset, [n for n in chosen if n not in DISTINCT], preset)
     scores: dict[str, float] = {}
     gt = None
     t0 = time.perf_counter()
@@ -158,14 +221,46 @@ def evaluate_metrics(
         _log.info("metric %d of %d: %s (%s preset)%s", done + 1, len(chosen), name, preset, pace)
         metric = METRICS[name]
         settings = metric.settings(preset)
+        settings.update({k: v for k, v in given.items() if k in settings})
+        fitted = None
+        if not rendered:
+            settings, fitted = fit_sizes(name, settings, len(dataset), given, preset)
+            if fitted:
+                _log.info("%s: %s", name, fitted)
         if periodic_codes is not None:
             settings["periodic"] = np.asarray(periodic_codes, dtype=bool)
         if metric.supervised:
             gt = gt or GroundTruth(dataset, metric=name)
+            gt.repeated = False
             scores.update(metric.function(gt, represent, seed=seed, **settings))
         else:
             scores.update(metric.function(dataset, represent, seed=seed, **settings))
+        if details is not None:
+            details[name] = _drawn(name, settings, dataset, rendered, gt, fitted, seed, preset)
     return scores
+
+
+def _drawn(name, settings, dataset, rendered, gt, fitted, seed, preset) -> dict:
+    """What :func:`evaluate_metrics` records of one metric's points (see the module doc)."""
+    used = {k: int(settings[k]) for k in SIZES if k in settings}
+    if rendered:
+        how, repeated = "factors sampled and rendered afresh", False
+    elif name in DISTINCT:
+        how = "distinct rows (training and test points never share a row)"
+        repeated = bool(gt.repeated) if METRICS[name].supervised else False
+    else:
+        how = "rows drawn with replacement (groups of rows sharing a factor value)"
+        drawn = sum(v for k, v in used.items() if k.startswith("num_"))
+        repeated = drawn > len(dataset)
+    return {
+        "preset": preset,
+        "sizes": used,
+        "rows": None if rendered else len(dataset),
+        "points": how,
+        "rows_repeated": repeated,
+        "fitted": fitted,
+        "seed": seed,
+    }
 
 
 def _warn_if_rows_repeat(dataset: FactorDataset, names: Sequence[str], preset: str) -> None:
@@ -180,13 +275,12 @@ def _warn_if_rows_repeat(dataset: FactorDataset, names: Sequence[str], preset: s
     over = {name: n for name, n in drawn.items() if n > rows}
     if over:
         worst = max(over, key=over.get)
-        split = sorted({"dci", "sap", "modularity"} & set(over))
-        tests = f"; the test rows of {', '.join(split)} repeat training rows" if split else ""
         smaller = "use preset='fast', or " if preset != "fast" else ""
         warnings.warn(
             f"the {preset!r} preset draws {over[worst]} points for {worst} from {rows} rows, so "
-            f"rows repeat ({', '.join(sorted(over))}){tests}. To avoid it, {smaller}call a "
-            "metric with smaller sizes (e.g. dci(codes, factors, num_train=..., num_test=...)).",
+            f"rows repeat ({', '.join(sorted(over))}; recorded in details). To avoid it, "
+            f"{smaller}give smaller sizes (sizes={{'num_train': ..., 'batch_size': ...}}; "
+            "--num-train, --batch-size on the command line).",
             RepeatedRowsWarning,
             stacklevel=3,
         )

@@ -12,8 +12,11 @@ trained model, :func:`posterior_mean`). :class:`GroundTruth` gives the metrics w
 
 Datasets that can render observations from factor values (procedural ones) draw fresh factors;
 others (files, arrays) draw rows: a fixed factor is obtained by choosing one of its classes
-present in the data and rows that have it. Metrics that need no factors (the unsupervised scores)
-only call ``represent`` on observations.
+present in the data and rows that have it. Successive ``sample`` calls with one generator (a
+metric's training and test points) draw **distinct rows** — a permutation of the rows, read on
+— until every row is used; a draw past that starts a new permutation and is recorded
+(``repeated``), so that a score on test rows that repeat training rows is never silent. Metrics
+that need no factors (the unsupervised scores) only call ``represent`` on observations.
 """
 
 from __future__ import annotations
@@ -127,6 +130,11 @@ class GroundTruth:
         self.bins = bins
         self.renders = type(dataset).render is not FactorDataset.render
         self._rows: tuple[torch.Tensor, np.ndarray] | None = None
+        # per generator (a metric's draws): its permutation of the rows and how far it was read;
+        # the generator itself is the key (kept alive, so its id is never another's)
+        self._streams: dict[torch.Generator, tuple[torch.Tensor, int]] = {}
+        self.repeated = False
+        """whether some draw used a row twice (more rows asked than the dataset holds)"""
 
     @property
     def num_factors(self) -> int:
@@ -166,10 +174,24 @@ class GroundTruth:
             values = self.space.sample(n, generator)
             x = self.dataset.render(values).float()
         else:
-            idx = torch.randint(len(self.dataset), (n,), generator=generator)
-            batch = self.dataset.get_batch(idx)
+            batch = self.dataset.get_batch(self.distinct_rows(n, generator))
             x, values = batch.x, batch.factors
         return x, values[:, self.varying], self.labels(values)
+
+    def distinct_rows(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` row indices, distinct from each other and from every earlier draw with the same
+        ``generator`` while rows last (then a new permutation starts: :attr:`repeated`)."""
+        perm, used = self._streams.get(generator, (torch.empty(0, dtype=torch.long), 0))
+        parts = []
+        while n > 0:
+            if used == len(perm):
+                self.repeated = self.repeated or len(perm) > 0
+                perm, used = torch.randperm(len(self.dataset), generator=generator), 0
+            take = min(n, len(perm) - used)
+            parts.append(perm[used : used + take])
+            used, n = used + take, n - take
+        self._streams[generator] = (perm, used)
+        return torch.cat(parts) if parts else torch.empty(0, dtype=torch.long)
 
     def _rows_like(self, labels_of: np.ndarray, factor_of: np.ndarray, g: torch.Generator):
         """For each target row label (per its own factor), a random dataset row sharing it."""

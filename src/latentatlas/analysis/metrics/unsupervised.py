@@ -61,7 +61,10 @@ def unsupervised_scores(
     if not isinstance(data, FactorDataset):
         data, represent = codes_dataset(data), identity
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randint(len(data), (num_train,), generator=g)
+    if num_train <= len(data):  # distinct rows, as the supervised metrics draw them
+        idx = torch.randperm(len(data), generator=g)[:num_train]
+    else:
+        idx = torch.randint(len(data), (num_train,), generator=g)
     codes = encode_all(represent, data.get_batch(idx).x)
     if codes.shape[1] < 2:
         raise DataError("the unsupervised scores need at least two code dimensions")
