@@ -7,7 +7,12 @@ On an evaluation set X (X_Vis for the sine circle):
 * reconstruction (eq. 5.9): the Monte-Carlo estimate with L samples of E_q[−log p(x|z)], with the
   Gaussian constant (D/2) log(2πσX²) included (the likelihood's NLL);
 * KL (eq. 5.10): KL(q(z|x) ‖ p(z)) averaged over X (closed form for Gaussian posteriors);
-* −ELBO = reconstruction + KL.
+* −ELBO = reconstruction + KL;
+* log-likelihood: the importance-weighted estimate of log p(x) with the same L posterior samples
+  (Burda et al. 2016, eq. 8: log (1/L) Σₗ p(x|zₗ) p(zₗ) / q(zₗ|x)), a lower bound on log p(x)
+  that is at least the ELBO in expectation and tends to log p(x) as L grows: what pythae
+  reports beside the ELBO. None for a model without a prior (an autoencoder) or whose posterior
+  has no density.
 
 Eq. 5.9 as printed omits the ½ in front of ‖x − μ‖²/σX²; the likelihood of eq. 4.10, which the
 model is trained with, has it, so it is included here. Table 5.1 confirms the constant (each
@@ -42,6 +47,8 @@ class EvaluationResult:
     mse: float
     n_points: int
     n_samples: int
+    log_likelihood: float | None = None
+    """the importance-weighted estimate of log p(x) with the n_samples samples (module doc)"""
 
     def to_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -73,7 +80,8 @@ def evaluate(
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    totals = {"recon": 0.0, "kl": 0.0, "se": 0.0}
+    totals = {"recon": 0.0, "kl": 0.0, "se": 0.0, "ll": 0.0}
+    weighted = True  # whether the posterior has a density (the log-likelihood estimate)
     has_kl = getattr(model.latent, "has_prior", False)
     g = torch.Generator(device=device).manual_seed(seed)
     # threads by the size of the work: n_samples decodes per point weigh like n_samples models
@@ -92,6 +100,11 @@ def evaluate(
                 totals["recon"] += float(model.reconstruction_nll(xb, params).sum())
                 if has_kl:
                     totals["kl"] += float(model.latent.kl(posterior, generator=g).sum())
+                    if weighted:
+                        try:
+                            totals["ll"] += float(_log_likelihood(model, xb, posterior, z, params))
+                        except NotImplementedError:
+                            weighted = False
                 recon = model.reconstruct(xb)
                 totals["se"] += float((xb - recon).pow(2).flatten(1).sum(1).sum())
     finally:
@@ -105,7 +118,20 @@ def evaluate(
         mse=totals["se"] / n,
         n_points=n,
         n_samples=n_samples,
+        log_likelihood=totals["ll"] / n if has_kl and weighted else None,
     )
+
+
+def _log_likelihood(
+    model: torch.nn.Module, x: torch.Tensor, posterior, z: torch.Tensor, params: torch.Tensor
+) -> torch.Tensor:
+    """Σ over the batch of log (1/L) Σₗ p(x|zₗ) p(zₗ) / q(zₗ|x) (Burda et al. 2016, eq. 8),
+    from the L samples ``z`` ``(L, n, d)`` of ``posterior`` and their decodings ``params``."""
+    log_w = (
+        -model.likelihood.nll(x, params) + model.latent.prior().log_prob(z) - posterior.log_prob(z)
+    )
+    samples = torch.tensor(float(z.shape[0]), dtype=log_w.dtype)
+    return (torch.logsumexp(log_w, 0) - torch.log(samples)).sum()
 
 
 def evaluation_metrics(
