@@ -203,7 +203,7 @@ def test_a_reproduction_and_a_sweep_resume_an_interrupted_ensemble_the_same_way(
         ),
         "sweep": (
             lambda: sweep_module._train_group_rows(
-                trials, str(tmp_path / "sweep"), ["mig"], "fast"
+                trials, str(tmp_path / "sweep"), sweep_module.Scoring(["mig"], "fast")
             ),
             [tmp_path / "sweep" / "trials" / name for name in ("t0", "t1")],
         ),
@@ -451,7 +451,7 @@ def test_an_interrupted_sweep_trial_stops_the_sweep_unscored(tmp_path, monkeypat
     monkeypatch.setattr(store_module, "fit_config", stopped)
     trial = sweep_module.Trial("t0", "vae", {}, 0, tiny_run_dict(steps=20))
     with pytest.raises(Interrupted) as caught:
-        sweep_module.run_trial(trial, str(tmp_path), ["mig"], "fast")
+        sweep_module.run_trial(trial, str(tmp_path), sweep_module.Scoring(["mig"], "fast"))
     assert caught.value.exit_code == 143
     assert not (tmp_path / "trials" / "t0" / "disentanglement.json").exists()
 

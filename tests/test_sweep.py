@@ -161,6 +161,23 @@ def test_a_sweep_trains_the_model_train_run_trains_from_the_same_config(tmp_path
 
 
 @pytest.mark.slow
+def test_a_sweep_scores_with_the_sizes_it_names_and_rescores_when_they_change(tmp_path):
+    one = {"models": {"beta_vae": {"beta": 4}}, "seeds": [0], "metrics": ["mig"]}
+    sweep = SweepConfig.from_dict(sweep_dict(**one, sizes={"num_train": 50}))
+    out = tmp_path / "out"
+    (row,) = run_sweep(sweep, out).rows
+    record = json.loads((out / "trials" / row["trial"] / "disentanglement.json").read_text())
+    assert (
+        record["sizes"] == {"num_train": 50} and record["drawn"]["mig"]["sizes"]["num_train"] == 50
+    )
+    assert run_sweep(sweep, out).rows[0]["status"] == "done (earlier)"  # same scoring: reused
+    other = SweepConfig.from_dict(sweep_dict(**one, sizes={"num_train": 60}))
+    assert run_sweep(other, out).rows[0]["status"] == "done"  # scored again, not retrained
+    with pytest.raises(ConfigError, match="sizes: expected positive integers"):
+        SweepConfig.from_dict(sweep_dict(**one, sizes={"num_train": 0}))
+
+
+@pytest.mark.slow
 def test_bad_sweeps_fail_clearly_and_failing_trials_are_recorded(tmp_path):
     with pytest.raises(Exception, match="unknown model 'betavae'"):
         SweepConfig.from_dict(sweep_dict(models={"betavae": {}}))
@@ -265,7 +282,7 @@ def test_scores_are_plotted_per_grid_point_and_against_each_hyper_parameter():
 def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path):
     import dataclasses
 
-    from latentatlas.tools.sweep import run_trial
+    from latentatlas.tools.sweep import Scoring, run_trial
     from latentatlas.train import StopAt, read_metadata
     from latentatlas.train import checkpoint as ckpt
     from latentatlas.train.store import check_same_config
@@ -281,14 +298,14 @@ def test_an_interrupted_trial_resumes_and_changed_settings_are_refused(tmp_path)
         defaults=None,
     )
     assert fit.status == "interrupted" and read_metadata(run_dir)["step"] == 10
-    row = run_trial(trial, str(tmp_path), ["mig"], "fast")
+    row = run_trial(trial, str(tmp_path), Scoring(["mig"], "fast"))
     assert row["status"] == "done" and read_metadata(run_dir)["step"] == 15  # continued
     assert [r["step"] for r in ckpt.read_metrics(run_dir) if r["split"] == "train"] == [10, 15]
     train = {**trial.config["train"], "steps": 30}
     longer = dataclasses.replace(trial, config={**trial.config, "train": train})
     with pytest.raises(RunFolderError, match="train.steps = 15, this run needs 30"):
         check_same_config(run_dir, RunConfig.from_dict(longer.config), what="sweep")
-    refused = run_trial(longer, str(tmp_path), ["mig"], "fast")
+    refused = run_trial(longer, str(tmp_path), Scoring(["mig"], "fast"))
     assert (
         refused["status"] == "failed" and "train.steps = 15, this run needs 30" in refused["error"]
     )

@@ -19,12 +19,12 @@ Every trial is an ordinary run folder under ``OUT/trials/<model>-<k=v…>-seed<s
 ``OUT/results.csv`` (one column per hyper-parameter) and ``results.json`` hold one row per trial
 (model, hyper-parameters, seed, status, every score) and ``report.html`` the distributions of the
 scores per model and hyper-parameter values, and each score against each swept hyper-parameter.
-A trial whose folder already holds scores of the same metrics and preset is not run again, so
-an interrupted sweep continues where it stopped (a trial interrupted after a checkpoint resumes
-from it); a finished trial scored with other metrics or another preset is scored again, not
-retrained; a trial folder whose saved config the sweep contradicts is refused (the run store's
-rule, :func:`latentatlas.train.store.check_same_config`); a failing trial is recorded with its
-error and the others go on.
+A trial whose folder already holds scores of the same metrics, preset and sizes
+(:class:`Scoring`) is not run again, so an interrupted sweep continues where it stopped (a trial
+interrupted after a checkpoint resumes from it); a finished trial scored otherwise is scored
+again, not retrained; a trial folder whose saved config the sweep contradicts is refused (the
+run store's rule, :func:`latentatlas.train.store.check_same_config`); a failing trial is
+recorded with its error and the others go on.
 
 Executors: ``local`` trains the trials that differ only in their seed as one vectorised ensemble
 (``train.ensemble``) when the model allows it (no training phases, no auxiliary step), and the
@@ -58,6 +58,20 @@ SWEEP_FILE = "sweep.json"
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """How every trial of a sweep is scored: the metrics, their preset, and sizes that change
+    the preset's (:func:`latentatlas.analysis.metrics.evaluate_metrics`)."""
+
+    metrics: str | list[str]
+    preset: str
+    sizes: dict = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """What a trial's scores file records of the scoring (and a rerun compares)."""
+        return {"preset": self.preset, "metrics": _names(self.metrics), "sizes": dict(self.sizes)}
+
+
+@dataclass(frozen=True)
 class SweepConfig(Config):
     base: dict = config_field(default_factory=dict, doc="run config shared by all trials")
     models: dict = config_field(
@@ -71,6 +85,10 @@ class SweepConfig(Config):
     )
     preset: str = config_field(
         "fast", choices=("standard", "fast", "study"), doc="metric preset (analysis.metrics)"
+    )
+    sizes: dict = config_field(
+        default_factory=dict,
+        doc="the metrics' sample sizes that change the preset's: num_train, num_test, batch_size",
     )
     defaults: str | None = config_field(
         "data",
@@ -92,11 +110,23 @@ class SweepConfig(Config):
         if not self.seeds:
             raise ConfigError("seeds: expected at least one seed")
         metric_names(self.metric_list)
+        unknown = sorted(set(self.sizes) - {"num_train", "num_test", "batch_size"})
+        bad = [v for v in self.sizes.values() if not isinstance(v, int) or v < 1]
+        if unknown or bad:
+            raise ConfigError(
+                "sizes: expected positive integers for num_train, num_test or batch_size, got "
+                f"{dict(self.sizes)}"
+            )
         from ..runs import check_defaults
 
         check_defaults(self.defaults)
         if "seed" in self.base:
             raise ConfigError("base.seed: seeds come from the sweep's seeds list")
+
+    @property
+    def scoring(self) -> Scoring:
+        """How every trial is scored."""
+        return Scoring(self.metric_list, self.preset, dict(self.sizes))
 
     @property
     def metric_list(self) -> str | list[str]:
@@ -168,7 +198,7 @@ def with_model_defaults(trials: list[Trial], defaults: str | None) -> list[Trial
 
 
 # -- one trial ----------------------------------------------------------------------------------
-def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, float]:
+def _score(run_dir: Path, scoring: Scoring, seed: int) -> dict[str, float]:
     from ..analysis.metrics import evaluate_metrics, periodic_codes_of, posterior_mean
     from ..train.checkpoint import atomic_write_json
     from ..train.run import load, load_dataset
@@ -178,15 +208,15 @@ def _score(run_dir: Path, metrics: Any, preset: str, seed: int) -> dict[str, flo
     scores = evaluate_metrics(
         load_dataset(run_dir),
         posterior_mean(model),
-        metrics,
-        preset,
+        scoring.metrics,
+        scoring.preset,
         seed,
         periodic_codes_of(model),
+        sizes=scoring.sizes,
         details=drawn,
     )
     record = {
-        "preset": preset,
-        "metrics": _names(metrics),
+        **scoring.record(),
         "seed": seed,
         "representation": "mean",
         "scores": scores,
@@ -248,18 +278,19 @@ class SweepProgress:
         )
 
 
-def _done(run_dir: Path, metrics: Any, preset: str) -> dict | None:
-    """The scores of an earlier run of this trial when they were computed with the same metrics
-    and preset (a rerun with other ones scores again)."""
+def _done(run_dir: Path, scoring: Scoring) -> dict | None:
+    """The scores of an earlier run of this trial when they were computed with the same metrics,
+    preset and sizes (a rerun with other ones scores again)."""
     try:
         record = json.loads((run_dir / SCORES_FILE).read_text())
-        same = record["preset"] == preset and record.get("metrics") == _names(metrics)
+        asked = scoring.record()
+        same = all(record.get(k, {} if k == "sizes" else None) == v for k, v in asked.items())
         return record["scores"] if same else None
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def _settled(trial: Trial, root: str, metrics: Any, preset: str) -> dict | None:
+def _settled(trial: Trial, root: str, scoring: Scoring) -> dict | None:
     """The row of a trial that needs no training: its folder trained with settings the sweep
     now contradicts (failed, naming the first difference: the run store's rule,
     :mod:`latentatlas.train.store`), or scored earlier with the same metrics; else None."""
@@ -273,7 +304,7 @@ def _settled(trial: Trial, root: str, metrics: Any, preset: str) -> dict | None:
             check_same_config(run_dir, RunConfig.from_dict(trial.config), what="sweep")
     except Exception as exc:
         return _failed(trial, exc)
-    scores = _done(run_dir, metrics, preset)
+    scores = _done(run_dir, scoring)
     return _row(trial, "done (earlier)", scores) if scores is not None else None
 
 
@@ -281,7 +312,7 @@ def _failed(trial: Trial, exc: BaseException) -> dict:
     return _row(trial, "failed", error=traceback.format_exception_only(type(exc), exc)[-1].strip())
 
 
-def run_trial(trial: Trial, root: str, metrics: Any, preset: str, threads: int = 0) -> dict:
+def run_trial(trial: Trial, root: str, scoring: Scoring, threads: int = 0) -> dict:
     """Train and score one trial into ``root/trials/<name>``; returns its row. The folder is
     reused, resumed, trained or refused by the run store's rule (:mod:`latentatlas.train.\
 store`: a trial stopped at a checkpoint resumes from it, one killed before its first starts
@@ -294,14 +325,14 @@ store`: a trial stopped at a checkpoint resumes from it, one killed before its f
 
     if threads:
         torch.set_num_threads(threads)
-    settled = _settled(trial, root, metrics, preset)
+    settled = _settled(trial, root, scoring)
     if settled is not None:
         return settled
     run_dir = Path(root) / "trials" / trial.name
     try:
         run = train_or_continue(RunConfig.from_dict(trial.config), run_dir, what="sweep")
         stop_if_interrupted(run.fit, f"trial {trial.name}")
-        return _row(trial, "done", _score(run_dir, metrics, preset, trial.seed))
+        return _row(trial, "done", _score(run_dir, scoring, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep
         return _failed(trial, exc)
 
@@ -324,18 +355,18 @@ def _ensemble_key(trial: Trial) -> str | None:
 
 
 def _train_group(
-    group: list[Trial], root: str, metrics: Any, preset: str, progress: SweepProgress
+    group: list[Trial], root: str, scoring: Scoring, progress: SweepProgress
 ) -> list[dict]:
     """One ensemble for trials that differ only in seed; each member gets a full run folder
     (metrics, trainer state, metadata: ``train --resume`` continues it)."""
     progress.start(len(group))
-    rows = _train_group_rows(group, root, metrics, preset)
+    rows = _train_group_rows(group, root, scoring)
     for row in rows:
         progress.finish(row)
     return rows
 
 
-def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) -> list[dict]:
+def _train_group_rows(group: list[Trial], root: str, scoring: Scoring) -> list[dict]:
     """Trials that differ only in their seed: those scored earlier or trained with other
     settings get their rows; the others train as one ensemble by the run store's rule
     (:func:`~latentatlas.train.store.train_ensemble_into`: finished members reused, members
@@ -346,7 +377,7 @@ def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) 
     from ..train.run import RunConfig
     from ..train.store import train_ensemble_into
 
-    rows = {t.name: _settled(t, root, metrics, preset) for t in group}
+    rows = {t.name: _settled(t, root, scoring) for t in group}
     pending = [t for t in group if rows[t.name] is None]
     if pending:
         folders = [Path(root) / "trials" / t.name for t in pending]
@@ -356,13 +387,11 @@ def _train_group_rows(group: list[Trial], root: str, metrics: Any, preset: str) 
         except Interrupted:  # every member's folder resumes on the next run
             raise
         except Exception:
-            rows.update({t.name: run_trial(t, root, metrics, preset) for t in pending})
+            rows.update({t.name: run_trial(t, root, scoring) for t in pending})
         else:
             for trial, run_dir in zip(pending, folders):
                 try:
-                    rows[trial.name] = _row(
-                        trial, "done", _score(run_dir, metrics, preset, trial.seed)
-                    )
+                    rows[trial.name] = _row(trial, "done", _score(run_dir, scoring, trial.seed))
                 except Exception as exc:
                     rows[trial.name] = _failed(trial, exc)
     return [rows[t.name] for t in group]
@@ -374,8 +403,7 @@ Echo = Callable[[str], None]
 def run_local(
     trials: Sequence[Trial],
     root: str,
-    metrics: Any,
-    preset: str,
+    scoring: Scoring,
     jobs: int | None = None,
     echo: Echo | None = None,
 ) -> list[dict]:
@@ -395,11 +423,11 @@ def run_local(
     progress = SweepProgress(len(trials), echo, jobs)
     rows: list[dict] = []
     for group in groups.values():
-        rows += _train_group(group, root, metrics, preset, progress)
+        rows += _train_group(group, root, scoring, progress)
     if jobs == 1:
         for trial in singles:
             progress.start()
-            rows.append(run_trial(trial, root, metrics, preset))
+            rows.append(run_trial(trial, root, scoring))
             progress.finish(rows[-1])
     else:
         import multiprocessing
@@ -408,7 +436,7 @@ def run_local(
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = [pool.submit(run_trial, t, root, metrics, preset, threads) for t in singles]
+            futures = [pool.submit(run_trial, t, root, scoring, threads) for t in singles]
             for finished, future in enumerate(as_completed(futures)):
                 progress.running = min(jobs, len(singles) - finished)  # the pool's busy workers
                 rows.append(future.result())
@@ -420,8 +448,7 @@ def run_local(
 def run_ray(
     trials: Sequence[Trial],
     root: str,
-    metrics: Any,
-    preset: str,
+    scoring: Scoring,
     address: str | None = None,
     echo: Echo | None = None,
 ) -> list[dict]:
@@ -438,7 +465,7 @@ def run_ray(
         started = True
     try:
         task = ray.remote(num_cpus=1)(run_trial)
-        pending = [task.remote(t, root, metrics, preset, 1) for t in trials]
+        pending = [task.remote(t, root, scoring, 1) for t in trials]
         progress = SweepProgress(len(trials), echo, int(ray.available_resources().get("CPU", 1)))
         progress.start(len(pending))
         rows = []
@@ -535,9 +562,9 @@ def run_sweep(
     Path(root, "trials").mkdir(parents=True, exist_ok=True)
     atomic_write_json(Path(root) / SWEEP_FILE, sweep.to_dict())
     if executor == "local":
-        rows = run_local(trials, root, sweep.metric_list, sweep.preset, jobs, echo)
+        rows = run_local(trials, root, sweep.scoring, jobs, echo)
     else:
-        rows = run_ray(trials, root, sweep.metric_list, sweep.preset, address, echo)
+        rows = run_ray(trials, root, sweep.scoring, address, echo)
     return SweepResult(sweep, rows, time.perf_counter() - t0, executor, _score_names(rows))
 
 
@@ -588,7 +615,7 @@ def read_sweep(folder: str | Path) -> SweepResult:
     rows = []
     for trial in expand(sweep):
         run_dir = folder / "trials" / trial.name
-        scores = _done(run_dir, sweep.metric_list, sweep.preset)
+        scores = _done(run_dir, sweep.scoring)
         if scores is not None:
             rows.append(_row(trial, "done", scores))
             continue
