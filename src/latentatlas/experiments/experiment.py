@@ -46,7 +46,6 @@ class Option:
     Attributes:
         flag: the option's name on the command line (``--seed``, ``--mnist``).
         keyword: the keyword of the experiment's ``run`` it becomes.
-        help: what it does.
         default: its value when not given (``--seed 0`` and no ``--seed`` are one reproduction).
         read: turns the value given into ``run``'s argument, checking it before anything runs
             (a missing file fails here, not after an hour of training): ``read(value,
@@ -55,13 +54,12 @@ class Option:
 
     flag: str
     keyword: str
-    help: str
     default: Any = None
     read: Callable[[Any, Any], Any] | None = None
 
 
 #: the seed of an experiment's models (most experiments take one)
-SEED = Option("seed", "seed", "the seed of the experiment's models", default=0)
+SEED = Option("seed", "seed", default=0)
 
 
 @dataclass(frozen=True)

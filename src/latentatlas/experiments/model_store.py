@@ -143,7 +143,7 @@ class ModelStore:
         label: str | None = None,
     ) -> TrainedModel:
         """Train (or reuse, or resume) the next model of the experiment; see the module doc."""
-        config = self._on_device(config)
+        config = self._with_store_settings(config)
         label = _slug(label or str(config.model.get("name", "model")))
         index = self.count
         self.count += 1
@@ -188,7 +188,7 @@ class ModelStore:
         self.ensembles += 1
         if len(labels) != len(configs):
             raise ValueError(f"{len(labels)} labels for {len(configs)} ensemble members")
-        configs = [self._on_device(c) for c in configs]
+        configs = [self._with_store_settings(c) for c in configs]
         indices = list(range(self.count, self.count + len(configs)))
         self.count += len(configs)
         names = [f"{i + 1:02d}-{_slug(label)}" for i, label in zip(indices, labels)]
@@ -206,7 +206,7 @@ class ModelStore:
         return result
 
     # -- helpers -----------------------------------------------------------------------------------
-    def _on_device(self, config: RunConfig | dict) -> RunConfig:
+    def _with_store_settings(self, config: RunConfig | dict) -> RunConfig:
         """``config`` on the store's device, with the store's progress display."""
         data = config.to_dict() if isinstance(config, RunConfig) else dict(config)
         train = {**data.get("train", {}), "progress": self.progress}

@@ -97,7 +97,7 @@ class SweepConfig(Config):
     )
 
     def validate(self) -> None:
-        from ..analysis.metrics import metric_names
+        from ..analysis.metrics import check_sizes, metric_names
 
         if not self.models:
             raise ConfigError(
@@ -110,13 +110,7 @@ class SweepConfig(Config):
         if not self.seeds:
             raise ConfigError("seeds: expected at least one seed")
         metric_names(self.metric_list)
-        unknown = sorted(set(self.sizes) - {"num_train", "num_test", "batch_size"})
-        bad = [v for v in self.sizes.values() if not isinstance(v, int) or v < 1]
-        if unknown or bad:
-            raise ConfigError(
-                "sizes: expected positive integers for num_train, num_test or batch_size, got "
-                f"{dict(self.sizes)}"
-            )
+        check_sizes(self.sizes)
         from ..runs import check_defaults
 
         check_defaults(self.defaults)

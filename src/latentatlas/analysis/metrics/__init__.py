@@ -31,6 +31,7 @@ import time
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -143,6 +144,20 @@ DISTINCT = {
 """The metrics whose points are distinct rows of a dataset of rows, and the sizes that count."""
 
 
+def check_sizes(sizes: Mapping[str, Any]) -> dict[str, int]:
+    """``sizes`` (what changes a preset's ``num_train``, ``num_test``, ``batch_size``) as a
+    dict, or a :class:`ConfigError` for another key or a value that is not a positive int."""
+    given = dict(sizes)
+    unknown = set(given) - {"num_train", "num_test", "batch_size"}
+    if unknown or any(
+        not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in given.values()
+    ):
+        raise ConfigError(
+            f"sizes: expected positive integers for num_train, num_test or batch_size, got {given}"
+        )
+    return given
+
+
 def fit_sizes(
     name: str, settings: dict, rows: int, given: Mapping[str, int], preset: str
 ) -> tuple[dict, str | None]:
@@ -191,22 +206,16 @@ def evaluate_metrics(
 
     Codes you already have: ``evaluate_metrics(codes, factors)`` with codes ``(n, d)`` and
     factors a mapping name → ``(n,)`` or an array ``(n, k)`` (NumPy or tensors;
-    ``periodic_factors`` names the angles; :func:`codes_dataset`). A finite dataset smaller than
-    what the preset draws gives a warning: its rows then repeat between training and test."""
+    ``periodic_factors`` names the angles; :func:`codes_dataset`). A metric that draws groups of
+    rows (BetaVAE, FactorVAE) from fewer rows than it needs gives a warning: rows repeat."""
     if preset not in PRESETS:
         raise UnknownNameError("metric preset", preset, list(PRESETS))
     if not isinstance(dataset, FactorDataset):
         factors = represent if represent is not None else None
         dataset, represent = codes_dataset(dataset, factors, periodic_factors), identity
     chosen = metric_names(names)
-    given = dict(sizes or {})
-    unknown = sorted(set(given) - {"num_train", "num_test", "batch_size"})
-    if unknown or any(not isinstance(v, int) or v < 1 for v in given.values()):
-        raise ConfigError(
-            f"sizes: expected positive integers for num_train, num_test or batch_size, got {given}"
-        )
+    given = check_sizes(sizes or {})
     rendered = type(dataset).render is not FactorDataset.render
-    _warn_if_rows_repeat(dataset, [n for n in chosen if n not in DISTINCT], preset)
     scores: dict[str, float] = {}
     gt = None
     t0 = time.perf_counter()
@@ -235,8 +244,11 @@ def evaluate_metrics(
             scores.update(metric.function(gt, represent, seed=seed, **settings))
         else:
             scores.update(metric.function(dataset, represent, seed=seed, **settings))
+        drawn = _drawn(name, settings, dataset, rendered, gt, fitted, seed, preset)
+        if drawn["rows_repeated"] and name not in DISTINCT:
+            _warn_repeated(name, drawn, bool(given))
         if details is not None:
-            details[name] = _drawn(name, settings, dataset, rendered, gt, fitted, seed, preset)
+            details[name] = drawn
     return scores
 
 
@@ -263,27 +275,20 @@ def _drawn(name, settings, dataset, rendered, gt, fitted, seed, preset) -> dict:
     }
 
 
-def _warn_if_rows_repeat(dataset: FactorDataset, names: Sequence[str], preset: str) -> None:
-    """Warn when a metric draws more rows than a finite dataset holds (drawn, not rendered)."""
-    if type(dataset).render is not FactorDataset.render:
-        return  # procedural data renders fresh observations
-    rows = len(dataset)
-    drawn = {
-        name: sum(v for k, v in METRICS[name].settings(preset).items() if k.startswith("num_"))
-        for name in names
-    }
-    over = {name: n for name, n in drawn.items() if n > rows}
-    if over:
-        worst = max(over, key=over.get)
-        smaller = "use preset='fast', or " if preset != "fast" else ""
-        warnings.warn(
-            f"the {preset!r} preset draws {over[worst]} points for {worst} from {rows} rows, so "
-            f"rows repeat ({', '.join(sorted(over))}; recorded in details). To avoid it, "
-            f"{smaller}give smaller sizes (sizes={{'num_train': ..., 'batch_size': ...}}; "
-            "--num-train, --batch-size on the command line).",
-            RepeatedRowsWarning,
-            stacklevel=3,
-        )
+def _warn_repeated(name: str, drawn: dict, sized: bool) -> None:
+    """Warn that metric ``name`` used rows twice (its record ``drawn`` says so too)."""
+    points = sum(v for k, v in drawn["sizes"].items() if k.startswith("num_"))
+    preset = drawn["preset"]
+    whose = f"the {preset!r} preset" + (" with the sizes given" if sized else "")
+    smaller = "use preset='fast', or " if preset != "fast" else ""
+    warnings.warn(
+        f"{whose} draws {points} points for {name} from {drawn['rows']} rows, so rows repeat "
+        f"({name}; recorded in details). To avoid it, {smaller}give smaller sizes "
+        "(sizes={'num_train': ..., 'batch_size': ...}; --num-train, --batch-size on the "
+        "command line).",
+        RepeatedRowsWarning,
+        stacklevel=3,
+    )
 
 
 class RepeatedRowsWarning(UserWarning):

@@ -9,12 +9,9 @@ as float32. Observations are float32 in [0, 1], channels first.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
-from ...errors import DataError
 from ..base import Batch, FactorDataset
 from ..factors import Factor, FactorSpace
 
@@ -60,14 +57,11 @@ class PublishedImages(FactorDataset):
         """Nothing to scan: uint8 pixels are finite."""
 
 
-def grid_factors(names: tuple[str, ...], sizes: tuple[int, ...], **labels: Any) -> FactorSpace:
+def grid_factors(names: tuple[str, ...], sizes: tuple[int, ...]) -> FactorSpace:
     """Discrete factors with the class indices 0 … size − 1 as values (how the benchmark's
     files without factor values are read: disentanglement_lib's factor classes)."""
     return FactorSpace(
-        [
-            Factor(name, 0.0, float(size - 1), size=size, labels=labels.get(name))
-            for name, size in zip(names, sizes)
-        ]
+        [Factor(name, 0.0, float(size - 1), size=size) for name, size in zip(names, sizes)]
     )
 
 
@@ -75,17 +69,3 @@ def row_major_classes(n: int, sizes: tuple[int, ...]) -> np.ndarray:
     """The class indices ``(n, k)`` of images stored in row-major order of factors with
     ``sizes`` (the last factor varies fastest)."""
     return np.stack(np.unravel_index(np.arange(n), sizes), axis=1).astype(np.float64)
-
-
-def check_grid(values: np.ndarray, space: FactorSpace, where: str) -> None:
-    """Refuse factor values off the factor space's grids."""
-    for j, factor in enumerate(space.factors):
-        grid = factor.grid().numpy()
-        column = values[:, j]
-        nearest = np.abs(column[:, None] - grid[None]).min(axis=1)
-        bad = np.flatnonzero(nearest > 1e-6 * max(1.0, float(np.abs(grid).max())))
-        if bad.size:
-            raise DataError(
-                f"{where}: factor {factor.name!r} of image {int(bad[0])} is {column[bad[0]]!r}, "
-                f"not one of its {factor.size} values"
-            )

@@ -21,7 +21,7 @@ import numpy as np
 from ...config import Config, field
 from ...errors import DataError
 from ...registry import DATASETS
-from .base import PublishedImages, grid_factors
+from .base import PublishedImages, grid_factors, row_major_classes
 
 FACTORS = ("elevation", "azimuth", "object_type")
 ELEVATIONS, AZIMUTHS = 4, 24
@@ -68,8 +68,7 @@ class Cars3D(PublishedImages):
             )
         cars = len(self.files)
         sizes = (ELEVATIONS, AZIMUTHS, cars)
-        grid = np.stack(np.unravel_index(np.arange(np.prod(sizes)), sizes), axis=1)
-        self.values = grid.astype(np.float64)
+        self.values = row_major_classes(int(np.prod(sizes)), sizes)
         self.factor_space = grid_factors(FACTORS, sizes)
         self.shape = (3, config.size, config.size)
         self._cars: dict[int, np.ndarray] = {}

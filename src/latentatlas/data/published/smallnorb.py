@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, field
-from ...errors import DataError
+from ...errors import ConfigError, DataError
 from ...registry import DATASETS
 from .base import PublishedImages, grid_factors
 from .checksums import verify
@@ -61,8 +61,6 @@ class SmallNorbConfig(Config):
     verify: bool = field(True, doc="check each file's MD5 against the published one")
 
     def validate(self) -> None:
-        from ...errors import ConfigError
-
         unknown = [s for s in self.splits if s not in SPLITS]
         if unknown or not self.splits:
             raise ConfigError(

@@ -32,12 +32,8 @@ def mnist_dataset(root: str, settings: experiments.AtomicScale) -> dict[str, Any
     return {"name": "mnist", "root": root, "size": side}
 
 
-MNIST = Option(
-    "mnist",
-    "dataset",
-    "a folder with the MNIST IDX files, to train on real digits",
-    read=mnist_dataset,
-)
+#: ``--mnist FOLDER``: MNIST digits from the IDX files in FOLDER instead of the strokes
+MNIST = Option("mnist", "dataset", read=mnist_dataset)
 
 
 def _atomic(name: str, reference: str, options: tuple[Option, ...], image: str) -> Experiment:

@@ -21,13 +21,9 @@ def published_scores(path: str, settings: Any) -> Any:
     return load_published(path, "beta_vae")
 
 
-PUBLISHED = Option(
-    "published",
-    "published",
-    "disentanglement_lib's result files of the study's models (a folder searched for "
-    "results/aggregate/evaluation.json, or an aggregated JSON), shown beside ours",
-    read=published_scores,
-)
+#: ``--published PATH``: disentanglement_lib's result files of the study's models (a folder
+#: searched for results/aggregate/evaluation.json, or an aggregated JSON), shown beside ours
+PUBLISHED = Option("published", "published", read=published_scores)
 
 EXPERIMENTS = (
     Experiment(
