@@ -234,6 +234,11 @@ def test_bad_input_is_refused_clearly():
         "dci",
         "sap",
         "modularity",
+        "irs",
+        "mig_sup",
+        "jemmig",
+        "dcimig",
+        "z_max_var",
         "unsupervised",
     }
 

@@ -143,7 +143,10 @@ def _metric_size_options(command):
     sizes = [
         ("--num-train", "Training points of every metric that has them (the preset's otherwise)."),
         ("--num-test", "Test points of DCI, SAP and modularity (the preset's otherwise)."),
-        ("--batch-size", "Observations per BetaVAE/FactorVAE point (the preset's otherwise)."),
+        (
+            "--batch-size",
+            "Observations per BetaVAE/FactorVAE/Z-max-var point (the preset's otherwise).",
+        ),
     ]
     for flag, text in reversed(sizes):
         command = click.option(flag, type=click.IntRange(min=1), help=text)(command)
@@ -346,8 +349,9 @@ def _finish_training(out: str, fit) -> None:
     "metric_names",
     default="all",
     show_default=True,
-    help="'all' or a comma-separated list of beta_vae, factor_vae, mig, dci, sap, modularity, "
-    "unsupervised.",
+    help="'all' or a comma-separated list of metric names (docs/metrics.md: beta_vae, "
+    "factor_vae, mig, dci, sap, modularity, irs, mig_sup, jemmig, dcimig, z_max_var, "
+    "unsupervised, ...).",
 )
 @click.option(
     "--preset",
@@ -416,6 +420,78 @@ def score(
     click.echo(json.dumps(record, indent=2))
 
 
+@cli.command(short_help="Rank models by UDR (Duan et al. 2020): no factors needed.")
+@click.argument("sources", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--correlation",
+    default="lasso",
+    show_default=True,
+    type=click.Choice(["lasso", "spearman"]),  # analysis.metrics.udr.CORRELATIONS
+    help="How codes of two models are compared.",
+)
+@click.option(
+    "--num-points",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(min=2),
+    help="Observations every run encodes (the same for all).",
+)
+@click.option("--no-filter", is_flag=True, help="Keep inactive dimensions in the comparison.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the scores as JSON here.")
+@_seed_option("Seed of the draw of observations.")
+def udr(sources, correlation, num_points, no_filter, out, seed):
+    """Unsupervised Disentanglement Ranking of several models: SOURCES are run folders trained
+    on the same dataset (typically one setting's seeds), or one .npz with 'codes' (m, n, d:
+    m models' codes of the same n observations) and, optionally, 'kl' (m, d: each dimension's
+    mean KL; without it every dimension counts as active)."""
+    from .analysis.metrics.udr import udr as udr_of_models
+    from .analysis.metrics.udr import udr_from
+    from .data.files import read_npz_arrays
+    from .errors import DataError
+    from .train import load, load_config, load_dataset
+    from .train.checkpoint import atomic_write_json, check_run_dir
+
+    filtered = not no_filter
+    from_file = len(sources) == 1 and str(sources[0]).endswith(".npz")
+    if from_file:
+        arrays = read_npz_arrays(sources[0], ["codes"], optional=["kl"])
+        codes = arrays["codes"]
+        if codes.ndim != 3:
+            raise DataError(f"{sources[0]}: 'codes' must be (models, n, d), got {codes.shape}")
+        kls = list(arrays["kl"]) if "kl" in arrays else None
+        result = udr_from(list(codes), kls, correlation, filtered)
+        names = [f"model {m}" for m in range(len(codes))]
+    else:
+        dirs = [check_run_dir(s) for s in sources]
+        datasets = [load_config(d).dataset for d in dirs]
+        for d, dataset in zip(dirs[1:], datasets[1:]):
+            if dict(dataset) != dict(datasets[0]):
+                raise DataError(
+                    f"{d} was trained on another dataset than {dirs[0]}; UDR compares models "
+                    "on the same observations"
+                )
+        models = [load(d) for d in dirs]
+        result = udr_of_models(
+            models, load_dataset(dirs[0]), num_points, correlation, seed, filtered
+        )
+        names = [str(d) for d in dirs]
+    record = {
+        "metric": "udr",
+        "correlation": correlation,
+        "filter_low_kl": filtered,
+        "num_points": None if from_file else num_points,
+        "seed": seed,
+        "models": [
+            {"source": name, "udr": float(score), "active_dims": int(active.sum())}
+            for name, score, active in zip(names, result["model_scores"], result["active"])
+        ],
+        "pairwise": result["pairwise"].tolist(),
+    }
+    if out:
+        atomic_write_json(Path(out), record)
+    click.echo(json.dumps(record, indent=2))
+
+
 @cli.command(short_help="Evaluate a run: ELBO terms, MSE and metrics.")
 @click.argument("run_dir", type=click.Path())
 @click.option(
@@ -429,8 +505,9 @@ def score(
 @click.option(
     "--metrics",
     "metric_names",
-    help="Also compute disentanglement metrics: 'all' or a comma-separated list of beta_vae, "
-    "factor_vae, mig, dci, sap, modularity, unsupervised; written to RUN_DIR/disentanglement.json.",
+    help="Also compute disentanglement metrics: 'all' or a comma-separated list of metric names "
+    "(docs/metrics.md: beta_vae, factor_vae, mig, dci, sap, modularity, irs, mig_sup, jemmig, "
+    "dcimig, z_max_var, unsupervised, ...); written to RUN_DIR/disentanglement.json.",
 )
 @click.option(
     "--preset",

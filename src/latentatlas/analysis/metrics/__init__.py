@@ -49,7 +49,9 @@ from .ground_truth import (
     posterior_mean,
 )
 from .information import mig, mig_from, modularity_explicitness, modularity_from
-from .interventional import beta_vae_score, factor_vae_score
+from .information_gaps import dcimig, jemmig, mig_sup
+from .interventional import beta_vae_score, factor_vae_score, z_max_var
+from .irs import irs, irs_from
 from .periodic import periodic_codes_of
 from .sap import sap, sap_from
 from .unsupervised import unsupervised_scores
@@ -109,6 +111,15 @@ METRICS: dict[str, Metric] = {
         standard={"num_train": 10_000, "num_test": 5_000},
         fast={"num_train": 2_000, "num_test": 1_000},
     ),
+    "irs": Metric(irs, standard={"num_train": 10_000}, fast={"num_train": 1_000}),
+    "mig_sup": Metric(mig_sup, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
+    "jemmig": Metric(jemmig, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
+    "dcimig": Metric(dcimig, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
+    "z_max_var": Metric(
+        z_max_var,
+        standard={"num_train": 800, "num_eval": 800, "batch_size": 200},
+        fast={"num_train": 200, "num_eval": 200, "batch_size": 200},
+    ),
     "unsupervised": Metric(
         unsupervised_scores,
         supervised=False,
@@ -139,6 +150,10 @@ DISTINCT = {
     "dci": ("num_train", "num_test"),
     "sap": ("num_train", "num_test"),
     "modularity": ("num_train", "num_test"),
+    "irs": ("num_train",),
+    "mig_sup": ("num_train",),
+    "jemmig": ("num_train",),
+    "dcimig": ("num_train",),
     "unsupervised": ("num_train",),
 }
 """The metrics whose points are distinct rows of a dataset of rows, and the sizes that count."""
@@ -328,13 +343,18 @@ __all__ = [
     "codes_dataset",
     "dci",
     "dci_from_importance",
+    "dcimig",
     "evaluate_metrics",
     "factor_vae_score",
     "identity",
+    "irs",
+    "irs_from",
+    "jemmig",
     "metric_names",
     "metrics_callback",
     "mig",
     "mig_from",
+    "mig_sup",
     "modularity_explicitness",
     "modularity_from",
     "periodic_codes_of",
@@ -342,4 +362,5 @@ __all__ = [
     "sap",
     "sap_from",
     "unsupervised_scores",
+    "z_max_var",
 ]

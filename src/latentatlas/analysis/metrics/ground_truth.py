@@ -37,7 +37,19 @@ from ...threads import small_work
 
 Representation = Callable[[torch.Tensor], torch.Tensor]
 
-SUPERVISED = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity")
+SUPERVISED = (
+    "beta_vae",
+    "factor_vae",
+    "mig",
+    "dci",
+    "sap",
+    "modularity",
+    "irs",
+    "mig_sup",
+    "jemmig",
+    "dcimig",
+    "z_max_var",
+)
 """Metrics that need ground-truth factors."""
 
 
@@ -133,6 +145,7 @@ class GroundTruth:
         # per generator (a metric's draws): its permutation of the rows and how far it was read;
         # the generator itself is the key (kept alive, so its id is never another's)
         self._streams: dict[torch.Generator, tuple[torch.Tensor, int]] = {}
+        self._others_groups: dict[int, list[np.ndarray]] = {}  # per factor: sample_others_fixed
         self.repeated = False
         """whether some draw used a row twice (more rows asked than the dataset holds)"""
 
@@ -228,6 +241,50 @@ class GroundTruth:
         _, labels = self._all_rows()
         targets = labels[first.numpy()][blocks, factors]
         return self.dataset.get_batch(self._rows_like(targets, factors, generator)).x
+
+    @small_work
+    def sample_others_fixed(
+        self, factors: np.ndarray, batch: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Blocks of ``batch`` observations, block i sharing the value of every factor except
+        ``factors[i]``, which varies (Z-max-var): ``(len(factors)·batch, ...)``. From rows, a
+        block is the rows of one combination of the other factors that at least two rows share
+        (chosen uniformly among those combinations), repeated in shuffled passes."""
+        factors = np.asarray(factors, dtype=np.int64)
+        if self.renders:
+            repeated = np.repeat(factors, batch)
+            values = self.space.sample(len(repeated), generator)
+            anchor = values[torch.from_numpy(np.arange(len(repeated)) // batch * batch)]
+            keep = torch.ones(len(repeated), values.shape[1], dtype=torch.bool)
+            keep[torch.arange(len(repeated)), torch.tensor(self.varying)[repeated]] = False
+            return self.dataset.render(torch.where(keep, anchor, values)).float()
+        rows = []
+        for k in factors:
+            groups = self._groups_without(int(k))
+            group = groups[int(torch.randint(len(groups), (1,), generator=generator))]
+            passes = -(-batch // len(group))
+            order = torch.rand(passes, len(group), generator=generator).argsort(1)
+            rows.append(group[order.reshape(-1)[:batch].numpy()])
+        return self.dataset.get_batch(torch.from_numpy(np.concatenate(rows))).x
+
+    def _groups_without(self, k: int) -> list[np.ndarray]:
+        """The row groups that share every factor label except factor ``k``'s (at least two
+        rows each), cached per factor."""
+        cache = self._others_groups
+        if k not in cache:
+            _, labels = self._all_rows()
+            others = np.delete(labels, k, axis=1)
+            _, inverse, counts = np.unique(others, axis=0, return_inverse=True, return_counts=True)
+            inverse = inverse.reshape(-1)
+            order = np.argsort(inverse, kind="stable")
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            cache[k] = [order[starts[c] : starts[c + 1]] for c in np.flatnonzero(counts >= 2)]
+            if not cache[k]:
+                raise DataError(
+                    f"Z-max-var holds every factor but {self.names[k]!r} fixed, and no two rows "
+                    "share all the other factors' values"
+                )
+        return cache[k]
 
     @small_work
     def sample_pairs(
