@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from latentatlas.analysis.metrics import evaluate_metrics, irs_from, z_max_var
+from latentatlas.analysis.metrics.dci_es import dci_es_from, explicitness_from
+from latentatlas.analysis.metrics.infomec import infomec_from
 from latentatlas.analysis.metrics.information_gaps import dcimig_from, jemmig_from, mig_sup_from
 from latentatlas.analysis.metrics.udr import gaussian_kl_per_dim, relative_strength, udr_from
 from latentatlas.errors import DataError, UnknownNameError
@@ -195,3 +197,185 @@ def test_z_max_var_refuses_factors_no_two_rows_share():
     labels = np.arange(50)[:, None] % np.array([7, 8, 9])
     with pytest.raises(DataError, match="no two rows share"):
         z_max_var(np.random.default_rng(0).standard_normal((50, 3)), labels)
+
+
+# -- DCI-ES --------------------------------------------------------------------------------------
+DCI_ES = REFERENCES["dci_es"]
+
+
+def test_explicitness_of_hand_built_loss_capacity_curves():
+    depths = np.array([1.0, 2.0, 4.0, 8.0])
+    # already at its best with the smallest probe: nothing above the lowest loss
+    assert explicitness_from(depths, [0.1, 0.1, 0.1, 0.1], 0.5) == 1.0
+    # at the baseline until the largest probe: trapezoids 0.5·1 + 0.5·2 + 0.25·4 above 0
+    assert explicitness_from(depths, [0.5, 0.5, 0.5, 0.0], 0.5) == pytest.approx(
+        1 - 2 * (0.5 * 1 + 0.5 * 2 + 0.25 * 4) / (7 * 0.5)
+    )
+    # a loss that rises again counts as its running minimum
+    assert explicitness_from(depths, [0.4, 0.2, 0.3, 0.2], 0.5) == explicitness_from(
+        depths, [0.4, 0.2, 0.2, 0.2], 0.5
+    )
+    assert explicitness_from(depths, [0.4, 0.2, 0.2, 0.2], 0.5) == pytest.approx(
+        1 - 2 * (0.2 * 1 / 2) / (7 * 0.5)
+    )
+
+
+def test_dci_es_reads_the_factors_themselves_at_once_and_needs_depth_for_a_mixture():
+    labels = inputs.factors()[:, [0, 2]]
+    plain = labels.astype(float)
+    # the same two factors folded into one code and a copy: a forest needs depth to unfold it
+    folded = np.repeat(labels[:, :1] * 10.0 + labels[:, 1:], 2, axis=1)
+    scores = {}
+    for name, codes in (("plain", plain), ("folded", folded)):
+        split = (codes[:800], labels[:800], codes[800:], labels[800:])
+        scores[name] = dci_es_from(*split, depths=(1, 2, 4, 8, 16), trees=20)
+    assert scores["plain"]["informativeness"] == scores["folded"]["informativeness"] == 1.0
+    # measured: E 0.905 vs 0.594, D 0.94 vs 0.006
+    assert scores["plain"]["explicitness"] > scores["folded"]["explicitness"] + 0.2
+    assert (
+        scores["plain"]["dci_disentanglement"] > 0.9 > 0.1 > scores["folded"]["dci_disentanglement"]
+    )
+    assert scores["plain"]["size"] == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", inputs.CASES)
+def test_dci_es_agrees_with_the_authors_random_forest_pipeline(case):
+    """Forests are random (bootstrap, features) and the row orders differ, so compare within
+    the spread the reference shows between its own two seeds (up to 0.049 in D, 0.046 in C)."""
+    codes, labels = inputs.codes(case), inputs.factors()
+    ours = dci_es_from(codes[:800], labels[:800], codes[800:], labels[800:], seed=0)
+    ref = {k: np.mean([DCI_ES[case][s][k] for s in ("seed_0", "seed_1")]) for k in "DCIE"}
+    assert ours["explicitness"] == pytest.approx(ref["E"], abs=0.015)
+    assert ours["informativeness"] == pytest.approx(ref["I"], abs=0.02)
+    assert ours["dci_disentanglement"] == pytest.approx(ref["D"], abs=0.05)
+    assert ours["dci_completeness"] == pytest.approx(ref["C"], abs=0.05)
+
+
+# -- InfoMEC -------------------------------------------------------------------------------------
+INFOMEC = REFERENCES["infomec"]
+
+
+@pytest.mark.parametrize("case", inputs.CASES)
+def test_infomec_equals_the_authors_code(case):
+    ours = infomec_from(inputs.codes(case), inputs.factors())
+    ref = INFOMEC[case]
+    np.testing.assert_allclose(ours["nmi"], ref["nmi"], atol=1e-9)
+    assert ours["infoc"] == pytest.approx(ref["infoc"], abs=1e-9)
+    # the logistic fits stop at 100 iterations: scikit-learn versions differ by ~5e-4
+    assert ours["infoe"] == pytest.approx(ref["infoe"], abs=2e-3)
+    if ref["infom"] is None:  # the reference's 0/0 for a code with no information
+        nmi = np.array(ref["nmi"])
+        informative = nmi.sum(0) > 0
+        ratio = (nmi.max(0)[informative] / nmi.sum(0)[informative]).mean()
+        assert ours["infom"] == pytest.approx((ratio - 1 / 4) / (1 - 1 / 4), abs=1e-9)
+    else:
+        assert ours["infom"] == pytest.approx(ref["infom"], abs=1e-9)
+
+
+def test_infomec_prunes_small_codes_and_scores_one_code_per_factor_high():
+    labels = inputs.factors()
+    codes = np.concatenate([labels.astype(float), 1e-3 * labels[:, :1]], 1)
+    out = infomec_from(codes, labels)
+    assert list(out["active"]) == [True] * 4 + [False]
+    assert out["infom"] > 0.9 and out["infoc"] > 0.9 and out["infoe"] > 0.9
+    shared = np.repeat(labels.sum(1, keepdims=True).astype(float), 2, axis=1)
+    low = infomec_from(shared, labels)
+    # each factor split evenly over two codes: compactness 0; each code informs about all
+    # four factors (unevenly), so modularity falls too
+    assert low["infoc"] < 0.1 and low["infom"] < out["infom"] - 0.4
+
+
+def test_infomec_refuses_constant_codes_and_a_single_factor():
+    labels = inputs.factors()
+    with pytest.raises(DataError, match="every code is constant"):
+        infomec_from(np.zeros((len(labels), 3)), labels)
+    with pytest.raises(DataError, match="at least two"):
+        infomec_from(inputs.codes("mixed"), labels[:, :1])
+
+
+# -- from the command line -----------------------------------------------------------------------
+@pytest.mark.slow
+def test_score_command_gives_the_new_metrics_the_reference_values(tmp_path):
+    from .conftest import run_cli
+
+    path = tmp_path / "codes.npz"
+    np.savez(path, codes=inputs.codes("partial"), factors=inputs.factors())
+    out = tmp_path / "scores.json"
+    names = "irs,mig_sup,jemmig,dcimig,infomec"
+    proc = run_cli("score", str(path), "--metrics", names, "--num-train", "1000", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    scores = record["scores"]
+    # all 1000 rows, each once (distinct rows, in another order: the scores do not depend on
+    # it); the codes pass through the dataset's float32 observations (differences ~1e-8)
+    assert scores["irs"] == pytest.approx(DLIB["irs"]["partial"]["IRS"], abs=1e-6)
+    assert scores["mig_sup"] == pytest.approx(LAFORGE["mig_sup"]["partial"], abs=1e-6)
+    assert scores["jemmig"] == pytest.approx(LAFORGE["jemmig"]["partial"], abs=1e-6)
+    assert scores["dcimig"] == pytest.approx(LAFORGE["dcimig"]["partial"], abs=1e-6)
+    assert scores["infoc"] == pytest.approx(INFOMEC["partial"]["infoc"], abs=1e-6)
+    assert all(record["drawn"][n]["sizes"] == {"num_train": 1000} for n in names.split(","))
+
+
+@pytest.mark.slow
+def test_udr_command_ranks_models_from_a_file_and_refuses_bad_input(tmp_path):
+    from .conftest import run_cli
+
+    models = inputs.models()
+    path = tmp_path / "models.npz"
+    kls = np.stack([gaussian_kl_per_dim(m, lv) for m, lv in models])
+    np.savez(path, codes=np.stack([m for m, _ in models]), kl=kls)
+    out = tmp_path / "udr.json"
+    proc = run_cli("udr", str(path), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(out.read_text())
+    scores = [m["udr"] for m in record["models"]]
+    np.testing.assert_allclose(scores, DLIB["udr"]["udr_lasso"]["model_scores"], atol=1e-6)
+    assert [m["active_dims"] for m in record["models"]] == [4, 4, 4, 4]
+    flat = tmp_path / "flat.npz"
+    np.savez(flat, codes=models[0][0])
+    for args, message in (
+        ([str(flat)], "'codes' must be (models, n, d)"),
+        ([str(path), "--correlation", "pearson"], "Invalid value for '--correlation'"),
+        ([str(tmp_path / "missing")], "missing"),
+    ):
+        bad = run_cli("udr", *args)
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.slow
+def test_udr_command_compares_trained_runs_on_one_dataset(tmp_path):
+    from .conftest import run_cli
+
+    sets = ["dataset.n=256", "dataset.size=16", "train.steps=60", "train.progress=false"]
+    for seed in (0, 1):
+        args = [f"--set={s}" for s in [*sets, f"seed={seed}"]]
+        trained = run_cli(
+            "train",
+            "--dataset",
+            "disks",
+            "--model",
+            "vae",
+            *args,
+            "--out",
+            str(tmp_path / f"r{seed}"),
+        )
+        assert trained.returncode == 0, trained.stderr
+    proc = run_cli("udr", str(tmp_path / "r0"), str(tmp_path / "r1"), "--num-points", "200")
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["num_points"] == 200 and len(record["models"]) == 2
+    assert all(0.0 <= m["udr"] <= 1.0 for m in record["models"])
+    other = ["dataset.n=128", "dataset.size=16", "train.steps=60", "train.progress=false"]
+    run_cli(
+        "train",
+        "--dataset",
+        "disks",
+        "--model",
+        "vae",
+        *(f"--set={s}" for s in other),
+        "--out",
+        str(tmp_path / "other"),
+    )
+    bad = run_cli("udr", str(tmp_path / "r0"), str(tmp_path / "other"))
+    assert bad.returncode == 2 and "trained on another dataset" in bad.stderr

@@ -39,6 +39,7 @@ import torch
 from ...data.base import FactorDataset
 from ...errors import ConfigError, UnknownNameError
 from .dci import dci, dci_from_importance
+from .dci_es import dci_es, dci_es_from
 from .ground_truth import (
     GroundTruth,
     Representation,
@@ -48,6 +49,7 @@ from .ground_truth import (
     identity,
     posterior_mean,
 )
+from .infomec import infomec, infomec_from
 from .information import mig, mig_from, modularity_explicitness, modularity_from
 from .information_gaps import dcimig, jemmig, mig_sup
 from .interventional import beta_vae_score, factor_vae_score, z_max_var
@@ -115,6 +117,12 @@ METRICS: dict[str, Metric] = {
     "mig_sup": Metric(mig_sup, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
     "jemmig": Metric(jemmig, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
     "dcimig": Metric(dcimig, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
+    "dci_es": Metric(
+        dci_es,
+        standard={"num_train": 10_000, "num_test": 5_000, "n_jobs": -1},
+        fast={"num_train": 1_000, "num_test": 500, "n_jobs": -1},
+    ),
+    "infomec": Metric(infomec, standard={"num_train": 10_000}, fast={"num_train": 2_000}),
     "z_max_var": Metric(
         z_max_var,
         standard={"num_train": 800, "num_eval": 800, "batch_size": 200},
@@ -154,6 +162,8 @@ DISTINCT = {
     "mig_sup": ("num_train",),
     "jemmig": ("num_train",),
     "dcimig": ("num_train",),
+    "dci_es": ("num_train", "num_test"),
+    "infomec": ("num_train",),
     "unsupervised": ("num_train",),
 }
 """The metrics whose points are distinct rows of a dataset of rows, and the sizes that count."""
@@ -342,11 +352,15 @@ __all__ = [
     "check_codes",
     "codes_dataset",
     "dci",
+    "dci_es",
+    "dci_es_from",
     "dci_from_importance",
     "dcimig",
     "evaluate_metrics",
     "factor_vae_score",
     "identity",
+    "infomec",
+    "infomec_from",
     "irs",
     "irs_from",
     "jemmig",

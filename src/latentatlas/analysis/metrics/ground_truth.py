@@ -48,6 +48,8 @@ SUPERVISED = (
     "mig_sup",
     "jemmig",
     "dcimig",
+    "dci_es",
+    "infomec",
     "z_max_var",
 )
 """Metrics that need ground-truth factors."""
