@@ -27,6 +27,8 @@ splits on each code:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from scipy import stats
@@ -142,6 +144,48 @@ def dci(
 ) -> dict[str, float]:
     """DCI disentanglement, completeness and informativeness (train, test). ``trees`` picks the
     gradient-boosting implementation (:data:`TREES`); ``n_jobs`` the cores (the same numbers)."""
+    split = probe_split(gt, represent, num_train, num_test, seed, periodic)
+    r_inputs, train_acc, test_acc = importance_matrix(*split.inputs, n_jobs, trees)
+    return {
+        **dci_from_importance(split.per_code(r_inputs)),
+        "dci_informativeness_train": train_acc,
+        "dci_informativeness_test": test_acc,
+    }
+
+
+@dataclass(frozen=True)
+class ProbeSplit:
+    """Training and test points for classifiers that read all codes (DCI, DCI-ES): the
+    classifiers' inputs (angles as (cos, sin)), the labels, and which code owns each input."""
+
+    inputs_train: np.ndarray
+    labels_train: np.ndarray
+    inputs_test: np.ndarray
+    labels_test: np.ndarray
+    owner: np.ndarray
+    codes: int
+
+    @property
+    def inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.inputs_train, self.labels_train, self.inputs_test, self.labels_test
+
+    def per_code(self, importance: np.ndarray) -> np.ndarray:
+        """Importances of the inputs (inputs × factors) summed per code: (cos, sin) of a
+        periodic code count as that code."""
+        r = np.zeros((self.codes, importance.shape[1]))
+        np.add.at(r, self.owner, importance)
+        return r
+
+
+def probe_split(
+    gt: GroundTruth,
+    represent: Representation,
+    num_train: int,
+    num_test: int,
+    seed: int,
+    periodic: np.ndarray | None,
+) -> ProbeSplit:
+    """``num_train`` then ``num_test`` sampled observations, encoded, as :class:`ProbeSplit`."""
     g = torch.Generator().manual_seed(seed)
     x_train, _, labels_train = gt.sample(num_train, g)
     x_test, _, labels_test = gt.sample(num_test, g)
@@ -149,13 +193,6 @@ def dci(
     flags = mask(periodic, codes_train.shape[1])
     inputs_train, owner = features(codes_train, flags)
     inputs_test, _ = features(codes_test, flags)
-    r_inputs, train_acc, test_acc = importance_matrix(
-        inputs_train, labels_train, inputs_test, labels_test, n_jobs, trees
+    return ProbeSplit(
+        inputs_train, labels_train, inputs_test, labels_test, owner, codes_train.shape[1]
     )
-    r = np.zeros((codes_train.shape[1], r_inputs.shape[1]))
-    np.add.at(r, owner, r_inputs)  # (cos, sin) of a periodic code count as that code
-    return {
-        **dci_from_importance(r),
-        "dci_informativeness_train": train_acc,
-        "dci_informativeness_test": test_acc,
-    }

@@ -33,9 +33,8 @@ import numpy as np
 import torch
 
 from ...errors import DataError
-from .dci import dci_from_importance
-from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all
-from .periodic import features, mask
+from .dci import dci_from_importance, probe_split
+from .ground_truth import GroundTruth, Representation, accepts_codes
 
 DEPTHS = (1, 2, 3, 4, 8, 10, 12, 14, 16, 18, 20, 32)
 """The probes' capacities: the forests' depths in the authors' configuration."""
@@ -121,22 +120,13 @@ def dci_es(
     periodic: np.ndarray | None = None,
 ) -> dict[str, float]:
     """DCI-ES on ``num_train`` training and ``num_test`` test observations (DCI's sizes)."""
-    g = torch.Generator().manual_seed(seed)
-    x_train, _, labels_train = gt.sample(num_train, g)
-    x_test, _, labels_test = gt.sample(num_test, g)
-    codes_train, codes_test = encode_all(represent, x_train), encode_all(represent, x_test)
-    flags = mask(periodic, codes_train.shape[1])
-    inputs_train, owner = features(codes_train, flags)
-    inputs_test, _ = features(codes_test, flags)
-    out = dci_es_from(
-        inputs_train, labels_train, inputs_test, labels_test, trees=trees, seed=seed, n_jobs=n_jobs
-    )
-    r = np.zeros((codes_train.shape[1], labels_train.shape[1]))
-    np.add.at(r, owner, out["importances"])  # (cos, sin) of a periodic code count as that code
-    scores = dci_from_importance(r)
+    split = probe_split(gt, represent, num_train, num_test, seed, periodic)
+    out = dci_es_from(*split.inputs, trees=trees, seed=seed, n_jobs=n_jobs)
+    scores = dci_from_importance(split.per_code(out["importances"]))
+    k = split.labels_train.shape[1]
     return {
         "dci_es_explicitness": out["explicitness"],
-        "dci_es_size": labels_train.shape[1] / codes_train.shape[1],
+        "dci_es_size": k / split.codes,
         "dci_es_disentanglement": scores["dci_disentanglement"],
         "dci_es_completeness": scores["dci_completeness"],
         "dci_es_informativeness": out["informativeness"],
