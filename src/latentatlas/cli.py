@@ -1205,7 +1205,32 @@ def explore(run_dir, generator_spec, latent_dim, port: int, host: str, device: s
 
 # -- sweep ---------------------------------------------------------------------------------------
 @cli.command(short_help="Train a grid of models, settings and seeds.")
-@click.argument("sweep_file", type=click.Path())
+@click.argument("sweep_file", required=False, type=click.Path())
+@click.option(
+    "--study",
+    metavar="DATASET",
+    help="Instead of SWEEP_FILE, the grid of Locatello et al. (2019) on DATASET: six methods × "
+    "six hyper-parameter values × --seeds, the study's networks, training and metrics.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    help="With --study: seeds 0 … N−1 of every grid point (the study's 50 by default).",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    help="With --study: training steps per model (the study's 300 000 by default).",
+)
+@click.option("--methods", help="With --study: a comma-separated subset of the study's methods.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change the sweep's settings (repeatable), e.g. base.dataset.path=/data/3dshapes.h5, "
+    "resources.gpus=0.5, published=/data/dlib_results.",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Folder (default runs/sweep-NAME).")
 @click.option(
     "--executor",
@@ -1215,16 +1240,35 @@ def explore(run_dir, generator_spec, latent_dim, port: int, host: str, device: s
     help="local: ensembles and processes on this machine; ray: one Ray task per trial.",
 )
 @click.option("--jobs", type=click.IntRange(min=1), help="Local processes (default: the cores).")
-@click.option("--address", help="Ray cluster address (default: start a local Ray instance).")
-def sweep(sweep_file: str, out: str | None, executor: str, jobs: int | None, address) -> None:
-    """Train a grid of models × hyper-parameters × seeds from SWEEP_FILE, score each with the
-    disentanglement metrics, and write results.csv, results.json and report.html. Running it
-    again on the same --out continues an interrupted sweep."""
-    from .tools.sweep import load_sweep, run_sweep, write_sweep_outputs
+@click.option(
+    "--address", help="Ray cluster address, e.g. auto (default: start a local Ray instance)."
+)
+def sweep(
+    sweep_file, study, seeds, steps, methods, overrides, out, executor, jobs, address
+) -> None:
+    """Train a grid of models × hyper-parameters × seeds from SWEEP_FILE (or the study of
+    Locatello et al. with --study DATASET), score each with the disentanglement metrics, and
+    write results.csv, results.json and report.html. Running it again on the same --out
+    continues an interrupted sweep: each finished trial is kept."""
+    from .config import apply_overrides, read_config_file
+    from .errors import ConfigError
+    from .tools.sweep import SweepConfig, run_sweep, write_sweep_outputs
     from .train import FolderLock
 
-    config = load_sweep(sweep_file)
-    target = Path(out or f"runs/sweep-{Path(sweep_file).stem}")
+    if (sweep_file is None) == (study is None):
+        raise ConfigError("sweep: give SWEEP_FILE or --study DATASET (one of them)")
+    if study is None and (seeds or steps or methods):
+        raise ConfigError("--seeds, --steps and --methods go with --study")
+    if study is not None:
+        from .papers.locatello.study import study_sweep
+
+        given = {"seeds": seeds, "steps": steps, "methods": _names(methods)}
+        data = study_sweep(study, **{k: v for k, v in given.items() if v is not None})
+        name = f"study-{study}"
+    else:
+        data, name = read_config_file(sweep_file), Path(sweep_file).stem
+    config = SweepConfig.from_dict(apply_overrides(data, overrides))
+    target = Path(out or f"runs/sweep-{name}")
     with FolderLock(target):  # a second sweep into the same folder would mix the trials
         echo = lambda line: click.echo(line, err=True)  # noqa: E731
         result = run_sweep(config, target, executor, jobs, address, echo)

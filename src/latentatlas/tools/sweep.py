@@ -95,6 +95,19 @@ class SweepConfig(Config):
         doc="the model settings a trial's config leaves out: chosen from the data ('data', as "
         "latent-atlas train does), a preset (mlp, conv, locatello), or null for the models' own",
     )
+    resources: dict = config_field(
+        default_factory=lambda: {"cpus": 1, "gpus": 0},
+        doc="what each trial takes on Ray: cpus (its torch threads) and gpus (a fraction "
+        "shares a GPU; with gpus > 0 the trial trains on the GPU Ray assigns it)",
+    )
+    published: str | None = config_field(
+        None,
+        doc="the study's result files (a folder or an aggregated JSON of disentanglement_lib): "
+        "the report puts the published scores beside the sweep's",
+    )
+    published_dataset: str | None = config_field(
+        None, doc="the data set's name in those files (e.g. dsprites_full, shapes3d)"
+    )
 
     def validate(self) -> None:
         from ..analysis.metrics import check_sizes, metric_names
@@ -116,6 +129,25 @@ class SweepConfig(Config):
         check_defaults(self.defaults)
         if "seed" in self.base:
             raise ConfigError("base.seed: seeds come from the sweep's seeds list")
+        _ = self.trial_resources  # refuses bad resources
+        if self.published is not None and not self.published_dataset:
+            raise ConfigError(
+                "published_dataset: name the data set as the published files do (e.g. "
+                "dsprites_full, shapes3d, cars3d) to compare with them"
+            )
+
+    @property
+    def trial_resources(self) -> tuple[float, float]:
+        """(cpus, gpus) of each trial on Ray, checked."""
+        unknown = set(self.resources) - {"cpus", "gpus"}
+        cpus, gpus = self.resources.get("cpus", 1), self.resources.get("gpus", 0)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (cpus, gpus))
+        if unknown or not numbers or cpus < 1 or gpus < 0:
+            raise ConfigError(
+                "resources: expected {cpus: a number >= 1, gpus: a number >= 0}, got "
+                f"{self.resources}"
+            )
+        return float(cpus), float(gpus)
 
     @property
     def scoring(self) -> Scoring:
@@ -306,12 +338,16 @@ def _failed(trial: Trial, exc: BaseException) -> dict:
     return _row(trial, "failed", error=traceback.format_exception_only(type(exc), exc)[-1].strip())
 
 
-def run_trial(trial: Trial, root: str, scoring: Scoring, threads: int = 0) -> dict:
+def run_trial(
+    trial: Trial, root: str, scoring: Scoring, threads: int = 0, device: str | None = None
+) -> dict:
     """Train and score one trial into ``root/trials/<name>``; returns its row. The folder is
     reused, resumed, trained or refused by the run store's rule (:mod:`latentatlas.train.\
 store`: a trial stopped at a checkpoint resumes from it, one killed before its first starts
     again; a folder trained with settings the sweep now contradicts is a failed row that says
-    which). Never raises but for Ctrl-C / SIGTERM: a failure is the row's status."""
+    which). ``device`` replaces the config's ``train.device`` (a setting that changes how a run
+    is carried out, not what it computes: a trial begun on a GPU may resume on a CPU). Never
+    raises but for Ctrl-C / SIGTERM: a failure is the row's status."""
     import torch
 
     from ..train.run import RunConfig
@@ -323,8 +359,11 @@ store`: a trial stopped at a checkpoint resumes from it, one killed before its f
     if settled is not None:
         return settled
     run_dir = Path(root) / "trials" / trial.name
+    config = trial.config
+    if device is not None:
+        config = {**config, "train": {**config.get("train", {}), "device": device}}
     try:
-        run = train_or_continue(RunConfig.from_dict(trial.config), run_dir, what="sweep")
+        run = train_or_continue(RunConfig.from_dict(config), run_dir, what="sweep")
         stop_if_interrupted(run.fit, f"trial {trial.name}")
         return _row(trial, "done", _score(run_dir, scoring, trial.seed))
     except Exception as exc:  # one failing trial must not stop the sweep
@@ -445,8 +484,12 @@ def run_ray(
     scoring: Scoring,
     address: str | None = None,
     echo: Echo | None = None,
+    resources: tuple[float, float] = (1.0, 0.0),
 ) -> list[dict]:
-    """Each trial as a Ray task (one CPU each) on ``address`` or a local instance."""
+    """Each trial as a Ray task on ``address`` (a running cluster: ``auto``, ``ray://host:10001``)
+    or a local instance, taking ``resources`` = (cpus, gpus): its torch threads are its CPUs,
+    and with GPUs it trains on the one Ray assigns it (Ray sets ``CUDA_VISIBLE_DEVICES`` per
+    task). ``root`` must be a folder every worker sees (a shared file system on a cluster)."""
     try:
         import ray
     except ImportError:
@@ -458,9 +501,21 @@ def run_ray(
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
         started = True
     try:
-        task = ray.remote(num_cpus=1)(run_trial)
-        pending = [task.remote(t, root, scoring, 1) for t in trials]
-        progress = SweepProgress(len(trials), echo, int(ray.available_resources().get("CPU", 1)))
+        cpus, gpus = resources
+        has = ray.cluster_resources()
+        for name, asked, key in (("cpus", cpus, "CPU"), ("gpus", gpus, "GPU")):
+            if asked > has.get(key, 0):  # Ray would wait for them for ever
+                raise ConfigError(
+                    f"resources.{name}: each trial asks {asked:g} and the Ray cluster has "
+                    f"{has.get(key, 0):g} {key}(s) in all"
+                )
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus)(run_trial)
+        device = "cuda" if gpus > 0 else None
+        pending = [task.remote(t, root, scoring, max(1, int(cpus)), device) for t in trials]
+        slots = ray.available_resources().get("CPU", 1) / cpus
+        if gpus > 0:
+            slots = min(slots, ray.available_resources().get("GPU", 0) / gpus)
+        progress = SweepProgress(len(trials), echo, max(1, int(slots)))
         progress.start(len(pending))
         rows = []
         while pending:
@@ -550,6 +605,8 @@ def run_sweep(
 
     if executor not in ("local", "ray"):
         raise ConfigError(f"executor: expected 'local' or 'ray', got {executor!r}")
+    if sweep.published is not None and not Path(sweep.published).exists():
+        raise ConfigError(f"published: {sweep.published!r} does not exist")
     t0 = time.perf_counter()
     trials = with_model_defaults(expand(sweep), sweep.defaults)
     root = str(Path(out).resolve())
@@ -558,7 +615,7 @@ def run_sweep(
     if executor == "local":
         rows = run_local(trials, root, sweep.scoring, jobs, echo)
     else:
-        rows = run_ray(trials, root, sweep.scoring, address, echo)
+        rows = run_ray(trials, root, sweep.scoring, address, echo, sweep.trial_resources)
     return SweepResult(sweep, rows, time.perf_counter() - t0, executor, _score_names(rows))
 
 
@@ -655,6 +712,9 @@ def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
                         plot_scores_against(done, main, name),
                     )
                 )
+    tables = result.to_markdown()
+    if result.sweep.published is not None:
+        tables = _published_tables(result, out) + "\n\n" + tables
     n_failed = len(result.failed)
     pending = [r for r in result.rows if not r["scores"] and r["status"] != "failed"]
     status = (
@@ -680,8 +740,25 @@ def write_sweep_outputs(result: SweepResult, out: str | Path) -> Path:
         },
         lead=f"{len(done)} trials scored"
         + (f", {n_failed} failed (see the table)." if n_failed else "."),
-        tables_html=markdown_tables_html(result.to_markdown()),
+        tables_html=markdown_tables_html(tables),
         figures=figures,
         eyebrow="sweep",
         status=status,
     )
+
+
+def _published_tables(result: SweepResult, out: Path) -> str:
+    """The comparison with the study's published scores as markdown (also kept in
+    ``published.json``)."""
+    from ..train.checkpoint import atomic_write_json
+    from .published_comparison import compare_with_published, comparison_markdown
+
+    sweep = result.sweep
+    rows, notes = compare_with_published(result.rows, sweep.published, sweep.published_dataset)
+    record = {"published": sweep.published, "dataset": sweep.published_dataset}
+    atomic_write_json(out / "published.json", {**record, "rows": rows, "notes": notes})
+    if not rows:
+        return "No trial of the study's models has scores to compare yet." + "".join(
+            f"\n\n{n}" for n in notes
+        )
+    return comparison_markdown(rows) + "".join(f"\n\n{n}" for n in notes)

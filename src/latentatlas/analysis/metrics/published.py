@@ -67,6 +67,22 @@ HYPER_BINDINGS: dict[str, str] = {
 
 RESULT_FILE = "evaluation.json"
 
+_STUDY_NAMES = {
+    "beta_vae": ("beta_vae", "beta"),
+    "annealed_vae": ("annealed_vae", "c_max"),
+    "factor_vae": ("factor_vae", "gamma"),
+    "beta_tcvae": ("beta_tc_vae", "beta"),
+}
+
+
+def study_name(model: str, hyper: dict[str, Any]) -> tuple[str, str] | None:
+    """The study's name of one of this library's models with hyper-parameters ``hyper`` and the
+    hyper-parameter (this library's name) its result files record (:data:`HYPER_BINDINGS`), or
+    None for a model the study did not train (DIP-VAE's type picks ``dip_vae_i`` or ``_ii``)."""
+    if model == "dip_vae":
+        return f"dip_vae_{hyper.get('dip_type', 'i')}", "lambda_od"
+    return _STUDY_NAMES.get(model)
+
 
 @dataclass
 class PublishedScores:
