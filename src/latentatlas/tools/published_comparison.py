@@ -22,7 +22,8 @@ MAIN_SCORES = ("beta_vae", "factor_vae", "mig", "dci_disentanglement", "sap", "m
 """The scores compared (those the study's figures show)."""
 
 
-def _quartiles(values: list[float]) -> list[float] | None:
+def quartiles(values: list[float]) -> list[float] | None:
+    """[q25, median, q75] of ``values`` (None for none)."""
     return [float(v) for v in np.percentile(values, [25, 50, 75])] if values else None
 
 
@@ -62,7 +63,7 @@ def compare_with_published(
             if not ours:
                 continue
             theirs = theirs_all.values(value, score) if theirs_all is not None else []
-            band = _quartiles(theirs)
+            band = quartiles(theirs)
             median = float(np.median(ours))
             out.append(
                 {
@@ -71,7 +72,7 @@ def compare_with_published(
                     "hyper": key,
                     "value": value,
                     "score": score,
-                    "ours": _quartiles(ours),
+                    "ours": quartiles(ours),
                     "seeds": len(ours),
                     "published": band,
                     "published_seeds": len(theirs),

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ...analysis.metrics.published import PublishedScores, load_published
 from ...errors import ConfigError
 from ...experiments.model_store import ModelStore
 from ...models.disentangling import locatello_spec
+from ...tools.published_comparison import MAIN_SCORES
+from ...tools.published_comparison import quartiles as _quartiles
 from ...tools.sweep import SweepConfig, SweepResult, run_sweep
 
 
@@ -62,12 +62,6 @@ SCALES = {
     # study's lr and metric protocol (a 2-core CPU trains one model 300 000 steps in ~9 h)
     "cpu": LocatelloScale((1.0, 4.0, 16.0), (0, 1), 5000, 1e-4, "study"),
 }
-MAIN_SCORES = ("beta_vae", "factor_vae", "mig", "dci_disentanglement", "sap", "modularity")
-
-
-def _quartiles(values: list[float]) -> list[float]:
-    return [float(v) for v in np.percentile(values, [25, 50, 75])]
-
 
 def sweep_config(scale: LocatelloScale) -> SweepConfig:
     spec = locatello_spec("beta_vae")
