@@ -369,3 +369,21 @@ def test_an_ensemble_stopped_by_sigterm_resumes_each_member_where_it_stopped(tmp
     assert [r["scores"]["mig"] for r in resumed.rows] == pytest.approx(
         [r["scores"]["mig"] for r in whole.rows], abs=1e-4
     )
+
+
+@pytest.mark.slow
+def test_a_sweep_ranks_each_grid_points_seeds_by_udr(tmp_path, caplog):
+    base = {**BASE, "train": {"steps": 300, "batch_size": 32, "lr": 1e-3}}
+    sweep = SweepConfig.from_dict(
+        sweep_dict(base=base, models={"beta_vae": {"beta": 1}}, seeds=[0, 1, 2], udr="spearman")
+    )
+    result = run_sweep(sweep, tmp_path / "udr")
+    values = [r["scores"]["udr"] for r in result.rows]
+    assert len(values) == 3 and all(0.0 <= v <= 1.0 for v in values)
+    assert "udr" in result.score_names
+    # one seed alone has nothing to be compared with: no UDR, nothing else changes
+    alone = SweepConfig.from_dict(
+        sweep_dict(base=base, models={"beta_vae": {"beta": 1}}, seeds=[0], udr="lasso")
+    )
+    rows = run_sweep(alone, tmp_path / "udr").rows
+    assert rows[0]["status"] == "done (earlier)" and "udr" not in rows[0]["scores"]

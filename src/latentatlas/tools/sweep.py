@@ -100,6 +100,12 @@ class SweepConfig(Config):
         doc="what each trial takes on Ray: cpus (its torch threads) and gpus (a fraction "
         "shares a GPU; with gpus > 0 the trial trains on the GPU Ray assigns it)",
     )
+    udr: str | None = config_field(
+        None,
+        choices=(None, "lasso", "spearman"),
+        doc="also rank the seeds of each grid point by UDR (Duan et al. 2020): lasso or "
+        "spearman; a trial's udr score compares it with its grid point's other seeds",
+    )
     published: str | None = config_field(
         None,
         doc="the study's result files (a folder or an aggregated JSON of disentanglement_lib): "
@@ -616,7 +622,40 @@ def run_sweep(
         rows = run_local(trials, root, sweep.scoring, jobs, echo)
     else:
         rows = run_ray(trials, root, sweep.scoring, address, echo, sweep.trial_resources)
+    if sweep.udr is not None:
+        rank_seeds_by_udr(rows, root, sweep.udr, sweep.sizes.get("num_train", 10_000))
     return SweepResult(sweep, rows, time.perf_counter() - t0, executor, _score_names(rows))
+
+
+def rank_seeds_by_udr(rows: list[dict], root: str, correlation: str, num_points: int) -> None:
+    """Add to each scored trial its UDR among the scored seeds of its grid point (same model
+    and hyper-parameters; two seeds at least), on ``num_points`` observations of the sweep's
+    data set (:func:`latentatlas.analysis.metrics.udr.udr`); a grid point UDR cannot compare
+    (angle latents, a model that encodes nothing) gets none, and the reason is logged."""
+    import logging
+
+    from ..analysis.metrics.udr import udr
+    from ..errors import DataError
+    from ..train.run import load, load_dataset
+
+    points: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["scores"]:
+            key = json.dumps([row["model"], row["hyper"]], sort_keys=True)
+            points.setdefault(key, []).append(row)
+    dataset = None
+    for group in points.values():
+        if len(group) < 2:
+            continue
+        folders = [Path(root) / "trials" / r["trial"] for r in group]
+        dataset = dataset or load_dataset(folders[0])
+        try:
+            result = udr([load(f) for f in folders], dataset, num_points, correlation)
+        except DataError as exc:
+            logging.getLogger(__name__).warning("UDR of %s: %s", group[0]["trial"], exc)
+            continue
+        for row, value in zip(group, result["model_scores"]):
+            row["scores"] = {**row["scores"], "udr": float(value)}
 
 
 def _score_names(rows: Sequence[dict]) -> list[str]:

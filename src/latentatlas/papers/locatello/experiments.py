@@ -63,6 +63,7 @@ SCALES = {
     "cpu": LocatelloScale((1.0, 4.0, 16.0), (0, 1), 5000, 1e-4, "study"),
 }
 
+
 def sweep_config(scale: LocatelloScale) -> SweepConfig:
     spec = locatello_spec("beta_vae")
     spec.pop("name")
