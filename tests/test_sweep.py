@@ -77,8 +77,11 @@ def test_a_2x2_sweep_runs_end_to_end_and_continues(tmp_path):
         RunConfig.from_dict(expand(SweepConfig.from_dict(sweep_dict()))[1].config), None
     )
     member = load(out / "trials" / "beta_vae-beta=4-seed1")
+    # up to float32 rounding: the ensemble sums in another order, and Adam's g/√v lifts a
+    # rounding difference in a near-zero gradient (measured: 1.5e-5 in one weight after 15
+    # steps on an AMD EPYC, under 1e-6 elsewhere)
     for (k, a), b in zip(alone.state_dict().items(), member.state_dict().values()):
-        assert torch.allclose(a, b, atol=1e-5), k
+        assert torch.allclose(a, b, atol=5e-5), k
     # every trial is a full run folder: an ensemble member resumes and reports like any run
     # (a copy: the sweep itself refuses a trial trained longer than its settings say)
     trial = out / "trials" / "beta_vae-beta=4-seed1"
