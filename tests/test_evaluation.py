@@ -65,6 +65,22 @@ def test_seeded_batched_and_leaves_the_model_and_global_rng_alone():
     assert chunked.kl == pytest.approx(a.kl) and chunked.mse == pytest.approx(a.mse)
 
 
+def test_large_observations_are_decoded_in_blocks_that_fit(monkeypatch):
+    from latentatlas.analysis import evaluation
+
+    # L = 100 samples of 1000 64×64 images at once (25 GB of activations) were OOM-killed
+    assert evaluation.points_per_block(100, 64 * 64, 1000) == 40
+    assert evaluation.points_per_block(100, 25, 1000) == 1000  # the sine circle: unchanged
+    assert evaluation.points_per_block(10**7, 64 * 64, 1000) == 1
+    model = model_of()
+    x = torch.randn(23, D, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(evaluation, "DECODED_VALUES", 10 * D * 5)  # blocks of 5 points
+    bounded = evaluate(model, x, n_samples=10, seed=5)
+    monkeypatch.undo()
+    assert bounded == evaluate(model, x, n_samples=10, seed=5, batch_size=5)
+    assert bounded != evaluate(model, x, n_samples=10, seed=5)  # one block: other noise
+
+
 def test_the_importance_weighted_log_likelihood_reaches_the_exact_one_of_a_linear_model():
     """A VAE with a linear decoder x = Wz + b + σε, z ~ N(0, I) has log p(x) in closed form,
     N(x; b, WWᵀ + σ²I): the estimate of Burda et al. (eq. 8) lies below it, above the ELBO, and

@@ -54,6 +54,18 @@ class EvaluationResult:
         return asdict(self)
 
 
+DECODED_VALUES = 2**24
+"""The most decoded values (L samples × points × values per observation) evaluated at once:
+64 MB of decoder outputs, whose convolutional activations are up to ~16× larger. L = 100
+samples of 1000 64×64 images at once asked for ~25 GB and were killed on a 24 GB machine."""
+
+
+def points_per_block(n_samples: int, values_per_point: int, batch_size: int) -> int:
+    """How many points :func:`evaluate` decodes together: ``batch_size``, fewer when their
+    ``n_samples`` decodings would exceed :data:`DECODED_VALUES` (at least 1)."""
+    return max(1, min(batch_size, DECODED_VALUES // max(1, n_samples * values_per_point)))
+
+
 def evaluate(
     model: torch.nn.Module,
     x: torch.Tensor,
@@ -61,7 +73,9 @@ def evaluate(
     seed: int = 0,
     batch_size: int = 1000,
 ) -> EvaluationResult:
-    """−ELBO, KL, reconstruction (L = ``n_samples``) and MSE of ``model`` on ``x``.
+    """−ELBO, KL, reconstruction (L = ``n_samples``) and MSE of ``model`` on ``x``, in blocks
+    of at most ``batch_size`` points, fewer for large observations
+    (:func:`points_per_block`).
 
     The sampling noise comes from a private generator seeded by ``seed``, so the result is
     reproducible and does not disturb the global RNG.
@@ -77,6 +91,7 @@ def evaluate(
                 f"{name}: expected an integer, at least {low} and below 2**63, got {value!r:.60}"
             )
     model.check_input(x)
+    batch_size = points_per_block(n_samples, x[:1].numel(), batch_size)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
