@@ -105,6 +105,14 @@ def test_udr_ranks_repeatable_codes_above_seed_dependent_mixtures(correlation):
     assert high.min() > 0.85 and low.max() < high.min() - 0.2
 
 
+def test_udr_as_a_metric_name_points_to_where_it_is():
+    from latentatlas.analysis.metrics import metric_names
+    from latentatlas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="latent-atlas udr RUN_DIR"):
+        metric_names(["mig", "udr"])
+
+
 def test_udr_refuses_what_it_cannot_compare():
     codes, kls = _models()
     with pytest.raises(DataError, match="at least 2"):

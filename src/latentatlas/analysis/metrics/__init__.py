@@ -144,6 +144,11 @@ def metric_names(names: str | Sequence[str]) -> list[str]:
         return list(METRICS)
     names = [names] if isinstance(names, str) else list(names)
     for name in names:
+        if name == "udr":  # a ranking of models, not a score of one representation
+            raise ConfigError(
+                "metric 'udr' compares several models: use latent-atlas udr RUN_DIR RUN_DIR ..., "
+                "or udr: lasso in a sweep file"
+            )
         if name not in METRICS:
             raise UnknownNameError("metric", name, list(METRICS))
     return names
