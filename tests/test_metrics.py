@@ -156,6 +156,7 @@ def test_presets_study_is_standard_with_the_studys_estimator():
 
     assert METRICS["dci"].settings("study") == {**METRICS["dci"].standard, "trees": "sklearn"}
     assert METRICS["mig"].settings("study") == METRICS["mig"].standard
+    assert METRICS["sap"].settings("study") == {**METRICS["sap"].standard, "classify": "all"}
     assert "trees" not in METRICS["dci"].settings("standard")  # the LightGBM default
     with pytest.raises(UnknownNameError, match="metric preset"):
         METRICS["dci"].settings("slow")

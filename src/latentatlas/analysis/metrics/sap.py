@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ...errors import DataError
+from ...errors import DataError, UnknownNameError
 from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all
 from .periodic import circular_circular_r2, circular_linear_r2, mask
 
@@ -57,8 +57,13 @@ def sap(
     num_test: int = 5_000,
     seed: int = 0,
     periodic: np.ndarray | None = None,
+    classify: str = "categorical",
 ) -> dict[str, float]:
-    """The SAP score."""
+    """The SAP score. ``classify``: which factors are scored by a classifier — the
+    ``"categorical"`` ones (the others by R², the SAP paper's reading), or ``"all"``, as the
+    study's code does (``continuous_factors=False``; the ``study`` preset)."""
+    if classify not in ("categorical", "all"):
+        raise UnknownNameError("SAP classify", classify, ["categorical", "all"])
     g = torch.Generator().manual_seed(seed)
     x_train, values_train, labels_train = gt.sample(num_train, g)
     x_test, _, labels_test = gt.sample(num_test, g)
@@ -80,7 +85,7 @@ def sap(
                 elif flags[i]:
                     scores[i, j] = circular_linear_r2(code, values_train[:, j])
     for j, factor in enumerate(gt.factors):
-        if factor.labels is not None:  # categorical: classification accuracy per code
+        if factor.labels is not None or classify == "all":  # accuracy of one code alone
             scores[:, j] = [
                 svm_accuracy(
                     codes_train[:, i], labels_train[:, j], codes_test[:, i], labels_test[:, j]
