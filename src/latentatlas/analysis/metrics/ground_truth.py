@@ -37,23 +37,6 @@ from ...threads import small_work
 
 Representation = Callable[[torch.Tensor], torch.Tensor]
 
-SUPERVISED = (
-    "beta_vae",
-    "factor_vae",
-    "mig",
-    "dci",
-    "sap",
-    "modularity",
-    "irs",
-    "mig_sup",
-    "jemmig",
-    "dcimig",
-    "dci_es",
-    "infomec",
-    "z_max_var",
-)
-"""Metrics that need ground-truth factors."""
-
 
 def check_codes(
     codes: object, n: int | None = None, what: str = "the representation"
@@ -123,6 +106,13 @@ def discretize(codes: np.ndarray, bins: int = 20, periodic: np.ndarray | None = 
     return out
 
 
+def supervised_metrics() -> list[str]:
+    """The names of the metrics that need ground-truth factors (``Metric.supervised``)."""
+    from . import METRICS
+
+    return [name for name, metric in METRICS.items() if metric.supervised]
+
+
 class GroundTruth:
     """A dataset with factors as the metrics sample it (see the module docstring)."""
 
@@ -130,8 +120,8 @@ class GroundTruth:
         if not dataset.has_factors or dataset.factor_space is None:
             raise DataError(
                 f"{metric} needs ground-truth factors, and {type(dataset).__name__} has none; "
-                f"metrics that need them: {', '.join(SUPERVISED)} (the unsupervised scores "
-                "work without)"
+                f"metrics that need them: {', '.join(supervised_metrics())} (the unsupervised "
+                "scores work without)"
             )
         self.dataset = dataset
         self.space = dataset.factor_space
