@@ -1222,7 +1222,11 @@ def explore(run_dir, generator_spec, latent_dim, port: int, host: str, device: s
     type=click.IntRange(min=1),
     help="With --study: training steps per model (the study's 300 000 by default).",
 )
-@click.option("--methods", help="With --study: a comma-separated subset of the study's methods.")
+@click.option(
+    "--methods",
+    help="With --study: a comma-separated subset of the study's methods (beta_vae, "
+    "annealed_vae, factor_vae, dip_vae_i, dip_vae_ii, beta_tcvae).",
+)
 @click.option(
     "--set",
     "overrides",
