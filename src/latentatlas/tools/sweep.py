@@ -45,13 +45,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..config import field as config_field
 from ..errors import ConfigError
 from ..experiments.result_files import duration_text
 from ..registry import MODELS
+
+if TYPE_CHECKING:
+    import torch
 
 SCORES_FILE = "disentanglement.json"
 SWEEP_FILE = "sweep.json"
@@ -345,7 +348,11 @@ def _failed(trial: Trial, exc: BaseException) -> dict:
 
 
 def run_trial(
-    trial: Trial, root: str, scoring: Scoring, threads: int = 0, device: str | None = None
+    trial: Trial,
+    root: str,
+    scoring: Scoring,
+    threads: int = 0,
+    device: torch.device | None = None,
 ) -> dict:
     """Train and score one trial into ``root/trials/<name>``; returns its row. The folder is
     reused, resumed, trained or refused by the run store's rule (:mod:`latentatlas.train.\
@@ -367,7 +374,7 @@ store`: a trial stopped at a checkpoint resumes from it, one killed before its f
     run_dir = Path(root) / "trials" / trial.name
     config = trial.config
     if device is not None:
-        config = {**config, "train": {**config.get("train", {}), "device": device}}
+        config = {**config, "train": {**config.get("train", {}), "device": str(device)}}
     try:
         run = train_or_continue(RunConfig.from_dict(config), run_dir, what="sweep")
         stop_if_interrupted(run.fit, f"trial {trial.name}")
@@ -516,7 +523,10 @@ def run_ray(
                     f"{has.get(key, 0):g} {key}(s) in all"
                 )
         task = ray.remote(num_cpus=cpus, num_gpus=gpus)(run_trial)
-        device = "cuda" if gpus > 0 else None
+        import torch
+
+        # a task's GPUs are the CUDA devices Ray makes visible to it (CUDA_VISIBLE_DEVICES)
+        device = torch.device("cuda") if gpus > 0 else None
         pending = [task.remote(t, root, scoring, max(1, int(cpus)), device) for t in trials]
         slots = ray.available_resources().get("CPU", 1) / cpus
         if gpus > 0:
