@@ -89,6 +89,13 @@ def encode_all(represent: Representation, x: torch.Tensor, batch_size: int = 102
     return check_codes(codes, len(x))
 
 
+def standardised(codes: np.ndarray) -> np.ndarray:
+    """Each column centred and divided by its (population) standard deviation; a constant
+    column is only centred."""
+    std = codes.std(0)
+    return (codes - codes.mean(0)) / np.where(std > 0, std, 1.0)
+
+
 def discretize(codes: np.ndarray, bins: int = 20, periodic: np.ndarray | None = None) -> np.ndarray:
     """Each column into ``bins`` equal-width bins over its own range (the histogram
     discretisation of Locatello et al. 2019), or over the full turn [−π, π) for the columns

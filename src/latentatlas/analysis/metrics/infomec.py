@@ -30,16 +30,11 @@ import numpy as np
 import torch
 
 from ...errors import DataError
-from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all
+from .ground_truth import GroundTruth, Representation, accepts_codes, encode_all, standardised
 from .periodic import features, mask
 
 ACTIVE_FRACTION = 1 / 20
 """A code is active when its range exceeds this fraction of the largest code's range."""
-
-
-def _standardised(codes: np.ndarray) -> np.ndarray:
-    std = codes.std(0)
-    return (codes - codes.mean(0)) / np.where(std > 0, std, 1.0)
 
 
 def normalised_mutual_information(
@@ -49,7 +44,7 @@ def normalised_mutual_information(
     from sklearn.feature_selection import mutual_info_classif
     from sklearn.metrics import mutual_info_score
 
-    z = _standardised(codes)
+    z = standardised(codes)
     out = np.zeros((labels.shape[1], codes.shape[1]))
     for j in range(labels.shape[1]):
         entropy = mutual_info_score(labels[:, j], labels[:, j])
@@ -80,7 +75,7 @@ def info_explicitness(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
 
-    z = _standardised(codes)
+    z = standardised(codes)
     out = np.zeros(labels.shape[1])
     for j in range(labels.shape[1]):
         y = labels[:, j]

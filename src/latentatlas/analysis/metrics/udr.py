@@ -41,7 +41,7 @@ import torch
 
 from ...data.base import FactorDataset
 from ...errors import DataError, UnknownNameError
-from .ground_truth import check_codes
+from .ground_truth import check_codes, standardised
 
 CORRELATIONS = ("lasso", "spearman")
 """The similarity matrices UDR can use."""
@@ -59,11 +59,6 @@ def relative_strength(r: np.ndarray) -> float:
         columns = np.nan_to_num(r.max(0) ** 2 / r.sum(0))
         rows = np.nan_to_num(r.max(1) ** 2 / r.sum(1))
     return float((columns.mean() + rows.mean()) / 2)
-
-
-def _standardised(codes: np.ndarray) -> np.ndarray:
-    std = codes.std(0)
-    return (codes - codes.mean(0)) / np.where(std > 0, std, 1.0)
 
 
 def _ranks(codes: np.ndarray) -> np.ndarray:
@@ -120,7 +115,7 @@ def udr_from(
                 f"UDR: model {m} has no dimension with a mean KL above {kl_threshold} "
                 "(it encodes nothing)"
             )
-    prepared = [_standardised(c) * a for c, a in zip(codes, active)]
+    prepared = [standardised(c) * a for c, a in zip(codes, active)]
     m = len(codes)
     pairwise = np.zeros((m, m))
     for a in range(m):
