@@ -188,7 +188,7 @@ def test_config_errors():
         TorusConfig(thesis_compatible=True, kl="quadrature")
     with pytest.raises(ConfigError, match="dim"):
         CircleConfig(dim=2)
-    with pytest.raises(ConfigError, match="circle or torus"):
+    with pytest.raises(ConfigError, match="heat-kernel latent space"):
         build(
             MODELS, {"name": "diffusion_vae", "input_shape": [5], "latent": {"name": "euclidean"}}
         )

@@ -41,7 +41,16 @@ def member(
 @pytest.mark.slow
 @pytest.mark.parametrize("trace", [False, True], ids=["eager", "traced"])
 @pytest.mark.parametrize(
-    ("name", "latent"), [("vae", None), ("diffusion_vae", None), ("ae", {"name": "point"})]
+    ("name", "latent"),
+    [
+        ("vae", None),
+        ("diffusion_vae", None),
+        ("ae", {"name": "point"}),
+        # posteriors whose noise is not one normal per coordinate (latent.noise_size)
+        ("diffusion_vae", {"name": "sphere"}),
+        ("vae", {"name": "sphere", "posterior": "power_spherical"}),
+        ("vae", {"name": "sphere", "posterior": "von_mises_fisher"}),
+    ],
 )
 def test_members_match_training_alone(name, latent, trace, caplog):
     """Eager (vmap) or replayed as a traced graph, each member ends as its lone run does."""

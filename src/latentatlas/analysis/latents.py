@@ -252,14 +252,14 @@ def traverse(
     """Mean observations μX(z) for codes equal to ``base_z`` except coordinate ``dim``.
 
     Returns ``(m, *observation_shape)``: row ``i`` decodes ``base_z`` with ``z[dim] = values[i]``
-    (``likelihood.mean(decode(z))``, the reconstruction of eq. 5.7 at an arbitrary code).
+    (``likelihood.mean(decode(z))``, the reconstruction of eq. 5.7 at an arbitrary code); on a
+    sphere the other coordinates follow, so the code stays on it (``latent.set_coordinate``).
     """
     base_z = _check_base(model, base_z)
     dim = _check_dim(dim, base_z.shape[0])
     values = torch.as_tensor(values, dtype=base_z.dtype).reshape(-1)
     device = next(model.parameters()).device
-    z = base_z.repeat(values.shape[0], 1)
-    z[:, dim] = values
+    z = model.latent.set_coordinate(base_z.repeat(values.shape[0], 1), dim, values)
     was_training = model.training
     model.eval()
     try:

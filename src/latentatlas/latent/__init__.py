@@ -5,6 +5,7 @@ from .circle import CircleConfig, CircleLatent, TorusConfig, TorusLatent
 from .euclidean import EuclideanConfig, EuclideanLatent
 from .heat_kernel import HeatKernel, ThesisHeatKernel
 from .point import PointConfig, PointLatent, PointMass
+from .sphere import SphereConfig, SphereLatent
 
 __all__ = [
     "CircleConfig",
@@ -16,6 +17,8 @@ __all__ = [
     "PointConfig",
     "PointLatent",
     "PointMass",
+    "SphereConfig",
+    "SphereLatent",
     "ThesisHeatKernel",
     "TorusConfig",
     "TorusLatent",

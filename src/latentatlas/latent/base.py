@@ -22,7 +22,8 @@ class LatentSpace(torch.nn.Module):
     Config: ClassVar[type[Config]]
     registry_name: ClassVar[str] = ""
 
-    #: number of intrinsic coordinates (the dimension of the manifold)
+    #: number of coordinates of a latent point: intrinsic ones (R^d, angles on circles and
+    #: tori) or, where no global chart exists, ambient ones (unit vectors on a sphere)
     dim: int
     #: number of ambient coordinates the decoder reads (:meth:`embed` output size)
     embed_dim: int
@@ -37,6 +38,16 @@ class LatentSpace(torch.nn.Module):
     def from_config(cls, config: Config) -> LatentSpace:
         return cls(config)
 
+    @property
+    def manifold_dim(self) -> int:
+        """The dimension of the manifold (``dim`` unless the points are ambient coordinates)."""
+        return self.dim
+
+    @property
+    def noise_size(self) -> int:
+        """Standard normal numbers one posterior sample consumes (:meth:`noise`)."""
+        return self.dim
+
     def prior(self) -> D.Distribution:
         raise NotImplementedError
 
@@ -47,11 +58,12 @@ class LatentSpace(torch.nn.Module):
     def noise(
         self, posterior: D.Distribution, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Standard normal noise ε ``(n, *batch, dim)`` for :meth:`reparameterize`, from
+        """Standard normal noise ε ``(n, *batch, noise_size)`` for :meth:`reparameterize`, from
         ``generator`` or the global RNG. Drawing it apart from the transform lets callers
         supply it (an ensemble draws each member's noise from that member's own stream)."""
         loc = self.mean(posterior)
-        eps = torch.randn((n, *loc.shape), generator=generator, dtype=loc.dtype)
+        shape = (n, *loc.shape[:-1], self.noise_size)
+        eps = torch.randn(shape, generator=generator, dtype=loc.dtype)
         return eps.to(loc.device)
 
     def reparameterize(self, posterior: D.Distribution, eps: torch.Tensor) -> torch.Tensor:
@@ -105,3 +117,10 @@ class LatentSpace(torch.nn.Module):
     def traversal_values(self, steps: int, center: float = 0.0, scale: float = 1.0) -> torch.Tensor:
         """Values of one coordinate for a traversal plot."""
         raise NotImplementedError
+
+    def set_coordinate(self, z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
+        """Codes ``z`` ``(m, dim)`` with coordinate ``dim`` set to ``values`` ``(m,)``: one step
+        of a traversal. Spaces with a constraint (a sphere) move along themselves instead."""
+        out = z.clone()
+        out[:, dim] = values.to(z.dtype)
+        return out

@@ -26,6 +26,7 @@ from ..config import Config, ConfigError, field
 from ..registry import LATENT_SPACES
 from .base import LatentSpace
 from .heat_kernel import LOG_2PI, PI, HeatKernel, ThesisHeatKernel, wrap
+from .scales import bounded_log_scale
 
 CLIFFORD_RADIUS = 1 / math.sqrt(2)
 
@@ -113,8 +114,7 @@ class TorusLatent(LatentSpace):
         ended there (or part way) for 3 of 4 seeds, bounded for none (docs/circular.md)."""
         c = self.config
         if c.time_param == "bounded":
-            low, high = math.log(c.min_time), math.log(c.max_time)
-            return torch.exp(low + (high - low) * torch.sigmoid(s))
+            return bounded_log_scale(s, c.min_time, c.max_time)
         raw = F.softplus(s) if c.time_param == "softplus" else torch.exp(s)
         return raw + c.min_time
 

@@ -49,6 +49,8 @@ import math
 
 import torch
 
+from .quadrature import gauss_legendre
+
 SPHERE_DIMS = (2, 3)
 """Sphere dimensions d whose heat kernel is implemented exactly at every time."""
 MIN_TIME = 1e-6
@@ -98,18 +100,10 @@ def _log_series(theta: torch.Tensor, t: torch.Tensor, d: int) -> torch.Tensor:
     return torch.log(total) - log_volume(d)
 
 
-def _gauss_legendre(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    import numpy as np
-
-    nodes, weights = np.polynomial.legendre.leggauss(QUADRATURE_NODES)
-    to = {"dtype": torch.float64, "device": device}
-    return torch.tensor((nodes + 1) / 2, **to), torch.tensor(weights / 2, **to)
-
-
 def _log_s2_short(theta: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """log of (3) for t < SERIES_FROM, with images k = −1, 0, 1 (the others are below e^{−39}
     of the sum)."""
-    s, w = _gauss_legendre(theta.device)
+    s, w = gauss_legendre(QUADRATURE_NODES, torch.float64, theta.device)
     # at the antipode itself (3) is 0/0; the kernel is flat there, so π − 1e-12 is exact
     th, tt = theta.clamp(max=PI - 1e-12)[..., None], t[..., None]
     gap = PI - th  # π − θ, kept apart: near the antipode π − φ must not come from a difference
@@ -212,11 +206,7 @@ def _angle_quadrature(t: torch.Tensor, d: int, nodes: int = 96):
     """Gauss-Legendre nodes θ and weights for ∫₀^π · |S^{d−1}| sin^{d−1}θ dθ at each time,
     over [0, min(π, 14√t)] (beyond, the kernel is below e^{−49} of its peak), and whether the
     rule spans all of [0, π]."""
-    import numpy as np
-
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    x = torch.tensor((x + 1) / 2, dtype=torch.float64)
-    w = torch.tensor(w / 2, dtype=torch.float64)
+    x, w = gauss_legendre(nodes, torch.float64, t.device)
     end = (14 * torch.sqrt(t)).clamp(max=PI)[..., None]
     theta = end * x
     shell = math.exp(log_volume(d - 1)) * torch.sin(theta) ** (d - 1)
@@ -328,9 +318,8 @@ def _log_tangent_ratio(theta: torch.Tensor, t: torch.Tensor, d: int) -> torch.Te
 
 def tangent_proposal_accepts(t: torch.Tensor, d: int) -> torch.Tensor:
     """Acceptance probability of one tangent-normal proposal: P(radius < π)/ratio(0)."""
-    from torch.distributions import Chi2
-
-    inside = Chi2(torch.as_tensor(float(d), dtype=torch.float64)).cdf(PI**2 / (2 * t))
+    # P(|n|² < π²/2t) for n ~ N(0, I_d): the regularised lower incomplete gamma at d/2
+    inside = torch.special.gammainc(torch.full_like(t, d / 2), PI**2 / (4 * t))
     return inside * torch.exp(-_log_tangent_ratio(torch.zeros_like(t), t, d))
 
 

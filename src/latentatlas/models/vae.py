@@ -15,6 +15,7 @@ from torch import distributions as D
 from ..config import field
 from ..errors import ConfigError
 from ..latent.circle import TorusLatent
+from ..latent.sphere import SphereLatent
 from ..registry import LATENT_SPACES, MODELS
 from .base import Autoencoder, AutoencoderConfig
 
@@ -68,21 +69,28 @@ class DiffusionVAEConfig(VAEConfig):
     latent: dict = field(
         default_factory=lambda: {"name": "circle"},
         spec=LATENT_SPACES,
-        doc="latent space {name, ...}: circle (S¹) or torus (Tⁿ)",
+        doc="latent space {name, ...}: circle (S¹), torus (Tⁿ) or sphere (Sᵈ, posterior heat)",
     )
 
     def validate(self) -> None:
         super().validate()
-        if not issubclass(LATENT_SPACES.get(self.latent["name"]), TorusLatent):
+        space = LATENT_SPACES.get(self.latent["name"])
+        sphere_heat = issubclass(space, SphereLatent) and (
+            self.latent.get("posterior", "heat") == "heat"
+        )
+        if not (issubclass(space, TorusLatent) or sphere_heat):
             raise ConfigError(
-                f"latent: a diffusion VAE needs a circle or torus latent space, "
-                f"got {self.latent['name']!r} (use vae for euclidean latents)"
+                "latent: a diffusion VAE needs a heat-kernel latent space (circle, torus, or "
+                f"sphere with posterior heat), got {self.latent['name']!r} "
+                f"{self.latent.get('posterior', '')}".rstrip()
+                + " (use vae for other latents)"
             )
 
 
 @MODELS.register("diffusion_vae")
 class DiffusionVAE(VAE):
-    """Diffusion VAE (thesis ch. 7): the VAE with a circle or torus latent space.
+    """Diffusion VAE (thesis ch. 7): the VAE with a heat-kernel latent space (circle, torus, or
+    sphere with posterior heat).
 
     The posterior is the heat kernel on each circle, the prior uniform, the decoder reads the
     embedding in R^{2n}; the loss and its terms are those of the VAE, so the evaluation of

@@ -370,8 +370,8 @@ def train_ensemble(
         bar = progress_display(
             total, first, "step", f"ensemble of {len(models)}", train.progress_every
         )
-    # the shape in which the Trainer draws each step's noise: (L, batch, latent dim)
-    noise_shape = (n_samples, train.batch_size, models[0].latent.dim)
+    # the shape in which the Trainer draws each step's noise: (L, batch, noise per sample)
+    noise_shape = (n_samples, train.batch_size, models[0].latent.noise_size)
     schedules = _BatchSchedules([c.seed for c in full_configs], n, train.batch_size)
     gather = _batch_gatherer(datasets, device)
     every = train.checkpoint_every
