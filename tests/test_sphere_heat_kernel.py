@@ -14,7 +14,9 @@ import pytest
 import torch
 from scipy import stats
 
+from latentatlas.latent import heat_kernel_kl as kl
 from latentatlas.latent import sphere_heat_kernel as shk
+from latentatlas.latent.heat_kernel_posterior import SphereHeatKernel
 
 F64 = torch.float64
 
@@ -109,13 +111,18 @@ def test_the_kl_to_uniform_equals_quadrature_and_its_tail(d):
         cross = end / 2 * w * shell * dens * (log_p + shk.log_volume(d))
         reference.append(cross.sum())
     reference = torch.tensor(reference, dtype=F64)
-    ours = shk.kl_to_uniform(t, d)
+    ours = kl.kl_to_uniform(t, d)
     # the plain integral is itself exact to ~1e-12 absolute (its terms cancel at large t)
     assert ((ours - reference).abs() / reference.clamp_min(1e-3)).max() < 1e-8
-    big = torch.tensor([4.5, 5.0, 6.0], dtype=F64)  # beyond, ε² is below float64 for the sum
-    assert ((shk.kl_to_uniform(big, d) / shk.kl_by_quadrature(big, d)) - 1).abs().max() < 1e-8
+    # large t: the KL of the series' first terms, ½Σ N_l e^{−2l(l+d−1)t} (l = 1, 2) and the
+    # quartic term of l = 1, to a relative e^{−24}; the quadrature keeps its relative precision
+    big = torch.tensor([4.5, 6.0, 10.0, 20.0], dtype=F64)
+    leading = 0.5 * (
+        (d + 1) * torch.exp(-2 * d * big) + d * (d + 3) / 2 * torch.exp(-4 * (d + 1) * big)
+    ) + (d + 1) ** 3 / (4 * (d + 3)) * torch.exp(-4 * d * big)
+    assert ((kl.kl_to_uniform(big, d) / leading) - 1).abs().max() < 1e-9
     # a sharp posterior: the KL grows as (d/2) log(1/t)
-    assert float(shk.kl_to_uniform(_t(1e-6), d) - shk.kl_to_uniform(_t(1e-5), d)) == pytest.approx(
+    assert float(kl.kl_to_uniform(_t(1e-6), d) - kl.kl_to_uniform(_t(1e-5), d)) == pytest.approx(
         d / 2 * math.log(10), rel=1e-3
     )
 
@@ -139,7 +146,7 @@ def test_the_rejection_bounds_hold_and_one_proposal_is_always_good(d):
 @pytest.mark.parametrize("t", [1e-5, 0.01, 0.4, 0.7, 1.2])
 def test_samples_follow_the_density(d, t):
     loc = _unit(d + 1, seed=d)
-    kernel = shk.SphereHeatKernel(loc, _t(t))
+    kernel = SphereHeatKernel(loc, _t(t))
     z = kernel.rsample_from(kernel.noise(6000, torch.Generator().manual_seed(1)))
     assert ((z.norm(dim=-1) - 1).abs() < 1e-12).all()
     theta = shk.geodesic_angle(loc, z).numpy()
@@ -162,7 +169,7 @@ def test_the_implicit_gradient_equals_the_closed_forms_derivative(d, t):
     # E[μᵀz] = e^{−dt} (μᵀz is the first eigenfunction), so dE/dt = −d e^{−dt}
     loc = _unit(d + 1, seed=3)
     time = _t(t).requires_grad_()
-    kernel = shk.SphereHeatKernel(loc, time)
+    kernel = SphereHeatKernel(loc, time)
     z = kernel.rsample_from(kernel.noise(20000, torch.Generator().manual_seed(2)))
     mean = (z @ loc).mean()
     (grad,) = torch.autograd.grad(mean, time)
@@ -172,11 +179,11 @@ def test_the_implicit_gradient_equals_the_closed_forms_derivative(d, t):
 
 def test_gradients_reach_the_location_and_bad_dimensions_are_refused():
     loc = _unit(3).requires_grad_()
-    kernel = shk.SphereHeatKernel(loc / loc.norm(), _t(0.1))
+    kernel = SphereHeatKernel(loc / loc.norm(), _t(0.1))
     z = kernel.rsample_from(kernel.noise(100, torch.Generator().manual_seed(0)))
     (grad,) = torch.autograd.grad((z @ torch.tensor([1.0, 0.0, 0.0], dtype=F64)).sum(), loc)
     assert torch.isfinite(grad).all() and float(grad.norm()) > 0
     with pytest.raises(ValueError, match="d in"):
-        shk.SphereHeatKernel(torch.tensor([1.0, 0.0]), _t(0.1))
+        SphereHeatKernel(torch.tensor([1.0, 0.0]), _t(0.1))
     with pytest.raises(ValueError, match="d in"):
         shk.log_heat_kernel(torch.zeros(3), _t(0.1), 4)

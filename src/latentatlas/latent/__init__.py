@@ -5,6 +5,7 @@ from .circle import CircleConfig, CircleLatent, TorusConfig, TorusLatent
 from .euclidean import EuclideanConfig, EuclideanLatent
 from .heat_kernel import HeatKernel, ThesisHeatKernel
 from .point import PointConfig, PointLatent, PointMass
+from .projective import ProjectiveConfig, ProjectiveLatent, RotationConfig, RotationLatent
 from .sphere import SphereConfig, SphereLatent
 
 __all__ = [
@@ -17,6 +18,10 @@ __all__ = [
     "PointConfig",
     "PointLatent",
     "PointMass",
+    "ProjectiveConfig",
+    "ProjectiveLatent",
+    "RotationConfig",
+    "RotationLatent",
     "SphereConfig",
     "SphereLatent",
     "ThesisHeatKernel",

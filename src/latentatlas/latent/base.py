@@ -38,6 +38,12 @@ class LatentSpace(torch.nn.Module):
     def from_config(cls, config: Config) -> LatentSpace:
         return cls(config)
 
+    @classmethod
+    def heat_kernel_posterior(cls, spec: dict) -> bool:
+        """Whether a space built from ``spec`` has heat-kernel posteriors (what the diffusion
+        VAE needs)."""
+        return False
+
     @property
     def manifold_dim(self) -> int:
         """The dimension of the manifold (``dim`` unless the points are ambient coordinates)."""

@@ -90,6 +90,10 @@ class TorusLatent(LatentSpace):
         )
         self.register_buffer("_pi", torch.full((self.dim,), PI), persistent=False)
 
+    @classmethod
+    def heat_kernel_posterior(cls, spec: dict) -> bool:
+        return True
+
     # -- distributions -------------------------------------------------------------------------
     def prior(self) -> D.Distribution:
         return D.Independent(D.Uniform(-self._pi, self._pi, validate_args=False), 1)

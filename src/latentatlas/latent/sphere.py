@@ -31,6 +31,7 @@ from ..config import Config, ConfigError, field
 from ..registry import LATENT_SPACES
 from . import power_spherical, sphere_heat_kernel, von_mises_fisher
 from .base import LatentSpace
+from .heat_kernel_posterior import SphereHeatKernel
 from .scales import bounded_log_scale
 
 FAMILIES = ("heat", "power_spherical", "von_mises_fisher")
@@ -106,9 +107,11 @@ class SphereUniform(D.Distribution):
     arg_constraints = {}  # noqa: RUF012
     has_rsample = False
 
-    def __init__(self, reference: torch.Tensor):
+    def __init__(self, reference: torch.Tensor, log_size: float | None = None):
         self.reference = reference  # (d + 1,): carries dtype and device
         self.d = reference.shape[-1] - 1
+        # log of the space's volume: |Sᵈ|, or less where points are identified (RPᵈ, SO(3))
+        self.log_size = sphere_heat_kernel.log_volume(self.d) if log_size is None else log_size
         super().__init__(torch.Size(), reference.shape[-1:], validate_args=False)
 
     def sample_with(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -121,7 +124,7 @@ class SphereUniform(D.Distribution):
         return self.sample_with(n).reshape(*sample_shape, self.d + 1)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
-        return torch.full(value.shape[:-1], -sphere_heat_kernel.log_volume(self.d))
+        return torch.full(value.shape[:-1], -self.log_size)
 
 
 @LATENT_SPACES.register("sphere")
@@ -165,12 +168,21 @@ class SphereLatent(LatentSpace):
         direction, s = params[..., : self.dim], params[..., self.dim]
         loc = F.normalize(direction, dim=-1, eps=1e-12)
         spread = self.spread_of(s)
-        family = {
-            "heat": sphere_heat_kernel.SphereHeatKernel,
+        return SpherePosterior(self.family(loc, spread), spread)
+
+    def family(self, loc: torch.Tensor, spread: torch.Tensor) -> Any:
+        """The posterior family's distribution object at ``loc`` with time or concentration
+        ``spread`` (a hook: the projective spaces have only the heat kernel)."""
+        kind = {
+            "heat": SphereHeatKernel,
             "power_spherical": power_spherical.PowerSpherical,
             "von_mises_fisher": von_mises_fisher.VonMisesFisher,
-        }[self.config.posterior](loc, spread)
-        return SpherePosterior(family, spread)
+        }[self.config.posterior]
+        return kind(loc, spread)
+
+    @classmethod
+    def heat_kernel_posterior(cls, spec: dict) -> bool:
+        return spec.get("posterior", "heat") == "heat"
 
     def noise(
         self, posterior: D.Distribution, n: int, generator: torch.Generator | None = None

@@ -23,16 +23,15 @@ a tiny value in the tails. For small t there are exact closed forms instead:
                / √(cos θ − cos φ) dφ                                                    (3)
 
   evaluated with φ = √(θ² + 4tv²), so that e^{−φ²/4t} = e^{−θ²/4t} e^{−v²}, by Gauss-Legendre
-  quadrature in v (the integrand is smooth; 48 nodes reach 1e-14).
+  quadrature in v (the integrand is smooth; 24 nodes reach 1e-13).
 
 Times at or above ``SERIES_FROM`` use (1) with ``SERIES_TERMS`` terms (the first omitted term is
 below e^{−66}); smaller times use (2) or (3). Everything is computed in log space, so densities
 far in the tails (e^{−θ²/4t} below float64's range) stay finite.
 
-KL(p_t ‖ uniform) does not depend on μ. It is read from a cubic Hermite table of log KL in
-log t (built once per d by quadrature, slopes from de Bruijn's identity dKL/dt = −E[(∂θ log p)²])
-between ``MIN_TIME`` and ``TABLE_TIMES[1]``, and above from its first eigenfunction terms,
-KL ≈ ½ Σ_{l=1,2} N_l e^{−2l(l+d−1)t} (N_l the multiplicity of degree l).
+On the projective space RPᵈ = Sᵈ/± the kernel is the sphere's summed over the two lifts ±z,
+p_t(θ) + p_t(π − θ); in (1) only the even degrees remain. KL(p_t ‖ uniform) is in
+:mod:`.heat_kernel_kl`.
 
 Sampling draws θ by rejection from caller-supplied standard normals and reflects it onto a
 uniformly random direction around μ: for small t the proposal is the tangent-space normal of
@@ -54,7 +53,7 @@ from .quadrature import gauss_legendre
 SPHERE_DIMS = (2, 3)
 """Sphere dimensions d whose heat kernel is implemented exactly at every time."""
 MIN_TIME = 1e-6
-"""The smallest time: the KL table starts here (the posterior of a latent keeps t above it)."""
+"""The smallest time on the unit sphere (the KL table starts here; latents keep t above it)."""
 SERIES_FROM = 0.5
 """At or above this time the density is the eigenfunction series (1), below the closed forms."""
 SERIES_TERMS = 12
@@ -65,16 +64,13 @@ CANDIDATES = 32
 """Rejection proposals per sample. The better proposal is accepted with probability above 0.5
 at every time (the tests check it), so all 32 fail with probability below 2^{−32} ≈ 2e-10;
 then the last proposal is used."""
-TABLE_TIMES = (MIN_TIME, 4.0)
-"""Between these times KL is read from a table; above, from the series of its eigenfunctions
-(quadrature above 4 would subtract numbers equal to ~1e-11 for d = 3)."""
-TABLE_NODES = 512
 PI = math.pi
 
 
-def log_volume(d: int) -> float:
-    """log |Sᵈ| = log(2 π^{(d+1)/2} / Γ((d+1)/2))."""
-    return math.log(2.0) + (d + 1) / 2 * math.log(PI) - math.lgamma((d + 1) / 2)
+def log_volume(d: int, projective: bool = False) -> float:
+    """log |Sᵈ| = log(2 π^{(d+1)/2} / Γ((d+1)/2)), or log |RPᵈ| = log(|Sᵈ|/2)."""
+    log_sphere = math.log(2.0) + (d + 1) / 2 * math.log(PI) - math.lgamma((d + 1) / 2)
+    return log_sphere - math.log(2.0) if projective else log_sphere
 
 
 def geodesic_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -84,20 +80,28 @@ def geodesic_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 # -- the density ---------------------------------------------------------------------------------
-def _log_series(theta: torch.Tensor, t: torch.Tensor, d: int) -> torch.Tensor:
-    """log of (1) by the Gegenbauer recurrence (t ≥ SERIES_FROM: all terms positive-dominated)."""
+def series_excess(
+    theta: torch.Tensor, t: torch.Tensor, d: int, projective: bool = False
+) -> torch.Tensor:
+    """ε = |X| p_t − 1 from the series (1) without its constant term, for X = Sᵈ, or RPᵈ where
+    only the even degrees remain (the odd zonal harmonics change sign under z → −z): exact to
+    float64 relative precision even where ε is tiny (large t)."""
     nu = (d - 1) / 2
     x = torch.cos(theta)
     previous, current = torch.ones_like(x), 2 * nu * x
-    total = torch.ones_like(x) + ((1 + nu) / nu) * torch.exp(-(1 + 2 * nu) * t) * current
+    total = torch.zeros_like(x)
+    if not projective:
+        total = total + ((1 + nu) / nu) * torch.exp(-(1 + 2 * nu) * t) * current
     for l in range(1, SERIES_TERMS):
         previous, current = (
             current,
             (2 * x * (l + nu) * current - (l + 2 * nu - 1) * previous) / (l + 1),
         )
         n = l + 1
+        if projective and n % 2:
+            continue
         total = total + ((n + nu) / nu) * torch.exp(-n * (n + 2 * nu) * t) * current
-    return torch.log(total) - log_volume(d)
+    return total
 
 
 def _log_s2_short(theta: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -168,10 +172,13 @@ def _log_s3_short(theta: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return t - 1.5 * torch.log(4 * PI * t) + torch.where(low, log_low, log_high)
 
 
-def log_heat_kernel(theta: torch.Tensor, time: torch.Tensor, d: int) -> torch.Tensor:
+def log_heat_kernel(
+    theta: torch.Tensor, time: torch.Tensor, d: int, projective: bool = False
+) -> torch.Tensor:
     """log p_t(θ) on Sᵈ (density with respect to the volume) for geodesic distances ``theta``
     in [0, π] and times ``time`` ≥ MIN_TIME, broadcast together; computed in float64 and
-    returned in ``theta``'s dtype."""
+    returned in ``theta``'s dtype. ``projective``: on RPᵈ = Sᵈ/±, whose kernel is the sphere's
+    summed over the two lifts ±z, p_t(θ) + p_t(π − θ)."""
     if d not in SPHERE_DIMS:
         raise ValueError(f"the heat kernel on S^d is implemented for d in {SPHERE_DIMS}, got {d}")
     dtype = theta.dtype
@@ -181,12 +188,18 @@ def log_heat_kernel(theta: torch.Tensor, time: torch.Tensor, d: int) -> torch.Te
     t_series = torch.where(series, t, torch.full_like(t, SERIES_FROM))
     t_short = torch.where(series, torch.full_like(t, SERIES_FROM / 2), t)
     short = _log_s2_short if d == 2 else _log_s3_short
+    log_short = short(theta, t_short)
+    if projective:
+        log_short = torch.logaddexp(log_short, short(PI - theta, t_short))
+    log_series = torch.log1p(series_excess(theta, t_series, d, projective))
     # each branch sees only safe values, so neither produces NaN gradients through the other
-    out = torch.where(series, _log_series(theta, t_series, d), short(theta, t_short))
+    out = torch.where(series, log_series - log_volume(d, projective), log_short)
     return out.to(dtype)
 
 
-def log_density_slope(theta: torch.Tensor, time: torch.Tensor, d: int) -> torch.Tensor:
+def log_density_slope(
+    theta: torch.Tensor, time: torch.Tensor, d: int, projective: bool = False
+) -> torch.Tensor:
     """∂θ log p_t(θ) by a central difference in float64 (the kernel is even about 0 and π, so
     steps beyond them reflect back); step 1e-4·min(√(2t), 1), relative error ~1e-8."""
     theta, t = torch.broadcast_tensors(theta.double(), torch.as_tensor(time).double())
@@ -196,104 +209,9 @@ def log_density_slope(theta: torch.Tensor, time: torch.Tensor, d: int) -> torch.
         a = a.abs()
         return torch.where(a > PI, 2 * PI - a, a)
 
-    up = log_heat_kernel(reflected(theta + h), t, d)
-    down = log_heat_kernel(reflected(theta - h), t, d)
+    up = log_heat_kernel(reflected(theta + h), t, d, projective)
+    down = log_heat_kernel(reflected(theta - h), t, d, projective)
     return (up - down) / (2 * h)
-
-
-# -- KL to the uniform distribution --------------------------------------------------------------
-def _angle_quadrature(t: torch.Tensor, d: int, nodes: int = 96):
-    """Gauss-Legendre nodes θ and weights for ∫₀^π · |S^{d−1}| sin^{d−1}θ dθ at each time,
-    over [0, min(π, 14√t)] (beyond, the kernel is below e^{−49} of its peak), and whether the
-    rule spans all of [0, π]."""
-    x, w = gauss_legendre(nodes, torch.float64, t.device)
-    end = (14 * torch.sqrt(t)).clamp(max=PI)[..., None]
-    theta = end * x
-    shell = math.exp(log_volume(d - 1)) * torch.sin(theta) ** (d - 1)
-    return theta, end * w * shell, end == PI
-
-
-def kl_by_quadrature(time: torch.Tensor, d: int) -> torch.Tensor:
-    """KL(p_t ‖ uniform) by quadrature in θ (float64), as ∫ [(1 + ε) log(1 + ε) − ε] dV/|Sᵈ|
-    with ε = |Sᵈ| p_t − 1: over the whole sphere the subtracted ε integrates to 0, and without
-    it the integrand's terms of order ε would cancel to the KL's order ε² (1e-11 against 1e-16
-    at t = 4, d = 3). Where the rule stops short of π (small t) nothing is subtracted."""
-    t = torch.as_tensor(time, dtype=torch.float64)
-    theta, weight, whole = _angle_quadrature(t, d)
-    log_ratio = log_heat_kernel(theta, t[..., None], d) + log_volume(d)
-    eps = torch.expm1(log_ratio)
-    near = eps.abs() < 0.5  # elsewhere no cancellation, and |Sᵈ| p may underflow to 0
-    integrand = torch.where(
-        near, (1 + eps) * torch.log1p(eps.clamp(-0.5, 0.5)), log_ratio.exp() * log_ratio
-    )
-    integrand = torch.where(whole, integrand - eps, integrand)  # whole: ∫ ε dV = 0
-    return (weight * integrand).sum(-1) / math.exp(log_volume(d))
-
-
-def _kl_slope_by_quadrature(time: torch.Tensor, d: int) -> torch.Tensor:
-    """dKL/dt = −E[(∂θ log p_t)²] (de Bruijn's identity, from ∂p/∂t = Δp)."""
-    t = torch.as_tensor(time, dtype=torch.float64)
-    theta, weight, _ = _angle_quadrature(t, d)
-    log_p = log_heat_kernel(theta, t[..., None], d)
-    slope = log_density_slope(theta, t[..., None], d)
-    return -(weight * log_p.exp() * slope**2).sum(-1)
-
-
-_tables: dict[int, dict[str, torch.Tensor]] = {}
-
-
-def _kl_table(d: int) -> dict[str, torch.Tensor]:
-    """log KL + 2dt and its derivative in u = log t at evenly spaced u (built once per d);
-    adding 2dt takes out the decay e^{−2dt} of large times, whose growing curvature in u would
-    otherwise dominate the interpolation error."""
-    if d not in _tables:
-        with torch.no_grad():
-            u = torch.linspace(
-                *(math.log(v) for v in TABLE_TIMES), TABLE_NODES, dtype=torch.float64
-            )
-            t = u.exp()
-            kl = kl_by_quadrature(t, d)
-            slope = t * _kl_slope_by_quadrature(t, d) / kl  # d log KL / d log t
-        _tables[d] = {
-            "u0": u[0],
-            "h": u[1] - u[0],
-            "value": kl.log() + 2 * d * t,
-            "slope": slope + 2 * d * t,
-        }
-    return _tables[d]
-
-
-def kl_to_uniform(time: torch.Tensor, d: int) -> torch.Tensor:
-    """KL(p_t ‖ uniform on Sᵈ) per element of ``time`` (≥ MIN_TIME), differentiable in t."""
-    t = torch.as_tensor(time)
-    dtype = t.dtype
-    t = t.double()
-    table = _kl_table(d)
-    value, slope = table["value"].to(t.device), table["slope"].to(t.device)
-    h = float(table["h"])
-    huge = t > TABLE_TIMES[1]
-    t_table = torch.where(huge, torch.full_like(t, TABLE_TIMES[0]), t)
-    pos = (torch.log(t_table) - float(table["u0"])) / h
-    # a NaN time indexes node 0 and stays NaN, so the loss reports it instead of an index error
-    i = torch.nan_to_num(pos.detach(), nan=0.0).floor().clamp(0, TABLE_NODES - 2).long()
-    s = pos - i
-    s2, s3 = s * s, s * s * s
-    log_kl = (
-        (2 * s3 - 3 * s2 + 1) * value[i]
-        + (s3 - 2 * s2 + s) * h * slope[i]
-        + (-2 * s3 + 3 * s2) * value[i + 1]
-        + (s3 - s2) * h * slope[i + 1]
-    )
-    log_kl = log_kl - 2 * d * t_table
-    t_tail = torch.where(huge, t, torch.full_like(t, TABLE_TIMES[1]))
-    # (1 + ε) log(1 + ε) − ε = ε²/2 − ε³/6 + ε⁴/12 …, ε = Σ_l ((l+ν)/ν) e^{−l(l+d−1)t} C_l^ν:
-    # E[ε²] = Σ_l N_l e^{−2l(l+d−1)t} (N_l the multiplicities; l = 1, 2 here), E[ε⁴] of the
-    # l = 1 term (d + 1)x e^{−dt} is 3(d + 1)³ e^{−4dt}/(d + 3); the next terms are a relative
-    # e^{−(2d+2)t} or e^{−2dt·2} below e^{−24} above t = 4
-    tail = 0.5 * (
-        (d + 1) * torch.exp(-2 * d * t_tail) + d * (d + 3) / 2 * torch.exp(-4 * (d + 1) * t_tail)
-    ) + (d + 1) ** 3 / (4 * (d + 3)) * torch.exp(-4 * d * t_tail)
-    return torch.where(huge, tail, torch.exp(log_kl)).to(dtype)
 
 
 # -- sampling ------------------------------------------------------------------------------------
@@ -360,50 +278,3 @@ def _orthogonal_direction(loc: torch.Tensor, normals: torch.Tensor) -> torch.Ten
     """A uniformly random unit vector orthogonal to ``loc`` (normals projected and scaled)."""
     v = normals - (normals * loc).sum(-1, keepdim=True) * loc
     return v / v.norm(dim=-1, keepdim=True).clamp_min(1e-30)
-
-
-class SphereHeatKernel:
-    """Heat kernels on Sᵈ with unit locations ``loc`` ``(..., d + 1)`` and times ``time``
-    ``(...)`` (≥ MIN_TIME); d = loc's last size − 1, one of SPHERE_DIMS."""
-
-    def __init__(self, loc: torch.Tensor, time: torch.Tensor):
-        self.d = loc.shape[-1] - 1
-        if self.d not in SPHERE_DIMS:
-            raise ValueError(
-                f"the heat kernel on S^d is implemented for d in {SPHERE_DIMS}: locations of "
-                f"size 3 or 4, got size {loc.shape[-1]}"
-            )
-        self.loc, self.time = loc, time
-
-    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log p_t(z) for unit vectors ``z`` ``(..., d + 1)`` (broadcast against the batch)."""
-        return log_heat_kernel(geodesic_angle(self.loc, z), self.time, self.d)
-
-    def kl_to_uniform(self) -> torch.Tensor:
-        return kl_to_uniform(self.time, self.d)
-
-    def entropy(self) -> torch.Tensor:
-        return log_volume(self.d) - self.kl_to_uniform()
-
-    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The standard normals of ``n`` samples: ``(n, *batch, noise_size(d))``."""
-        shape = (n, *self.time.shape, noise_size(self.d))
-        return torch.randn(shape, generator=generator, dtype=self.loc.dtype).to(self.loc.device)
-
-    def rsample_from(self, normals: torch.Tensor) -> torch.Tensor:
-        """Samples ``(n, ..., d + 1)`` from standard normals ``(n, ..., noise_size(d))``,
-        differentiable in ``loc`` and (implicitly) in ``time``."""
-        d = self.d
-        time = self.time.expand(normals.shape[:-1])
-        theta = sample_angles(time, normals[..., d + 1 :], d)
-        slope = log_density_slope(theta, time.detach(), d)
-        # implicit reparameterisation: the value is θ, the derivative in t is −∂θ log p_t(θ)
-        theta = (theta - (time - time.detach()) * slope).to(self.loc.dtype)
-        loc = self.loc.expand((*normals.shape[:-1], d + 1))
-        v = _orthogonal_direction(loc, normals[..., : d + 1])
-        return torch.cos(theta)[..., None] * loc + torch.sin(theta)[..., None] * v
-
-    @property
-    def mean(self) -> torch.Tensor:
-        """The location μ (the point the kernel spreads from)."""
-        return self.loc

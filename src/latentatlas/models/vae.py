@@ -14,8 +14,6 @@ from torch import distributions as D
 
 from ..config import field
 from ..errors import ConfigError
-from ..latent.circle import TorusLatent
-from ..latent.sphere import SphereLatent
 from ..registry import LATENT_SPACES, MODELS
 from .base import Autoencoder, AutoencoderConfig
 
@@ -69,20 +67,17 @@ class DiffusionVAEConfig(VAEConfig):
     latent: dict = field(
         default_factory=lambda: {"name": "circle"},
         spec=LATENT_SPACES,
-        doc="latent space {name, ...}: circle (S¹), torus (Tⁿ) or sphere (Sᵈ, posterior heat)",
+        doc="latent space {name, ...}: circle (S¹), torus (Tⁿ), sphere (Sᵈ, posterior heat), "
+        "projective (RPᵈ) or rotation (SO(3))",
     )
 
     def validate(self) -> None:
         super().validate()
-        space = LATENT_SPACES.get(self.latent["name"])
-        sphere_heat = issubclass(space, SphereLatent) and (
-            self.latent.get("posterior", "heat") == "heat"
-        )
-        if not (issubclass(space, TorusLatent) or sphere_heat):
+        if not LATENT_SPACES.get(self.latent["name"]).heat_kernel_posterior(self.latent):
             raise ConfigError(
-                "latent: a diffusion VAE needs a heat-kernel latent space (circle, torus, or "
-                f"sphere with posterior heat), got {self.latent['name']!r} "
-                f"{self.latent.get('posterior', '')}".rstrip()
+                "latent: a diffusion VAE needs a heat-kernel latent space (circle, torus, "
+                "projective, rotation, or sphere with posterior heat), got "
+                f"{self.latent['name']!r} {self.latent.get('posterior', '')}".rstrip()
                 + " (use vae for other latents)"
             )
 
