@@ -18,7 +18,7 @@ from latentatlas.latent import ProjectiveLatent, RotationConfig, RotationLatent
 from latentatlas.latent import heat_kernel_kl as kl
 from latentatlas.latent import sphere_heat_kernel as shk
 from latentatlas.latent.heat_kernel_posterior import SphereHeatKernel
-from latentatlas.latent.projective import quaternion_of, rotation_matrix
+from latentatlas.rotations import quaternion_of, rotation_matrix
 
 F64 = torch.float64
 

@@ -25,6 +25,7 @@ from torch import distributions as D
 
 from ..config import Config, ConfigError, field
 from ..registry import LATENT_SPACES
+from ..rotations import quaternion_of, rotation_matrix
 from . import sphere_heat_kernel
 from .heat_kernel_posterior import SphereHeatKernel
 from .scales import bounded_log_scale
@@ -119,71 +120,6 @@ class RotationConfig(ProjectiveConfig):
     @staticmethod
     def _radius() -> float:
         return 2.0
-
-
-def rotation_matrix(q: torch.Tensor) -> torch.Tensor:
-    """Unit quaternions (w, x, y, z) ``(..., 4)`` → rotation matrices ``(..., 3, 3)``."""
-    w, x, y, z = q.unbind(-1)
-    rows = [
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ]
-    return torch.stack([torch.stack(r, -1) for r in rows], -2)
-
-
-def quaternion_of(matrix: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices ``(..., 3, 3)`` → unit quaternions ``(..., 4)`` (w ≥ 0): the top
-    eigenvector of Bar-Itzhack's symmetric 4 × 4 matrix, stable for every rotation (also for
-    matrices that are only nearly orthogonal, whose nearest rotation it returns)."""
-    m = matrix
-    k = (
-        torch.stack(
-            [
-                torch.stack(
-                    [
-                        m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2],
-                        m[..., 1, 0] + m[..., 0, 1],
-                        m[..., 2, 0] + m[..., 0, 2],
-                        m[..., 2, 1] - m[..., 1, 2],
-                    ],
-                    -1,
-                ),
-                torch.stack(
-                    [
-                        m[..., 1, 0] + m[..., 0, 1],
-                        m[..., 1, 1] - m[..., 0, 0] - m[..., 2, 2],
-                        m[..., 2, 1] + m[..., 1, 2],
-                        m[..., 0, 2] - m[..., 2, 0],
-                    ],
-                    -1,
-                ),
-                torch.stack(
-                    [
-                        m[..., 2, 0] + m[..., 0, 2],
-                        m[..., 2, 1] + m[..., 1, 2],
-                        m[..., 2, 2] - m[..., 0, 0] - m[..., 1, 1],
-                        m[..., 1, 0] - m[..., 0, 1],
-                    ],
-                    -1,
-                ),
-                torch.stack(
-                    [
-                        m[..., 2, 1] - m[..., 1, 2],
-                        m[..., 0, 2] - m[..., 2, 0],
-                        m[..., 1, 0] - m[..., 0, 1],
-                        m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2],
-                    ],
-                    -1,
-                ),
-            ],
-            -2,
-        )
-        / 3.0
-    )
-    xyzw = torch.linalg.eigh(k).eigenvectors[..., -1]
-    q = torch.cat([xyzw[..., 3:], xyzw[..., :3]], -1)
-    return torch.where(q[..., :1] < 0, -q, q)
 
 
 @LATENT_SPACES.register("rotation")

@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     diracs,
     dsprites,
     dsprites_variants,
+    lit_sphere,
     pixel_shift,
     rotating_object,
     scenes,

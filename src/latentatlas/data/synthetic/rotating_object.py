@@ -38,6 +38,7 @@ import torch
 
 from ...config import Config, field
 from ...registry import DATASETS
+from ...rotations import angles_of_matrix, matrix_of_angles, random_quaternions, rotation_matrix
 from ..base import Batch, InMemoryDataset
 from ..factors import Factor, FactorSpace
 
@@ -69,11 +70,20 @@ def _camera(elevation_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 def _render_view(
     theta: float, size: int, supersample: int, camera: tuple, boxes: tuple
 ) -> np.ndarray:
-    """One view ``(size, size)`` float64: ray casting with a per-ray z-buffer (see module doc)."""
-    right, up, forward, light = camera
+    """One view ``(size, size)`` float64 of the object turned by θ about the up axis."""
     c, sn = math.cos(theta), math.sin(theta)
     # R_y(θ)ᵀ maps world to object coordinates (the object is turned by θ about +y)
     rot_t = np.array([[c, 0.0, -sn], [0.0, 1.0, 0.0], [sn, 0.0, c]])
+    return render_rotated(rot_t, size, supersample, camera, boxes)
+
+
+def render_rotated(
+    rot_t: np.ndarray, size: int, supersample: int, camera: tuple, boxes: tuple
+) -> np.ndarray:
+    """One view ``(size, size)`` float64 of the object under the rotation R whose transpose
+    ``rot_t`` maps world to object coordinates: ray casting with a per-ray z-buffer (see the
+    module doc). The camera and the light stay in the world."""
+    right, up, forward, light = camera
     r_o, u_o, f_o, l_o = rot_t @ right, rot_t @ up, rot_t @ forward, rot_t @ light
     d = np.where(f_o == 0.0, 1e-12, f_o)  # ray direction in object coordinates
     s = size * supersample
@@ -171,3 +181,67 @@ class RotatingObject(InMemoryDataset):
     def evaluation_set(self) -> Batch:
         """All views, in angle order (the whole dataset)."""
         return Batch(self.x, self.factors)
+
+
+# -- the object under every rotation ---------------------------------------------------------------
+ROTATION_FACTORS = FactorSpace(
+    [
+        Factor("yaw", -math.pi, math.pi, periodic=True),
+        Factor("pitch", -math.pi / 2, math.pi / 2),
+        Factor("roll", -math.pi, math.pi, periodic=True),
+    ]
+)
+"""Yaw, pitch, roll of R = R_z(yaw) R_y(pitch) R_x(roll) (:mod:`latentatlas.rotations`)."""
+
+
+@dataclass(frozen=True)
+class TumblingObjectConfig(Config):
+    n: int = field(2000, ge=1, doc="number of views, each under a uniform random rotation")
+    size: int = field(32, ge=4, doc="image side in pixels")
+    supersample: int = field(2, ge=1, le=4, doc="rays per pixel side (anti-aliasing)")
+    n_vis: int = field(500, ge=1, doc="views of the evaluation set (other random rotations)")
+    seed: int = field(0, doc="seed of the rotations")
+
+
+@DATASETS.register("tumbling_object")
+class TumblingObject(InMemoryDataset):
+    """The rotating object's object under uniformly random 3-D rotations: latent factors on
+    SO(3), stored as yaw, pitch, roll (``rotations()`` gives the matrices). The camera looks
+    along the world's −z axis (elevation 0) and the light stays in the world, so the shading
+    changes with the rotation; the object has no rotational symmetry and differently grey
+    parts, so different rotations give different views."""
+
+    Config = TumblingObjectConfig
+
+    @classmethod
+    def estimated_values(cls, c: TumblingObjectConfig) -> int:
+        return (c.n + c.n_vis) * c.size**2
+
+    def __init__(self, config: TumblingObjectConfig | None = None):
+        self.config = config or TumblingObjectConfig()
+        self.factor_space = ROTATION_FACTORS
+        g = torch.Generator().manual_seed(self.config.seed)
+        angles = angles_of_matrix(rotation_matrix(random_quaternions(self.config.n, g)))
+        super().__init__(self.render(angles), angles, ROTATION_FACTORS)
+
+    @staticmethod
+    def rotations(factors: torch.Tensor) -> torch.Tensor:
+        """Rotation matrices ``(n, 3, 3)`` of factor rows ``(n, 3)`` (yaw, pitch, roll)."""
+        return matrix_of_angles(torch.as_tensor(factors, dtype=torch.float64))
+
+    def render(self, factors: torch.Tensor) -> torch.Tensor:
+        """Views ``(n, 1, size, size)`` float32 of rotations given as yaw, pitch, roll."""
+        angles = self.factor_space.check_values(factors)
+        cfg = self.config
+        camera = _camera(0.0)
+        views = [
+            render_rotated(r.T, cfg.size, cfg.supersample, camera, OBJECT_BOXES)
+            for r in self.rotations(angles).numpy()
+        ]
+        return torch.from_numpy(np.clip(np.stack(views), 0.0, 1.0)).float()[:, None]
+
+    def evaluation_set(self) -> Batch:
+        """``n_vis`` noiseless views of other random rotations (seed + 1)."""
+        g = torch.Generator().manual_seed(self.config.seed + 1)
+        angles = angles_of_matrix(rotation_matrix(random_quaternions(self.config.n_vis, g)))
+        return Batch(self.render(angles), angles)
