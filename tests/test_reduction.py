@@ -186,3 +186,66 @@ def test_mapped_latent_figure(truth, tmp_path):
     fig.savefig(tmp_path / "grid.png", dpi=40)
     with pytest.raises(DataError, match="same points"):
         plot_reduction_grid({"a": phases, "b": phases[:5]}, {"a": True, "b": True}, {})
+
+
+# -- into and out of spheres ------------------------------------------------------------------
+class LitSphereTruth(nn.Module):
+    """The lit ball's renderer as a generative model on S² (its decoder is the data's)."""
+
+    def __init__(self, warp=lambda z: z, latent=None):
+        super().__init__()
+        from latentatlas.data.synthetic.lit_sphere import LitSphere, LitSphereConfig
+        from latentatlas.latent import SphereLatent
+
+        self.data = LitSphere(LitSphereConfig(n=1, size=8))
+        self.latent = latent if latent is not None else SphereLatent()
+        self.likelihood = FixedGaussian(GaussianConfig(sigma=0.1))
+        self.warp = warp
+
+    def decode(self, z):
+        from latentatlas.data.synthetic.lit_sphere import factors_of_directions
+
+        direction = nn.functional.normalize(self.warp(z).double(), dim=-1)
+        return self.data.render(factors_of_directions(direction)).float()
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_orthogonal_recovers_a_known_rotation_of_the_sphere(mirror):
+    from latentatlas.rotations import random_quaternions, rotation_matrix
+
+    q = rotation_matrix(random_quaternions(1, torch.Generator().manual_seed(3)))[0].float()
+    if mirror:
+        q = q * torch.tensor([1.0, 1.0, -1.0])[:, None]  # a reflection after the rotation
+    truth = LitSphereTruth()
+    turned = LitSphereTruth(warp=lambda z: z @ q)  # decodes Qᵀz where truth decodes z
+    result = fit_reduction(truth, turned, "orthogonal", **FAST)
+    # truth(z) = turned(M z) needs Qᵀ M z = z: M = Q
+    found = torch.tensor(result.parameters["generator"])
+    reductor = result.reductor
+    assert reductor is not None and found.shape == (3, 3)
+    assert torch.allclose(reductor.matrix().detach(), q, atol=0.05)
+    assert result.fit_term < 1e-2
+
+
+def test_maps_between_a_plane_model_and_the_sphere():
+    from latentatlas.latent import EuclideanConfig, EuclideanLatent
+
+    truth = LitSphereTruth()
+    # a model on R³ that decodes the direction of its code: normalise reaches the sphere exactly
+    flat = LitSphereTruth(latent=EuclideanLatent(EuclideanConfig(dim=3)))
+    into = fit_reduction(flat, truth, **FAST)
+    assert into.family == "normalise" and into.fit_term < 1e-2
+    out = fit_reduction(truth, flat, **FAST)
+    assert out.family == "matrix" and out.fit_term < 1e-2
+
+
+def test_sphere_pairs_that_no_family_can_map_are_refused():
+    from latentatlas.latent import EuclideanConfig, EuclideanLatent, SphereConfig, SphereLatent
+
+    sphere = LitSphereTruth()
+    flat = LitSphereTruth(latent=EuclideanLatent(EuclideanConfig(dim=3)))
+    with pytest.raises(ConfigError, match="normalise or orthogonal"):
+        fit_reduction(flat, sphere, "matrix", **FAST)  # would leave the sphere
+    with pytest.raises(ConfigError, match="same dimension"):
+        bigger = LitSphereTruth(lambda z: z[..., :3], SphereLatent(SphereConfig(dim=3)))
+        fit_reduction(sphere, bigger, "orthogonal", **FAST)

@@ -34,7 +34,7 @@ from ..errors import ConfigError
 from ..models.likelihoods import FixedGaussian
 from ..registry import REDUCTORS, build
 from ..threads import call_macs, thread_count, threads_for
-from .reductors import ANGLE_STARTS, Reductor, SpaceInfo, default_family
+from .reductors import Reductor, SpaceInfo, default_family
 
 
 def decoder_sigma(model: nn.Module, name: str) -> float:
@@ -247,14 +247,13 @@ def _best_start(spec, source, target, model1, model2, steps, samples, lr, g) -> 
     """The reductor after a short fit from the most promising start (orientation × offset)."""
     candidates = []
     probe = build(REDUCTORS, spec, "reductor", source=source, target=target)
-    starts = ANGLE_STARTS if hasattr(probe, "offset") else [None]
+    starts = probe.starts()
     for sign in probe.orientations():
         for start in starts:
             reductor = build(REDUCTORS, spec, "reductor", source=source, target=target)
             reductor.set_orientation(sign)
             if start is not None:
-                with torch.no_grad():
-                    reductor.offset.fill_(start)
+                reductor.set_start(start)
             if len(starts) * len(probe.orientations()) > 1:
                 _fit(reductor, model1, model2, max(steps // 20, 5), samples, lr * 5, g)
             candidates.append((_expected_error(reductor, model1, model2, samples, g), reductor))

@@ -30,23 +30,34 @@ from torch import nn
 
 from ..config import Config, ConfigError, field
 from ..latent.heat_kernel import wrap
+from ..latent.sphere import SphereLatent
 from ..registry import REDUCTORS
 
 
 @dataclass(frozen=True)
 class SpaceInfo:
-    """What a reductor needs to know of a latent space: periodic or not, and its dimension."""
+    """What a reductor needs to know of a latent space: periodic or not, its number of
+    coordinates, and whether its points are unit vectors (a sphere, or a projective space or
+    SO(3), whose points are unit representatives)."""
 
     name: str
     periodic: bool
     dim: int
+    sphere: bool = False
 
     @classmethod
     def of(cls, latent: nn.Module, name: str = "") -> SpaceInfo:
         label = name or getattr(latent, "registry_name", "") or type(latent).__name__
-        return cls(label, bool(getattr(latent, "periodic", False)), int(latent.dim))
+        return cls(
+            label,
+            bool(getattr(latent, "periodic", False)),
+            int(latent.dim),
+            isinstance(latent, SphereLatent),
+        )
 
     def __str__(self) -> str:
+        if self.sphere:
+            return f"{self.name} (unit vectors in R^{self.dim})"
         kind = f"T^{self.dim}" if self.periodic and self.dim > 1 else "S¹" if self.periodic else ""
         return f"{self.name} ({kind or f'R^{self.dim}'})"
 
@@ -89,6 +100,14 @@ class Reductor(nn.Module):
     def set_orientation(self, sign: float) -> None:
         """Fix the discrete choice (see :meth:`orientations`)."""
 
+    def starts(self) -> list:
+        """Starting points tried by a short fit each, where the loss has several minima (an
+        angle's offset, a rotation), or [None] for one start."""
+        return [None]
+
+    def set_start(self, start: object) -> None:
+        """Start from one of :meth:`starts`."""
+
     def parameters_dict(self) -> dict[str, list]:
         """The fitted parameters as plain lists (for results files)."""
         out = {k: v.detach().cpu().tolist() for k, v in self.named_parameters()}
@@ -118,9 +137,12 @@ class MatrixReductor(Reductor):
 
     @classmethod
     def check(cls, source: SpaceInfo, target: SpaceInfo) -> None:
-        if target.periodic:
+        if target.periodic or target.sphere:
             raise cls.refuse(
-                source, target, "a Euclidean target (use rotation, atan2 or projection)"
+                source,
+                target,
+                "a Euclidean target (use rotation, atan2 or projection for circles, normalise "
+                "or orthogonal for spheres)",
             )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -147,6 +169,13 @@ class _AngleShift(Reductor):
 
     def set_orientation(self, sign: float) -> None:
         self.sign.fill_(sign)
+
+    def starts(self) -> list:
+        return ANGLE_STARTS
+
+    def set_start(self, start: object) -> None:
+        with torch.no_grad():
+            self.offset.fill_(float(start))
 
     def angles(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -206,8 +235,89 @@ class ProjectionReductor(Reductor):
         return torch.atan2(pairs[..., 1], pairs[..., 0])
 
 
+@REDUCTORS.register("normalise")
+class NormaliseReductor(Reductor):
+    """z' = (C·e(z) + b)/|C·e(z) + b| into a sphere (or a projective space or SO(3), whose
+    decoders read ±z' alike); e embeds angles on unit circles, as for ``matrix``."""
+
+    Config = MatrixConfig
+
+    def __init__(self, config: MatrixConfig, source: SpaceInfo, target: SpaceInfo):
+        super().__init__(config, source, target)
+        width = 2 * source.dim if source.periodic else source.dim
+        self.linear = nn.Linear(width, target.dim, bias=config.bias)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.eye(target.dim, width))
+            if config.bias:
+                self.linear.bias.zero_()
+
+    @classmethod
+    def check(cls, source: SpaceInfo, target: SpaceInfo) -> None:
+        if not target.sphere:
+            raise cls.refuse(source, target, "a sphere-like target (sphere, projective, rotation)")
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        y = self.linear(unit_embedding(z) if self.source.periodic else z)
+        return torch.nn.functional.normalize(y, dim=-1, eps=1e-12)
+
+
+@dataclass(frozen=True)
+class OrthogonalConfig(Config):
+    reflection: bool = field(True, doc="also try maps with a reflection (det −1), keep the best")
+
+
+@REDUCTORS.register("orthogonal")
+class OrthogonalReductor(Reductor):
+    """z' = Q z with Q orthogonal (a rotation, times a reflection when that fits better):
+    between spheres of the same dimension, the analogue of ``rotation`` between circles; on the
+    unit quaternions of SO(3), Q ranges over q ↦ a q b, fixed rotations composed on both sides.
+    Q = R₀ exp(A − Aᵀ), started from the identity and the half-turns about each axis."""
+
+    Config = OrthogonalConfig
+
+    def __init__(self, config: OrthogonalConfig, source: SpaceInfo, target: SpaceInfo):
+        super().__init__(config, source, target)
+        m = source.dim
+        self.generator = nn.Parameter(torch.zeros(m, m))
+        self.register_buffer("start", torch.eye(m))
+        self.register_buffer("mirror", torch.eye(m))
+
+    @classmethod
+    def check(cls, source: SpaceInfo, target: SpaceInfo) -> None:
+        if not (source.sphere and target.sphere and source.dim == target.dim):
+            raise cls.refuse(source, target, "spheres on both sides, of the same dimension")
+
+    def orientations(self) -> list[float]:
+        return [1.0, -1.0] if self.config.reflection else [1.0]
+
+    def set_orientation(self, sign: float) -> None:
+        self.mirror[0, 0] = sign
+
+    def starts(self) -> list:
+        m = self.source.dim
+        turns = [torch.eye(m)]
+        for k in range(min(m, 3)):  # a half-turn that keeps axis k: two other axes flip
+            flips = torch.ones(m)
+            flips[[j for j in range(m) if j != k][:2]] = -1.0
+            turns.append(torch.diag(flips))
+        return turns
+
+    def set_start(self, start: object) -> None:
+        self.start.copy_(torch.as_tensor(start))
+
+    def matrix(self) -> torch.Tensor:
+        skew = self.generator - self.generator.T
+        return self.mirror @ self.start @ torch.linalg.matrix_exp(skew)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z @ self.matrix().T
+
+
 def default_family(source: SpaceInfo, target: SpaceInfo) -> str:
-    """The thesis's family for a pair of spaces (table 9.1; eq. 11.12-11.13 for the torus)."""
+    """The thesis's family for a pair of spaces (table 9.1; eq. 11.12-11.13 for the torus);
+    into a sphere-like space, ``orthogonal`` from one of its dimension, else ``normalise``."""
+    if target.sphere:
+        return "orthogonal" if source.sphere and source.dim == target.dim else "normalise"
     if not target.periodic:
         return "matrix"
     if source.periodic:
