@@ -128,7 +128,7 @@ def test_a_run_without_a_decodable_model_fails_before_serving(tmp_path):
 
         from latentatlas.explorer import to_png
 
-        to_png(torch.zeros(2, 4, 4))
+        to_png(torch.zeros(0, 4, 4))  # no channels
 
 
 def test_examples_traversals_and_exports(vae_run):
@@ -404,3 +404,74 @@ def test_numbers_beyond_any_float_are_not_finite():
     from latentatlas.explorer.session import _finite
 
     assert _finite(3) and _finite(-2.5) and not _finite(int("9" * 400)) and not _finite(math.inf)
+
+
+def test_images_of_two_channels_are_shown_side_by_side():
+    """lit_sphere's front and back views (2, H, W): one grey picture with a white seam."""
+    from latentatlas.explorer.session import image_picture
+
+    image = torch.zeros(2, 8, 6)
+    image[1] = 1.0
+    picture = image_picture(image)
+    assert picture.size == (13, 8) and picture.mode == "L"
+    pixels = np.asarray(picture)
+    assert (
+        (pixels[:, :6] == 0).all() and (pixels[:, 6] == 255).all() and (pixels[:, 7:] == 255).all()
+    )
+    assert image_picture(torch.rand(3, 4, 4)).mode == "RGB"
+
+
+def _sphere_run(tmp_path, latent: dict, dataset: dict):
+    config = RunConfig.from_dict(
+        {
+            "dataset": dataset,
+            "model": {
+                "name": "diffusion_vae",
+                "latent": latent,
+                "encoder": {"name": "mlp", "hidden": [16]},
+                "decoder": {"name": "mlp", "hidden": [16]},
+            },
+            "train": {"steps": 10, "batch_size": 32, "progress": False},
+        }
+    )
+    train_run(config, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def test_a_sphere_run_is_explored_by_its_angles(tmp_path):
+    """On S² the sliders are the polar angle and a wrapping azimuth dial; every code the page
+    sends is a point of the sphere, and the page's numbers round-trip through it."""
+    run = _sphere_run(
+        tmp_path, {"name": "sphere"}, {"name": "lit_sphere", "n": 64, "size": 8, "n_vis": 40}
+    )
+    session = ExplorerSession(run)
+    assert session.dim == 2 and not session.directions
+    kinds = {c.index: (c.kind, c.low, c.high) for c in session.controls}
+    assert kinds[0] == ("slider", 0.0, math.pi) and kinds[1] == ("dial", -math.pi, math.pi)
+    start = session.start_code(3)
+    assert len(start) == 2
+    z = session.check_code(start)
+    assert z.shape == (1, 3) and torch.allclose(z.norm(dim=-1), torch.ones(1))
+    torch.testing.assert_close(session._to_page(z)[0], torch.tensor(start), atol=1e-5, rtol=0)
+    assert torch.allclose(
+        session.check_code([0.4, 7.0]), session.check_code([0.4, 7.0 - 2 * math.pi]), atol=1e-6
+    )
+    strip = session.traversal(start, 1)
+    assert strip.shape[0] > 2 and strip.shape[1:] == (2, 8, 8)
+    code, png = session.example(0)
+    assert len(code) == 2 and png[:4] == b"\x89PNG"
+    assert Image.open(io.BytesIO(session.decode_png(start))).size[0] > 0
+
+
+def test_a_rotation_run_is_explored_by_its_rotation_vector(tmp_path):
+    run = _sphere_run(
+        tmp_path,
+        {"name": "rotation"},
+        {"name": "tumbling_object", "n": 64, "size": 8, "supersample": 1, "n_vis": 40},
+    )
+    session = ExplorerSession(run)
+    assert session.dim == 3
+    assert {(c.kind, c.low, c.high) for c in session.controls} == {("slider", -math.pi, math.pi)}
+    z = session.check_code([0.3, -1.0, 2.0])
+    assert z.shape == (1, 4) and torch.allclose(z.norm(dim=-1), torch.ones(1))
+    assert session.image_shape == (1, 8, 8)

@@ -612,6 +612,26 @@ BOTH_WAYS = {
             ],
         ),
     },
+    "thesis-sphere": {
+        "sphere-one-to-one": (
+            lambda r: [
+                m["sphere_map"].update(degree=-1, folded=0.0) for m in r["models"] if m["kept"]
+            ],
+            lambda r: [
+                m["sphere_map"].update(degree=0, folded=0.3) for m in r["models"] if m["kept"]
+            ],
+        ),
+        "baseline-harder": (
+            lambda r: [
+                row["ours"].update(mean=1e6 if row["source"] == "R³" else 1.0, std=0.1)
+                for row in r["delta"]
+            ],
+            lambda r: [
+                row["ours"].update(mean=1.0 if row["source"] == "R³" else 1e6, std=0.1)
+                for row in r["delta"]
+            ],
+        ),
+    },
     "thesis-torus": {
         "baseline-harder": (
             lambda r: [
@@ -785,3 +805,17 @@ def test_modularity_degrading_is_judged_at_the_papers_length_only():
         verdicts_of("intrinsic-stretch", recorded("intrinsic-stretch"))["modularity-degrades"]
         == "inconclusive"
     )
+
+
+def test_the_sphere_studys_delta_order_is_inconclusive_where_the_spreads_overlap():
+    results = recorded("thesis-sphere")
+    for row in results["delta"]:
+        row["ours"].update(mean=100.0 if row["source"] == "R³" else 95.0, std=10.0)
+    assert verdicts_of("thesis-sphere", results)["baseline-harder"] == "inconclusive"
+    # one sphere kind of three folded: partly
+    results = recorded("thesis-sphere")
+    kept = [m for m in results["models"] if m["kept"] and m["model"] != "euclidean"]
+    for m in kept:
+        m["sphere_map"].update(degree=1, folded=0.0)
+    kept[0]["sphere_map"].update(folded=0.2)
+    assert verdicts_of("thesis-sphere", results)["sphere-one-to-one"] == "partly"

@@ -145,3 +145,27 @@ def test_sphere_vaes_train_without_nan_when_the_posterior_is_pushed_sharp(name, 
     images = traverse(model, codes[0], 1, model.latent.traversal_values(5))
     assert images.shape == (5, 12) and torch.isfinite(images).all()
     assert model.generate(3, torch.Generator().manual_seed(0)).shape == (3, 12)
+
+
+@pytest.mark.slow
+def test_a_runs_report_draws_its_codes_on_the_sphere(tmp_path):
+    from latentatlas import train_run
+    from latentatlas.train import RunConfig
+    from latentatlas.viz.report import write_report
+
+    config = RunConfig.from_dict(
+        {
+            "dataset": {"name": "lit_sphere", "n": 200, "size": 8, "n_vis": 100},
+            "model": {
+                "name": "diffusion_vae",
+                "latent": {"name": "sphere"},
+                "encoder": {"name": "mlp", "hidden": [16]},
+                "decoder": {"name": "mlp", "hidden": [16]},
+            },
+            "train": {"steps": 20, "batch_size": 50, "progress": False},
+        }
+    )
+    train_run(config, tmp_path / "run")
+    page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
+    assert "the codes on the sphere" in page
+    assert (tmp_path / "run" / "figures" / "latent_sphere.png").stat().st_size > 1000

@@ -80,7 +80,10 @@ class ExplorerSession:
         for needed in ("decode", "latent", "likelihood"):
             if not hasattr(self.model, needed):
                 raise RunFolderError(f"{run_dir}: the model has no {needed}; nothing to explore")
-        self.dim = int(self.model.latent.dim)
+        # where a point's coordinates are not free (a sphere's unit vectors), the page moves
+        # the manifold's own coordinates (angles, a rotation vector) instead
+        self.ranges = self.model.latent.manifold_ranges()
+        self.dim = int(self.model.latent.dim) if self.ranges is None else len(self.ranges)
         self.periodic = isinstance(self.model.latent, TorusLatent)
         self.seed = seed
         self.data = load_dataset(self.run_dir)
@@ -89,7 +92,9 @@ class ExplorerSession:
         self.controls = self._controls(x)
         self.directions = self._directions()
         with torch.no_grad():
-            self.image_shape = tuple(self._decode(torch.zeros(1, self.dim)).shape[1:])
+            self.image_shape = tuple(
+                self._decode(self._to_code(torch.zeros(1, self.dim))).shape[1:]
+            )
         self._set_observation(str(run_dir))
         if self.observation == "vector":
             values = self.data.evaluation_set().x
@@ -99,20 +104,20 @@ class ExplorerSession:
 
     def _set_observation(self, source: str) -> None:
         """``image`` or ``vector`` from ``image_shape``; another shape is refused."""
-        if len(self.image_shape) == 3 and self.image_shape[0] in (1, 3):
+        if len(self.image_shape) == 3 and self.image_shape[0] >= 1:
             self.observation = "image"
         elif len(self.image_shape) == 1:
             self.observation = "vector"
         else:
             raise RunFolderError(
-                f"{source}: the explorer shows grey or colour images (1 or 3, H, W) and vectors "
-                f"(D,); this model's observations have shape {self.image_shape}"
+                f"{source}: the explorer shows images (C, H, W) and vectors (D,); this model's "
+                f"observations have shape {self.image_shape}"
             )
 
     def _controls(self, x: torch.Tensor) -> list[Control]:
         with torch.no_grad():
             posterior = self.model.encode(x)
-            means = self.model.latent.mean(posterior).reshape(len(x), -1).cpu()
+            means = self._to_page(self.model.latent.mean(posterior).reshape(len(x), -1)).cpu()
             try:
                 score = self.model.latent.kl_per_dim(posterior).reshape(len(x), -1).mean(0).cpu()
                 name = "mean KL (nats)"
@@ -120,7 +125,10 @@ class ExplorerSession:
                 score, name = means.var(0), "variance"
         controls = []
         for i in range(self.dim):
-            if self.periodic:
+            if self.ranges is not None:
+                low, high, periodic = self.ranges[i]
+                kind = "dial" if periodic else "slider"
+            elif self.periodic:
                 low, high, kind = -math.pi, math.pi, "dial"
             elif name == "variance":
                 centre, spread = float(means[:, i].mean()), float(means[:, i].std())
@@ -143,7 +151,7 @@ class ExplorerSession:
         from ..analysis.directions import DirectionModel
 
         found = {}
-        if self.periodic:
+        if self.periodic or self.ranges is not None:  # directions are lines in R^d
             return found
         for path in sorted(self.run_dir.glob("*/direction.safetensors")):
             try:
@@ -155,8 +163,26 @@ class ExplorerSession:
         return found
 
     # -- codes ------------------------------------------------------------------------------------
+    def _to_code(self, page: torch.Tensor) -> torch.Tensor:
+        """The page's coordinates ``(n, dim)`` → latent points (through the manifold's
+        coordinates where the page moves those)."""
+        if self.ranges is None:
+            return page
+        return self.model.latent.from_manifold(page.double()).float()
+
+    def _to_page(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent points ``(n, latent dim)`` → the page's coordinates."""
+        if self.ranges is None:
+            return z
+        return self.model.latent.to_manifold(z.double()).float()
+
     def check_code(self, values: object) -> torch.Tensor:
-        """A code from the page as a (1, dim) tensor; :class:`DataError` saying what is wrong."""
+        """A code from the page as a (1, latent dim) latent point; :class:`DataError` saying
+        what is wrong."""
+        return self._to_code(self._page_values(values))
+
+    def _page_values(self, values: object) -> torch.Tensor:
+        """The page's coordinates as a (1, dim) tensor, checked and wrapped where periodic."""
         if not isinstance(values, (list, tuple)) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
         ):
@@ -171,6 +197,8 @@ class ExplorerSession:
             raise DataError("z: every coordinate must be finite")
         if self.periodic:
             return torch.remainder(z + math.pi, 2 * math.pi)[None] - math.pi
+        if self.ranges is not None:  # angles: any value is a point (periodic ones wrap)
+            return z[None]
         if float(z.abs().max()) > BOUND:
             raise DataError(f"z: coordinates must lie within ±{BOUND:g}")
         return z[None]
@@ -184,7 +212,7 @@ class ExplorerSession:
         latent = self.model.latent
         if not getattr(latent, "has_prior", False):
             return [0.0] * self.dim
-        return latent.sample(latent.prior(), 1, g).reshape(-1).tolist()
+        return self._to_page(latent.sample(latent.prior(), 1, g)).reshape(-1).tolist()
 
     # -- images -----------------------------------------------------------------------------------
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -241,7 +269,7 @@ class ExplorerSession:
         self, values: object, index: object, steps: int = TRAVERSAL_STEPS
     ) -> torch.Tensor:
         """Observations (steps, ...) along one coordinate's range, the others fixed."""
-        z = self.check_code(values)
+        z = self._page_values(values)
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < self.dim:
             raise DataError(f"index: expected a coordinate 0..{self.dim - 1}")
         control = next(c for c in self.controls if c.index == index)
@@ -251,7 +279,7 @@ class ExplorerSession:
             grid = torch.linspace(control.low, control.high, steps)
         codes = z.repeat(steps, 1)
         codes[:, index] = grid
-        return self._decode(codes)
+        return self._decode(self._to_code(codes))
 
     def traversal_png(self, values: object, index: object) -> bytes:
         """The traversal as one PNG strip (the pictures side by side)."""
@@ -285,7 +313,7 @@ class ExplorerSession:
             raise DataError(f"index: expected an example number 0..{len(self.data) - 1}")
         x = self.data.get_batch(torch.tensor([index])).x.to(self.device)
         with torch.no_grad():
-            z = self.model.latent.mean(self.model.encode(x)).reshape(-1).cpu()
+            z = self._to_page(self.model.latent.mean(self.model.encode(x))).reshape(-1).cpu()
         return z.tolist(), self.png(x[0].cpu())
 
     def example_factors(self, index: int) -> dict[str, float | str]:
@@ -343,14 +371,20 @@ class ExplorerSession:
 
 
 def image_picture(image: torch.Tensor):
-    """A (C, H, W) image in [0, 1] (1 or 3 channels) as a PIL image."""
+    """A (C, H, W) image in [0, 1] as a PIL image: three channels in colour, one in grey, any
+    other number side by side in grey with a one-pixel white seam (the two views of
+    ``lit_sphere``, say)."""
     from PIL import Image
 
     a = image.detach().float().clamp(0, 1).numpy()
-    if a.ndim != 3 or a.shape[0] not in (1, 3):
-        raise DataError(f"only grey or colour images can be shown, got shape {a.shape}")
+    if a.ndim != 3 or a.shape[0] < 1:
+        raise DataError(f"an image must have shape (C, H, W), got {a.shape}")
     a = (a * 255 + 0.5).astype(np.uint8)
-    return Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0))
+    if a.shape[0] == 3:
+        return Image.fromarray(a.transpose(1, 2, 0))
+    seam = np.full((a.shape[1], 1), 255, dtype=np.uint8)
+    parts = [p for channel in a for p in (channel, seam)][:-1]
+    return Image.fromarray(np.concatenate(parts, axis=1))
 
 
 def vector_picture(values: torch.Tensor, low: float, high: float, size=PLOT_SIZE):
@@ -420,6 +454,7 @@ class GeneratorSession(ExplorerSession):
         self.model = generator.module.to(self.device).eval()
         self.dim = int(generator.latent_dim)
         self.periodic, self.blocks, self.seed = False, 0, seed
+        self.ranges = None  # a generator's codes are free coordinates
         self.directions: dict = {}
         self.data = None
         codes = generator.codes(self.CODES, seed).float()

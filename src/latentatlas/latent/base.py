@@ -124,6 +124,20 @@ class LatentSpace(torch.nn.Module):
         """Values of one coordinate for a traversal plot."""
         raise NotImplementedError
 
+    def manifold_ranges(self) -> list[tuple[float, float, bool]] | None:
+        """Ranges ``(low, high, periodic)`` of coordinates of the manifold itself, where a
+        point's ``dim`` numbers are not free (a unit vector): what an explorer's sliders move.
+        None: the point's own coordinates are free and are moved directly."""
+        return None
+
+    def to_manifold(self, z: torch.Tensor) -> torch.Tensor:
+        """Points ``(n, dim)`` → their :meth:`manifold_ranges` coordinates ``(n, k)``."""
+        return z
+
+    def from_manifold(self, c: torch.Tensor) -> torch.Tensor:
+        """:meth:`manifold_ranges` coordinates ``(n, k)`` → points ``(n, dim)``."""
+        return c
+
     def set_coordinate(self, z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
         """Codes ``z`` ``(m, dim)`` with coordinate ``dim`` set to ``values`` ``(m,)``: one step
         of a traversal. Spaces with a constraint (a sphere) move along themselves instead."""

@@ -140,6 +140,29 @@ class RotationLatent(ProjectiveLatent):
     def chart(self, e: torch.Tensor) -> torch.Tensor:
         return quaternion_of(e.unflatten(-1, (3, 3)))
 
+    def manifold_ranges(self) -> list[tuple[float, float, bool]] | None:
+        """The rotation vector v = ω·axis, each component in [−π, π] (beyond |v| = π the same
+        rotations come round again)."""
+        return [(-torch.pi, torch.pi, False)] * 3
+
+    def to_manifold(self, z: torch.Tensor) -> torch.Tensor:
+        """Quaternions ±q ``(n, 4)`` → rotation vectors ``(n, 3)`` (|v| = ω ≤ π, w ≥ 0)."""
+        q = torch.nn.functional.normalize(z, dim=-1, eps=1e-12)
+        q = torch.where(q[..., :1] < 0, -q, q)
+        vector = q[..., 1:]
+        norm = vector.norm(dim=-1, keepdim=True)
+        angle = 2 * torch.atan2(norm, q[..., :1])
+        return torch.where(norm > 1e-12, angle * vector / norm.clamp_min(1e-12), 2 * vector)
+
+    def from_manifold(self, c: torch.Tensor) -> torch.Tensor:
+        """Rotation vectors ``(n, 3)`` → unit quaternions ``(n, 4)``."""
+        angle = c.norm(dim=-1, keepdim=True)
+        # sin(ω/2)/ω → 1/2 as ω → 0
+        scale = torch.where(
+            angle > 1e-8, torch.sin(angle / 2) / angle.clamp_min(1e-8), 0.5 - angle**2 / 48
+        )
+        return torch.cat([torch.cos(angle / 2), scale * c], -1)
+
     def rotation_angle(self, q0: torch.Tensor, q1: torch.Tensor) -> torch.Tensor:
         """The angle ω ∈ [0, π] of the rotation between ±q0 and ±q1 (the geodesic distance)."""
         theta = sphere_heat_kernel.geodesic_angle(q0, q1)

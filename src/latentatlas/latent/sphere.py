@@ -238,6 +238,34 @@ class SphereLatent(LatentSpace):
         angles = torch.linspace(-torch.pi / 2, torch.pi / 2, steps, dtype=torch.float64)
         return torch.sin(angles)
 
+    def manifold_ranges(self) -> list[tuple[float, float, bool]] | None:
+        """Hyperspherical angles: d − 1 polar angles in [0, π] and an azimuth in [−π, π)."""
+        d = self.manifold_dim
+        return [(0.0, torch.pi, False)] * (d - 1) + [(-torch.pi, torch.pi, True)]
+
+    def to_manifold(self, z: torch.Tensor) -> torch.Tensor:
+        """Unit vectors ``(n, d + 1)`` → angles ψ ``(n, d)``: x₁ = cos ψ₁, x₂ = sin ψ₁ cos ψ₂,
+        …, x_{d+1} = sin ψ₁ ⋯ sin ψ_{d−1} sin ψ_d (each polar angle as the atan2 of the norm of
+        the remaining coordinates and the current one, accurate everywhere)."""
+        z = F.normalize(z, dim=-1, eps=1e-12)
+        d = z.shape[-1] - 1
+        angles = []
+        for k in range(d - 1):
+            rest = z[..., k + 1 :].norm(dim=-1)
+            angles.append(torch.atan2(rest, z[..., k]))
+        angles.append(torch.atan2(z[..., d], z[..., d - 1]))
+        return torch.stack(angles, -1)
+
+    def from_manifold(self, c: torch.Tensor) -> torch.Tensor:
+        """Angles ψ ``(n, d)`` → unit vectors ``(n, d + 1)`` (the inverse of
+        :meth:`to_manifold`)."""
+        parts, running = [], torch.ones_like(c[..., 0])
+        for k in range(c.shape[-1] - 1):
+            parts.append(running * torch.cos(c[..., k]))
+            running = running * torch.sin(c[..., k])
+        parts += [running * torch.cos(c[..., -1]), running * torch.sin(c[..., -1])]
+        return torch.stack(parts, -1)
+
     def set_coordinate(self, z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
         """Points on the great circle through e_dim and each z: coordinate ``dim`` set to
         ``values`` (clipped to [−1, 1]) and the others rescaled to stay on the sphere. A point

@@ -37,12 +37,12 @@ def _numpy(t: torch.Tensor | np.ndarray, what: str) -> np.ndarray:
 
 
 def _is_image(shape: tuple[int, ...]) -> bool:
-    """``(C, H, W)`` with C in (1, 3), or ``(H, W)``: an image; ``(D,)``: a vector."""
+    """``(C, H, W)`` or ``(H, W)``: an image; ``(D,)``: a vector."""
     if len(shape) == 2:
         return True
     if len(shape) == 3:
-        if shape[0] not in (1, 3):
-            raise DataError(f"images must have 1 or 3 channels, got shape (C, H, W) = {shape}")
+        if shape[0] < 1:
+            raise DataError(f"images need at least one channel, got shape (C, H, W) = {shape}")
         return True
     if len(shape) == 1:
         return False
@@ -50,10 +50,16 @@ def _is_image(shape: tuple[int, ...]) -> bool:
 
 
 def _to_hwc(img: np.ndarray) -> tuple[np.ndarray, dict]:
-    """An image as imshow wants it, with grayscale settings for one channel (values in [0, 1])."""
+    """An image as imshow wants it (values in [0, 1]): three channels as colour, one in grey,
+    and any other number side by side in grey (the two views of ``lit_sphere``, say), with a
+    one-pixel white seam between them."""
     if img.ndim == 3 and img.shape[0] == 3:
         return np.clip(np.transpose(img, (1, 2, 0)), 0.0, 1.0), {}
-    if img.ndim == 3:
+    if img.ndim == 3 and img.shape[0] > 1:
+        seam = np.ones((img.shape[1], 1))
+        parts = [p for channel in img for p in (channel, seam)][:-1]
+        img = np.concatenate(parts, axis=1)
+    elif img.ndim == 3:
         img = img[0]
     return img, {"cmap": "gray", "vmin": 0.0, "vmax": 1.0}
 

@@ -57,6 +57,7 @@ from .latent_plots import (
     plot_latent_scatter,
     plot_latent_torus,
 )
+from .sphere_plots import plot_codes_on_spheres
 
 REPORT = "report.html"
 FIGURES = "figures"
@@ -278,6 +279,17 @@ def _make_figures(
         + cite(" Compare thesis fig. " + ("7.1." if summary.latent_periodic else "5.4.")),
         draw_latent,
     )
+    if summary.latent in ("sphere", "projective") and summary.dim == 3:  # S² or RP²
+        j = None if hue is None else summary.factor_index(hue)
+        values = None if j is None else summary.factors[:, j].numpy()
+        periodic = j is not None and summary.factor_periodic[j]
+        add(
+            "latent_sphere",
+            "Latent space: the codes on the sphere",
+            f"Posterior locations of the {n:,} evaluation points drawn on the unit sphere"
+            f"{hued}{cyclic} (a representative ±z for RP²).",
+            lambda: plot_codes_on_spheres([("", summary.means, [(hue or "", values, periodic)])]),
+        )
     if summary.latent_periodic and summary.dim == 2:  # a torus: thesis fig. 11.3/11.4
         hues = [i for i, p in enumerate(summary.factor_periodic) if p][:2] or None
         add(

@@ -441,6 +441,69 @@ def _judge_torus(results: dict[str, Any]) -> list[Verdict]:
     return verdicts
 
 
+_SPHERE_CLAIMS = (
+    Claim(
+        "sphere-one-to-one",
+        "a VAE with an S² latent (heat kernel, von Mises-Fisher, Power Spherical) recovers a "
+        "factor on S² one-to-one",
+        "ch. 10's closed loop on S¹, transferred to S²: the codes cover the sphere once "
+        "(degree ±1, at most 5 % of the triangulation folded)",
+        "ch. 10 and ch. 12 (further work; the thesis runs no S² study)",
+    ),
+    Claim(
+        "baseline-harder",
+        "the map out of the Euclidean model's R³ into the diffusion VAE's S² needs the larger Δ",
+        "Δ(R³→S²) > Δ(S²→R³), as §11.5 finds for R⁴ and T²",
+        "§11.5, transferred (ch. 12)",
+    ),
+)
+
+
+def _one_to_one(model: dict[str, Any], folded_at_most: float) -> bool:
+    sphere = model["sphere_map"]
+    return abs(sphere["degree"]) == 1 and sphere["folded"] <= folded_at_most
+
+
+def _judge_sphere(results: dict[str, Any]) -> list[Verdict]:
+    """Each S² kind's kept model maps the factor's sphere onto its codes once; Δ out of R³ is
+    larger than Δ into it beyond both spreads (inconclusive where the spreads overlap)."""
+    limit = float(results["folded_at_most"])
+    kept = [m for m in results["models"] if m["kept"] and m["model"] != "euclidean"]
+    clean = [m for m in kept if _one_to_one(m, limit)]
+    ours = "; ".join(
+        f"{m['latent']}: degree {m['sphere_map']['degree']}, {m['sphere_map']['folded']:.1%} folded"
+        for m in kept
+    )
+    failed = [m["latent"] for m in kept if m not in clean]
+    verdicts = [
+        Verdict(
+            "sphere-one-to-one",
+            ours,
+            by_fraction(len(clean), len(kept)),
+            "" if not failed else "not one-to-one: " + ", ".join(failed) + " (see the figure)",
+        )
+    ]
+    rows = {(r["source"], r["target"]): r["ours"] for r in results["delta"]}
+    out_of, into = rows[("R³", "S² heat kernel")], rows[("S² heat kernel", "R³")]
+    low_out, high_in = out_of["mean"] - out_of["std"], into["mean"] + into["std"]
+    if low_out > high_in:
+        verdict, reason = "reproduced", ""
+    elif out_of["mean"] + out_of["std"] < into["mean"] - into["std"]:
+        verdict, reason = "not reproduced", "the map into R³ needs the larger Δ"
+    else:
+        verdict, reason = "inconclusive", "the two Δ's mean ± std overlap"
+    verdicts.append(
+        Verdict(
+            "baseline-harder",
+            f"Δ(R³→S²) = {out_of['mean']:.4g} ± {out_of['std']:.2g} vs Δ(S²→R³) = "
+            f"{into['mean']:.4g} ± {into['std']:.2g}",
+            verdict,
+            reason,
+        )
+    )
+    return verdicts
+
+
 CLAIMS = {
     "thesis-table-5.1": _table_claims("5.1", "the baseline VAE in R²"),
     "thesis-table-7.1": _table_claims("7.1", "the diffusion VAE on S¹"),
@@ -449,6 +512,7 @@ CLAIMS = {
     "thesis-torus": _torus_claims(),
     "thesis-pixel-shift": (_circle_claim("§10.1.2, fig. 10.3"),),
     "thesis-rotating-object": (_circle_claim("§10.2.1, fig. 10.7"),),
+    "thesis-sphere": _SPHERE_CLAIMS,
 }
 JUDGES = {
     "thesis-table-5.1": _judge_table,
@@ -458,4 +522,5 @@ JUDGES = {
     "thesis-torus": _judge_torus,
     "thesis-pixel-shift": _judge_circle,
     "thesis-rotating-object": _judge_circle,
+    "thesis-sphere": _judge_sphere,
 }

@@ -12,7 +12,7 @@ from functools import partial
 
 from ...experiments.experiment import SEED, Experiment, judged_by
 from ...experiments.protocols import Quantity, constant, setting
-from . import claims, reduction, studies, tables
+from . import claims, reduction, spheres, studies, tables
 
 PAPER = "Pérez Rey, Latent Variable Separation with VAEs (thesis)"
 
@@ -135,6 +135,17 @@ EXPERIMENTS = (
         "thesis-rotating-object",
         "§10.2 (rotating object)",
         study_protocol(1, 5461, 128, 72, "§10.2.1"),
+    ),
+    Experiment(
+        "thesis-sphere",
+        PAPER,
+        "ch. 12, further work: a factor on S² (the thesis runs no such study)",
+        scales=spheres.SCALES,
+        run=spheres.reproduce_sphere_study,
+        write=spheres.write_sphere_study,
+        options=(SEED,),
+        protocol=spheres.PROTOCOL,
+        **judged_by(claims, "thesis-sphere"),
     ),
 )
 """The thesis's experiments, in the order ``--list`` shows them."""
