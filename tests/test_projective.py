@@ -168,6 +168,7 @@ def test_config_errors():
         RotationConfig(dim=2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("latent", [{"name": "rotation"}, {"name": "projective", "dim": 2}])
 def test_a_diffusion_vae_trains_on_these_spaces(latent):
     from latentatlas.analysis.evaluation import evaluate

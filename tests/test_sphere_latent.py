@@ -111,6 +111,7 @@ def _model(name: str, latent: dict):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "latent"),
     [
