@@ -124,8 +124,9 @@ class RotationConfig(ProjectiveConfig):
 
 @LATENT_SPACES.register("rotation")
 class RotationLatent(ProjectiveLatent):
-    """SO(3) as unit quaternions ±q, with a uniform (Haar) prior and heat-kernel posteriors of
-    the character series' time t; the decoder reads R(q)."""
+    """SO(3) as unit quaternions ±q, a Haar prior and heat-kernel posteriors; decoder reads R(q).
+
+    The posterior's time t is that of the character series Σ (2l+1) e^{−l(l+1)t} χ_l(ω)."""
 
     Config = RotationConfig
     radius = 2.0
