@@ -20,7 +20,7 @@ from .conftest import run_cli
 
 
 def test_every_experiment_is_a_declared_object_with_its_paper_code_and_claims():
-    assert len(EXPERIMENTS.names()) == 22
+    assert len(EXPERIMENTS.names()) == 23
     papers = set()
     for name, experiment in EXPERIMENTS.items():
         assert isinstance(experiment, Experiment) and experiment.name == name

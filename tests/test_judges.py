@@ -632,6 +632,28 @@ BOTH_WAYS = {
             ],
         ),
     },
+    "thesis-rotation": {
+        "rotation-recovered": (
+            lambda r: [
+                m["rotation_map"].update(aligned_error=0.1 if m["model"] == "heat" else 0.5)
+                for m in r["models"]
+            ],
+            lambda r: [
+                m["rotation_map"].update(aligned_error=0.5 if m["model"] == "heat" else 0.1)
+                for m in r["models"]
+            ],
+        ),
+        "baseline-harder": (
+            lambda r: [
+                row["ours"].update(mean=1e6 if row["source"] == "R⁴" else 1.0, std=0.1)
+                for row in r["delta"]
+            ],
+            lambda r: [
+                row["ours"].update(mean=1.0 if row["source"] == "R⁴" else 1e6, std=0.1)
+                for row in r["delta"]
+            ],
+        ),
+    },
     "thesis-torus": {
         "baseline-harder": (
             lambda r: [
@@ -819,3 +841,14 @@ def test_the_sphere_studys_delta_order_is_inconclusive_where_the_spreads_overlap
         m["sphere_map"].update(degree=1, folded=0.0)
     kept[0]["sphere_map"].update(folded=0.2)
     assert verdicts_of("thesis-sphere", results)["sphere-one-to-one"] == "partly"
+
+
+def test_the_rotation_studys_recovery_is_inconclusive_when_both_errors_are_close():
+    results = recorded("thesis-rotation")
+    for m in results["models"]:
+        m["rotation_map"].update(aligned_error=0.30 if m["model"] == "heat" else 0.31)
+    assert verdicts_of("thesis-rotation", results)["rotation-recovered"] == "inconclusive"
+    # closer than R⁴ but not following the rotation at all (100° against R⁴'s 114°): not
+    for m in results["models"]:
+        m["rotation_map"].update(aligned_error=1.75 if m["model"] == "heat" else 2.0)
+    assert verdicts_of("thesis-rotation", results)["rotation-recovered"] == "not reproduced"

@@ -46,3 +46,18 @@ def plot_codes_on_spheres(
             ax.set_axis_off()
             ax.set_title(f"{title}\n{label}" if row == 0 else label, fontsize=9)
     return fig
+
+
+def plot_aligned_errors(rows: Sequence[tuple[str, float]]) -> Figure:
+    """Horizontal bars: one aligned error (degrees) per labelled model."""
+    from .latent_plots import style_axes
+
+    fig = new_figure((6.0, 0.35 * len(rows) + 1.2))
+    ax = fig.add_subplot(1, 1, 1)
+    labels = [label for label, _ in rows]
+    ax.barh(range(len(rows)), [value for _, value in rows], color=PLAIN_COLOR)
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("aligned rotation error (°)")
+    style_axes(ax)
+    return fig

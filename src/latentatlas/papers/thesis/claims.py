@@ -458,6 +458,27 @@ _SPHERE_CLAIMS = (
     ),
 )
 
+RECOVERED_DEGREES = 20.0
+"""An aligned rotation error below this counts as recovering the rotation (the S² study's
+models reach 4°; codes unrelated to the rotation leave about 126°)."""
+
+_ROTATION_CLAIMS = (
+    Claim(
+        "rotation-recovered",
+        "the diffusion VAE on SO(3) recovers the rotation up to fixed rotations, and more "
+        "closely than the Euclidean VAE on R⁴",
+        "ch. 10's finding (the matching geometry recovers the factor), transferred to SO(3): "
+        f"aligned error of SO(3) below {RECOVERED_DEGREES:g}° and below 0.9 × that of R⁴",
+        "ch. 10 and ch. 12 (further work; the thesis runs no SO(3) study)",
+    ),
+    Claim(
+        "baseline-harder",
+        "the map out of the Euclidean model's R⁴ into the diffusion VAE's SO(3) needs the larger Δ",
+        "Δ(R⁴→SO(3)) > Δ(SO(3)→R⁴), as §11.5 finds for R⁴ and T²",
+        "§11.5, transferred (ch. 12)",
+    ),
+)
+
 
 def _one_to_one(model: dict[str, Any], folded_at_most: float) -> bool:
     sphere = model["sphere_map"]
@@ -483,25 +504,59 @@ def _judge_sphere(results: dict[str, Any]) -> list[Verdict]:
             "" if not failed else "not one-to-one: " + ", ".join(failed) + " (see the figure)",
         )
     ]
+    verdicts.append(_delta_order(results, "R³", "S² heat kernel"))
+    return verdicts
+
+
+def _delta_order(results: dict[str, Any], flat: str, curved: str) -> Verdict:
+    """Δ(flat → curved) > Δ(curved → flat) beyond both spreads; inconclusive where they
+    overlap."""
     rows = {(r["source"], r["target"]): r["ours"] for r in results["delta"]}
-    out_of, into = rows[("R³", "S² heat kernel")], rows[("S² heat kernel", "R³")]
+    out_of, into = rows[(flat, curved)], rows[(curved, flat)]
     low_out, high_in = out_of["mean"] - out_of["std"], into["mean"] + into["std"]
     if low_out > high_in:
         verdict, reason = "reproduced", ""
     elif out_of["mean"] + out_of["std"] < into["mean"] - into["std"]:
-        verdict, reason = "not reproduced", "the map into R³ needs the larger Δ"
+        verdict, reason = "not reproduced", f"the map into {flat} needs the larger Δ"
     else:
         verdict, reason = "inconclusive", "the two Δ's mean ± std overlap"
-    verdicts.append(
+    short = curved.split()[0]
+    return Verdict(
+        "baseline-harder",
+        f"Δ({flat}→{short}) = {out_of['mean']:.4g} ± {out_of['std']:.2g} vs Δ({short}→{flat}) = "
+        f"{into['mean']:.4g} ± {into['std']:.2g}",
+        verdict,
+        reason,
+    )
+
+
+def _judge_rotation(results: dict[str, Any]) -> list[Verdict]:
+    """The kept SO(3) model recovers the rotation (aligned error below RECOVERED_DEGREES) and
+    more closely than the kept R⁴ model (below 0.9 × its error; above 1.1 ×, or no recovery:
+    not reproduced; within 10 %: inconclusive), and the order of Δ."""
+    kept = {m["model"]: m["rotation_map"] for m in results["models"] if m["kept"]}
+    ours_deg, flat_deg = (180 / math.pi * kept[k]["aligned_error"] for k in ("heat", "euclidean"))
+    if ours_deg >= RECOVERED_DEGREES:
+        verdict = "not reproduced"
+        reason = (
+            f"the SO(3) codes do not follow the rotation ({ours_deg:.0f}° left after the best "
+            "alignment; codes unrelated to it leave about 126°)"
+        )
+    elif ours_deg < 0.9 * flat_deg:
+        verdict, reason = "reproduced", ""
+    elif ours_deg > 1.1 * flat_deg:
+        verdict, reason = "not reproduced", "the Euclidean model's codes are closer"
+    else:
+        verdict, reason = "inconclusive", "the two errors are within 10 % of each other"
+    return [
         Verdict(
-            "baseline-harder",
-            f"Δ(R³→S²) = {out_of['mean']:.4g} ± {out_of['std']:.2g} vs Δ(S²→R³) = "
-            f"{into['mean']:.4g} ± {into['std']:.2g}",
+            "rotation-recovered",
+            f"aligned error SO(3) {ours_deg:.1f}° vs R⁴ {flat_deg:.1f}°",
             verdict,
             reason,
-        )
-    )
-    return verdicts
+        ),
+        _delta_order(results, "R⁴", "SO(3) heat kernel"),
+    ]
 
 
 CLAIMS = {
@@ -513,6 +568,7 @@ CLAIMS = {
     "thesis-pixel-shift": (_circle_claim("§10.1.2, fig. 10.3"),),
     "thesis-rotating-object": (_circle_claim("§10.2.1, fig. 10.7"),),
     "thesis-sphere": _SPHERE_CLAIMS,
+    "thesis-rotation": _ROTATION_CLAIMS,
 }
 JUDGES = {
     "thesis-table-5.1": _judge_table,
@@ -523,4 +579,5 @@ JUDGES = {
     "thesis-pixel-shift": _judge_circle,
     "thesis-rotating-object": _judge_circle,
     "thesis-sphere": _judge_sphere,
+    "thesis-rotation": _judge_rotation,
 }

@@ -136,16 +136,19 @@ EXPERIMENTS = (
         "§10.2 (rotating object)",
         study_protocol(1, 5461, 128, 72, "§10.2.1"),
     ),
-    Experiment(
-        "thesis-sphere",
-        PAPER,
-        "ch. 12, further work: a factor on S² (the thesis runs no such study)",
-        scales=spheres.SCALES,
-        run=spheres.reproduce_sphere_study,
-        write=spheres.write_sphere_study,
-        options=(SEED,),
-        protocol=spheres.PROTOCOL,
-        **judged_by(claims, "thesis-sphere"),
+    *(
+        Experiment(
+            study.name,
+            PAPER,
+            f"ch. 12, further work: {study.title} (the thesis runs no such study)",
+            scales=study.scales,
+            run=partial(spheres.reproduce_geometry_study, study.name),
+            write=spheres.write_geometry_study,
+            options=(SEED,),
+            protocol=spheres.PROTOCOL,
+            **judged_by(claims, study.name),
+        )
+        for study in spheres.STUDIES.values()
     ),
 )
 """The thesis's experiments, in the order ``--list`` shows them."""
