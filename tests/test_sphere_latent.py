@@ -170,3 +170,33 @@ def test_a_runs_report_draws_its_codes_on_the_sphere(tmp_path):
     page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
     assert "the codes on the sphere" in page
     assert (tmp_path / "run" / "figures" / "latent_sphere.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_a_rotation_runs_report_draws_its_codes_as_rotation_vectors(tmp_path):
+    from latentatlas import train_run
+    from latentatlas.train import RunConfig
+    from latentatlas.viz.report import write_report
+
+    config = RunConfig.from_dict(
+        {
+            "dataset": {
+                "name": "tumbling_object",
+                "n": 100,
+                "size": 8,
+                "supersample": 1,
+                "n_vis": 60,
+            },
+            "model": {
+                "name": "diffusion_vae",
+                "latent": {"name": "rotation"},
+                "encoder": {"name": "mlp", "hidden": [16]},
+                "decoder": {"name": "mlp", "hidden": [16]},
+            },
+            "train": {"steps": 20, "batch_size": 50, "progress": False},
+        }
+    )
+    train_run(config, tmp_path / "run")
+    page = write_report(tmp_path / "run", dpi=40).read_text(encoding="utf-8")
+    assert "the codes as rotation vectors" in page
+    assert (tmp_path / "run" / "figures" / "latent_rotations.png").stat().st_size > 1000

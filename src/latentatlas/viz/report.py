@@ -57,7 +57,7 @@ from .latent_plots import (
     plot_latent_scatter,
     plot_latent_torus,
 )
-from .sphere_plots import plot_codes_on_spheres
+from .sphere_plots import plot_codes_on_spheres, plot_rotation_vectors
 
 REPORT = "report.html"
 FIGURES = "figures"
@@ -289,6 +289,19 @@ def _make_figures(
             f"Posterior locations of the {n:,} evaluation points drawn on the unit sphere"
             f"{hued}{cyclic} (a representative ±z for RP²).",
             lambda: plot_codes_on_spheres([("", summary.means, [(hue or "", values, periodic)])]),
+        )
+    if summary.latent == "rotation":  # SO(3): rotation vectors in the ball of radius π
+        j = None if hue is None else summary.factor_index(hue)
+        values = None if j is None else summary.factors[:, j].numpy()
+        periodic = j is not None and summary.factor_periodic[j]
+        vectors = model.latent.to_manifold(summary.means.double())
+        add(
+            "latent_rotations",
+            "Latent space: the codes as rotation vectors",
+            f"Posterior locations of the {n:,} evaluation points as rotation vectors ω·axis in "
+            f"the ball of radius π (antipodal points of its surface are one rotation){hued}"
+            f"{cyclic}.",
+            lambda: plot_rotation_vectors(vectors, (hue or "", values, periodic)),
         )
     if summary.latent_periodic and summary.dim == 2:  # a torus: thesis fig. 11.3/11.4
         hues = [i for i, p in enumerate(summary.factor_periodic) if p][:2] or None

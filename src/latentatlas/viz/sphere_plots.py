@@ -61,3 +61,33 @@ def plot_aligned_errors(rows: Sequence[tuple[str, float]]) -> Figure:
     ax.set_xlabel("aligned rotation error (°)")
     style_axes(ax)
     return fig
+
+
+def plot_rotation_vectors(vectors: torch.Tensor, hue: Hue, size: float = 3.4) -> Figure:
+    """Rotations as their rotation vectors v = ω·axis ``(n, 3)`` inside the ball of radius π
+    (a wire frame; antipodal points of its surface are one rotation), coloured by a factor."""
+    label, values, periodic = hue
+    fig = new_figure((size, size))
+    ax = fig.add_subplot(1, 1, 1, projection="3d")
+    u, v = np.linspace(0, 2 * np.pi, 25), np.linspace(0, np.pi, 13)
+    ax.plot_wireframe(
+        np.pi * np.outer(np.cos(u), np.sin(v)),
+        np.pi * np.outer(np.sin(u), np.sin(v)),
+        np.pi * np.outer(np.ones_like(u), np.cos(v)),
+        color="#e5e7eb",
+        linewidth=0.4,
+    )
+    p = torch.as_tensor(vectors).double().numpy()
+    colour = (
+        {"color": PLAIN_COLOR}
+        if values is None
+        else {
+            "c": np.asarray(values),
+            "cmap": CYCLIC_CMAP if periodic else SEQUENTIAL_CMAP,
+        }
+    )
+    ax.scatter(p[:, 0], p[:, 1], p[:, 2], s=6, depthshade=False, **colour)
+    ax.set_box_aspect((1, 1, 1))
+    ax.set_axis_off()
+    ax.set_title(label, fontsize=9)
+    return fig
