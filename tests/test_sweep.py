@@ -390,3 +390,20 @@ def test_a_sweep_ranks_each_grid_points_seeds_by_udr(tmp_path, caplog):
     )
     rows = run_sweep(alone, tmp_path / "udr").rows
     assert rows[0]["status"] == "done (earlier)" and "udr" not in rows[0]["scores"]
+
+
+def test_a_ray_task_trains_on_the_device_ray_assigned_it(monkeypatch):
+    """Inside a Ray task with GPUs the trial gets index 0 of the machine's accelerator (the one
+    device Ray leaves visible), as a torch.device; without, the config's own device."""
+    from latentatlas.tools import sweep as sweep_module
+
+    seen = []
+    monkeypatch.setattr(sweep_module, "run_trial", lambda *args: seen.append(args[4]) or {})
+    sweep_module._ray_trial(None, "root", None, 1, False)
+    assert seen == [None]
+    if torch.accelerator.is_available():
+        sweep_module._ray_trial(None, "root", None, 1, True)
+        assert isinstance(seen[-1], torch.device) and seen[-1].index == 0
+    else:  # no accelerator here: asking for one fails loudly instead of training on the CPU
+        with pytest.raises(RuntimeError):
+            sweep_module._ray_trial(None, "root", None, 1, True)

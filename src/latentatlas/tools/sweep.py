@@ -522,12 +522,8 @@ def run_ray(
                     f"resources.{name}: each trial asks {asked:g} and the Ray cluster has "
                     f"{has.get(key, 0):g} {key}(s) in all"
                 )
-        task = ray.remote(num_cpus=cpus, num_gpus=gpus)(run_trial)
-        import torch
-
-        # a task's GPUs are the CUDA devices Ray makes visible to it (CUDA_VISIBLE_DEVICES)
-        device = torch.device("cuda") if gpus > 0 else None
-        pending = [task.remote(t, root, scoring, max(1, int(cpus)), device) for t in trials]
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus)(_ray_trial)
+        pending = [task.remote(t, root, scoring, max(1, int(cpus)), gpus > 0) for t in trials]
         slots = ray.available_resources().get("CPU", 1) / cpus
         if gpus > 0:
             slots = min(slots, ray.available_resources().get("GPU", 0) / gpus)
@@ -543,6 +539,18 @@ def run_ray(
     finally:
         if started:
             ray.shutdown()
+
+
+def _ray_trial(
+    trial: Trial, root: str, scoring: Scoring, threads: int, on_accelerator: bool
+) -> dict:
+    """:func:`run_trial` inside a Ray task: with ``on_accelerator``, on the device Ray assigned
+    to the task — the only one it makes visible, so index 0 of the machine's accelerator type,
+    whatever that type is (read in the task: the driver may have none)."""
+    import torch
+
+    device = torch.device(0) if on_accelerator else None
+    return run_trial(trial, root, scoring, threads, device)
 
 
 # -- the sweep -------------------------------------------------------------------------------------
