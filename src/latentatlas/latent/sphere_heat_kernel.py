@@ -234,16 +234,25 @@ def _log_tangent_ratio(theta: torch.Tensor, t: torch.Tensor, d: int) -> torch.Te
     return _tangent_terms(theta, t, d) + log_heat_kernel(theta, t, d)
 
 
-def tangent_proposal_accepts(t: torch.Tensor, d: int) -> torch.Tensor:
-    """Acceptance probability of one tangent-normal proposal: P(radius < π)/ratio(0)."""
+def _acceptances(
+    t: torch.Tensor, d: int, log_peak: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Acceptance probabilities of one tangent-normal and one uniform proposal, from the
+    kernel's log peak log p_t(0)."""
     # P(|n|² < π²/2t) for n ~ N(0, I_d): the regularised lower incomplete gamma at d/2
     inside = torch.special.gammainc(torch.full_like(t, d / 2), PI**2 / (4 * t))
-    return inside * torch.exp(-_log_tangent_ratio(torch.zeros_like(t), t, d))
+    tangent = inside * torch.exp(-(_tangent_terms(torch.zeros_like(t), t, d) + log_peak))
+    return tangent, torch.exp(-log_volume(d) - log_peak)
+
+
+def tangent_proposal_accepts(t: torch.Tensor, d: int) -> torch.Tensor:
+    """Acceptance probability of one tangent-normal proposal: P(radius < π)/ratio(0)."""
+    return _acceptances(t, d, log_heat_kernel(torch.zeros_like(t), t, d))[0]
 
 
 def uniform_proposal_accepts(t: torch.Tensor, d: int) -> torch.Tensor:
     """Acceptance probability of one uniform proposal: 1/(|Sᵈ| p_t(0))."""
-    return torch.exp(-log_volume(d) - log_heat_kernel(torch.zeros_like(t), t, d))
+    return _acceptances(t, d, log_heat_kernel(torch.zeros_like(t), t, d))[1]
 
 
 def sample_angles(time: torch.Tensor, normals: torch.Tensor, d: int) -> torch.Tensor:
@@ -254,16 +263,16 @@ def sample_angles(time: torch.Tensor, normals: torch.Tensor, d: int) -> torch.Te
     tc = t[..., None]
     tangent = torch.sqrt(2 * tc) * n[..., 1 : d + 1].norm(dim=-1)
     uniform = torch.atan2(n[..., 1 : d + 1].norm(dim=-1), n[..., 0])
-    use_tangent = tangent_proposal_accepts(t, d) >= uniform_proposal_accepts(t, d)
+    log_peak = log_heat_kernel(torch.zeros_like(t), t, d)  # both ratios are bounded by θ = 0
+    accepts_tangent, accepts_uniform = _acceptances(t, d, log_peak)
+    use_tangent = accepts_tangent >= accepts_uniform
     theta = torch.where(use_tangent[..., None], tangent, uniform)
     inside = theta < PI
     safe = torch.where(inside, theta, torch.zeros_like(theta))
-    zero = torch.zeros_like(tc)
     # one kernel evaluation per candidate serves both proposals' ratios
-    log_p = log_heat_kernel(safe, tc, d)
-    log_ratio_uniform = log_p - log_heat_kernel(zero, tc, d)
-    log_ratio_tangent = _tangent_terms(safe, tc, d) + log_p - _log_tangent_ratio(zero, tc, d)
-    log_ratio = torch.where(use_tangent[..., None], log_ratio_tangent, log_ratio_uniform)
+    log_p = log_heat_kernel(safe, tc, d) - log_peak[..., None]
+    log_ratio_tangent = _tangent_terms(safe, tc, d) - _tangent_terms(torch.zeros_like(tc), tc, d)
+    log_ratio = torch.where(use_tangent[..., None], log_ratio_tangent + log_p, log_p)
     log_u = torch.log(torch.special.ndtr(n[..., d + 1]).clamp_min(1e-300))
     accept = inside & (log_u < log_ratio)
     first = torch.where(

@@ -40,6 +40,7 @@ from ...data.synthetic.rotating_object import TumblingObject
 from ...experiments.model_store import ModelStore
 from ...rotations import rotation_matrix
 from ...train import RunConfig, build_dataset
+from .studies import study_training
 from .tables import METRIC_TITLES, METRICS
 
 SIGMA_X = 0.1
@@ -247,14 +248,7 @@ def run_spec(study: GeometryStudy, kind: str, scale: SphereScale, seed: int) -> 
     return {
         "dataset": dict(scale.dataset),
         "model": model,
-        "train": {
-            "steps": scale.steps,
-            "batch_size": 100,
-            "lr": scale.lr,
-            "schedule": "cosine",
-            "min_lr_ratio": 0.02,
-            "progress": False,
-        },
+        "train": study_training(scale.steps, scale.lr),
         "seed": seed,
     }
 

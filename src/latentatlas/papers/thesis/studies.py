@@ -185,16 +185,22 @@ def study_spec(s: Study, kind: str, sigma_x: float, scale: Scale, seed: int = 0)
             "decoder": net,
             "likelihood": {"name": "gaussian", "sigma": sigma_x},
         },
-        "train": {
-            "steps": scale.steps,
-            "regularizer_warmup": scale.regularizer_warmup,
-            "batch_size": 100,
-            "lr": s.lr,
-            "schedule": "cosine",
-            "min_lr_ratio": 0.02,
-            "progress": False,
-        },
+        "train": study_training(scale.steps, s.lr, scale.regularizer_warmup),
         "seed": seed,
+    }
+
+
+def study_training(steps: int, lr: float, regularizer_warmup: int = 0) -> dict:
+    """The training of the ch. 10-11 studies: batch 100, Adam at ``lr`` with a cosine decay to
+    2 %, ``regularizer_warmup`` steps of KL annealing (0: none)."""
+    return {
+        "steps": steps,
+        "regularizer_warmup": regularizer_warmup,
+        "batch_size": 100,
+        "lr": lr,
+        "schedule": "cosine",
+        "min_lr_ratio": 0.02,
+        "progress": False,
     }
 
 
